@@ -1,0 +1,208 @@
+"""Sign-in: server-side sessions behind Flask-Login, roles, CSRF (SPEC §8, §9)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, session
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from .. import audit, clock
+from ..db import get_db, transaction
+from ..errors import APIError
+from . import queries
+from .roles import allows
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+# Writing last_seen_at on every request would serialise all reads behind the
+# write lock; a minute's precision is enough for 30-minute idle timeouts.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass
+class StaffUser:
+    token: str
+    session_id: int
+    staff_id: int
+    email: str
+    role: str
+    # None means every site (admins).
+    site_ids: frozenset[int] | None
+    kind: str = "staff"
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor("staff", str(self.staff_id), self.email)
+
+    def can(self, permission: str) -> bool:
+        return allows(self.role, permission)
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": "staff", "email": self.email, "role": self.role}
+
+
+@dataclass
+class ParticipantUser:
+    token: str
+    session_id: int
+    participant_id: int
+    study_id: str
+    site_id: int
+    kind: str = "participant"
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor("participant", str(self.participant_id), self.study_id)
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": "participant", "study_id": self.study_id}
+
+
+def _expired(row: dict, now: datetime) -> str | None:
+    cfg = current_app.config
+    last_seen = clock.parse_iso(row["last_seen_at"])
+    if row["kind"] == "staff":
+        if now - clock.parse_iso(row["created_at"]) > cfg["STAFF_ABSOLUTE_TIMEOUT"]:
+            return "absolute_timeout"
+        if now - last_seen > cfg["STAFF_IDLE_TIMEOUT"]:
+            return "idle_timeout"
+    elif now - last_seen > cfg["PARTICIPANT_SESSION_LIFETIME"]:
+        return "expired"
+    return None
+
+
+@login_manager.user_loader
+def load_user(token: str):
+    db = get_db()
+    now = clock.now()
+    row = queries.session_by_token(db, token)
+    if row is None:
+        return None
+    reason = _expired(row, now)
+    if reason:
+        with transaction(db):
+            queries.end_session(db, row["id"], reason, now=now)
+        return None
+    if row["kind"] == "staff":
+        staff = next(db.query("SELECT * FROM staff WHERE id = ?", [row["staff_id"]]), None)
+        if staff is None or not staff["active"]:
+            return None
+        sites = (
+            None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
+        )
+        user = StaffUser(token, row["id"], staff["id"], staff["email"], staff["role"], sites)
+    else:
+        p = next(
+            db.query(
+                "SELECT id, study_id, site_id, status FROM participants WHERE id = ?",
+                [row["participant_id"]],
+            ),
+            None,
+        )
+        if p is None or p["status"] == "withdrawn":
+            return None
+        user = ParticipantUser(token, row["id"], p["id"], p["study_id"], p["site_id"])
+    if now - clock.parse_iso(row["last_seen_at"]) >= TOUCH_EVERY:
+        with transaction(db):
+            queries.touch_session(db, row["id"], now=now)
+            if row["kind"] == "participant":
+                db.execute(
+                    "UPDATE participants SET last_seen_at = ? WHERE id = ?",
+                    [clock.iso(now), row["participant_id"]],
+                )
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    raise APIError(401, "Sign in first (your session may have ended).")
+
+
+def start_session(
+    user_kind: str, *, staff_id: int | None = None, participant_id: int | None = None
+) -> str:
+    """Create the server-side session inside the caller's transaction and sign in."""
+    db = get_db()
+    token = queries.create_session(
+        db, kind=user_kind, staff_id=staff_id, participant_id=participant_id, now=clock.now()
+    )
+    return token
+
+
+def sign_in(user) -> None:
+    session.clear()
+    session.permanent = True
+    login_user(user)
+
+
+def sign_out() -> None:
+    user = current_user
+    if getattr(user, "is_authenticated", False):
+        db = get_db()
+        with transaction(db):
+            queries.end_session(db, user.session_id, "logout", now=clock.now())
+            audit.record(
+                db,
+                actor=user.actor,
+                action=f"{user.kind}.logout",
+                object_type=user.kind,
+                object_id=user.staff_id if user.kind == "staff" else user.study_id,
+                participant_id=getattr(user, "participant_id", None),
+                site_id=getattr(user, "site_id", None),
+            )
+    logout_user()
+    session.clear()
+
+
+def participant_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise APIError(401, "Sign in first (your session may have ended).")
+        if current_user.kind != "participant":
+            raise APIError(403, "This is for participants only.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def staff_required(permission: str) -> Callable[[Callable], Callable]:
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise APIError(401, "Sign in first (your session may have ended).")
+            if current_user.kind != "staff":
+                raise APIError(403, "This is for study staff only.")
+            if not current_user.can(permission):
+                raise APIError(403, f"Your role ({current_user.role}) cannot do this.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # phones change networks; sessions are server-side
+    csrf.init_app(app)

@@ -1,0 +1,24 @@
+"""What each staff role may do (SPEC §2). Scoping by site is separate: see site_ids."""
+
+from __future__ import annotations
+
+ROLES = ("coordinator", "investigator", "admin")
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "participants.read": frozenset(ROLES),
+    "participants.manage": frozenset(ROLES),
+    "flags.read": frozenset(ROLES),
+    "flags.acknowledge": frozenset(ROLES),
+    # Confirming an adverse event is a clinical judgement: investigators only.
+    "flags.resolve": frozenset({"investigator"}),
+    "adverse_events.record": frozenset({"investigator"}),
+    "entries.clarify": frozenset(ROLES),
+    "exports.read": frozenset(ROLES),
+    "audit.read": frozenset({"admin"}),
+    "staff.manage": frozenset({"admin"}),
+    "sites.manage": frozenset({"admin"}),
+}
+
+
+def allows(role: str, permission: str) -> bool:
+    return role in PERMISSIONS[permission]

@@ -1,0 +1,24 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import StrictSchema
+
+
+class UserSchema(Schema):
+    kind = fields.String(required=True)
+    email = fields.String()
+    role = fields.String()
+    study_id = fields.String()
+
+
+class SessionSchema(Schema):
+    user = fields.Nested(UserSchema, allow_none=True, required=True)
+    csrf_token = fields.String(required=True)
+
+
+class StaffLoginSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class ActivateSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))

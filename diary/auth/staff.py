@@ -1,0 +1,63 @@
+"""Staff accounts and the sites they work at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from .. import audit
+from ..errors import APIError
+from . import queries
+from .passwords import hash_password
+
+
+def create_staff(
+    db: Database,
+    *,
+    actor: audit.Actor,
+    email: str,
+    role: str,
+    password: str,
+    site_codes: Iterable[str],
+    default_timezone: str,
+    now: datetime,
+) -> int:
+    """Create a staff account; sites named that do not exist yet are created."""
+    password_hash = hash_password(password)  # slow: before the write lock is taken
+    from ..db import transaction
+
+    with transaction(db):
+        if queries.staff_by_email(db, email):
+            raise APIError(409, f"Staff {email} already exists.", fields={"email": ["exists"]})
+        sites = []
+        for code in site_codes:
+            site, created = queries.ensure_site(db, code, default_timezone, now=now)
+            if created:
+                audit.record(
+                    db,
+                    actor=actor,
+                    action="site.create",
+                    object_type="site",
+                    object_id=code,
+                    site_id=site["id"],
+                    after={"code": code, "timezone": site["timezone"]},
+                    at=now,
+                )
+            sites.append(site)
+        staff_id = queries.insert_staff(
+            db, email=email, password_hash=password_hash, role=role, now=now
+        )
+        for site in sites:
+            queries.add_staff_site(db, staff_id, site["id"])
+        audit.record(
+            db,
+            actor=actor,
+            action="staff.create",
+            object_type="staff",
+            object_id=staff_id,
+            after={"email": email, "role": role, "sites": [s["code"] for s in sites]},
+            at=now,
+        )
+    return staff_id

@@ -1,0 +1,149 @@
+"""Session, staff sign-in/out, participant activation and sign-out."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+
+from .. import audit, clock
+from ..db import get_db, transaction
+from ..errors import APIError
+from ..participants import service as participants
+from ..participants.queries import get_by_id
+from ..participants.schemas import ProfileSchema
+from ..schemas import OkSchema
+from ..study import Study
+from . import ParticipantUser, StaffUser, queries, sign_in, sign_out
+from .passwords import verify_password
+from .schemas import ActivateSchema, SessionSchema, StaffLoginSchema, UserSchema
+
+blp = Blueprint("auth", __name__, description="Sessions, sign-in and activation")
+
+
+@blp.route("/session", methods=["GET"])
+@blp.response(200, SessionSchema)
+def get_session():
+    """Who is signed in, and the CSRF token for mutating requests."""
+    user = current_user.public() if current_user.is_authenticated else None
+    return {"user": user, "csrf_token": generate_csrf()}
+
+
+@blp.route("/staff/login", methods=["POST"])
+@blp.arguments(StaffLoginSchema)
+@blp.response(200, UserSchema)
+@blp.alt_response(401, description="Wrong e-mail or password")
+@blp.alt_response(403, description="Account locked after repeated failures")
+def staff_login(body):
+    db = get_db()
+    cfg = current_app.config
+    now = clock.now()
+    staff = queries.staff_by_email(db, body["email"])
+    if staff is None or not staff["active"]:
+        verify_password(None, body["password"])  # same work as a real check
+        raise APIError(401, "Wrong e-mail or password.")
+    if staff["locked_until"] and clock.parse_iso(staff["locked_until"]) > now:
+        raise _locked(clock.parse_iso(staff["locked_until"]), now)
+    actor = audit.Actor("staff", str(staff["id"]), staff["email"])
+    if not verify_password(staff["password_hash"], body["password"]):
+        with transaction(db):
+            result = queries.record_login_failure(
+                db,
+                staff["id"],
+                failures_to_lock=cfg["STAFF_LOCKOUT_FAILURES"],
+                lock_for=cfg["STAFF_LOCKOUT_DURATION"],
+                now=now,
+            )
+            audit.record(
+                db,
+                actor=actor,
+                action="staff.login_failed",
+                object_type="staff",
+                object_id=staff["id"],
+                after=result,
+                at=now,
+            )
+        if result["locked_until"]:
+            raise _locked(clock.parse_iso(result["locked_until"]), now)
+        raise APIError(401, "Wrong e-mail or password.")
+    with transaction(db):
+        queries.record_login_success(db, staff["id"], now=now)
+        token = queries.create_session(db, kind="staff", staff_id=staff["id"], now=now)
+        audit.record(
+            db,
+            actor=actor,
+            action="staff.login",
+            object_type="staff",
+            object_id=staff["id"],
+            at=now,
+        )
+    sites = None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
+    session_id = queries.session_by_token(db, token)["id"]
+    user = StaffUser(token, session_id, staff["id"], staff["email"], staff["role"], sites)
+    sign_in(user)
+    return user.public()
+
+
+def _locked(until, now) -> APIError:
+    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    return APIError(
+        403,
+        f"This account is locked after repeated failed sign-ins. Try again in {minutes} minutes.",
+        code="account_locked",
+    )
+
+
+@blp.route("/staff/logout", methods=["POST"])
+@blp.response(200, OkSchema)
+def staff_logout():
+    sign_out()
+    return {"ok": True}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(200, OkSchema)
+def logout():
+    sign_out()
+    return {"ok": True}
+
+
+@blp.route("/participant/activate", methods=["POST"])
+@blp.arguments(ActivateSchema)
+@blp.response(200, ProfileSchema)
+@blp.alt_response(400, description="Wrong, used or expired code (one message for all)")
+@blp.alt_response(429, description="Too many attempts from this client")
+def activate(body):
+    db = get_db()
+    cfg = current_app.config
+    now = clock.now()
+    with transaction(db):
+        participant_id = participants.activate(
+            db,
+            code=body["code"],
+            client_key=request.remote_addr or "unknown",
+            secret_key=cfg["SECRET_KEY"],
+            max_failures=cfg["ACTIVATION_MAX_FAILURES"],
+            window=cfg["ACTIVATION_FAILURE_WINDOW"],
+            now=now,
+        )
+        token = None
+        if participant_id:
+            token = queries.create_session(
+                db, kind="participant", participant_id=participant_id, now=now
+            )
+    if not participant_id:
+        raise APIError(
+            400,
+            "This code did not work. Check it, or ask your study team for a new one.",
+            code="invalid_code",
+        )
+    participant = get_by_id(db, participant_id)
+    session_id = queries.session_by_token(db, token)["id"]
+    sign_in(
+        ParticipantUser(
+            token, session_id, participant_id, participant["study_id"], participant["site_id"]
+        )
+    )
+    study: Study = current_app.extensions["diary.study"]
+    return participants.profile(db, study, participant, now=now)

@@ -1,0 +1,268 @@
+"""The `flask --app wsgi diary …` commands (SPEC §12, Appendix A)."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import audit, clock
+from .auth import queries as auth_queries
+from .auth.passwords import MIN_LENGTH
+from .auth.roles import ROLES
+from .db import connect, migrate, transaction
+from .participants import queries as participant_queries
+from .participants import service as participants
+
+diary = AppGroup("diary", help="Participant Diary administration.")
+
+
+def _db():
+    return connect(current_app.config["DIARY_DATABASE"])
+
+
+def _study():
+    return current_app.extensions["diary.study"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@diary.command("init-db")
+def init_db():
+    """Apply pending migrations (idempotent)."""
+    db = _db()
+    applied = migrate(db)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+def _create_staff(db, *, email, role, site_codes, password, now):
+    from .errors import APIError
+
+    try:
+        return create_staff(
+            db,
+            actor=audit.CLI,
+            email=email,
+            role=role,
+            password=password,
+            site_codes=site_codes,
+            default_timezone=_study().timezone,
+            now=now,
+        )
+    except APIError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@diary.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--site", "sites", multiple=True, help="Site code (repeatable); created if missing.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_staff(email, role, sites, password_stdin):
+    """Create a staff account (sites named are created when missing)."""
+    if role != "admin" and not sites:
+        _fail("--site is required for coordinators and investigators")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_LENGTH:
+        _fail(f"the password must have at least {MIN_LENGTH} characters")
+    db = _db()
+    staff_id = _create_staff(
+        db, email=email, role=role, site_codes=sites, password=password, now=clock.now()
+    )
+    click.echo(f"created staff #{staff_id} {email} ({role})")
+
+
+def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme, now):
+    from .participants.schemas import EnrollSchema
+
+    errors = EnrollSchema().validate(
+        {
+            "study_id": study_id,
+            "site": site_code,
+            "timezone": timezone,
+            "injection_date": injection_date,
+            "baseline_back_pain": back_pain,
+            "baseline_mme": mme,
+        }
+    )
+    if errors:
+        raise click.ClickException(
+            "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items())
+        )
+    site = auth_queries.site_by_code(db, site_code)
+    if site is None:
+        raise click.ClickException(f"unknown site {site_code} (create-staff creates sites)")
+    cfg = current_app.config
+    with transaction(db):
+        _, issued = participants.enroll(
+            db,
+            _study(),
+            actor=audit.CLI,
+            site=site,
+            study_id=study_id,
+            timezone=timezone,
+            injection_date=date.fromisoformat(injection_date),
+            baseline_back_pain=back_pain,
+            baseline_mme=mme,
+            secret_key=cfg["SECRET_KEY"],
+            base_url=cfg["DIARY_BASE_URL"],
+            code_lifetime=cfg["ACTIVATION_CODE_LIFETIME"],
+            staff_id=None,
+            now=now,
+        )
+    return issued
+
+
+@diary.command("enroll")
+@click.option("--study-id", required=True)
+@click.option("--site", required=True)
+@click.option("--timezone", required=True)
+@click.option("--injection-date", required=True)
+@click.option("--baseline-back-pain", required=True, type=int)
+@click.option("--baseline-mme", required=True, type=float)
+def enroll(study_id, site, timezone, injection_date, baseline_back_pain, baseline_mme):
+    """Enroll a participant and print the activation code."""
+    from .errors import APIError
+
+    try:
+        issued = _enroll(
+            _db(),
+            study_id=study_id,
+            site_code=site,
+            timezone=timezone,
+            injection_date=injection_date,
+            back_pain=baseline_back_pain,
+            mme=baseline_mme,
+            now=clock.now(),
+        )
+    except APIError as exc:
+        _fail(exc.message)
+    click.echo(f"enrolled {study_id}")
+    click.echo(f"activation code: {issued.code}")
+    click.echo(f"activation link: {issued.url}")
+    click.echo(f"expires: {clock.iso(issued.expires_at)}")
+
+
+@diary.command("add-injection")
+@click.option("--study-id", required=True)
+@click.option("--date", "day", required=True)
+def add_injection(study_id, day):
+    """Record another injection (e.g. the placebo arm's crossover at month 6)."""
+    from .errors import APIError
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        _fail("--date must be YYYY-MM-DD")
+    db = _db()
+    participant = participant_queries.get_by_study_id(db, study_id)
+    if participant is None:
+        _fail(f"no participant {study_id}")
+    try:
+        with transaction(db):
+            days = participants.add_injection(
+                db, actor=audit.CLI, participant=participant, day=when, now=clock.now()
+            )
+    except APIError as exc:
+        _fail(exc.message if not exc.fields else f"{exc.message} {exc.fields}")
+    click.echo(f"{study_id} injections: {', '.join(d.isoformat() for d in days)}")
+
+
+audit_group = AppGroup("audit", help="The audit trail.")
+diary.add_command(audit_group)
+
+
+@audit_group.command("verify")
+def audit_verify():
+    """Check the hash chain; print OK or the first broken row (exit 1)."""
+    result = audit.verify(_db())
+    if result.ok:
+        click.echo(f"OK: {result.rows} audit rows, chain intact")
+        return
+    click.echo(f"BROKEN at audit row {result.broken_id}: {result.problem}")
+    sys.exit(1)
+
+
+@diary.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path):
+    """Online backup to PATH, then PRAGMA integrity_check on the copy."""
+    if path.exists():
+        _fail(f"{path} exists; choose a new file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(current_app.config["DIARY_DATABASE"], timeout=30)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target, pages=1024)
+    finally:
+        source.close()
+    try:
+        result = target.execute("PRAGMA integrity_check").fetchall()
+        count = target.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    finally:
+        target.close()
+    if result != [("ok",)]:
+        _fail(f"integrity_check of the copy failed: {result[:5]}")
+    click.echo(f"backup written to {path} (integrity ok, {count} audit rows)")
+
+
+@diary.command("demo")
+@click.option("--password", default="demo-coordinator-pass", show_default=True)
+def demo(password):
+    """Create a demo site, staff logins and one participant; print the login and code."""
+    db = _db()
+    now = clock.now()
+    study = _study()
+    email = "coordinator@demo.test"
+    if auth_queries.staff_by_email(db, email) is None:
+        _create_staff(
+            db, email=email, role="coordinator", site_codes=["DEMO"], password=password, now=now
+        )
+        _create_staff(
+            db,
+            email="investigator@demo.test",
+            role="investigator",
+            site_codes=["DEMO"],
+            password=password,
+            now=now,
+        )
+        _create_staff(
+            db, email="admin@demo.test", role="admin", site_codes=[], password=password, now=now
+        )
+    n = 1
+    while participant_queries.get_by_study_id(db, f"LBP-{n:03d}"):
+        n += 1
+    study_id = f"LBP-{n:03d}"
+    today = clock.local_date(now, study.timezone)
+    issued = _enroll(
+        db,
+        study_id=study_id,
+        site_code="DEMO",
+        timezone=study.timezone,
+        injection_date=today.isoformat(),
+        back_pain=5,
+        mme=15,
+        now=now,
+    )
+    click.echo(f"Staff console: {current_app.config['DIARY_BASE_URL']}/staff/")
+    click.echo(f"  coordinator: {email} / {password}")
+    click.echo(f"  investigator: investigator@demo.test / {password}")
+    click.echo(f"  admin: admin@demo.test / {password}")
+    click.echo(f"Participant app: {current_app.config['DIARY_BASE_URL']}/")
+    click.echo(f"  {study_id} activation code: {issued.code}")
+    click.echo(f"  activation link: {issued.url}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(diary)

@@ -1,0 +1,74 @@
+"""The one seam for time: aware UTC instants and participants' local diary dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+
+def now() -> datetime:
+    """The current instant, aware, in UTC (tests travel with time-machine)."""
+    return datetime.now(UTC)
+
+
+def iso(instant: datetime) -> str:
+    """Aware instant → UTC ISO 8601 text as stored in the database."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetimes are never stored")
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """Stored UTC text → aware datetime."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"naive timestamp in the database: {text!r}")
+    return value.astimezone(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo for an IANA name, raising ValueError for unknown names."""
+    if not is_valid_zone(name):
+        raise ValueError(f"unknown time zone {name!r}")
+    return ZoneInfo(name)
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def is_valid_zone(name: str) -> bool:
+    """True for a canonical IANA zone name (not a path, not 'localtime')."""
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    if name in _ZONES:
+        return True
+    try:  # links such as "US/Central" resolve but are not listed everywhere
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return "/" in name and not name.startswith(("/", ".")) and ".." not in name
+
+
+def local_date(instant: datetime, tz: str) -> date:
+    """The diary date that `instant` falls on in zone `tz`."""
+    return instant.astimezone(zone(tz)).date()
+
+
+def local_instant(day: date, at: time, tz: str) -> datetime:
+    """The aware UTC instant of wall-clock `at` on `day` in zone `tz`.
+
+    A wall time skipped by a spring-forward change lands after the gap (02:30 →
+    03:30), as cron does; an ambiguous one (fall back) takes its first occurrence.
+    """
+    return datetime.combine(day, at).replace(tzinfo=zone(tz), fold=0).astimezone(UTC)
+
+
+def day_start(day: date, tz: str) -> datetime:
+    """The instant the local date `day` begins in `tz` (UTC)."""
+    return local_instant(day, time(0, 0), tz)
+
+
+def day_end(day: date, tz: str) -> datetime:
+    """The instant the local date `day` ends in `tz` (UTC): the next day's start."""
+    return day_start(day + timedelta(days=1), tz)

@@ -1,0 +1,120 @@
+"""Configuration, read in one place: defaults → instance file → DIARY_* environment → overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
+
+# Names of Appendix A; an instance file (instance/diary.toml) may set the same keys.
+ENV_KEYS = (
+    "DIARY_ENV",
+    "DIARY_DATABASE",
+    "DIARY_SECRET_KEY",
+    "DIARY_STUDY_FILE",
+    "DIARY_BASE_URL",
+    "DIARY_SMTP_URL",
+    "DIARY_MAIL_FROM",
+    "DIARY_VAPID_PRIVATE_KEY",
+    "DIARY_VAPID_SUBJECT",
+    "DIARY_LOG_LEVEL",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
+    return {
+        "DIARY_ENV": "development",
+        "DIARY_DATABASE": str(instance_path / "diary.sqlite3"),
+        "DIARY_SECRET_KEY": DEV_SECRET_KEY,
+        "DIARY_STUDY_FILE": str(root / "study.toml"),
+        "DIARY_BASE_URL": "http://127.0.0.1:5000",
+        "DIARY_SMTP_URL": None,
+        "DIARY_MAIL_FROM": "diary@localhost",
+        "DIARY_VAPID_PRIVATE_KEY": None,
+        "DIARY_VAPID_SUBJECT": "mailto:diary@localhost",
+        "DIARY_LOG_LEVEL": "INFO",
+        # Sessions (SPEC §9)
+        "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
+        "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        "PARTICIPANT_SESSION_LIFETIME": timedelta(days=90),
+        "STAFF_LOCKOUT_FAILURES": 5,
+        "STAFF_LOCKOUT_DURATION": timedelta(minutes=15),
+        "ACTIVATION_CODE_LIFETIME": timedelta(days=14),
+        "ACTIVATION_MAX_FAILURES": 10,
+        "ACTIVATION_FAILURE_WINDOW": timedelta(minutes=15),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "TESTING": False,
+    }
+
+
+def load(
+    root: Path, instance_path: Path, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the configuration mapping; raise ConfigError for unusable values."""
+    config = defaults(root, instance_path)
+    instance_file = instance_path / "diary.toml"
+    if instance_file.is_file():
+        try:
+            data = tomllib.loads(instance_file.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{instance_file}: {exc}") from exc
+        unknown = sorted(set(data) - set(ENV_KEYS))
+        if unknown:
+            raise ConfigError(f"{instance_file}: unknown setting(s) {', '.join(unknown)}")
+        config.update(data)
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            config[key] = os.environ[key]
+    if overrides:
+        config.update(overrides)
+    _check(config)
+    return config
+
+
+def _check(config: dict[str, Any]) -> None:
+    env = config["DIARY_ENV"]
+    if env not in ("development", "production"):
+        raise ConfigError(f"DIARY_ENV must be 'development' or 'production', not {env!r}")
+    if env == "production":
+        key = config["DIARY_SECRET_KEY"]
+        if not key or key == DEV_SECRET_KEY or len(key) < 32:
+            raise ConfigError(
+                "DIARY_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not str(config["DIARY_BASE_URL"]).startswith("https://"):
+            raise ConfigError("DIARY_BASE_URL must be an https:// URL in production")
+
+
+def flask_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Flask and extension settings derived from the diary settings."""
+    production = config["DIARY_ENV"] == "production"
+    return {
+        "SECRET_KEY": config["DIARY_SECRET_KEY"],
+        "SESSION_COOKIE_NAME": "__Host-diary" if production else "diary_session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_PATH": "/",
+        "PERMANENT_SESSION_LIFETIME": config["PARTICIPANT_SESSION_LIFETIME"],
+        "REMEMBER_COOKIE_DURATION": timedelta(0),
+        "WTF_CSRF_HEADERS": ["X-CSRF-Token"],
+        # The token lives as long as the session: an entry written offline may
+        # be synced days later.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_CHECK_DEFAULT": True,
+        "API_TITLE": "Participant Diary API",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,108 @@
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..schemas import SITE_CODE, STUDY_ID, HHMMField, StrictSchema, TimeZoneField
+
+STATUSES = ("active", "withdrawn", "completed")
+
+
+class WindowSchema(Schema):
+    first_date = fields.Date(required=True)
+    last_date = fields.Date(required=True)
+
+
+class ProfileSchema(Schema):
+    study_id = fields.String(required=True)
+    timezone = fields.String(required=True)
+    reminder_time = fields.String(allow_none=True, required=True)
+    reminder_default = fields.String()
+    notifications_enabled = fields.Boolean()
+    today = fields.Date(required=True)
+    day = fields.Integer(required=True)
+    window = fields.Nested(WindowSchema, required=True)
+    injections = fields.List(fields.Date())
+
+
+class ProfilePatchSchema(StrictSchema):
+    reminder_time = HHMMField(allow_none=True)
+    timezone = TimeZoneField()
+    notifications_enabled = fields.Boolean()
+
+
+class EnrollSchema(StrictSchema):
+    study_id = fields.String(required=True, validate=STUDY_ID)
+    site = fields.String(required=True, validate=SITE_CODE)
+    timezone = TimeZoneField(required=True)
+    injection_date = fields.Date(required=True)
+    baseline_back_pain = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
+    baseline_mme = fields.Float(
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(
+            0,
+            50,
+            error="must be 0 to 50: more than 50 MME/day at baseline is an exclusion criterion",
+        ),
+    )
+
+
+class StaffPatchSchema(StrictSchema):
+    baseline_back_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
+    baseline_mme = fields.Float(allow_nan=False, validate=validate.Range(0, 50))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    timezone = TimeZoneField()
+    reminder_time = HHMMField(allow_none=True)
+    reason = fields.String(validate=validate.Length(min=3, max=500))
+
+    @validates_schema
+    def _reason(self, data, **kwargs):
+        clinical = {"baseline_back_pain", "baseline_mme", "status"} & set(data)
+        if clinical and not data.get("reason"):
+            raise ValidationError(
+                "a reason is required when changing baselines or status", "reason"
+            )
+        if not (set(data) - {"reason"}):
+            raise ValidationError("nothing to change", "_schema")
+
+
+class InjectionSchema(StrictSchema):
+    date = fields.Date(required=True)
+
+
+class ListQuerySchema(StrictSchema):
+    site = fields.String(validate=SITE_CODE)
+    q = fields.String(validate=validate.Length(max=40))
+
+
+class ParticipantSchema(Schema):
+    study_id = fields.String(required=True)
+    site = fields.String(required=True)
+    timezone = fields.String(required=True)
+    status = fields.String(required=True)
+    baseline_back_pain = fields.Integer(required=True)
+    baseline_mme = fields.Float(required=True)
+    reminder_time = fields.String(allow_none=True)
+    notifications_enabled = fields.Boolean()
+    enrolled_at = fields.String(required=True)
+    activated_at = fields.String(allow_none=True)
+    last_seen_at = fields.String(allow_none=True)
+    first_injection = fields.String()
+    latest_injection = fields.String()
+    injections = fields.List(fields.Date())
+    timezone_history = fields.List(fields.Dict())
+    pending_code_expires_at = fields.String(allow_none=True)
+
+
+class ParticipantListSchema(Schema):
+    participants = fields.List(fields.Nested(ParticipantSchema), required=True)
+
+
+class ActivationCodeSchema(Schema):
+    study_id = fields.String(required=True)
+    activation_code = fields.String(required=True)
+    activation_url = fields.String(required=True)
+    qr_svg = fields.String(required=True)
+    expires_at = fields.String(required=True)
+
+
+class EnrolledSchema(ParticipantSchema, ActivationCodeSchema):
+    pass

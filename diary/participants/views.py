@@ -1,0 +1,210 @@
+"""The participant's own profile and the staff's participant management."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from .. import clock
+from ..auth import participant_required, staff_required
+from ..auth import queries as auth_queries
+from ..db import get_db, transaction
+from ..errors import invalid, not_found
+from . import queries, service
+from .schemas import (
+    ActivationCodeSchema,
+    EnrolledSchema,
+    EnrollSchema,
+    InjectionSchema,
+    ListQuerySchema,
+    ParticipantListSchema,
+    ParticipantSchema,
+    ProfilePatchSchema,
+    ProfileSchema,
+    StaffPatchSchema,
+)
+
+blp = Blueprint("participants", __name__, description="Participants and their profiles")
+
+
+def _study():
+    return current_app.extensions["diary.study"]
+
+
+# --- the participant's own profile -----------------------------------------
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, ProfileSchema)
+@participant_required
+def get_me():
+    db = get_db()
+    return service.profile(
+        db, _study(), queries.get_by_id(db, current_user.participant_id), now=clock.now()
+    )
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(ProfilePatchSchema)
+@blp.response(200, ProfileSchema)
+@participant_required
+def patch_me(body):
+    db = get_db()
+    now = clock.now()
+    if "notifications_enabled" in body:
+        body["notifications_enabled"] = int(body["notifications_enabled"])
+    with transaction(db):
+        participant = queries.get_by_id(db, current_user.participant_id)
+        updated = service.update(
+            db,
+            actor=current_user.actor,
+            participant=participant,
+            changes=body,
+            reason=None,
+            now=now,
+        )
+    return service.profile(db, _study(), updated, now=now)
+
+
+# --- staff -------------------------------------------------------------------
+
+
+def _scoped(study_id: str) -> dict:
+    """The participant if the signed-in staff member's sites include theirs; else 404."""
+    participant = queries.get_by_study_id(get_db(), study_id, current_user.site_ids)
+    if participant is None:
+        raise not_found(f"No participant {study_id} at your sites.")
+    return participant
+
+
+def _detail(db, participant: dict) -> dict:
+    return {
+        **participant,
+        "injections": queries.injections(db, participant["id"]),
+        "timezone_history": queries.timezone_history(db, participant["id"]),
+        "notifications_enabled": bool(participant["notifications_enabled"]),
+        **queries.activation_state(db, participant["id"], now=clock.now()),
+    }
+
+
+def _issue_args() -> dict:
+    cfg = current_app.config
+    return {
+        "secret_key": cfg["SECRET_KEY"],
+        "base_url": cfg["DIARY_BASE_URL"],
+        "code_lifetime": cfg["ACTIVATION_CODE_LIFETIME"],
+        "staff_id": current_user.staff_id,
+    }
+
+
+def _code_body(study_id: str, issued: service.IssuedCode) -> dict:
+    return {
+        "study_id": study_id,
+        "activation_code": issued.code,
+        "activation_url": issued.url,
+        "qr_svg": issued.qr_svg,
+        "expires_at": clock.iso(issued.expires_at),
+    }
+
+
+@blp.route("/staff/participants", methods=["GET"])
+@blp.arguments(ListQuerySchema, location="query")
+@blp.response(200, ParticipantListSchema)
+@staff_required("participants.read")
+def list_participants(args):
+    rows = queries.list_participants(
+        get_db(), current_user.site_ids, site_code=args.get("site"), search=args.get("q")
+    )
+    return {
+        "participants": [
+            {**r, "notifications_enabled": bool(r["notifications_enabled"])} for r in rows
+        ]
+    }
+
+
+@blp.route("/staff/participants", methods=["POST"])
+@blp.arguments(EnrollSchema)
+@blp.response(201, EnrolledSchema)
+@staff_required("participants.manage")
+def enroll(body):
+    db = get_db()
+    now = clock.now()
+    site = auth_queries.site_by_code(db, body["site"])
+    if site is None or (
+        current_user.site_ids is not None and site["id"] not in current_user.site_ids
+    ):
+        raise invalid("site", "not one of your sites")
+    with transaction(db):
+        participant, issued = service.enroll(
+            db,
+            _study(),
+            actor=current_user.actor,
+            site=site,
+            study_id=body["study_id"],
+            timezone=body["timezone"],
+            injection_date=body["injection_date"],
+            baseline_back_pain=body["baseline_back_pain"],
+            baseline_mme=body["baseline_mme"],
+            now=now,
+            **_issue_args(),
+        )
+    return {**_detail(db, participant), **_code_body(participant["study_id"], issued)}
+
+
+@blp.route("/staff/participants/<study_id>", methods=["GET"])
+@blp.response(200, ParticipantSchema)
+@staff_required("participants.read")
+def get_participant(study_id):
+    return _detail(get_db(), _scoped(study_id))
+
+
+@blp.route("/staff/participants/<study_id>", methods=["PATCH"])
+@blp.arguments(StaffPatchSchema)
+@blp.response(200, ParticipantSchema)
+@staff_required("participants.manage")
+def patch_participant(body, study_id):
+    db = get_db()
+    reason = body.pop("reason", None)
+    with transaction(db):
+        participant = _scoped(study_id)
+        updated = service.update(
+            db,
+            actor=current_user.actor,
+            participant=participant,
+            changes=body,
+            reason=reason,
+            now=clock.now(),
+        )
+        if body.get("status") == "withdrawn":
+            auth_queries.end_participant_sessions(
+                db, participant["id"], "withdrawn", now=clock.now()
+            )
+    return _detail(db, updated)
+
+
+@blp.route("/staff/participants/<study_id>/activation-code", methods=["POST"])
+@blp.response(201, ActivationCodeSchema)
+@staff_required("participants.manage")
+def reissue_code(study_id):
+    db = get_db()
+    with transaction(db):
+        participant = _scoped(study_id)
+        issued = service.reissue_code(
+            db, actor=current_user.actor, participant=participant, now=clock.now(), **_issue_args()
+        )
+    return _code_body(participant["study_id"], issued)
+
+
+@blp.route("/staff/participants/<study_id>/injections", methods=["POST"])
+@blp.arguments(InjectionSchema)
+@blp.response(201, ParticipantSchema)
+@staff_required("participants.manage")
+def add_injection(body, study_id):
+    db = get_db()
+    with transaction(db):
+        participant = _scoped(study_id)
+        service.add_injection(
+            db, actor=current_user.actor, participant=participant, day=body["date"], now=clock.now()
+        )
+    return _detail(db, queries.get_by_id(db, participant["id"]))

@@ -1,0 +1,42 @@
+"""Shared marshmallow pieces for request and response schemas."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from . import clock
+
+STUDY_ID = validate.Regexp(
+    r"^[A-Z0-9][A-Z0-9-]{1,31}$", error="use capital letters, digits and dashes (e.g. LBP-014)"
+)
+SITE_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", error="not a valid site code")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo must not be silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class TimeZoneField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 64 or not clock.is_valid_zone(text):
+            raise ValidationError("not a known IANA time zone (e.g. America/Chicago)")
+        return text
+
+
+class HHMMField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _HHMM.match(text):
+            raise ValidationError("must be a time as HH:MM (24-hour)")
+        return text
+
+
+class OkSchema(Schema):
+    ok = fields.Boolean(required=True)

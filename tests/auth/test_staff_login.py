@@ -1,0 +1,86 @@
+from datetime import timedelta
+
+import time_machine
+
+from diary import clock
+
+
+def test_staff_login_returns_the_user_and_session_reports_it(api, make_staff):
+    make_staff("coord@a.test")
+    response = api.post("staff/login", {"email": "coord@a.test", "password": "correct horse battery"})
+    assert response.status_code == 200
+    assert response.get_json() == {"kind": "staff", "email": "coord@a.test", "role": "coordinator"}
+    assert api.get("session").get_json()["user"]["email"] == "coord@a.test"
+
+
+def test_wrong_password_is_401_json(api, make_staff):
+    make_staff("coord@a.test")
+    response = api.post("staff/login", {"email": "coord@a.test", "password": "wrong password!!"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(api):
+    response = api.post("staff/login", {"email": "nobody@a.test", "password": "whatever it is"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["message"] == "Wrong e-mail or password."
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_right_password(
+    api, make_staff, db
+):
+    make_staff("coord@a.test")
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        for attempt in range(4):
+            r = api.post("staff/login", {"email": "coord@a.test", "password": f"wrong {attempt:08d}"})
+            assert r.status_code == 401
+        r = api.post("staff/login", {"email": "coord@a.test", "password": "wrong again!!"})
+        assert r.status_code == 403
+        assert r.get_json()["error"]["code"] == "account_locked"
+        right = {"email": "coord@a.test", "password": "correct horse battery"}
+        assert api.post("staff/login", right).status_code == 403
+        traveller.move_to(start + timedelta(minutes=14, seconds=59))
+        assert api.post("staff/login", right).status_code == 403
+        traveller.move_to(start + timedelta(minutes=15, seconds=1))
+        assert api.post("staff/login", right).status_code == 200
+    # The count lives in the database, not in a process.
+    assert db.execute("SELECT failed_logins FROM staff").fetchone()[0] == 0
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE object_type='staff'")]
+    assert actions.count("staff.login_failed") == 5 and actions[-1] == "staff.login"
+
+
+def test_staff_session_ends_after_30_minutes_idle(make_staff, login):
+    make_staff("coord@a.test")
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        c = login("coord@a.test")
+        traveller.move_to(start + timedelta(minutes=29))
+        assert c.get("staff/participants").status_code == 200
+        traveller.move_to(start + timedelta(minutes=58))  # 29 min after the last request
+        assert c.get("staff/participants").status_code == 200
+        traveller.move_to(start + timedelta(minutes=58 + 31))
+        assert c.get("staff/participants").status_code == 401
+
+
+def test_staff_session_ends_after_12_hours_however_active(make_staff, login):
+    make_staff("coord@a.test")
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        c = login("coord@a.test")
+        for minutes in range(20, 12 * 60, 20):
+            traveller.move_to(start + timedelta(minutes=minutes))
+            assert c.get("staff/participants").status_code == 200
+        traveller.move_to(start + timedelta(hours=12, minutes=1))
+        assert c.get("staff/participants").status_code == 401
+
+
+def test_logout_ends_the_server_side_session(make_staff, login, db):
+    make_staff("coord@a.test")
+    c = login("coord@a.test")
+    cookie = c.client.get_cookie("diary_session")
+    assert c.post("staff/logout").status_code == 200
+    # Replaying the old cookie does not bring the session back.
+    c.client.set_cookie(cookie.key, cookie.value)
+    assert c.get("staff/participants").status_code == 401
+    assert db.execute("SELECT end_reason FROM sessions").fetchone()[0] == "logout"

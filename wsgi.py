@@ -1,0 +1,3 @@
+from diary import create_app
+
+app = create_app()
