@@ -1,0 +1,110 @@
+"""SQL for diary entries, their doses and the client-write log."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+
+def get_entry(db: Database, participant_id: int, day: date) -> dict[str, Any] | None:
+    row = next(
+        db.query(
+            "SELECT * FROM entries WHERE participant_id = ? AND date = ?",
+            [participant_id, day.isoformat()],
+        ),
+        None,
+    )
+    return _with_doses(db, [row])[0] if row else None
+
+
+def entries_between(db: Database, participant_id: int, start: date, end: date) -> list[dict]:
+    rows = list(
+        db.query(
+            "SELECT * FROM entries WHERE participant_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+            [participant_id, start.isoformat(), end.isoformat()],
+        )
+    )
+    return _with_doses(db, rows)
+
+
+def _with_doses(db: Database, rows: list[dict]) -> list[dict]:
+    if not rows:
+        return rows
+    ids = [r["id"] for r in rows]
+    doses: dict[int, list[dict]] = {i: [] for i in ids}
+    marks = ", ".join("?" for _ in ids)
+    for d in db.query(
+        f"SELECT entry_id, drug, strength, units FROM doses WHERE entry_id IN ({marks})"
+        " ORDER BY entry_id, position",
+        ids,
+    ):
+        doses[d.pop("entry_id")].append(d)
+    for r in rows:
+        r["doses"] = doses[r["id"]]
+        r["symptoms"] = json.loads(r["symptoms"])
+        r["mme_unconverted"] = json.loads(r["mme_unconverted"])
+        r["late"] = bool(r["late"])
+    return rows
+
+
+def write_by_client_id(db: Database, client_id: str) -> dict[str, Any] | None:
+    return next(db.query("SELECT * FROM entry_writes WHERE client_id = ?", [client_id]), None)
+
+
+def insert_entry(db: Database, values: dict[str, Any]) -> int | None:
+    """Insert; None when the participant already has an entry for that date (a race lost)."""
+    columns = list(values)
+    cursor = db.execute(
+        f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        " ON CONFLICT (participant_id, date) DO NOTHING",
+        [values[c] for c in columns],
+    )
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def update_entry(db: Database, entry_id: int, values: dict[str, Any]) -> None:
+    sets = ", ".join(f"{c} = ?" for c in values)
+    db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*values.values(), entry_id])
+
+
+def replace_doses(db: Database, entry_id: int, doses: list[dict[str, Any]]) -> None:
+    db.execute("DELETE FROM doses WHERE entry_id = ?", [entry_id])
+    db.conn.executemany(
+        "INSERT INTO doses (entry_id, position, drug, strength, units) VALUES (?, ?, ?, ?, ?)",
+        [(entry_id, i, d["drug"], d["strength"], d["units"]) for i, d in enumerate(doses)],
+    )
+
+
+def record_write(
+    db: Database,
+    *,
+    client_id: str,
+    participant_id: int,
+    entry_id: int,
+    day: date,
+    request_hash: str,
+    version: int,
+    received_at: str,
+) -> None:
+    db.execute(
+        "INSERT INTO entry_writes (client_id, participant_id, entry_id, date, request_hash,"
+        " version, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [client_id, participant_id, entry_id, day.isoformat(), request_hash, version, received_at],
+    )
+
+
+def recent_doses(db: Database, participant_id: int, limit_entries: int = 14) -> list[dict]:
+    """Doses of the participant's latest entries, newest entry first."""
+    return list(
+        db.query(
+            "SELECT e.date, d.drug, d.strength, d.units FROM doses d"
+            " JOIN entries e ON e.id = d.entry_id"
+            " WHERE e.id IN (SELECT id FROM entries WHERE participant_id = ?"
+            "                ORDER BY date DESC LIMIT ?)"
+            " ORDER BY e.date DESC, d.position",
+            [participant_id, limit_entries],
+        )
+    )

@@ -1,0 +1,178 @@
+"""Entry request and response schemas; the formulary and checklist come from the study."""
+
+from __future__ import annotations
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..schemas import StrictSchema
+from ..study import Study
+
+MAX_DOSES = 30
+
+
+def _positive(maximum: float) -> list:
+    return [validate.Range(min=0, min_inclusive=False, max=maximum)]
+
+
+def _study() -> Study:
+    return current_app.extensions["diary.study"]
+
+
+def _known_drug(code: str) -> None:
+    if _study().drug(code) is None:
+        raise ValidationError("not a drug of the study formulary")
+
+
+def _known_symptom(code: str) -> None:
+    if _study().symptom(code) is None:
+        raise ValidationError("not a symptom of the checklist")
+
+
+def _note_length(note: str | None) -> None:
+    limit = _study().note_max_chars
+    if note is not None and len(note) > limit:
+        raise ValidationError(f"at most {limit} characters")
+
+
+class DoseIn(StrictSchema):
+    drug = fields.String(required=True, validate=_known_drug)
+    strength = fields.Float(required=True, allow_nan=False, validate=_positive(10_000))
+    units = fields.Float(required=True, allow_nan=False, validate=_positive(100))
+
+    @validates_schema
+    def _within_drug_limits(self, data, **kwargs):
+        drug = _study().drug(data.get("drug", ""))
+        if drug is None:
+            return
+        if "strength" in data and data["strength"] > drug.max_strength:
+            raise ValidationError(
+                f"at most {drug.max_strength:g} {drug.unit} for {drug.code}", "strength"
+            )
+        if "units" in data and data["units"] > drug.max_units:
+            raise ValidationError(f"at most {drug.max_units:g} for {drug.code}", "units")
+
+
+class EntryIn(StrictSchema):
+    """PUT /entries/{date}: drugs and symptoms are checked against the study protocol."""
+
+    client_id = fields.UUID(required=True)
+    back_pain = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
+    leg_pain = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
+    doses = fields.List(
+        fields.Nested(DoseIn), load_default=list, validate=validate.Length(max=MAX_DOSES)
+    )
+    symptoms = fields.List(
+        fields.String(validate=_known_symptom),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+    temperature_c = fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(30, 45, error="must be a body temperature in °C (30–45)"),
+    )
+    note = fields.String(load_default=None, allow_none=True, validate=_note_length)
+    device_time = fields.AwareDateTime(required=True, format="iso")
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(3, 500))
+
+    @validates_schema
+    def _unique_symptoms(self, data, **kwargs):
+        symptoms = data.get("symptoms") or []
+        if len(set(symptoms)) != len(symptoms):
+            raise ValidationError("each symptom at most once", "symptoms")
+
+
+class DoseOut(Schema):
+    drug = fields.String(required=True)
+    strength = fields.Float(required=True)
+    units = fields.Float(required=True)
+    unit = fields.String(required=True)
+
+
+class AlertSchema(Schema):
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    message = fields.String(required=True)
+    symptoms = fields.List(fields.String(), required=True)
+    emergency_number = fields.String(required=True)
+    study_team_contact = fields.String(required=True)
+
+
+class EntryOut(Schema):
+    date = fields.Date(required=True)
+    client_id = fields.String(required=True)
+    back_pain = fields.Integer(required=True)
+    leg_pain = fields.Integer(required=True)
+    doses = fields.List(fields.Nested(DoseOut), required=True)
+    symptoms = fields.List(fields.String(), required=True)
+    temperature_c = fields.Float(allow_none=True)
+    note = fields.String(allow_none=True)
+    device_time = fields.String(required=True)
+    timezone = fields.String(required=True)
+    mme = fields.Float(allow_none=True, required=True)
+    mme_unconverted = fields.List(fields.String(), required=True)
+    late = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+    received_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    entered_by = fields.String()
+    alerts = fields.List(fields.Nested(AlertSchema))
+
+
+class EntryListOut(Schema):
+    entries = fields.List(fields.Nested(EntryOut), required=True)
+
+
+class RangeQuery(StrictSchema):
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "from_" in data and "to" in data:
+            if data["to"] < data["from_"]:
+                raise ValidationError("must not be before 'from'", "to")
+            if (data["to"] - data["from_"]).days > 366:
+                raise ValidationError("at most 366 days per request", "to")
+
+
+class ScaleOut(Schema):
+    min = fields.Integer()
+    max = fields.Integer()
+    low_anchor = fields.String()
+    high_anchor = fields.String()
+
+
+class SymptomOut(Schema):
+    code = fields.String()
+    label = fields.String()
+    red_flag = fields.Boolean()
+
+
+class DrugOut(Schema):
+    code = fields.String()
+    label = fields.String()
+    unit = fields.String()
+    strengths = fields.List(fields.Float())
+
+
+class LastDose(Schema):
+    drug = fields.String()
+    strength = fields.Float()
+    units = fields.Float()
+
+
+class ProtocolOut(Schema):
+    study = fields.Dict()
+    scales = fields.Dict(keys=fields.String(), values=fields.Nested(ScaleOut))
+    symptoms = fields.List(fields.Nested(SymptomOut))
+    formulary = fields.List(fields.Nested(DrugOut))
+    window_closes_next_day_at = fields.String()
+    note_max_chars = fields.Integer()
+    emergency_number = fields.String()
+    study_team_contact = fields.String()
+    recent_drugs = fields.List(fields.String())
+    last_doses = fields.List(fields.Nested(LastDose))
+    vapid_public_key = fields.String(allow_none=True)

@@ -1,0 +1,313 @@
+"""Writing diary entries: the entry window, idempotent replays, corrections, MME, red flags."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit, clock
+from ..db import transaction
+from ..errors import APIError, invalid
+from ..flags import queries as flag_queries
+from ..flags.rules import Finding, red_flag_findings
+from ..mme import Dose, daily_mme
+from ..participants import queries as participant_queries
+from ..study import Study
+from . import queries
+
+# An entry made offline inside its window is accepted when it syncs later, up to
+# this long after it was made: losing a diary entry to a dead zone is worse than a
+# late sync, and the receipt time stays on record next to the device time.
+MAX_OFFLINE = timedelta(days=7)
+
+
+def expected_range(study: Study, participant: dict) -> tuple[date, date]:
+    first = date.fromisoformat(participant["first_injection"])
+    return first, first + timedelta(days=study.length_days)
+
+
+def _request_hash(day: date, body: dict[str, Any]) -> str:
+    canonical = {
+        "date": day.isoformat(),
+        "back_pain": body["back_pain"],
+        "leg_pain": body["leg_pain"],
+        "doses": [
+            {"drug": d["drug"], "strength": float(d["strength"]), "units": float(d["units"])}
+            for d in body["doses"]
+        ],
+        "symptoms": sorted(body["symptoms"]),
+        "temperature_c": body["temperature_c"],
+        "note": body["note"],
+        "device_time": clock.iso(body["device_time"]),
+        "reason": body.get("reason"),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _check_window(
+    study: Study,
+    participant: dict,
+    day: date,
+    tz: str,
+    made_at: datetime,
+    now: datetime,
+    by_staff: bool,
+) -> None:
+    first, last = expected_range(study, participant)
+    if day < first:
+        raise invalid("date", f"is before day 0 of the diary ({first.isoformat()})")
+    if day > last:
+        raise invalid("date", f"is after the end of the diary ({last.isoformat()})")
+    if now < clock.day_start(day, tz):
+        raise invalid("date", f"has not begun yet in your time zone ({tz})")
+    if by_staff:
+        return
+    closes = clock.local_instant(day + timedelta(days=1), study.window_closes_next_day_at, tz)
+    if made_at > closes or now - made_at > MAX_OFFLINE:
+        raise APIError(
+            409,
+            f"The diary for {day.isoformat()} closed at "
+            f"{study.window_closes_next_day_at.strftime('%H:%M')} on "
+            f"{(day + timedelta(days=1)).isoformat()} ({tz}). Your study team can correct it.",
+            code="window_closed",
+        )
+
+
+def _made_at(device_time: datetime, day: date, tz: str, now: datetime) -> datetime:
+    """When the entry was made: the device's clock, unless it is ahead of the server
+    or claims a moment before the diary date began (a wrong clock)."""
+    made = min(device_time, now)
+    return now if made < clock.day_start(day, tz) else made
+
+
+def alerts_for(study: Study, codes: list[str]) -> list[dict[str, Any]]:
+    if not codes:
+        return []
+    labels = [study.symptom(c).label if study.symptom(c) else c for c in codes]
+    return [
+        {
+            "kind": "red_flag",
+            "title": study.red_flag_title,
+            "message": study.red_flag_advice,
+            "symptoms": labels,
+            "emergency_number": study.emergency_number,
+            "study_team_contact": study.study_team_contact,
+        }
+    ]
+
+
+def _red_flags(study: Study, symptoms: list[str], temperature_c: float | None) -> list[str]:
+    return red_flag_findings(
+        symptoms, temperature_c, red_flag_codes=study.red_flag_codes, t=study.thresholds
+    )
+
+
+def _public(study: Study, entry: dict[str, Any]) -> dict[str, Any]:
+    units = {d.code: d.unit for d in study.formulary}
+    return {
+        **entry,
+        "date": date.fromisoformat(entry["date"]),
+        "doses": [{**d, "unit": units.get(d["drug"], "")} for d in entry["doses"]],
+    }
+
+
+def get(db: Database, study: Study, participant_id: int, day: date) -> dict[str, Any] | None:
+    entry = queries.get_entry(db, participant_id, day)
+    return _public(study, entry) if entry else None
+
+
+def between(db: Database, study: Study, participant_id: int, start: date, end: date) -> list:
+    return [_public(study, e) for e in queries.entries_between(db, participant_id, start, end)]
+
+
+def put_entry(
+    db: Database,
+    study: Study,
+    *,
+    participant_id: int,
+    day: date,
+    body: dict[str, Any],
+    actor: audit.Actor,
+    now: datetime,
+    by_staff: bool = False,
+) -> tuple[dict[str, Any], int]:
+    """Create, correct or replay the entry for `day`; return (entry, HTTP status).
+
+    Runs as one write transaction: the entry, its doses, the write log, the audit
+    rows and any red-flag flag commit together or not at all.
+    """
+    client_id = str(body["client_id"])
+    request_hash = _request_hash(day, body)
+    with transaction(db):
+        participant = participant_queries.get_by_id(db, participant_id)
+        prior = queries.write_by_client_id(db, client_id)
+        if prior is not None:
+            if (
+                prior["participant_id"] != participant_id
+                or prior["date"] != day.isoformat()
+                or prior["request_hash"] != request_hash
+            ):
+                raise APIError(
+                    409,
+                    "This client_id was already used for different content; "
+                    "generate a new client_id for a new write.",
+                    code="client_id_conflict",
+                )
+            entry = queries.get_entry(db, participant_id, day)
+            codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
+            return {**_public(study, entry), "alerts": alerts_for(study, codes)}, 200
+
+        tz = participant["timezone"]
+        made_at = _made_at(body["device_time"], day, tz, now)
+        _check_window(study, participant, day, tz, made_at, now, by_staff)
+
+        doses = [
+            {"drug": d["drug"], "strength": d["strength"], "units": d["units"]}
+            for d in body["doses"]
+        ]
+        mme = daily_mme([Dose(**d) for d in doses], study.factors)
+        values = {
+            "back_pain": body["back_pain"],
+            "leg_pain": body["leg_pain"],
+            "symptoms": json.dumps(body["symptoms"]),
+            "temperature_c": body["temperature_c"],
+            "note": body["note"],
+            "mme": mme.mme,
+            "mme_unconverted": json.dumps(list(mme.unconverted)),
+            "device_time": body["device_time"].isoformat(),
+            "updated_at": clock.iso(now),
+            "client_id": client_id,
+            "entered_by": "staff" if by_staff else "participant",
+        }
+        existing = queries.get_entry(db, participant_id, day)
+        entry_id = None
+        if existing is None:
+            entry_id = queries.insert_entry(
+                db,
+                {
+                    **values,
+                    "participant_id": participant_id,
+                    "date": day.isoformat(),
+                    "timezone": tz,
+                    "received_at": clock.iso(now),
+                    "late": int(made_at >= clock.day_end(day, tz)),
+                    "version": 1,
+                },
+            )
+            if entry_id is None:  # another write created it first: this is a change
+                existing = queries.get_entry(db, participant_id, day)
+        if existing is not None:
+            if not body.get("reason"):
+                raise invalid("reason", "a reason is required to change an existing entry")
+            entry_id = existing["id"]
+            version = existing["version"] + 1
+            queries.update_entry(db, entry_id, {**values, "version": version})
+            status, action = 200, "entry.correct"
+        else:
+            version, status, action = 1, 201, "entry.create"
+        queries.replace_doses(db, entry_id, doses)
+        queries.record_write(
+            db,
+            client_id=client_id,
+            participant_id=participant_id,
+            entry_id=entry_id,
+            day=day,
+            request_hash=request_hash,
+            version=version,
+            received_at=clock.iso(now),
+        )
+        entry = queries.get_entry(db, participant_id, day)
+        audit.record(
+            db,
+            actor=actor,
+            action=action,
+            object_type="entry",
+            object_id=f"{participant['study_id']}/{day.isoformat()}",
+            site_id=participant["site_id"],
+            participant_id=participant_id,
+            before=_audited(existing),
+            after=_audited(entry),
+            reason=body.get("reason"),
+            at=now,
+        )
+        codes = _red_flags(study, body["symptoms"], body["temperature_c"])
+        previous = (
+            _red_flags(study, existing["symptoms"], existing["temperature_c"]) if existing else []
+        )
+        if set(codes) - set(previous):
+            finding = Finding(
+                kind="red_flag_symptom",
+                severity="urgent",
+                first_date=day,
+                last_date=day,
+                detail={
+                    "symptoms": codes,
+                    "temperature_c": body["temperature_c"],
+                    "entry_version": version,
+                },
+            )
+            flag_queries.upsert_episode(
+                db,
+                participant=participant,
+                finding=finding,
+                episode_key=day.isoformat(),
+                actor=actor,
+                now=now,
+                entry_id=entry_id,
+            )
+    return {**_public(study, entry), "alerts": alerts_for(study, codes)}, status
+
+
+_AUDITED = (
+    "back_pain",
+    "leg_pain",
+    "doses",
+    "symptoms",
+    "temperature_c",
+    "note",
+    "mme",
+    "mme_unconverted",
+    "device_time",
+    "late",
+    "version",
+    "client_id",
+    "entered_by",
+)
+
+
+def _audited(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: entry[k] for k in _AUDITED} if entry else None
+
+
+def protocol(
+    db: Database, study: Study, participant_id: int, *, vapid_public_key: str | None
+) -> dict[str, Any]:
+    """What the PWA needs to draw the diary: scales, checklist, formulary, recent drugs."""
+    recent = queries.recent_doses(db, participant_id)
+    recent_drugs = list(dict.fromkeys(r["drug"] for r in recent))
+    last_date = recent[0]["date"] if recent else None
+    symptoms = sorted(study.symptoms, key=lambda s: not s.red_flag)
+    return {
+        "study": {"id": study.id, "title": study.title},
+        "scales": {name: vars(scale) for name, scale in study.scales.items()},
+        "symptoms": [vars(s) for s in symptoms],
+        "formulary": [
+            {"code": d.code, "label": d.label, "unit": d.unit, "strengths": list(d.strengths)}
+            for d in study.formulary
+        ],
+        "window_closes_next_day_at": study.window_closes_next_day_at.strftime("%H:%M"),
+        "note_max_chars": study.note_max_chars,
+        "emergency_number": study.emergency_number,
+        "study_team_contact": study.study_team_contact,
+        "recent_drugs": recent_drugs,
+        "last_doses": [
+            {"drug": r["drug"], "strength": r["strength"], "units": r["units"]}
+            for r in recent
+            if r["date"] == last_date
+        ],
+        "vapid_public_key": vapid_public_key,
+    }

@@ -1,0 +1,86 @@
+"""The participant's diary: PUT/GET entries and the protocol the PWA draws."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from .. import clock
+from ..auth import participant_required
+from ..db import get_db
+from ..errors import invalid, not_found
+from . import service
+from .schemas import EntryIn, EntryListOut, EntryOut, ProtocolOut, RangeQuery
+
+blp = Blueprint("entries", __name__, description="Diary entries")
+
+
+def _study():
+    return current_app.extensions["diary.study"]
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
+    except ValueError:
+        raise invalid("date", "must be a date as YYYY-MM-DD") from None
+
+
+def _vapid_public_key() -> str | None:
+    getter = current_app.extensions.get("diary.vapid_public_key")
+    return getter() if getter else None
+
+
+@blp.route("/protocol", methods=["GET"])
+@blp.response(200, ProtocolOut)
+@participant_required
+def get_protocol():
+    return service.protocol(
+        get_db(), _study(), current_user.participant_id, vapid_public_key=_vapid_public_key()
+    )
+
+
+@blp.route("/entries/<day>", methods=["PUT"])
+@blp.arguments(EntryIn)
+@blp.response(200, EntryOut)
+@blp.alt_response(201, schema=EntryOut, description="Created")
+@blp.alt_response(409, description="Entry window closed, or client_id reused for other content")
+@blp.alt_response(422, description="Invalid fields; nothing written")
+@participant_required
+def put_entry(body, day):
+    target = _date(day)
+    entry, status = service.put_entry(
+        get_db(),
+        _study(),
+        participant_id=current_user.participant_id,
+        day=target,
+        body=body,
+        actor=current_user.actor,
+        now=clock.now(),
+    )
+    return entry, status
+
+
+@blp.route("/entries/<day>", methods=["GET"])
+@blp.response(200, EntryOut)
+@participant_required
+def get_entry(day):
+    entry = service.get(get_db(), _study(), current_user.participant_id, _date(day))
+    if entry is None:
+        raise not_found(f"No entry for {day}.")
+    return entry
+
+
+@blp.route("/entries", methods=["GET"])
+@blp.arguments(RangeQuery, location="query")
+@blp.response(200, EntryListOut)
+@participant_required
+def list_entries(args):
+    return {
+        "entries": service.between(
+            get_db(), _study(), current_user.participant_id, args["from_"], args["to"]
+        )
+    }
