@@ -35,8 +35,8 @@ def _vapid_public_key() -> str | None:
 
 
 @blp.route("/protocol", methods=["GET"])
-@blp.response(200, ProtocolOut)
 @participant_required
+@blp.response(200, ProtocolOut)
 def get_protocol():
     return service.protocol(
         get_db(), _study(), current_user.participant_id, vapid_public_key=_vapid_public_key()
@@ -44,12 +44,12 @@ def get_protocol():
 
 
 @blp.route("/entries/<day>", methods=["PUT"])
+@participant_required
 @blp.arguments(EntryIn)
 @blp.response(200, EntryOut)
 @blp.alt_response(201, schema=EntryOut, description="Created")
 @blp.alt_response(409, description="Entry window closed, or client_id reused for other content")
 @blp.alt_response(422, description="Invalid fields; nothing written")
-@participant_required
 def put_entry(body, day):
     target = _date(day)
     entry, status = service.put_entry(
@@ -65,8 +65,8 @@ def put_entry(body, day):
 
 
 @blp.route("/entries/<day>", methods=["GET"])
-@blp.response(200, EntryOut)
 @participant_required
+@blp.response(200, EntryOut)
 def get_entry(day):
     entry = service.get(get_db(), _study(), current_user.participant_id, _date(day))
     if entry is None:
@@ -75,9 +75,9 @@ def get_entry(day):
 
 
 @blp.route("/entries", methods=["GET"])
+@participant_required
 @blp.arguments(RangeQuery, location="query")
 @blp.response(200, EntryListOut)
-@participant_required
 def list_entries(args):
     return {
         "entries": service.between(

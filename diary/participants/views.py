@@ -36,8 +36,8 @@ def _study():
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, ProfileSchema)
 @participant_required
+@blp.response(200, ProfileSchema)
 def get_me():
     db = get_db()
     return service.profile(
@@ -46,9 +46,9 @@ def get_me():
 
 
 @blp.route("/me", methods=["PATCH"])
+@participant_required
 @blp.arguments(ProfilePatchSchema)
 @blp.response(200, ProfileSchema)
-@participant_required
 def patch_me(body):
     db = get_db()
     now = clock.now()
@@ -109,9 +109,9 @@ def _code_body(study_id: str, issued: service.IssuedCode) -> dict:
 
 
 @blp.route("/staff/participants", methods=["GET"])
+@staff_required("participants.read")
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, ParticipantListSchema)
-@staff_required("participants.read")
 def list_participants(args):
     rows = queries.list_participants(
         get_db(), current_user.site_ids, site_code=args.get("site"), search=args.get("q")
@@ -124,9 +124,9 @@ def list_participants(args):
 
 
 @blp.route("/staff/participants", methods=["POST"])
+@staff_required("participants.manage")
 @blp.arguments(EnrollSchema)
 @blp.response(201, EnrolledSchema)
-@staff_required("participants.manage")
 def enroll(body):
     db = get_db()
     now = clock.now()
@@ -153,16 +153,16 @@ def enroll(body):
 
 
 @blp.route("/staff/participants/<study_id>", methods=["GET"])
-@blp.response(200, ParticipantSchema)
 @staff_required("participants.read")
+@blp.response(200, ParticipantSchema)
 def get_participant(study_id):
     return _detail(get_db(), _scoped(study_id))
 
 
 @blp.route("/staff/participants/<study_id>", methods=["PATCH"])
+@staff_required("participants.manage")
 @blp.arguments(StaffPatchSchema)
 @blp.response(200, ParticipantSchema)
-@staff_required("participants.manage")
 def patch_participant(body, study_id):
     db = get_db()
     reason = body.pop("reason", None)
@@ -184,8 +184,8 @@ def patch_participant(body, study_id):
 
 
 @blp.route("/staff/participants/<study_id>/activation-code", methods=["POST"])
-@blp.response(201, ActivationCodeSchema)
 @staff_required("participants.manage")
+@blp.response(201, ActivationCodeSchema)
 def reissue_code(study_id):
     db = get_db()
     with transaction(db):
@@ -197,9 +197,9 @@ def reissue_code(study_id):
 
 
 @blp.route("/staff/participants/<study_id>/injections", methods=["POST"])
+@staff_required("participants.manage")
 @blp.arguments(InjectionSchema)
 @blp.response(201, ParticipantSchema)
-@staff_required("participants.manage")
 def add_injection(body, study_id):
     db = get_db()
     with transaction(db):
