@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, send_from_directory
+from flask import Blueprint, Response, send_from_directory
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -26,9 +28,31 @@ def pwa():
 
 @bp.get("/sw.js")
 def service_worker():
-    response = _send("sw.js", mimetype="text/javascript")
+    """The worker with its shell version filled in: any change to the PWA's files
+    changes the worker's bytes, so browsers install it and drop the old cache."""
+    files = _pwa_files()
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    response = Response(_versioned_worker(stamp), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response
+
+
+def _pwa_files() -> list[Path]:
+    """Every file of the participant app (the staff console has its own)."""
+    return sorted(
+        f for f in STATIC.rglob("*") if f.is_file() and STATIC / "staff" not in f.parents
+    )
+
+
+@lru_cache(maxsize=4)
+def _versioned_worker(stamp: tuple) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in stamp:
+        digest.update(name.encode())
+        digest.update(Path(name).read_bytes())
+    source = (STATIC / "sw.js").read_text("utf-8")
+    return source.replace("__SHELL_VERSION__", digest.hexdigest()[:16])
 
 
 @bp.get("/manifest.webmanifest")

@@ -1,0 +1,56 @@
+// Red-flag advice: a modal alertdialog that cannot be missed, with the study
+// team and a one-tap emergency call. Several alerts are shown one after another.
+import { add, clear, h } from './dom.js';
+
+const queue = [];
+
+export function showAlerts(alerts) {
+  queue.push(...alerts);
+  const dialog = document.getElementById('alert');
+  if (!dialog.open) next();
+}
+
+function next() {
+  const dialog = document.getElementById('alert');
+  const alert = queue.shift();
+  if (!alert) return;
+  document.getElementById('alert-title').textContent = alert.title;
+  const body = clear(document.getElementById('alert-body'));
+  add(body, [
+    h('p', { class: 'alert-message' }, alert.message),
+    alert.symptoms && alert.symptoms.length
+      ? [h('p', {}, 'You reported:'), h('ul', {}, alert.symptoms.map((s) => h('li', {}, s)))]
+      : null,
+    h('p', {}, 'Study team: ', h('strong', {}, alert.study_team_contact)),
+    alert.emergency_number
+      ? h('a', { class: 'btn danger', href: `tel:${alert.emergency_number}` },
+        `Emergency: call ${alert.emergency_number}`)
+      : null,
+  ]);
+  if (typeof dialog.showModal === 'function') dialog.showModal();
+  else dialog.setAttribute('open', '');
+  document.getElementById('alert-close').focus();
+}
+
+export function initAlerts() {
+  const dialog = document.getElementById('alert');
+  document.getElementById('alert-close').addEventListener('click', () => {
+    if (typeof dialog.close === 'function') dialog.close();
+    else dialog.removeAttribute('open');
+    next();
+  });
+  // Escape must not dismiss the advice by accident: only the button does.
+  dialog.addEventListener('cancel', (event) => event.preventDefault());
+}
+
+/** Advice built on the phone when the entry could not reach the server yet. */
+export function localAlert(protocol, labels) {
+  return {
+    kind: 'red_flag',
+    title: 'Contact your study team now',
+    message: 'You reported a symptom your study team must know about today. Your diary is saved on this phone and will be sent when you are online, but do not wait for that: call your study team now. In an emergency, call the emergency number.',
+    symptoms: labels,
+    study_team_contact: protocol.study_team_contact,
+    emergency_number: protocol.emergency_number,
+  };
+}

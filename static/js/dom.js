@@ -1,0 +1,47 @@
+// A tiny DOM builder. Text is always set as text, never parsed as HTML, so
+// nothing the server or a participant writes can become markup.
+
+const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'textContent']);
+
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value == null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (PROPS.has(key)) el[key] = value;
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  add(el, children);
+  return el;
+}
+
+export function add(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+let seq = 0;
+/** A unique id for label/aria wiring. */
+export const uid = (prefix = 'f') => `${prefix}-${++seq}`;
+
+/** Say something to screen readers through the polite live region. */
+export function announce(message) {
+  const region = document.getElementById('status');
+  region.textContent = '';
+  // A fresh text node after a tick makes repeated messages be read again.
+  setTimeout(() => { region.textContent = message; }, 50);
+}
+
+/** A visible message box; role=alert for errors, role=status otherwise. */
+export function notice(kind, ...children) {
+  return h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+}

@@ -1,0 +1,204 @@
+/* The diary's IndexedDB: the outbox of entries waiting to be sent, and a copy
+ * of the entries the server accepted (so the app shows them offline).
+ *
+ * A classic script, not a module: the page imports it for its side effect and
+ * the (classic) service worker loads it with importScripts, so one piece of
+ * code sends the outbox on start-up, on 'online' and from Background Sync.
+ * Sending is safe to repeat: the server treats a replayed client_id as a no-op.
+ */
+(function (scope) {
+  'use strict';
+
+  var DB_NAME = 'participant-diary';
+  var TIMEOUT_MS = 20000;
+  var opening = null;
+
+  function open() {
+    if (!opening) {
+      opening = new Promise(function (resolve, reject) {
+        var req = indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = function () {
+          req.result.createObjectStore('outbox', { keyPath: 'client_id' });
+          req.result.createObjectStore('entries', { keyPath: 'key' });
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { opening = null; reject(req.error); };
+      });
+    }
+    return opening;
+  }
+
+  /* Run fn(transaction) and resolve with its return value (or an IDBRequest's
+   * result) once the transaction has committed. */
+  function tx(stores, mode, fn) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(stores, mode);
+        var out;
+        t.oncomplete = function () { resolve(out instanceof IDBRequest ? out.result : out); };
+        t.onerror = t.onabort = function () { reject(t.error); };
+        out = fn(t);
+      });
+    });
+  }
+
+  function all(store, studyId) {
+    return tx([store], 'readonly', function (t) { return t.objectStore(store).getAll(); })
+      .then(function (rows) {
+        return rows.filter(function (r) { return r.study_id === studyId; });
+      });
+  }
+
+  /* Keep an entry on the phone until the server has it. An unsent record for
+   * the same date is replaced: the server has never seen it. */
+  function save(studyId, date, body) {
+    var record = {
+      client_id: body.client_id, study_id: studyId, date: date, body: body,
+      saved_at: body.device_time, status: 'waiting', error: null,
+    };
+    return tx(['outbox'], 'readwrite', function (t) {
+      var store = t.objectStore('outbox');
+      store.getAll().onsuccess = function (e) {
+        e.target.result.forEach(function (r) {
+          if (r.study_id === studyId && r.date === date) store.delete(r.client_id);
+        });
+        store.put(record);
+      };
+      return record;
+    });
+  }
+
+  function remove(clientId) {
+    return tx(['outbox'], 'readwrite', function (t) { t.objectStore('outbox').delete(clientId); });
+  }
+
+  function cacheEntries(studyId, entries) {
+    return tx(['entries'], 'readwrite', function (t) {
+      var store = t.objectStore('entries');
+      entries.forEach(function (entry) {
+        store.put({ key: studyId + '|' + entry.date, study_id: studyId, date: entry.date, entry: entry });
+      });
+    });
+  }
+
+  /* Red-flag advice that came back with an entry sent in the background,
+   * handed out once so the page can show it. */
+  function takeAlerts(studyId) {
+    return tx(['entries'], 'readwrite', function (t) {
+      var store = t.objectStore('entries');
+      var found = [];
+      store.getAll().onsuccess = function (e) {
+        e.target.result.forEach(function (row) {
+          if (row.study_id === studyId && row.alerts_pending) {
+            found.push.apply(found, row.entry.alerts || []);
+            row.alerts_pending = false;
+            store.put(row);
+          }
+        });
+      };
+      return found;
+    });
+  }
+
+  function request(method, url, csrf, body) {
+    var abort = typeof AbortController === 'function' ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
+    var headers = { Accept: 'application/json' };
+    if (csrf) { headers['X-CSRF-Token'] = csrf; headers['Content-Type'] = 'application/json'; }
+    return fetch(url, {
+      method: method, headers: headers, credentials: 'same-origin', cache: 'no-store',
+      body: body ? JSON.stringify(body) : undefined, signal: abort ? abort.signal : undefined,
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    }).finally(function () { if (timer) clearTimeout(timer); });
+  }
+
+  function session() {
+    return request('GET', '/api/v1/session').then(function (r) {
+      if (!r.ok || !r.data) throw new Error('session ' + r.status);
+      return r.data;
+    });
+  }
+
+  function errorOf(r) {
+    var e = (r.data && r.data.error) || {};
+    return {
+      status: r.status, code: e.code || 'error', fields: e.fields || null,
+      message: e.message || 'The server did not accept this entry (' + r.status + ').',
+    };
+  }
+
+  function settle(record, r) {
+    return tx(['outbox', 'entries'], 'readwrite', function (t) {
+      if (r.ok) {
+        var entry = r.data;
+        t.objectStore('outbox').delete(record.client_id);
+        t.objectStore('entries').put({
+          key: record.study_id + '|' + entry.date, study_id: record.study_id, date: entry.date,
+          entry: entry, alerts_pending: !!(entry.alerts && entry.alerts.length),
+        });
+      } else {
+        record.status = 'refused';
+        record.error = errorOf(r);
+        t.objectStore('outbox').put(record);
+      }
+    });
+  }
+
+  function flushNow() {
+    var result = { sent: 0, refused: 0, waiting: 0, offline: false, signedOut: false, entries: [] };
+    return tx(['outbox'], 'readonly', function (t) { return t.objectStore('outbox').getAll(); })
+      .then(function (rows) {
+        var queue = rows.filter(function (r) { return r.status === 'waiting'; })
+          .sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
+        result.waiting = queue.length;
+        if (!queue.length) return result;
+        return session().then(function (s) {
+          var user = s.user;
+          if (!user || user.kind !== 'participant') { result.signedOut = true; return result; }
+          var csrf = s.csrf_token;
+          var mine = queue.filter(function (r) { return r.study_id === user.study_id; });
+          function next(i, retried) {
+            if (i >= mine.length) return result;
+            var rec = mine[i];
+            return request('PUT', '/api/v1/entries/' + rec.date, csrf, rec.body).then(function (r) {
+              var code = r.data && r.data.error && r.data.error.code;
+              if (code === 'csrf_failed' && !retried) {
+                return session().then(function (s2) { csrf = s2.csrf_token; return next(i, true); });
+              }
+              if (r.status === 401) { result.signedOut = true; return result; }
+              // Busy or broken server, or rate limit: keep waiting and try later.
+              if (r.status >= 500 || r.status === 429 || r.status === 408) return result;
+              return settle(rec, r).then(function () {
+                result.waiting -= 1;
+                if (r.ok) { result.sent += 1; result.entries.push(r.data); } else result.refused += 1;
+                return next(i + 1, false);
+              });
+            });
+          }
+          return next(0, false);
+        });
+      })
+      .catch(function () { result.offline = true; return result; });
+  }
+
+  /* Send every waiting entry; one sender at a time across page and worker. */
+  function flush() {
+    var locks = scope.navigator && scope.navigator.locks;
+    return locks ? locks.request('diary-outbox', flushNow) : flushNow();
+  }
+
+  scope.DiaryOutbox = {
+    save: save,
+    remove: remove,
+    flush: flush,
+    pending: function (studyId) { return all('outbox', studyId); },
+    cached: function (studyId) {
+      return all('entries', studyId).then(function (rows) { return rows.map(function (r) { return r.entry; }); });
+    },
+    cacheEntries: cacheEntries,
+    takeAlerts: takeAlerts,
+  };
+})(globalThis);
