@@ -76,6 +76,8 @@ def upsert_episode(
             },
             at=now,
         )
+        if finding.severity == "urgent":
+            _notify_urgent(db, flag_id, participant, now)
         return flag_id, "opened"
     severity = max(existing["severity"], finding.severity, key=SEVERITY_RANK.__getitem__)
     first = min(existing["first_date"], finding.first_date.isoformat())
@@ -101,7 +103,16 @@ def upsert_episode(
         after={**new, "detail": finding.detail},
         at=now,
     )
+    if severity == "urgent" and existing["severity"] != "urgent":
+        _notify_urgent(db, existing["id"], participant, now)
     return existing["id"], "updated"
+
+
+def _notify_urgent(db: Database, flag_id: int, participant: dict[str, Any], now: datetime) -> None:
+    # In the flag's transaction: the outbox row exists exactly when the flag does.
+    from ..notify.outbox import enqueue_urgent_flag
+
+    enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
 
 
 _LIST = """

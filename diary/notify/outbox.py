@@ -1,0 +1,202 @@
+"""Routing (SPEC §7): who gets which notification, enqueued in the event's transaction.
+
+Every function here writes outbox rows and must run inside the caller's
+transaction, so a notification exists exactly when its cause does. The
+dedupe_key of each row makes enqueuing idempotent: re-running a job, or a
+flag rising to urgent twice, never enqueues the same message again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit
+from . import messages, queries
+
+
+def _require_transaction(db: Database) -> None:
+    if not db.conn.in_transaction:
+        raise RuntimeError("notifications are enqueued inside the event's transaction")
+
+
+def _to_staff(
+    db: Database,
+    staff: list[dict[str, Any]],
+    *,
+    purpose: str,
+    key: str,
+    subject: str,
+    payload: dict[str, Any],
+    flag_id: int | None,
+    participant_id: int | None,
+    now: datetime,
+) -> list[int]:
+    """E-mail each staff member, and push to every live subscription they have."""
+    ids: list[int] = []
+    common = {
+        "recipient_kind": "staff",
+        "purpose": purpose,
+        "subject": subject,
+        "payload": payload,
+        "flag_id": flag_id,
+        "participant_id": participant_id,
+        "now": now,
+    }
+    for member in staff:
+        ids.append(
+            queries.enqueue(
+                db,
+                recipient_id=member["id"],
+                channel="email",
+                dedupe_key=f"{key}:staff:{member['id']}:email",
+                **common,
+            )
+        )
+    for sub in queries.live_subscriptions(db, "staff", (m["id"] for m in staff)):
+        ids.append(
+            queries.enqueue(
+                db,
+                recipient_id=sub["staff_id"],
+                channel="push",
+                push_subscription_id=sub["id"],
+                dedupe_key=f"{key}:staff:{sub['staff_id']}:push:{sub['id']}",
+                **common,
+            )
+        )
+    return [i for i in ids if i is not None]
+
+
+def enqueue_urgent_flag(
+    db: Database, *, flag_id: int, participant: dict[str, Any], now: datetime
+) -> list[int]:
+    """A flag opened urgent or rose to urgent: mail (and push) the site's
+    investigators and coordinators now, and start the escalation clock."""
+    _require_transaction(db)
+    flag = queries.flag_for_notice(db, flag_id)
+    if flag is None or flag["severity"] != "urgent":
+        return []
+    queries.mark_urgent(db, flag_id, now=now)
+    return _to_staff(
+        db,
+        queries.site_flag_staff(db, flag["site_id"]),
+        purpose="flag_urgent",
+        key=f"flag_urgent:{flag_id}",
+        subject=messages.urgent_subject(flag),
+        payload=messages.flag_payload(flag),
+        flag_id=flag_id,
+        participant_id=participant["id"],
+        now=now,
+    )
+
+
+def escalate(
+    db: Database, *, flag_id: int, after_minutes: int, now: datetime
+) -> list[int] | None:
+    """Escalate an unacknowledged urgent flag to the site's investigators and the
+    admins, once: the urgent_flags row is claimed before anything is enqueued.
+    Returns the outbox ids, or None when the flag needs (or had) no escalation."""
+    _require_transaction(db)
+    flag = queries.flag_for_notice(db, flag_id)
+    if flag is None or flag["status"] != "open" or flag["acknowledged_at"]:
+        return None
+    if not queries.mark_escalated(db, flag_id, now=now):
+        return None
+    staff = queries.escalation_staff(db, flag["site_id"])
+    ids = _to_staff(
+        db,
+        staff,
+        purpose="escalation",
+        key=f"escalation:{flag_id}",
+        subject=messages.escalation_subject(flag, after_minutes),
+        payload={**messages.flag_payload(flag), "after_minutes": after_minutes},
+        flag_id=flag_id,
+        participant_id=flag["participant_id"],
+        now=now,
+    )
+    audit.record(
+        db,
+        actor=audit.system("escalations"),
+        action="flag.escalate",
+        object_type="flag",
+        object_id=flag_id,
+        site_id=flag["site_id"],
+        participant_id=flag["participant_id"],
+        after={"after_minutes": after_minutes, "recipients": [m["id"] for m in staff]},
+        at=now,
+    )
+    return ids
+
+
+def enqueue_digest(
+    db: Database,
+    *,
+    staff_id: int,
+    timezone: str,
+    local_day: date,
+    flags: list[dict[str, Any]],
+    open_flags: int,
+    now: datetime,
+) -> int | None:
+    """One digest e-mail listing `flags`; linked to each flag for its history."""
+    _require_transaction(db)
+    payload = {
+        "local_date": local_day.isoformat(),
+        "timezone": timezone,
+        "open_flags": open_flags,
+        "flags": [
+            {k: f[k] for k in ("id", "study_id", "site", "kind", "severity", "first_date",
+                               "last_date", "opened_at")}
+            for f in flags
+        ],
+    }
+    outbox_id = queries.enqueue(
+        db,
+        recipient_kind="staff",
+        recipient_id=staff_id,
+        channel="email",
+        purpose="digest",
+        subject=messages.digest_subject(len(flags), local_day.isoformat()),
+        payload=payload,
+        dedupe_key=f"digest:{staff_id}:{timezone}:{local_day.isoformat()}",
+        now=now,
+    )
+    if outbox_id is not None:
+        queries.link_flags(db, outbox_id, (f["id"] for f in flags))
+    return outbox_id
+
+
+def enqueue_reminder(
+    db: Database,
+    *,
+    participant_id: int,
+    local_day: date,
+    expires_at: datetime,
+    now: datetime,
+) -> list[int]:
+    """The day's reminder, pushed to each of the participant's devices; at most
+    one per participant and date, whatever happens later (new devices, reruns)."""
+    _require_transaction(db)
+    if not queries.record_reminder(db, participant_id, local_day, now=now):
+        return []
+    ids = []
+    for sub in queries.live_subscriptions(db, "participant", [participant_id]):
+        ids.append(
+            queries.enqueue(
+                db,
+                recipient_kind="participant",
+                recipient_id=participant_id,
+                channel="push",
+                push_subscription_id=sub["id"],
+                purpose="reminder",
+                subject=f"Diary reminder for {local_day.isoformat()}",
+                payload={"date": local_day.isoformat()},
+                dedupe_key=f"reminder:{participant_id}:{local_day.isoformat()}:push:{sub['id']}",
+                participant_id=participant_id,
+                expires_at=expires_at,
+                now=now,
+            )
+        )
+    return [i for i in ids if i is not None]

@@ -1,0 +1,151 @@
+"""Request and response schemas for push subscriptions and notification visibility."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from ..schemas import StrictSchema
+from .webpush import b64url_decode
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _b64url_bytes(value: str, length: int) -> bytes:
+    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    body = value.rstrip("=")
+    if not body or set(body) - allowed or len(value) - len(body) > 2:
+        raise ValidationError("must be base64url")
+    try:
+        raw = b64url_decode(body)
+    except ValueError:
+        raise ValidationError("must be base64url") from None
+    if len(raw) != length:
+        raise ValidationError(f"must encode {length} bytes")
+    return raw
+
+
+class PushKeysSchema(StrictSchema):
+    p256dh = fields.String(required=True, validate=validate.Length(max=200))
+    auth = fields.String(required=True, validate=validate.Length(max=100))
+
+    @validates("p256dh")
+    def _p256dh(self, value: str, **kwargs) -> None:
+        raw = _b64url_bytes(value, 65)
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+        except ValueError:
+            raise ValidationError("must be an uncompressed P-256 public key") from None
+
+    @validates("auth")
+    def _auth(self, value: str, **kwargs) -> None:
+        _b64url_bytes(value, 16)
+
+
+def _check_endpoint(value: str) -> None:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValidationError("must be an https URL") from None
+    local_allowed = current_app.config["DIARY_ENV"] == "development" or current_app.config.get(
+        "TESTING"
+    )
+    if not host or parts.username or parts.password:
+        raise ValidationError("must be an https URL")
+    if parts.scheme == "http" and host in _LOCAL_HOSTS and local_allowed:
+        return
+    if parts.scheme != "https":
+        raise ValidationError("must be an https URL")
+    if not local_allowed and (host in _LOCAL_HOSTS or _is_ip(host)):
+        # The server POSTs to this URL: keep it pointed at real push services.
+        raise ValidationError("must be the URL of a push service")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class PushSubscriptionSchema(StrictSchema):
+    """What PushSubscription.toJSON() gives in the browser."""
+
+    endpoint = fields.String(required=True, validate=validate.Length(min=8, max=2048))
+    keys = fields.Nested(PushKeysSchema, required=True)
+    expirationTime = fields.Raw(load_default=None, allow_none=True)  # noqa: N815 - browser's name
+
+    @validates("endpoint")
+    def _endpoint(self, value: str, **kwargs) -> None:
+        _check_endpoint(value)
+
+
+class PushEndpointSchema(StrictSchema):
+    endpoint = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+
+
+class PushSubscribedSchema(Schema):
+    endpoint = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class VapidKeySchema(Schema):
+    vapid_public_key = fields.String(allow_none=True, required=True)
+
+
+class RecipientSchema(Schema):
+    kind = fields.String(required=True)
+    id = fields.Integer(required=True)
+    email = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    study_id = fields.String(allow_none=True)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer(required=True)
+    purpose = fields.String(required=True)
+    channel = fields.String(required=True)
+    status = fields.String(required=True)
+    recipient = fields.Nested(RecipientSchema, required=True)
+    subject = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.String(required=True)
+    next_attempt_at = fields.String(allow_none=True)
+    sent_at = fields.String(allow_none=True)
+
+
+class FlagNotificationsSchema(Schema):
+    flag_id = fields.Integer(required=True)
+    notifications = fields.List(fields.Nested(NotificationSchema), required=True)
+
+
+class SubscriptionStateSchema(Schema):
+    id = fields.Integer(required=True)
+    service = fields.String(required=True, metadata={"description": "push service host"})
+    created_at = fields.String(required=True)
+    last_success_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+
+
+class ReachabilitySchema(Schema):
+    study_id = fields.String(required=True)
+    push_subscriptions = fields.Integer(
+        required=True, metadata={"description": "live push subscriptions"}
+    )
+    notifications_enabled = fields.Boolean(required=True)
+    reminder_time = fields.String(allow_none=True)
+    last_seen_at = fields.String(allow_none=True)
+    last_entry_date = fields.String(allow_none=True)
+    last_entry_received_at = fields.String(allow_none=True)
+    last_reminder_at = fields.String(allow_none=True)
+    last_push_delivered_at = fields.String(allow_none=True)
+    subscriptions = fields.List(fields.Nested(SubscriptionStateSchema), required=True)

@@ -1,0 +1,185 @@
+"""Push subscriptions (participants and staff), the VAPID public key, and what
+staff can see of notifications: per flag, and per participant reachability."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from .. import audit, clock
+from ..auth import participant_required, staff_required
+from ..db import get_db, transaction
+from ..errors import not_found
+from ..flags import queries as flag_queries
+from ..participants import queries as participant_queries
+from ..schemas import OkSchema
+from . import queries, webpush
+from .schemas import (
+    FlagNotificationsSchema,
+    PushEndpointSchema,
+    PushSubscribedSchema,
+    PushSubscriptionSchema,
+    ReachabilitySchema,
+    VapidKeySchema,
+)
+
+blp = Blueprint("notifications", __name__, description="Push subscriptions and notifications")
+
+
+def vapid_public_key() -> str | None:
+    """The browser's applicationServerKey, or None when Web Push is not configured."""
+    return webpush.configured_public_key(current_app.config.get("DIARY_VAPID_PRIVATE_KEY"))
+
+
+@blp.record_once
+def _expose_public_key(state) -> None:
+    # The protocol endpoint (entries) hands the key to the PWA as well.
+    state.app.extensions["diary.vapid_public_key"] = vapid_public_key
+
+
+def _owner() -> tuple[str, int]:
+    if current_user.kind == "staff":
+        return "staff", current_user.staff_id
+    return "participant", current_user.participant_id
+
+
+def _subscribe(body: dict) -> dict:
+    db = get_db()
+    now = clock.now()
+    kind, owner_id = _owner()
+    with transaction(db):
+        sub_id = queries.save_subscription(
+            db,
+            owner_kind=kind,
+            owner_id=owner_id,
+            endpoint=body["endpoint"],
+            p256dh=body["keys"]["p256dh"],
+            auth=body["keys"]["auth"],
+            now=now,
+        )
+        audit.record(
+            db,
+            actor=current_user.actor,
+            action="push_subscription.create",
+            object_type="push_subscription",
+            object_id=sub_id,
+            participant_id=owner_id if kind == "participant" else None,
+            site_id=getattr(current_user, "site_id", None),
+            after={"service": urlsplit(body["endpoint"]).hostname},  # the URL is a capability
+            at=now,
+        )
+    return {"endpoint": body["endpoint"], "created_at": clock.iso(now)}
+
+
+def _unsubscribe(body: dict) -> dict:
+    db = get_db()
+    now = clock.now()
+    kind, owner_id = _owner()
+    with transaction(db):
+        sub_id = queries.end_owned_subscription(
+            db, owner_kind=kind, owner_id=owner_id, endpoint=body["endpoint"], now=now
+        )
+        if sub_id is not None:
+            audit.record(
+                db,
+                actor=current_user.actor,
+                action="push_subscription.end",
+                object_type="push_subscription",
+                object_id=sub_id,
+                participant_id=owner_id if kind == "participant" else None,
+                site_id=getattr(current_user, "site_id", None),
+                at=now,
+            )
+    return {"ok": True}
+
+
+@blp.route("/push-subscriptions", methods=["POST"])
+@participant_required
+@blp.arguments(PushSubscriptionSchema)
+@blp.response(201, PushSubscribedSchema)
+def participant_subscribe(body):
+    """Save this device's push subscription (reminders)."""
+    return _subscribe(body)
+
+
+@blp.route("/push-subscriptions", methods=["DELETE"])
+@participant_required
+@blp.arguments(PushEndpointSchema)
+@blp.response(200, OkSchema)
+def participant_unsubscribe(body):
+    """Stop pushing to this device (idempotent)."""
+    return _unsubscribe(body)
+
+
+@blp.route("/staff/push-subscriptions", methods=["POST"])
+@staff_required("flags.read")
+@blp.arguments(PushSubscriptionSchema)
+@blp.response(201, PushSubscribedSchema)
+def staff_subscribe(body):
+    """Save this browser's push subscription (urgent flags and escalations)."""
+    return _subscribe(body)
+
+
+@blp.route("/staff/push-subscriptions", methods=["DELETE"])
+@staff_required("flags.read")
+@blp.arguments(PushEndpointSchema)
+@blp.response(200, OkSchema)
+def staff_unsubscribe(body):
+    return _unsubscribe(body)
+
+
+@blp.route("/push/vapid-public-key", methods=["GET"])
+@blp.response(200, VapidKeySchema)
+def get_vapid_public_key():
+    return {"vapid_public_key": vapid_public_key()}
+
+
+def _recipient(row: dict) -> dict:
+    if row["recipient_kind"] == "staff":
+        return {
+            "kind": "staff",
+            "id": row["recipient_id"],
+            "email": row["staff_email"],
+            "role": row["staff_role"],
+        }
+    return {"kind": "participant", "id": row["recipient_id"], "study_id": row["study_id"]}
+
+
+@blp.route("/staff/flags/<int:flag_id>/notifications", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, FlagNotificationsSchema)
+def flag_notifications(flag_id: int):
+    """Who was notified about this flag, how, when, and with what result."""
+    db = get_db()
+    if flag_queries.get_flag(db, flag_id, current_user.site_ids) is None:
+        raise not_found(f"No flag {flag_id} at your sites.")
+    rows = queries.flag_notifications(db, flag_id)
+    return {
+        "flag_id": flag_id,
+        "notifications": [{**r, "recipient": _recipient(r)} for r in rows],
+    }
+
+
+@blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, ReachabilitySchema)
+def reachability(study_id: str):
+    """Can this participant be reached: live push subscriptions, last sync, last reminder."""
+    db = get_db()
+    participant = participant_queries.get_by_study_id(db, study_id, current_user.site_ids)
+    if participant is None:
+        raise not_found(f"No participant {study_id} at your sites.")
+    state = queries.reachability(db, participant["id"])
+    subscriptions = [
+        {**s, "service": urlsplit(s["endpoint"]).hostname or ""}
+        for s in queries.participant_subscriptions(db, participant["id"])
+    ]
+    return {
+        **state,
+        "study_id": study_id,
+        "notifications_enabled": bool(state["notifications_enabled"]),
+        "subscriptions": subscriptions,
+    }

@@ -1,0 +1,134 @@
+"""Web Push with VAPID (pywebpush): keys, the public key for browsers, sending."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid01
+from pywebpush import WebPushException, webpush
+
+TIMEOUT_SECONDS = 10
+
+
+class VapidKeyError(ValueError):
+    """DIARY_VAPID_PRIVATE_KEY cannot be read (the message never repeats the key)."""
+
+
+class PushGone(Exception):
+    """The push service no longer knows the subscription (404/410): remove it."""
+
+
+class PushRejected(Exception):
+    """The push service refused the message for good (other 4xx)."""
+
+
+class PushTransient(Exception):
+    """Try again later (network error, 429, 5xx)."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    text = text.strip()
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_private_key(text: str) -> ec.EllipticCurvePrivateKey:
+    """PEM text (SEC1 or PKCS#8), or the base64url raw 32-byte key `vapid-keys` prints."""
+    text = text.strip().replace("\\n", "\n")
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            raw = b64url_decode(text)
+            if len(raw) == 32:
+                key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+            else:
+                key = serialization.load_der_private_key(raw, password=None)
+    except (ValueError, TypeError) as exc:
+        raise VapidKeyError("DIARY_VAPID_PRIVATE_KEY is not a readable EC private key") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise VapidKeyError("DIARY_VAPID_PRIVATE_KEY must be a P-256 (prime256v1) key")
+    return key
+
+
+def public_key_b64(key: ec.EllipticCurvePrivateKey) -> str:
+    """The uncompressed public point, base64url: the browser's applicationServerKey."""
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url(point)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    public_key: str
+    private_key: str
+    private_pem: str
+
+
+def generate_keys() -> KeyPair:
+    key = ec.generate_private_key(ec.SECP256R1())
+    raw = key.private_numbers().private_value.to_bytes(32, "big")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return KeyPair(public_key_b64(key), b64url(raw), pem)
+
+
+def configured_public_key(private_key_text: str | None) -> str | None:
+    if not private_key_text:
+        return None
+    return public_key_b64(load_private_key(private_key_text))
+
+
+class Pusher:
+    """Sends through one HTTP session per delivery run."""
+
+    def __init__(self, private_key_text: str, subject: str) -> None:
+        self.vapid = Vapid01(load_private_key(private_key_text))
+        self.subject = subject
+        self.session = requests.Session()
+
+    def send(
+        self, subscription: dict[str, Any], message: dict[str, Any], *, ttl: int, urgency: str
+    ) -> None:
+        info = {
+            "endpoint": subscription["endpoint"],
+            "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},
+        }
+        try:
+            webpush(
+                info,
+                data=json.dumps(message, separators=(",", ":")),
+                vapid_private_key=self.vapid,
+                vapid_claims={"sub": self.subject},  # a fresh dict: webpush fills aud and exp
+                ttl=max(0, ttl),
+                timeout=TIMEOUT_SECONDS,
+                headers={"Urgency": urgency},
+                requests_session=self.session,
+            )
+        except WebPushException as exc:
+            status = exc.status_code
+            if status in (404, 410):
+                raise PushGone(f"push service answered {status}") from None
+            if status is not None and 400 <= status < 500 and status != 429:
+                raise PushRejected(f"push service answered {status}") from None
+            raise PushTransient(
+                f"push service answered {status}" if status else f"push failed: {exc.message}"
+            ) from None
+        except (requests.RequestException, OSError) as exc:
+            raise PushTransient(f"push service unreachable: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,212 @@
+"""Real servers on 127.0.0.1 for notification tests: an aiosmtpd SMTP server and
+a local HTTP endpoint acting as a Web Push service."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from diary.notify import webpush
+
+SMTP_USER = "diary-mailer"
+SMTP_PASSWORD = "s3cret:pass/word"  # characters that must be URL-quoted
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    authenticated: bool
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(
+            Received(
+                envelope.mail_from, list(envelope.rcpt_tos), message, bool(session.authenticated)
+            )
+        )
+        return "250 OK"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=ok)
+
+
+class SmtpServer:
+    """aiosmtpd on a fixed free port, which can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.collector = _Collector()
+        self._controller: Controller | None = None
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.collector.messages
+
+    @property
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        return f"smtp://{SMTP_USER}:{quote(SMTP_PASSWORD, safe='')}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._controller = Controller(
+            self.collector,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=_authenticate,
+            auth_require_tls=False,  # plain SMTP on 127.0.0.1; the client logs in anyway
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_down():
+    """An SMTP server that is not running yet (call .start() to bring it up)."""
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@dataclass
+class PushRequest:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class PushService:
+    """A local push service: records each POST and answers with the status set per path."""
+
+    port: int = 0
+    requests: list[PushRequest] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def push_service():
+    service = PushService()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            service.requests.append(PushRequest(self.path, dict(self.headers.items()), body))
+            status = service.statuses.get(self.path, 201)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    service.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield service
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@dataclass
+class BrowserSubscription:
+    """What a browser holds: the subscription it gives the server, and its private keys."""
+
+    endpoint: str
+    private_key: ec.EllipticCurvePrivateKey
+    auth_secret: bytes
+
+    @property
+    def path(self) -> str:
+        return "/" + self.endpoint.split("/", 3)[3]
+
+    def as_json(self) -> dict:
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {
+            "endpoint": self.endpoint,
+            "expirationTime": None,
+            "keys": {"p256dh": webpush.b64url(public), "auth": webpush.b64url(self.auth_secret)},
+        }
+
+    def decrypt(self, body: bytes) -> bytes:
+        return http_ece.decrypt(
+            body, private_key=self.private_key, auth_secret=self.auth_secret, version="aes128gcm"
+        )
+
+
+@pytest.fixture
+def browser_subscription(push_service):
+    def make() -> BrowserSubscription:
+        return BrowserSubscription(
+            endpoint=push_service.url(f"/push/{uuid.uuid4().hex}"),
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            auth_secret=os.urandom(16),
+        )
+
+    return make
+
+
+@pytest.fixture
+def vapid(app):
+    """Configure a fresh VAPID key pair on the app; return it."""
+    pair = webpush.generate_keys()
+    app.config["DIARY_VAPID_PRIVATE_KEY"] = pair.private_key
+    app.config["DIARY_VAPID_SUBJECT"] = "mailto:study-team@diary.test"
+    return pair
+
+
+def b64decode_url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
