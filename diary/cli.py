@@ -265,4 +265,7 @@ def demo(password):
 
 
 def init_app(app: Flask) -> None:
+    from .notify.cli import vapid_keys
+
+    diary.add_command(vapid_keys)
     app.cli.add_command(diary)

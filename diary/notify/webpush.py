@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
 TIMEOUT_SECONDS = 10
@@ -96,7 +96,7 @@ class Pusher:
     """Sends through one HTTP session per delivery run."""
 
     def __init__(self, private_key_text: str, subject: str) -> None:
-        self.vapid = Vapid01(load_private_key(private_key_text))
+        self.vapid = Vapid02(load_private_key(private_key_text))  # RFC 8292: "vapid t=…, k=…"
         self.subject = subject
         self.session = requests.Session()
 

@@ -140,7 +140,8 @@ def push_service():
         def do_POST(self):  # noqa: N802 - http.server's name
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            service.requests.append(PushRequest(self.path, dict(self.headers.items()), body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            service.requests.append(PushRequest(self.path, headers, body))
             status = service.statuses.get(self.path, 201)
             self.send_response(status)
             self.send_header("Content-Length", "0")

@@ -1,0 +1,229 @@
+"""Web Push: subscriptions API, VAPID, a local push service, decryption with http_ece."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from notify_support import local, open_flag, outbox, run
+
+from diary import clock, create_app
+from diary.notify import webpush
+
+INJECTED = date(2025, 3, 1)
+DAY = date(2025, 3, 12)
+
+
+def _subscribe(client, subscription, path="push-subscriptions"):
+    response = client.post(path, subscription.as_json())
+    assert response.status_code == 201, response.get_json()
+    return response
+
+
+def test_vapid_public_key_is_null_until_configured_then_matches_the_private_key(api, app):
+    assert api.get("push/vapid-public-key").get_json() == {"vapid_public_key": None}
+    pair = webpush.generate_keys()
+    app.config["DIARY_VAPID_PRIVATE_KEY"] = pair.private_pem  # PEM text works as well
+    assert api.get("push/vapid-public-key").get_json() == {"vapid_public_key": pair.public_key}
+    assert len(webpush.b64url_decode(pair.public_key)) == 65
+
+
+def test_participant_subscription_is_saved_revived_and_ended(
+    app, db, participant_client, browser_subscription
+):
+    client = participant_client("LBP-014")
+    sub = browser_subscription()
+    _subscribe(client, sub)
+    _subscribe(client, sub)  # the same browser again: still one subscription
+    rows = list(db.query("SELECT * FROM push_subscriptions"))
+    assert len(rows) == 1 and rows[0]["ended_at"] is None
+    assert client.delete("push-subscriptions", {"endpoint": sub.endpoint}).get_json() == {"ok": True}
+    assert db.execute("SELECT end_reason FROM push_subscriptions").fetchone()[0] == "unsubscribed"
+    assert client.delete("push-subscriptions", {"endpoint": sub.endpoint}).status_code == 200
+    _subscribe(client, sub)
+    assert db.execute("SELECT ended_at FROM push_subscriptions").fetchone()[0] is None
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE object_type = 'push_subscription'")]
+    assert actions == ["push_subscription.create"] * 2 + ["push_subscription.end", "push_subscription.create"]
+    assert sub.endpoint not in json.dumps(list(db.query("SELECT * FROM audit_log")))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"endpoint": "ftp://push.example.com/x"}, "endpoint"),
+        ({"endpoint": "http://push.example.com/x"}, "endpoint"),
+        ({"endpoint": "not a url"}, "endpoint"),
+        ({"keys": {"p256dh": "AAAA", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}, "keys"),
+        ({"keys": {"p256dh": "B" * 87, "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}, "keys"),
+        ({"keys": {"auth": "AAAAAAAAAAAAAAAAAAAAAA"}}, "keys"),
+        ({"keys": None}, "keys"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_a_bad_subscription_is_422_and_nothing_is_saved(
+    db, participant_client, browser_subscription, change, field
+):
+    client = participant_client("LBP-014")
+    good = browser_subscription().as_json()
+    body = {**good, **change}
+    if "keys" in change and change["keys"] and "p256dh" not in change["keys"]:
+        body["keys"] = change["keys"]
+    response = client.post("push-subscriptions", body)
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["error"]["fields"]
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+
+
+def test_a_bad_auth_secret_length_is_422(participant_client, browser_subscription):
+    body = browser_subscription().as_json()
+    body["keys"]["auth"] = webpush.b64url(b"x" * 15)
+    response = participant_client("LBP-014").post("push-subscriptions", body)
+    assert response.status_code == 422
+    assert "auth" in response.get_json()["error"]["fields"]["keys"]
+
+
+def test_production_refuses_local_and_plain_http_endpoints(tmp_path, browser_subscription):
+    app = create_app(
+        {
+            "DIARY_DATABASE": str(tmp_path / "prod.sqlite3"),
+            "DIARY_SECRET_KEY": "x" * 40,
+            "DIARY_ENV": "production",
+            "DIARY_BASE_URL": "https://diary.example.org",
+        }
+    )
+    from diary.notify.schemas import _check_endpoint
+    from marshmallow import ValidationError
+
+    with app.app_context():
+        for url in (browser_subscription().endpoint, "https://127.0.0.1/x", "https://localhost/x"):
+            with pytest.raises(ValidationError):
+                _check_endpoint(url)
+        _check_endpoint("https://fcm.googleapis.com/fcm/send/abc")
+
+
+def test_roles_are_kept_apart_on_subscription_routes(
+    participant_client, staff_client, browser_subscription, api
+):
+    participant = participant_client("LBP-014")
+    staff = staff_client("coordinator", ("SITE-A",))
+    body = browser_subscription().as_json()
+    assert participant.post("staff/push-subscriptions", body).status_code == 403
+    assert staff.post("push-subscriptions", body).status_code == 403
+    assert api.post("push-subscriptions", body).status_code == 401
+    assert staff.post("staff/push-subscriptions", body).status_code == 201
+
+
+def test_the_reminder_reaches_the_push_service_and_decrypts_to_the_today_screen(
+    app, db, vapid, participant_client, browser_subscription, push_service
+):
+    client = participant_client("LBP-014", injection_date=INJECTED)
+    assert client.patch("me", {"reminder_time": "20:00"}).status_code == 200
+    sub = browser_subscription()
+    _subscribe(client, sub)
+    at = local(DAY, "20:00")
+
+    assert run(app, db, "reminders", at) == {"reminded": 1, "notifications": 1}
+    assert run(app, db, "deliver", at) == {"sent": 1}
+
+    [request] = push_service.requests
+    assert request.path == sub.path
+    assert request.headers["content-encoding"] == "aes128gcm"
+    assert int(request.headers["ttl"]) == int((local(DAY + timedelta(days=1), "00:00") - at).total_seconds())
+    scheme, _, params = request.headers["authorization"].partition(" ")
+    assert scheme == "vapid" and f"k={vapid.public_key}" in params
+    payload = json.loads(sub.decrypt(request.body))
+    assert payload["url"] == "/#/today"
+    assert payload["title"] and "entry" in payload["body"]
+    assert payload["tag"] == f"reminder-{DAY.isoformat()}"
+    [row] = outbox(db, purpose="reminder")
+    assert (row["status"], row["channel"], row["attempts"]) == ("sent", "push", 1)
+    assert db.execute("SELECT last_success_at FROM push_subscriptions").fetchone()[0]
+
+
+def test_a_410_from_the_push_service_removes_the_subscription(
+    app, db, vapid, participant_client, browser_subscription, push_service
+):
+    client = participant_client("LBP-014", injection_date=INJECTED)
+    gone, live = browser_subscription(), browser_subscription()
+    _subscribe(client, gone)
+    _subscribe(client, live)
+    push_service.statuses[gone.path] = 410
+    at = local(DAY, "20:00")
+
+    run(app, db, "reminders", at)
+    assert run(app, db, "deliver", at) == {"sent": 1, "failed": 1}
+
+    subs = {r["endpoint"]: r for r in db.query("SELECT * FROM push_subscriptions")}
+    assert subs[gone.endpoint]["ended_at"] and subs[gone.endpoint]["end_reason"] == "expired"
+    assert subs[live.endpoint]["ended_at"] is None
+    failed = [r for r in outbox(db) if r["status"] == "failed"]
+    assert len(failed) == 1 and "410" in failed[0]["last_error"]
+    # Tomorrow's reminder goes to the live device only.
+    run(app, db, "reminders", at + timedelta(days=1))
+    run(app, db, "deliver", at + timedelta(days=1))
+    assert [r.path for r in push_service.requests].count(gone.path) == 1
+    assert [r.path for r in push_service.requests].count(live.path) == 2
+
+
+def test_a_push_service_error_is_retried_with_backoff(
+    app, db, vapid, participant_client, browser_subscription, push_service
+):
+    client = participant_client("LBP-014", injection_date=INJECTED)
+    sub = browser_subscription()
+    _subscribe(client, sub)
+    push_service.statuses[sub.path] = 503
+    at = local(DAY, "20:00")
+    run(app, db, "reminders", at)
+    assert run(app, db, "deliver", at) == {"retry": 1}
+    push_service.statuses[sub.path] = 201
+    assert run(app, db, "deliver", at + timedelta(minutes=1)) == {"sent": 1}
+    assert outbox(db)[0]["attempts"] == 2
+
+
+def test_staff_who_subscribed_get_the_urgent_flag_pushed(
+    app, db, vapid, enroll, staff_client, browser_subscription, push_service
+):
+    coordinator = staff_client("coordinator", ("SITE-A",))
+    other_site = staff_client("coordinator", ("SITE-B",))
+    mine, theirs = browser_subscription(), browser_subscription()
+    _subscribe(coordinator, mine, "staff/push-subscriptions")
+    _subscribe(other_site, theirs, "staff/push-subscriptions")
+    enroll("LBP-014", site="SITE-A")
+    now = clock.now()
+    flag_id = open_flag(
+        db, "LBP-014", kind="red_flag_symptom", severity="urgent",
+        day=clock.local_date(now, "America/Chicago"), now=now, detail={"symptoms": ["fever"]},
+    )
+
+    assert run(app, db, "deliver", now) == {"sent": 2}  # an e-mail (to the log) and a push
+    [request] = push_service.requests
+    assert request.path == mine.path
+    payload = json.loads(mine.decrypt(request.body))
+    assert payload["url"] == f"/staff/#/flags/{flag_id}"
+    assert "LBP-014" in payload["title"]
+    assert request.headers["urgency"] == "high"
+
+
+def test_without_a_vapid_key_pushes_wait_instead_of_failing(
+    app, db, participant_client, browser_subscription, push_service
+):
+    client = participant_client("LBP-014", injection_date=INJECTED)
+    _subscribe(client, browser_subscription())
+    at = local(DAY, "20:00")
+    run(app, db, "reminders", at)
+    assert run(app, db, "deliver", at) == {"retry": 1}
+    assert "DIARY_VAPID_PRIVATE_KEY" in outbox(db)[0]["last_error"]
+    assert push_service.requests == []
+
+
+def test_vapid_keys_command_prints_a_usable_pair(app):
+    result = app.test_cli_runner().invoke(args=["diary", "vapid-keys", "--pem"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    public = lines[0].rsplit(" ", 1)[1]
+    private = lines[1].split("=", 1)[1]
+    assert webpush.configured_public_key(private) == public
+    pem = "\n".join(lines[2:])
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----")
+    assert webpush.configured_public_key(pem) == public
