@@ -264,6 +264,106 @@ def demo(password):
     click.echo(f"  activation link: {issued.url}")
 
 
+# --- jobs (SPEC §7): the app factory never starts a scheduler; these commands do ---
+
+
+def _parse_instant(text: str):
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--at must be an ISO 8601 instant, e.g. 2025-11-03T18:00:00Z (got {text!r})")
+    if value.tzinfo is None:
+        _fail("--at needs a UTC offset or Z: a bare local time is ambiguous")
+    return value
+
+
+def _job_kwargs() -> dict:
+    return {
+        "database": current_app.config["DIARY_DATABASE"],
+        "study": _study(),
+        "config": current_app.config,
+    }
+
+
+@diary.command("run-jobs")
+@click.option("--at", "at", default=None, help="Run as if the clock read this ISO 8601 instant.")
+def run_jobs(at):
+    """Run every job once (as of --at, default now) and print what each did."""
+    import json
+
+    from .jobs import runner
+    from .jobs.registry import JOBS
+
+    now = _parse_instant(at) if at else clock.now()
+    failed = False
+    for result in runner.run_all(JOBS, now=now, **_job_kwargs()):
+        if not result.ran:
+            click.echo(f"{result.job_id}: skipped (another scheduler is running it)")
+        elif result.error:
+            failed = True
+            click.echo(f"{result.job_id}: error: {result.error}")
+        else:
+            click.echo(f"{result.job_id}: {json.dumps(result.summary, sort_keys=True)}")
+    if failed:
+        sys.exit(1)
+
+
+def _log_to_console() -> None:
+    import logging
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
+@diary.command("scheduler")
+def scheduler():
+    """Run the scheduled jobs in this process until stopped (beside gunicorn)."""
+    import signal
+
+    from .jobs import runner
+    from .jobs.registry import JOBS
+
+    _log_to_console()
+    sched = runner.build_scheduler(JOBS, blocking=True, **_job_kwargs())
+    # SIGTERM stops scheduling; a running job finishes and releases its lock.
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    click.echo("scheduler started; stop with Ctrl-C or SIGTERM")
+    try:
+        sched.start()
+    except KeyboardInterrupt:
+        sched.shutdown(wait=False)
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+@diary.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host, port, threads):
+    """Web server (waitress) and the job scheduler in one process: a small study's setup."""
+    import signal
+
+    from waitress import serve as waitress_serve
+
+    from .jobs import runner
+    from .jobs.registry import JOBS
+
+    _log_to_console()
+    sched = runner.build_scheduler(JOBS, blocking=False, **_job_kwargs())
+    sched.start()
+    signal.signal(signal.SIGTERM, _interrupt)  # so that the scheduler shuts down cleanly
+    click.echo(f"serving on http://{host}:{port}/ with the scheduler in this process")
+    try:
+        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    finally:
+        sched.shutdown(wait=True)
+
+
 def init_app(app: Flask) -> None:
     from .notify.cli import vapid_keys
 
