@@ -8,7 +8,7 @@ what is due as of `now`.
 
 from __future__ import annotations
 
-from . import JobSpec, close_days
+from . import JobSpec, close_days, deliver, digests, escalations, reminders
 
 JOBS: list[JobSpec] = [
     JobSpec(
@@ -20,5 +20,35 @@ JOBS: list[JobSpec] = [
         description="Close diary dates whose entry window ended; record misses; "
         "raise missed-entry, pain-flare and opioid flags.",
     ),
-    # Notification jobs (deliver, reminders, digests, escalations) are appended here.
+    # Notification jobs enqueue into the outbox early in the minute; delivery
+    # runs later in the same minute so a message goes out within the minute.
+    JobSpec(
+        id=escalations.JOB_ID,
+        run=escalations.run,
+        trigger={"trigger": "cron", "minute": "*", "second": 10},
+        description="Escalate urgent flags not acknowledged within the protocol's delay "
+        "to the site's investigators and the admins (once).",
+    ),
+    JobSpec(
+        id=digests.JOB_ID,
+        run=digests.run,
+        trigger={"trigger": "cron", "minute": "*/5", "second": 15},
+        description="Daily digest of new non-urgent flags per staff member at the digest "
+        "time in their sites' zone.",
+    ),
+    JobSpec(
+        id=reminders.JOB_ID,
+        run=reminders.run,
+        # Every minute: reminder times are HH:MM in each participant's zone.
+        trigger={"trigger": "cron", "minute": "*", "second": 20},
+        description="Push the diary reminder at each participant's reminder time when "
+        "the day's entry is missing (once a day).",
+    ),
+    JobSpec(
+        id=deliver.JOB_ID,
+        run=deliver.run,
+        trigger={"trigger": "cron", "minute": "*", "second": 40},
+        description="Deliver due outbox notifications (SMTP or log, Web Push) with "
+        "retries and backoff.",
+    ),
 ]
