@@ -138,8 +138,24 @@ function sync() {
   return run;
 }
 
+let retryDelay = 0;
+let retryTimer = null;
+
+/** The network said "online" but the server could not be reached: try again
+ * soon, then less and less often, while entries wait and the app is open. */
+function retryLater(result) {
+  clearTimeout(retryTimer);
+  if (!result || !result.offline || !result.waiting) {
+    retryDelay = 0;
+    return;
+  }
+  retryDelay = Math.min(retryDelay ? retryDelay * 2 : 2000, 60000);
+  retryTimer = setTimeout(() => { if (navigator.onLine) sync(); else retryDelay = 0; }, retryDelay);
+}
+
 async function afterSync(result) {
   if (!ctx.user) return result;
+  if (result) retryLater(result);
   if (result && result.signedOut) signedOut('You are signed out. Your unsent entries stay on this phone; ask your study team for a new code to send them.');
   const alerts = await ctx.outbox.takeAlerts(ctx.user.study_id);
   if (alerts.length) showAlerts(alerts);

@@ -68,6 +68,17 @@
     });
   }
 
+  /* The phone already showed red-flag advice for this entry: when the server
+   * answers with the same advice later, do not show it a second time. */
+  function markAdvised(clientId) {
+    return tx(['outbox'], 'readwrite', function (t) {
+      var store = t.objectStore('outbox');
+      store.get(clientId).onsuccess = function (e) {
+        if (e.target.result) { e.target.result.advised = true; store.put(e.target.result); }
+      };
+    });
+  }
+
   function remove(clientId) {
     return tx(['outbox'], 'readwrite', function (t) { t.objectStore('outbox').delete(clientId); });
   }
@@ -137,7 +148,7 @@
         t.objectStore('outbox').delete(record.client_id);
         t.objectStore('entries').put({
           key: record.study_id + '|' + entry.date, study_id: record.study_id, date: entry.date,
-          entry: entry, alerts_pending: !!(entry.alerts && entry.alerts.length),
+          entry: entry, alerts_pending: !record.advised && !!(entry.alerts && entry.alerts.length),
         });
       } else {
         record.status = 'refused';
@@ -193,6 +204,7 @@
   scope.DiaryOutbox = {
     save: save,
     remove: remove,
+    markAdvised: markAdvised,
     flush: flush,
     pending: function (studyId) { return all('outbox', studyId); },
     cached: function (studyId) {

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import ThreadedWSGIServer
 
+from diary import audit, clock
 from diary.db import close_thread_connections
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +34,10 @@ PHONE = {
 }
 TIMEZONE = "America/Chicago"
 # Chromium logs these itself when the context is offline; they are expected.
-EXPECTED_CONSOLE = ("net::ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+# Chromium logs every non-2xx response and every request made while offline as
+# a console "error"; those are expected (the app handles them). Script errors,
+# uncaught exceptions and CSP refusals are not.
+EXPECTED_CONSOLE = ("Failed to load resource", "net::ERR_INTERNET_DISCONNECTED")
 
 
 class _Server(ThreadedWSGIServer):
@@ -46,15 +52,30 @@ class _Server(ThreadedWSGIServer):
             close_thread_connections()
 
 
+class LiveServer:
+    def __init__(self, app):
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request served
+        self._app = app
+        self._server = _Server("127.0.0.1", 0, self._log)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def _log(self, environ, start_response):
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        return self._app(environ, start_response)
+
+    def count(self, method: str, prefix: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
+
+
 @pytest.fixture
 def live_server(app):
     """The real app on 127.0.0.1 and a free port, sharing the `app` fixture's database."""
-    server = _Server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = LiveServer(app)
+    thread = threading.Thread(target=server._server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    yield server
+    server._server.shutdown()
+    server._server.server_close()
     thread.join(timeout=5)
 
 
@@ -111,3 +132,104 @@ def shoot():
         return path
 
     return take
+
+
+class Steps:
+    """What a participant does in the app, through labelled controls only."""
+
+    def __init__(self, app, server, enroll, db):
+        self.app = app
+        self.server = server
+        self._enroll = enroll
+        self.db = db
+
+    def activate(self, page, study_id="LBP-001", days_since_injection=5, **kwargs):
+        """Enroll (injected a few days ago), open the activation link, activate."""
+        injected = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_since_injection)
+        code = self._enroll(study_id, timezone=TIMEZONE, injection_date=injected, **kwargs)
+        page.goto(f"{self.server.url}/#/activate?code={code}")
+        expect(page.get_by_label("Activation code")).to_have_value(code)
+        page.get_by_role("button", name="Activate my diary").click()
+        expect(page.get_by_role("heading", level=1, name="Today")).to_be_visible()
+        expect(page.get_by_role("radiogroup", name="Back pain today")).to_be_visible()
+        # The worker controls the page from now on: the shell is cached.
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        return code
+
+    def fill(self, page, *, back=6, leg=3, doses=(("oxycodone", "10", "2"),), symptoms=(), note=None):
+        page.get_by_role("radiogroup", name="Back pain today").get_by_role(
+            "radio", name=str(back), exact=back not in (0, 10)
+        ).check()
+        page.get_by_role("radiogroup", name="Leg pain today").get_by_role(
+            "radio", name=str(leg), exact=leg not in (0, 10)
+        ).check()
+        took = page.get_by_role("radiogroup", name="Did you take any opioid pain medicine today?")
+        took.get_by_role("radio", name="Yes" if doses else "No").check()
+        for i, (drug, strength, units) in enumerate(doses, start=1):
+            if i > 1:
+                page.get_by_role("button", name="+ Add another medicine").click()
+            row = page.get_by_role("group", name=f"Medicine {i}")
+            row.get_by_label("Medicine", exact=True).select_option(drug)
+            row.get_by_label("Strength", exact=True).select_option(strength)
+            row.get_by_label("How many").fill(units)
+        for label in symptoms:
+            page.get_by_role("checkbox", name=label).check()
+        if note:
+            page.get_by_label("Note for your study team (optional)").fill(note)
+
+    def entry_made_yesterday_evening(self, study_id="LBP-001", **fields):
+        """Yesterday's entry, written through the entries service as of 20:00 yesterday."""
+        from diary.entries.schemas import EntryIn
+        from diary.entries.service import put_entry
+
+        zone = clock.zone(TIMEZONE)
+        day = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=1)
+        at = datetime.combine(day, time(20, 0), zone)
+        participant = self.db.execute(
+            "SELECT id FROM participants WHERE study_id = ?", [study_id]
+        ).fetchone()
+        with self.app.app_context():
+            body = EntryIn().load(
+                {
+                    "client_id": str(uuid.uuid4()),
+                    "back_pain": 5,
+                    "leg_pain": 2,
+                    "doses": [],
+                    "symptoms": [],
+                    "device_time": at.isoformat(),
+                    **fields,
+                }
+            )
+            put_entry(
+                self.db,
+                self.app.extensions["diary.study"],
+                participant_id=participant[0],
+                day=day,
+                body=body,
+                actor=audit.Actor("participant", str(participant[0]), study_id),
+                now=at.astimezone(UTC),
+            )
+
+    def entries(self, study_id="LBP-001"):
+        return [
+            dict(r)
+            for r in self.db.query(
+                "SELECT e.* FROM entries e JOIN participants p ON p.id = e.participant_id "
+                "WHERE p.study_id = ? ORDER BY e.date",
+                [study_id],
+            )
+        ]
+
+    def doses(self, entry_id):
+        return [
+            dict(r)
+            for r in self.db.query(
+                "SELECT drug, strength, units FROM doses WHERE entry_id = ? ORDER BY position",
+                [entry_id],
+            )
+        ]
+
+
+@pytest.fixture
+def pwa(app, live_server, enroll, db):
+    return Steps(app, live_server, enroll, db)

@@ -164,13 +164,17 @@ function render(root, ctx, params) {
       if (pending && pending.status === 'waiting') {
         ctx.backgroundSync();
         ctx.announce('Saved on this phone. It will be sent when you are online.');
-        if (labels.length) ctx.showAlerts([localAlert(p, labels)]);
+        if (labels.length) {
+          await ctx.outbox.markAdvised(value.client_id);
+          ctx.showAlerts([localAlert(p, labels)]);
+        }
       } else if (pending) {
         ctx.announce(`Not accepted: ${pending.error.message}`);
       } else {
         ctx.announce(`Saved. ${isToday ? "Today's" : "Yesterday's"} diary is done.`);
       }
-      title.focus();
+      title.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
     }
   }
 
@@ -427,9 +431,18 @@ function render(root, ctx, params) {
   }
 }
 
+/** The server's field messages in words: {doses: {0: {strength: [...]}}} → "medicine 1 strength: …". */
 function fieldText(fields) {
-  if (!fields) return '';
-  const parts = Object.entries(fields).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${[].concat(v).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}`);
+  const parts = [];
+  const walk = (value, path) => {
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) parts.push(`${path.join(' ')}: ${value.join(', ')}`);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        walk(v, [...path, /^\d+$/.test(k) ? String(Number(k) + 1) : k === 'doses' ? 'medicine' : k.replace(/_/g, ' ')]);
+      }
+    } else parts.push(`${path.join(' ')}: ${value}`);
+  };
+  walk(fields || {}, []);
   return parts.length ? ` (${parts.join('; ')})` : '';
 }
 

@@ -1,0 +1,97 @@
+"""Offline-first: the shell loads from the service worker, entries wait on the phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+OUTBOX = "async () => await DiaryOutbox.pending('LBP-001')"
+
+
+def test_offline_entry_waits_on_the_phone_and_syncs_once_back_online(pwa, page, context, shoot):
+    pwa.activate(page)
+    context.set_offline(True)
+    page.reload()  # served by the service worker: the network is gone
+    expect(page.get_by_role("heading", level=1, name="Today")).to_be_visible()
+    expect(page.get_by_role("banner").get_by_text("Offline")).to_be_visible()
+
+    pwa.fill(page, back=7, leg=5, doses=(("hydrocodone", "10", "3"),))
+    page.get_by_role("button", name="Save today's diary").click()
+    expect(page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")).to_be_visible()
+    shoot(page, "today-offline-waiting")
+    [record] = page.evaluate(OUTBOX)
+    assert record["status"] == "waiting"
+    offline_moment = record["body"]["device_time"]
+
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("main").get_by_text("Waiting to send")).to_be_visible()
+    shoot(page, "history-offline")
+    assert pwa.entries() == []
+    assert pwa.server.count("PUT", "/api/v1/entries/") == 0
+
+    context.set_offline(False)
+    expect(page.get_by_role("main").get_by_text("Sent", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Waiting to send")).to_have_count(0)
+    assert page.evaluate(OUTBOX) == []
+    [entry] = pwa.entries()
+    assert entry["device_time"] == offline_moment
+    assert (entry["back_pain"], entry["leg_pain"], entry["version"]) == (7, 5, 1)
+    assert entry["mme"] == pytest.approx(30.0)
+    page.get_by_role("link", name="Today").click()
+    expect(page.get_by_role("main").get_by_text("Today's diary is done.")).to_be_visible()
+    assert pwa.server.count("PUT", "/api/v1/entries/") == 1
+
+
+def test_red_flag_reported_offline_shows_the_advice_at_once(pwa, page, context, db):
+    pwa.activate(page)
+    context.set_offline(True)
+    pwa.fill(page, doses=(), symptoms=("New weakness or numbness in a leg",))
+    page.get_by_role("button", name="Save today's diary").click()
+    dialog = page.get_by_role("alertdialog", name="Contact your study team now")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("New weakness or numbness in a leg")
+    expect(dialog.get_by_role("link", name="Emergency: call 911")).to_have_attribute("href", "tel:911")
+    dialog.get_by_role("button", name="I understand").click()
+
+    context.set_offline(False)
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("main").get_by_text("Sent", exact=True)).to_be_visible()
+    flags = db.execute("SELECT kind, severity FROM flags").fetchall()
+    assert [tuple(f) for f in flags] == [("red_flag_symptom", "urgent")]
+
+
+def test_an_entry_the_server_refuses_stays_visible_with_its_message(pwa, page):
+    pwa.activate(page)
+    pwa.fill(page, doses=())
+    took = page.get_by_role("radiogroup", name="Did you take any opioid pain medicine today?")
+    took.get_by_role("radio", name="Yes").check()
+    row = page.get_by_role("group", name="Medicine 1")
+    row.get_by_label("Medicine", exact=True).select_option("oxycodone")
+    row.get_by_label("Strength", exact=True).select_option("other")
+    row.get_by_label("Other strength (mg)").fill("500")  # above the protocol's maximum
+    page.get_by_role("button", name="Save today's diary").click()
+
+    refusal = page.get_by_role("main").get_by_role("alert")
+    expect(refusal).to_contain_text("This entry was not accepted.")
+    expect(refusal).to_contain_text("at most 160 mg for oxycodone")
+    assert pwa.entries() == []
+    page.reload()  # still there after a restart, never silently dropped
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("main").get_by_text("Not accepted")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("The request has invalid fields.")).to_be_visible()
+    [record] = page.evaluate(OUTBOX)
+    assert record["status"] == "refused"
+
+    page.get_by_role("link", name="Today").click()
+    page.get_by_role("button", name="Edit and send again").click()
+    row = page.get_by_role("group", name="Medicine 1")
+    expect(row.get_by_label("Strength", exact=True)).to_have_value("500")
+    row.get_by_label("Strength", exact=True).select_option("other")
+    row.get_by_label("Other strength (mg)").fill("50")
+    page.get_by_role("button", name="Save the change").click()
+    expect(page.get_by_role("main").get_by_text("Today's diary is done.")).to_be_visible()
+    assert page.evaluate(OUTBOX) == []
+    [entry] = pwa.entries()
+    assert entry["mme"] == pytest.approx(75.0)
