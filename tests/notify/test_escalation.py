@@ -1,0 +1,208 @@
+"""Escalation of urgent flags nobody acknowledged, and the daily digest (real SMTP)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from notify_support import acknowledge, local, open_flag, outbox, run
+
+from diary import clock
+from diary.db import transaction
+
+DAY = date(2025, 11, 3)
+
+
+@pytest.fixture
+def staff(make_staff):
+    return {
+        "coord_a": make_staff("coord-a@a.test", "coordinator", ("SITE-A",)),
+        "inv_a": make_staff("inv-a@a.test", "investigator", ("SITE-A",)),
+        "inv_b": make_staff("inv-b@b.test", "investigator", ("SITE-B",)),
+        "coord_ab": make_staff("coord-ab@ab.test", "coordinator", ("SITE-A", "SITE-B")),
+        "admin": make_staff("admin@diary.test", "admin", ()),
+    }
+
+
+@pytest.fixture
+def mail(app, smtp_server):
+    app.config["DIARY_SMTP_URL"] = smtp_server.url
+    return smtp_server
+
+
+def _urgent(db, enroll, at):
+    enroll("LBP-014", site="SITE-A", injection_date=DAY - timedelta(days=30))
+    return open_flag(
+        db, "LBP-014", kind="red_flag_symptom", severity="urgent", day=DAY, now=at,
+        detail={"symptoms": ["leg_weakness_numbness"]},
+    )
+
+
+def _rcpts(smtp, word):
+    return sorted(m.rcpt_tos[0] for m in smtp.messages if word in m.message["Subject"])
+
+
+def test_an_urgent_flag_unacknowledged_for_two_hours_escalates_exactly_once(
+    app, db, staff, enroll, mail
+):
+    t0 = local(DAY, "14:00")
+    flag_id = _urgent(db, enroll, t0)
+    run(app, db, "deliver", t0)
+    assert _rcpts(mail, "URGENT") == ["coord-a@a.test", "coord-ab@ab.test", "inv-a@a.test"]
+
+    assert run(app, db, "escalations", t0 + timedelta(hours=1, minutes=59))["escalated"] == 0
+    assert run(app, db, "escalations", t0 + timedelta(hours=2))["escalated"] == 1
+    for later in (timedelta(hours=2, minutes=1), timedelta(hours=5), timedelta(days=2)):
+        assert run(app, db, "escalations", t0 + later)["escalated"] == 0
+    run(app, db, "deliver", t0 + timedelta(hours=2))
+    run(app, db, "deliver", t0 + timedelta(hours=3))
+
+    # The site's investigators and the admins; not coordinators, not another site.
+    assert _rcpts(mail, "ESCALATED") == ["admin@diary.test", "inv-a@a.test"]
+    body = next(m for m in mail.messages if "ESCALATED" in m.message["Subject"]).message
+    text = body.get_content()
+    assert "2 hours" in body["Subject"] and "LBP-014" in body["Subject"]
+    assert f"http://diary.test/staff/#/flags/{flag_id}" in text
+    assert "New weakness or numbness in a leg" in text
+    rows = [r for r in outbox(db, flag_id=flag_id) if r["purpose"] == "escalation"]
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"sent"}
+    audit = list(db.query("SELECT * FROM audit_log WHERE action = 'flag.escalate'"))
+    assert len(audit) == 1 and audit[0]["object_id"] == str(flag_id)
+
+
+def test_an_urgent_flag_acknowledged_at_one_hour_59_never_escalates(
+    app, db, staff, enroll, mail
+):
+    t0 = local(DAY, "14:00")
+    flag_id = _urgent(db, enroll, t0)
+    acknowledge(db, flag_id, at=t0 + timedelta(hours=1, minutes=59), staff_id=staff["coord_a"])
+    for later in (timedelta(hours=2), timedelta(hours=6), timedelta(days=3)):
+        assert run(app, db, "escalations", t0 + later) == {"escalated": 0, "notifications": 0}
+    assert [r for r in outbox(db) if r["purpose"] == "escalation"] == []
+
+
+def test_after_downtime_a_still_open_urgent_flag_escalates_once_late(
+    app, db, staff, enroll, mail
+):
+    t0 = local(DAY, "14:00")
+    _urgent(db, enroll, t0)
+    assert run(app, db, "escalations", t0 + timedelta(hours=9))["escalated"] == 1
+    assert run(app, db, "escalations", t0 + timedelta(hours=9, minutes=1))["escalated"] == 0
+
+
+def test_the_escalation_clock_starts_when_a_flag_becomes_urgent(
+    app, db, staff, enroll, mail
+):
+    enroll("LBP-014", site="SITE-A", injection_date=DAY - timedelta(days=30))
+    t0 = local(DAY, "09:00")
+    args = {"kind": "opioid_threshold", "day": DAY, "episode_key": "ep"}
+    open_flag(db, "LBP-014", severity="high", detail={"max_mme": 60}, now=t0, **args)
+    rises = t0 + timedelta(hours=5)
+    open_flag(db, "LBP-014", severity="urgent", detail={"max_mme": 100}, now=rises, **args)
+    assert run(app, db, "escalations", rises + timedelta(minutes=119))["escalated"] == 0
+    assert run(app, db, "escalations", rises + timedelta(minutes=120))["escalated"] == 1
+
+
+# --- the daily digest -------------------------------------------------------------
+
+
+@pytest.fixture
+def two_zones(db, staff, enroll):
+    """SITE-A in Chicago, SITE-B in London; one participant at each."""
+    enroll("LBP-014", site="SITE-A", injection_date=DAY - timedelta(days=30))
+    enroll("LBP-201", site="SITE-B", injection_date=DAY - timedelta(days=30))
+    with transaction(db):
+        db.execute("UPDATE sites SET timezone = 'Europe/London' WHERE code = 'SITE-B'")
+
+
+def test_the_0800_digest_lists_only_new_flags_of_the_staff_members_sites(
+    app, db, staff, two_zones, mail
+):
+    yesterday = DAY - timedelta(days=1)
+    flare_a = open_flag(db, "LBP-014", day=yesterday, now=local(yesterday, "15:00"))
+    missed_b = open_flag(
+        db, "LBP-201", kind="missed_entries", severity="low", day=yesterday,
+        now=local(yesterday, "23:00"), detail={"count": 1},
+    )
+    urgent_a = open_flag(
+        db, "LBP-014", kind="red_flag_symptom", severity="urgent", day=yesterday,
+        now=local(yesterday, "16:00"), detail={"symptoms": ["fever"]},
+    )
+
+    # Chicago 07:55 is London 13:55: only the London site's staff are due.
+    assert run(app, db, "digests", local(DAY, "07:55")) == {"due": 2, "sent": 2, "nothing_new": 0}
+    at = local(DAY, "08:00")
+    assert run(app, db, "digests", at) == {"due": 3, "sent": 3, "nothing_new": 0}
+    assert run(app, db, "digests", at + timedelta(minutes=5))["due"] == 0
+    run(app, db, "deliver", at)
+
+    digests = {m.rcpt_tos[0]: m.message for m in mail.messages if "digest" in m.message["Subject"]}
+    assert set(digests) == {"coord-a@a.test", "inv-a@a.test", "inv-b@b.test", "coord-ab@ab.test"}
+    assert "admin@diary.test" not in digests
+    a_text = digests["coord-a@a.test"].get_content()
+    assert f"/staff/#/flags/{flare_a}" in a_text and "LBP-014" in a_text
+    assert "LBP-201" not in a_text
+    assert f"/staff/#/flags/{urgent_a}" not in a_text  # already mailed at once
+    b_text = digests["inv-b@b.test"].get_content()
+    assert f"/staff/#/flags/{missed_b}" in b_text and "LBP-014" not in b_text
+    assert "1 new flag" in digests["inv-b@b.test"]["Subject"]
+    # One digest per zone for someone whose sites are in two zones.
+    ab = [m for m in mail.messages if m.rcpt_tos[0] == "coord-ab@ab.test" and "digest" in m.message["Subject"]]
+    assert len(ab) == 2
+    assert sorted(("LBP-014" in m.message.get_content(), "LBP-201" in m.message.get_content()) for m in ab) == [
+        (False, True), (True, False),
+    ]
+
+
+def test_a_digest_is_sent_at_0800_site_time_and_only_when_something_is_new(
+    app, db, staff, two_zones, mail
+):
+    yesterday = DAY - timedelta(days=1)
+    open_flag(
+        db, "LBP-201", kind="missed_entries", severity="low", day=yesterday,
+        now=local(yesterday, "23:00"), detail={"count": 1},
+    )
+    london_8 = local(DAY, "08:00", "Europe/London")
+    assert run(app, db, "digests", london_8 - timedelta(minutes=5))["sent"] == 0
+    assert run(app, db, "digests", london_8)["sent"] == 2  # inv-b and coord-ab (London zone)
+    assert run(app, db, "digests", london_8 + timedelta(hours=1))["sent"] == 0
+    # Next day: nothing new → no mail; the day after, a new flag → only that one.
+    next_day = DAY + timedelta(days=1)
+    assert run(app, db, "digests", local(next_day, "08:00", "Europe/London"))["sent"] == 0
+    later = next_day + timedelta(days=1)
+    newer = open_flag(
+        db, "LBP-201", day=next_day, now=local(next_day, "10:00", "Europe/London")
+    )
+    assert run(app, db, "digests", local(later, "08:00", "Europe/London"))["sent"] == 2
+    rows = [r for r in outbox(db, purpose="digest") if r["payload"]["local_date"] == later.isoformat()]
+    assert {tuple(f["id"] for f in r["payload"]["flags"]) for r in rows} == {(newer,)}
+
+
+def test_a_scheduler_down_at_0800_sends_the_digest_when_it_is_back_the_same_day(
+    app, db, staff, two_zones, mail
+):
+    open_flag(db, "LBP-014", day=DAY, now=local(DAY, "01:00"))
+    assert run(app, db, "digests", local(DAY, "11:20"))["sent"] == 3  # coord-a, inv-a, coord-ab
+    assert run(app, db, "digests", local(DAY, "11:25"))["sent"] == 0
+
+
+def test_a_flag_notification_history_is_visible_to_its_sites_staff_only(
+    app, db, staff, enroll, staff_client, mail
+):
+    t0 = clock.now()
+    flag_id = _urgent(db, enroll, t0)
+    run(app, db, "deliver", t0)
+    coordinator = staff_client("coordinator", ("SITE-A",))
+    listing = coordinator.get(f"staff/flags/{flag_id}/notifications")
+    assert listing.status_code == 200, listing.get_json()
+    rows = listing.get_json()["notifications"]
+    assert {r["recipient"]["email"] for r in rows} == {
+        "coord-a@a.test", "inv-a@a.test", "coord-ab@ab.test", "coordinator1@site-a.test",
+    } - {"coordinator1@site-a.test"}
+    assert all(r["channel"] == "email" and r["status"] == "sent" for r in rows)
+    assert all(r["attempts"] == 1 and r["sent_at"] and r["last_error"] is None for r in rows)
+    assert staff_client("coordinator", ("SITE-B",)).get(
+        f"staff/flags/{flag_id}/notifications"
+    ).status_code == 404
+    assert staff_client("admin", ()).get(f"staff/flags/{flag_id}/notifications").status_code == 200
+    assert coordinator.get("staff/flags/99999/notifications").status_code == 404
