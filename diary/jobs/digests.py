@@ -47,9 +47,7 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
 
 
 def _send(db, group, checkpoint, *, today: date, due_at: datetime, now: datetime) -> bool:
-    after = (
-        clock.parse_iso(checkpoint["covered_until"]) if checkpoint else due_at - FIRST_LOOKBACK
-    )
+    after = clock.parse_iso(checkpoint["covered_until"]) if checkpoint else due_at - FIRST_LOOKBACK
     flags = queries.digest_flags(db, group["site_ids"], after=after, until=now)
     if flags:
         outbox.enqueue_digest(

@@ -48,7 +48,9 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         raise SmtpConfigError("DIARY_SMTP_URL is not a valid URL") from exc
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
-        raise SmtpConfigError("DIARY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+        raise SmtpConfigError(
+            "DIARY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://"
+        )
     if not parts.hostname:
         raise SmtpConfigError("DIARY_SMTP_URL has no host")
     return SmtpSettings(

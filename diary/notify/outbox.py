@@ -92,9 +92,7 @@ def enqueue_urgent_flag(
     )
 
 
-def escalate(
-    db: Database, *, flag_id: int, after_minutes: int, now: datetime
-) -> list[int] | None:
+def escalate(db: Database, *, flag_id: int, after_minutes: int, now: datetime) -> list[int] | None:
     """Escalate an unacknowledged urgent flag to the site's investigators and the
     admins, once: the urgent_flags row is claimed before anything is enqueued.
     Returns the outbox ids, or None when the flag needs (or had) no escalation."""
@@ -147,8 +145,19 @@ def enqueue_digest(
         "timezone": timezone,
         "open_flags": open_flags,
         "flags": [
-            {k: f[k] for k in ("id", "study_id", "site", "kind", "severity", "first_date",
-                               "last_date", "opened_at")}
+            {
+                k: f[k]
+                for k in (
+                    "id",
+                    "study_id",
+                    "site",
+                    "kind",
+                    "severity",
+                    "first_date",
+                    "last_date",
+                    "opened_at",
+                )
+            }
             for f in flags
         ],
     }

@@ -363,9 +363,7 @@ def digest_groups(db: Database) -> list[dict[str, Any]]:
         " JOIN sites si ON si.id = ss.site_id WHERE s.active = 1"
         " GROUP BY s.id, si.timezone ORDER BY s.id, si.timezone"
     )
-    return [
-        {**g, "site_ids": sorted(int(x) for x in g["site_ids"].split(","))} for g in groups
-    ]
+    return [{**g, "site_ids": sorted(int(x) for x in g["site_ids"].split(","))} for g in groups]
 
 
 def digest_checkpoint(db: Database, staff_id: int, timezone: str) -> dict[str, Any] | None:

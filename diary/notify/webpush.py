@@ -53,7 +53,7 @@ def load_private_key(text: str) -> ec.EllipticCurvePrivateKey:
                 key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
             else:
                 key = serialization.load_der_private_key(raw, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError):
         raise VapidKeyError("DIARY_VAPID_PRIVATE_KEY is not a readable EC private key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise VapidKeyError("DIARY_VAPID_PRIVATE_KEY must be a P-256 (prime256v1) key")

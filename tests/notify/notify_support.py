@@ -28,7 +28,9 @@ def run(app, db, job: str, at: datetime) -> dict:
 
 def local(day: date, hhmm: str, tz: str = "America/Chicago") -> datetime:
     """Wall-clock time in `tz` → aware UTC instant (first occurrence when ambiguous)."""
-    return datetime.combine(day, time.fromisoformat(hhmm)).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    return (
+        datetime.combine(day, time.fromisoformat(hhmm)).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    )
 
 
 def entry_body(*, symptoms=(), note=None, device_time: datetime | None = None) -> dict:

@@ -183,9 +183,7 @@ def test_a_flag_that_rises_to_urgent_is_mailed_once(app, db, sites, enroll, smtp
     assert "Highest daily MME: 95" in smtp_server.messages[0].message.get_content()
 
 
-def test_two_runners_at_once_never_send_the_same_row(
-    app, db, make_staff, enroll, smtp_server
-):
+def test_two_runners_at_once_never_send_the_same_row(app, db, make_staff, enroll, smtp_server):
     app.config["DIARY_SMTP_URL"] = smtp_server.url
     for n in range(6):
         make_staff(f"coord{n}@a.test", "coordinator", ("SITE-A",))
@@ -193,8 +191,15 @@ def test_two_runners_at_once_never_send_the_same_row(
     now = clock.now()
     day = clock.local_date(now, "America/Chicago")
     for n in range(4):
-        open_flag(db, "LBP-014", kind="red_flag_symptom", severity="urgent",
-                  day=day - timedelta(days=n), now=now, detail={"symptoms": ["fever"]})
+        open_flag(
+            db,
+            "LBP-014",
+            kind="red_flag_symptom",
+            severity="urgent",
+            day=day - timedelta(days=n),
+            now=now,
+            detail={"symptoms": ["fever"]},
+        )
     assert len(outbox(db)) == 24
     study = app.extensions["diary.study"]
     results = []
@@ -238,7 +243,14 @@ def test_a_claim_left_by_a_crashed_runner_is_retried_after_it_goes_stale(
 
 def test_backoff_doubles_from_one_minute_and_is_capped():
     assert [delivery.backoff(n).total_seconds() / 60 for n in range(1, 9)] == [
-        1, 2, 4, 8, 16, 32, 60, 60,
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+        60,
     ]
 
 
@@ -246,7 +258,10 @@ def test_backoff_doubles_from_one_minute_and_is_capped():
     ("url", "expected"),
     [
         ("smtp://mail.test", ("smtp", "mail.test", 25, None, None)),
-        ("smtp+starttls://u%40x:pw%3Az@mail.test", ("smtp+starttls", "mail.test", 587, "u@x", "pw:z")),
+        (
+            "smtp+starttls://u%40x:pw%3Az@mail.test",
+            ("smtp+starttls", "mail.test", 587, "u@x", "pw:z"),
+        ),
         ("smtps://u:hunter2@mail.test:2465", ("smtps", "mail.test", 2465, "u", "hunter2")),
     ],
 )

@@ -38,13 +38,21 @@ def test_participant_subscription_is_saved_revived_and_ended(
     _subscribe(client, sub)  # the same browser again: still one subscription
     rows = list(db.query("SELECT * FROM push_subscriptions"))
     assert len(rows) == 1 and rows[0]["ended_at"] is None
-    assert client.delete("push-subscriptions", {"endpoint": sub.endpoint}).get_json() == {"ok": True}
+    assert client.delete("push-subscriptions", {"endpoint": sub.endpoint}).get_json() == {
+        "ok": True
+    }
     assert db.execute("SELECT end_reason FROM push_subscriptions").fetchone()[0] == "unsubscribed"
     assert client.delete("push-subscriptions", {"endpoint": sub.endpoint}).status_code == 200
     _subscribe(client, sub)
     assert db.execute("SELECT ended_at FROM push_subscriptions").fetchone()[0] is None
-    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE object_type = 'push_subscription'")]
-    assert actions == ["push_subscription.create"] * 2 + ["push_subscription.end", "push_subscription.create"]
+    actions = [
+        r[0]
+        for r in db.execute("SELECT action FROM audit_log WHERE object_type = 'push_subscription'")
+    ]
+    assert actions == ["push_subscription.create"] * 2 + [
+        "push_subscription.end",
+        "push_subscription.create",
+    ]
     assert sub.endpoint not in json.dumps(list(db.query("SELECT * FROM audit_log")))
 
 
@@ -92,8 +100,9 @@ def test_production_refuses_local_and_plain_http_endpoints(tmp_path, browser_sub
             "DIARY_BASE_URL": "https://diary.example.org",
         }
     )
-    from diary.notify.schemas import _check_endpoint
     from marshmallow import ValidationError
+
+    from diary.notify.schemas import _check_endpoint
 
     with app.app_context():
         for url in (browser_subscription().endpoint, "https://127.0.0.1/x", "https://localhost/x"):
@@ -129,7 +138,9 @@ def test_the_reminder_reaches_the_push_service_and_decrypts_to_the_today_screen(
     [request] = push_service.requests
     assert request.path == sub.path
     assert request.headers["content-encoding"] == "aes128gcm"
-    assert int(request.headers["ttl"]) == int((local(DAY + timedelta(days=1), "00:00") - at).total_seconds())
+    assert int(request.headers["ttl"]) == int(
+        (local(DAY + timedelta(days=1), "00:00") - at).total_seconds()
+    )
     scheme, _, params = request.headers["authorization"].partition(" ")
     assert scheme == "vapid" and f"k={vapid.public_key}" in params
     payload = json.loads(sub.decrypt(request.body))
@@ -192,8 +203,13 @@ def test_staff_who_subscribed_get_the_urgent_flag_pushed(
     enroll("LBP-014", site="SITE-A")
     now = clock.now()
     flag_id = open_flag(
-        db, "LBP-014", kind="red_flag_symptom", severity="urgent",
-        day=clock.local_date(now, "America/Chicago"), now=now, detail={"symptoms": ["fever"]},
+        db,
+        "LBP-014",
+        kind="red_flag_symptom",
+        severity="urgent",
+        day=clock.local_date(now, "America/Chicago"),
+        now=now,
+        detail={"symptoms": ["fever"]},
     )
 
     assert run(app, db, "deliver", now) == {"sent": 2}  # an e-mail (to the log) and a push

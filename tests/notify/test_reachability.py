@@ -50,7 +50,9 @@ def test_reachability_is_site_scoped(participant_client, staff_client):
     other = staff_client("coordinator", ("SITE-B",))
     assert other.get("staff/participants/LBP-014/reachability").status_code == 404
     assert other.get("staff/participants/NOPE-1/reachability").status_code == 404
-    assert staff_client("admin", ()).get("staff/participants/LBP-014/reachability").status_code == 200
+    assert (
+        staff_client("admin", ()).get("staff/participants/LBP-014/reachability").status_code == 200
+    )
 
 
 def test_the_notification_jobs_are_registered_with_stable_ids():
@@ -73,8 +75,15 @@ def test_run_jobs_delivers_an_urgent_mail_through_the_registry(
     make_staff("coord-a@a.test", "coordinator", ("SITE-A",))
     enroll("LBP-014", site="SITE-A")
     now = clock.now()
-    open_flag(db, "LBP-014", kind="red_flag_symptom", severity="urgent",
-              day=clock.local_date(now, "America/Chicago"), now=now, detail={"symptoms": ["fever"]})
+    open_flag(
+        db,
+        "LBP-014",
+        kind="red_flag_symptom",
+        severity="urgent",
+        day=clock.local_date(now, "America/Chicago"),
+        now=now,
+        detail={"symptoms": ["fever"]},
+    )
     result = app.test_cli_runner().invoke(args=["diary", "run-jobs"])
     assert result.exit_code == 0, result.output
     assert "deliver_notifications" in result.output

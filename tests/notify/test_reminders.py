@@ -127,9 +127,7 @@ def test_the_study_default_time_applies_when_the_participant_chose_none(
     assert run(app, db, "reminders", at)["reminded"] == 1
 
 
-def test_reminders_follow_the_participants_current_time_zone(
-    app, db, reminded, push_service
-):
+def test_reminders_follow_the_participants_current_time_zone(app, db, reminded, push_service):
     reminded = reminded()
     reminded.move_to(local(SPRING - timedelta(days=2), "12:00"))
     assert reminded.patch("me", {"timezone": "Europe/Berlin"}).status_code == 200
