@@ -72,9 +72,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from . import pages
     from .auth.views import blp as auth_blp
     from .entries.views import blp as entries_blp
+    from .flags.views import blp as flags_blp
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
 
-    for blueprint in (auth_blp, participants_blp, entries_blp, notify_blp):
+    for blueprint in (auth_blp, participants_blp, entries_blp, flags_blp, notify_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)

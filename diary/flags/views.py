@@ -1,0 +1,137 @@
+"""Staff flag inbox and lifecycle, and adverse events (SPEC §6, §8, Appendix A)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from .. import clock
+from ..auth import staff_required
+from ..db import get_db, transaction
+from ..errors import not_found
+from ..participants import queries as participant_queries
+from . import persist, queries, service
+from .schemas import (
+    AdverseEventInSchema,
+    AdverseEventListSchema,
+    AdverseEventSchema,
+    FlagListSchema,
+    FlagQuerySchema,
+    FlagSchema,
+    ResolveSchema,
+)
+
+blp = Blueprint("flags", __name__, description="Flags and adverse events (staff)")
+
+
+def _flag(db, flag_id: int) -> dict:
+    """The flag if it is at one of the signed-in staff member's sites; else 404."""
+    flag = queries.get_flag(db, flag_id, current_user.site_ids)
+    if flag is None:
+        raise not_found(f"No flag {flag_id} at your sites.")
+    return flag
+
+
+def _shown(db, flag_id: int) -> dict:
+    return service.present_flags(db, [_flag(db, flag_id)])[0]
+
+
+@blp.route("/staff/flags", methods=["GET"])
+@staff_required("flags.read")
+@blp.arguments(FlagQuerySchema, location="query")
+@blp.response(200, FlagListSchema)
+def list_flags(args):
+    db = get_db()
+    rows = queries.list_flags(
+        db,
+        current_user.site_ids,
+        status=args.get("status"),
+        severity=args.get("severity"),
+        kind=args.get("kind"),
+        site_code=args.get("site"),
+        study_id=args.get("study_id"),
+        limit=args["limit"],
+    )
+    return {"flags": service.present_flags(db, rows)}
+
+
+@blp.route("/staff/flags/<int:flag_id>", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, FlagSchema)
+def get_flag(flag_id):
+    return _shown(get_db(), flag_id)
+
+
+@blp.route("/staff/flags/<int:flag_id>/acknowledge", methods=["POST"])
+@staff_required("flags.acknowledge")
+@blp.response(200, FlagSchema)
+@blp.alt_response(409, description="The flag is not open")
+def acknowledge(flag_id):
+    db = get_db()
+    with transaction(db):
+        service.acknowledge(
+            db,
+            flag=_flag(db, flag_id),
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return _shown(db, flag_id)
+
+
+@blp.route("/staff/flags/<int:flag_id>/resolve", methods=["POST"])
+@staff_required("flags.resolve")
+@blp.arguments(ResolveSchema)
+@blp.response(200, FlagSchema)
+@blp.alt_response(409, description="The flag is resolved already")
+@blp.alt_response(
+    422, description="Invalid fields (an adverse event needs grade, seriousness and relatedness)"
+)
+def resolve(body, flag_id):
+    db = get_db()
+    with transaction(db):
+        service.resolve(
+            db,
+            current_app.extensions["diary.study"],
+            flag=_flag(db, flag_id),
+            body=body,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return _shown(db, flag_id)
+
+
+def _participant(study_id: str) -> dict:
+    participant = participant_queries.get_by_study_id(get_db(), study_id, current_user.site_ids)
+    if participant is None:
+        raise not_found(f"No participant {study_id} at your sites.")
+    return participant
+
+
+@blp.route("/staff/participants/<study_id>/adverse-events", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, AdverseEventListSchema)
+def list_adverse_events(study_id):
+    db = get_db()
+    rows = persist.adverse_events(db, participant_id=_participant(study_id)["id"])
+    return {"adverse_events": service.present_adverse_events(rows)}
+
+
+@blp.route("/staff/participants/<study_id>/adverse-events", methods=["POST"])
+@staff_required("adverse_events.record")
+@blp.arguments(AdverseEventInSchema)
+@blp.response(201, AdverseEventSchema)
+def record_adverse_event(body, study_id):
+    db = get_db()
+    with transaction(db):
+        ae_id = service.record_adverse_event(
+            db,
+            participant=_participant(study_id),
+            body=body,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return service.present_adverse_events(persist.adverse_events(db, ae_id=ae_id))[0]
