@@ -50,7 +50,19 @@ function render(root, ctx) {
     signOutSection(),
   );
   notify.addEventListener('change', () => toggleNotifications(notify.checked));
+  showPhoneState();
   return {};
+
+  /** "On" means on for this phone: the study's setting and a push subscription here. */
+  async function showPhoneState() {
+    if (!profile.notifications_enabled) return;
+    const reg = 'serviceWorker' in navigator && (await navigator.serviceWorker.getRegistration());
+    const sub = reg && reg.pushManager && (await reg.pushManager.getSubscription());
+    if (!sub) {
+      notify.checked = false;
+      notifyMsg.textContent = 'Reminders are not set up on this phone yet.';
+    }
+  }
 
   async function submit(event) {
     event.preventDefault();

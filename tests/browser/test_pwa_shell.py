@@ -1,0 +1,116 @@
+"""The app shell: what the service worker precaches, its size budget, manifest and icons."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "static"
+BUDGET = 100 * 1024  # SPEC §11 / issue 4: HTML + CSS + JS + manifest, uncompressed
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def precached() -> list[str]:
+    source = (STATIC / "sw.js").read_text("utf-8")
+    block = re.search(r"const SHELL = \[(.*?)\];", source, re.S).group(1)
+    return re.findall(r"'([^']+)'", block)
+
+
+def file_for(url: str) -> Path:
+    if url == "/":
+        return STATIC / "index.html"
+    if url.startswith("/static/"):
+        return STATIC / url.removeprefix("/static/")
+    return STATIC / url.lstrip("/")
+
+
+def test_the_precached_app_shell_fits_the_100_kb_budget():
+    files = [file_for(url) for url in precached()]
+    assert all(f.is_file() for f in files), [str(f) for f in files if not f.is_file()]
+    assert {f.suffix for f in files} <= {".html", ".css", ".js", ".webmanifest"}
+    total = sum(f.stat().st_size for f in files)
+    print(f"app shell: {len(files)} files, {total} bytes")
+    assert total <= BUDGET, f"app shell is {total} bytes, budget {BUDGET}"
+
+
+def test_every_module_the_app_imports_is_precached():
+    shell = set(precached())
+    seen: set[str] = set()
+    todo = ["/static/js/app.js"]
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        source = file_for(url).read_text("utf-8")
+        for spec in re.findall(r"""(?:from|import)\s+['"](\.{1,2}/[^'"]+)['"]""", source):
+            todo.append(_join(url, spec))
+    assert seen <= shell, sorted(seen - shell)
+    index = (STATIC / "index.html").read_text("utf-8")
+    for ref in re.findall(r"""(?:href|src)="(/[^"#]*)\"""", index):
+        if ref.startswith("/static/icons/"):
+            continue
+        assert ref in shell, ref
+
+
+def _join(base: str, spec: str) -> str:
+    parts = base.split("/")[:-1]
+    for piece in spec.split("/"):
+        if piece == "..":
+            parts.pop()
+        elif piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def test_service_worker_is_served_with_its_shell_version_and_scope(client):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    body = response.get_data(as_text=True)
+    assert "__SHELL_VERSION__" not in body
+    assert re.search(r"const VERSION = '[0-9a-f]{16}';", body)
+    assert client.get("/sw.js").get_data(as_text=True) == body  # stable until a file changes
+
+
+@pytest.mark.parametrize("url", precached())
+def test_each_precached_file_is_served(client, url):
+    with client.get(url) as response:
+        assert response.status_code == 200, url
+        assert "Content-Security-Policy" in response.headers
+
+
+def test_manifest_makes_the_app_installable(client):
+    with client.get("/manifest.webmanifest") as response:
+        manifest = json.loads(response.get_data(as_text=True))
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/")
+    sizes = {}
+    for icon in manifest["icons"]:
+        png = (STATIC / icon["src"].removeprefix("/static/")).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        assert icon["sizes"] == f"{width}x{height}"
+        sizes.setdefault(icon.get("purpose", "any"), set()).add(width)
+    assert sizes["any"] >= {192, 512}
+    assert 512 in sizes["maskable"]
+
+
+def test_pages_use_no_inline_script_or_style():
+    for path in [STATIC / "index.html", *STATIC.glob("js/**/*.js")]:
+        text = path.read_text("utf-8")
+        assert "style=" not in text, path
+        assert "innerHTML" not in text, path
+    index = (STATIC / "index.html").read_text("utf-8")
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", index) == []
+    assert "<style" not in index
