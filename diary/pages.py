@@ -40,9 +40,7 @@ def service_worker():
 
 def _pwa_files() -> list[Path]:
     """Every file of the participant app (the staff console has its own)."""
-    return sorted(
-        f for f in STATIC.rglob("*") if f.is_file() and STATIC / "staff" not in f.parents
-    )
+    return sorted(f for f in STATIC.rglob("*") if f.is_file() and STATIC / "staff" not in f.parents)
 
 
 @lru_cache(maxsize=4)

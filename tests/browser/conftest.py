@@ -156,7 +156,9 @@ class Steps:
         page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         return code
 
-    def fill(self, page, *, back=6, leg=3, doses=(("oxycodone", "10", "2"),), symptoms=(), note=None):
+    def fill(
+        self, page, *, back=6, leg=3, doses=(("oxycodone", "10", "2"),), symptoms=(), note=None
+    ):
         page.get_by_role("radiogroup", name="Back pain today").get_by_role(
             "radio", name=str(back), exact=back not in (0, 10)
         ).check()

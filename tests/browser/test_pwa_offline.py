@@ -19,7 +19,9 @@ def test_offline_entry_waits_on_the_phone_and_syncs_once_back_online(pwa, page, 
 
     pwa.fill(page, back=7, leg=5, doses=(("hydrocodone", "10", "3"),))
     page.get_by_role("button", name="Save today's diary").click()
-    expect(page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
+    ).to_be_visible()
     shoot(page, "today-offline-waiting")
     [record] = page.evaluate(OUTBOX)
     assert record["status"] == "waiting"
@@ -52,7 +54,9 @@ def test_red_flag_reported_offline_shows_the_advice_at_once(pwa, page, context, 
     dialog = page.get_by_role("alertdialog", name="Contact your study team now")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("New weakness or numbness in a leg")
-    expect(dialog.get_by_role("link", name="Emergency: call 911")).to_have_attribute("href", "tel:911")
+    expect(dialog.get_by_role("link", name="Emergency: call 911")).to_have_attribute(
+        "href", "tel:911"
+    )
     dialog.get_by_role("button", name="I understand").click()
 
     context.set_offline(False)

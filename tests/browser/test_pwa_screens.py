@@ -36,13 +36,15 @@ def test_reporting_fever_shows_the_advice_and_raises_an_urgent_flag(pwa, page, d
     expect(dialog.get_by_role("button", name="I understand")).to_be_focused()
     shoot(page, "red-flag-advice")
     assert serious_violations(page) == []
-    flags = [
-        dict(r)
-        for r in db.query("SELECT kind, severity, status, first_date FROM flags")
-    ]
+    flags = [dict(r) for r in db.query("SELECT kind, severity, status, first_date FROM flags")]
     [entry] = pwa.entries()
     assert flags == [
-        {"kind": "red_flag_symptom", "severity": "urgent", "status": "open", "first_date": entry["date"]}
+        {
+            "kind": "red_flag_symptom",
+            "severity": "urgent",
+            "status": "open",
+            "first_date": entry["date"],
+        }
     ]
     assert entry["temperature_c"] == pytest.approx(38.6)
 
@@ -111,7 +113,9 @@ def test_every_screen_is_accessible_and_photographed_at_phone_size(pwa, page, sh
 
 
 def test_desktop_layout_puts_each_pain_scale_on_one_row(pwa, browser, shoot):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="America/Chicago")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="America/Chicago"
+    )
     try:
         page = context.new_page()
         pwa.activate(page)

@@ -47,7 +47,9 @@ def test_sign_out_warns_while_entries_wait_and_keeps_them(pwa, page, context):
     context.set_offline(True)
     pwa.fill(page, doses=())
     page.get_by_role("button", name="Save today's diary").click()
-    expect(page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
+    ).to_be_visible()
 
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("button", name="Sign out").click()
