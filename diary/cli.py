@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from . import audit, clock
 from .auth import queries as auth_queries
+from .auth import staff as staff_accounts
 from .auth.passwords import MIN_LENGTH
 from .auth.roles import ROLES
 from .db import connect, migrate, transaction
@@ -47,7 +48,7 @@ def _create_staff(db, *, email, role, site_codes, password, now):
     from .errors import APIError
 
     try:
-        return create_staff(
+        return staff_accounts.create_staff(
             db,
             actor=audit.CLI,
             email=email,
@@ -204,7 +205,9 @@ def backup(path: Path):
     source = sqlite3.connect(current_app.config["DIARY_DATABASE"], timeout=30)
     target = sqlite3.connect(path)
     try:
-        source.backup(target, pages=1024)
+        # One step under a read transaction: in WAL mode writers carry on, and a
+        # step-wise copy would restart on every write and might never finish.
+        source.backup(target, pages=-1)
     finally:
         source.close()
     try:

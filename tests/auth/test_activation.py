@@ -44,7 +44,7 @@ def test_ten_failures_from_one_client_answer_429_even_for_a_good_code(enroll, ne
     attacker = new_client()
     start = clock.now()
     with time_machine.travel(start, tick=False) as traveller:
-        for i in range(10):
+        for _ in range(10):
             guess = codes.new_code()
             assert attacker.post("participant/activate", {"code": guess}).status_code == 400
         blocked = attacker.post("participant/activate", {"code": code})

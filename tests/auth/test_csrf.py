@@ -3,8 +3,12 @@
 import pytest
 
 ENROLL = {
-    "study_id": "LBP-014", "site": "SITE-A", "timezone": "America/Chicago",
-    "injection_date": "2026-11-20", "baseline_back_pain": 6, "baseline_mme": 22.5,
+    "study_id": "LBP-014",
+    "site": "SITE-A",
+    "timezone": "America/Chicago",
+    "injection_date": "2026-11-20",
+    "baseline_back_pain": 6,
+    "baseline_mme": 22.5,
 }
 
 

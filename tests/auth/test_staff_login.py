@@ -7,7 +7,9 @@ from diary import clock
 
 def test_staff_login_returns_the_user_and_session_reports_it(api, make_staff):
     make_staff("coord@a.test")
-    response = api.post("staff/login", {"email": "coord@a.test", "password": "correct horse battery"})
+    response = api.post(
+        "staff/login", {"email": "coord@a.test", "password": "correct horse battery"}
+    )
     assert response.status_code == 200
     assert response.get_json() == {"kind": "staff", "email": "coord@a.test", "role": "coordinator"}
     assert api.get("session").get_json()["user"]["email"] == "coord@a.test"
@@ -33,7 +35,9 @@ def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_right_
     start = clock.now()
     with time_machine.travel(start, tick=False) as traveller:
         for attempt in range(4):
-            r = api.post("staff/login", {"email": "coord@a.test", "password": f"wrong {attempt:08d}"})
+            r = api.post(
+                "staff/login", {"email": "coord@a.test", "password": f"wrong {attempt:08d}"}
+            )
             assert r.status_code == 401
         r = api.post("staff/login", {"email": "coord@a.test", "password": "wrong again!!"})
         assert r.status_code == 403

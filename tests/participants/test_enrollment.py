@@ -5,8 +5,12 @@ from datetime import date
 from diary.auth import codes
 
 ENROLL = {
-    "study_id": "LBP-014", "site": "SITE-A", "timezone": "America/Chicago",
-    "injection_date": "2026-11-20", "baseline_back_pain": 6, "baseline_mme": 22.5,
+    "study_id": "LBP-014",
+    "site": "SITE-A",
+    "timezone": "America/Chicago",
+    "injection_date": "2026-11-20",
+    "baseline_back_pain": 6,
+    "baseline_mme": 22.5,
 }
 
 
@@ -60,9 +64,10 @@ def test_participant_changes_reminder_and_time_zone_with_history(participant_cli
     assert response.get_json()["timezone"] == "Asia/Kolkata"
     zones = [r[0] for r in db.execute("SELECT timezone FROM participant_timezones ORDER BY id")]
     assert zones == ["America/Chicago", "Asia/Kolkata"]
-    assert db.execute(
-        "SELECT count(*) FROM audit_log WHERE action='participant.update'"
-    ).fetchone()[0] == 1
+    assert (
+        db.execute("SELECT count(*) FROM audit_log WHERE action='participant.update'").fetchone()[0]
+        == 1
+    )
 
 
 def test_changing_a_baseline_needs_a_reason_and_is_audited(staff_client, enroll, db):

@@ -30,23 +30,37 @@ def test_staff_cannot_filter_their_way_into_another_site(two_sites):
         ("post", "staff/participants/LBP-101/injections", {"date": "2026-12-01"}),
     ],
 )
-def test_another_sites_participant_answers_404_and_changes_nothing(two_sites, db, method, path, body):
+def test_another_sites_participant_answers_404_and_changes_nothing(
+    two_sites, db, method, path, body
+):
     before = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     response = getattr(two_sites, method)(path, body) if body else getattr(two_sites, method)(path)
     assert response.status_code == 404
     assert "LBP-101" not in str(response.get_json()["error"].get("fields", ""))
     assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == before
-    assert db.execute("SELECT baseline_mme FROM participants WHERE study_id='LBP-101'").fetchone()[0] == 10
+    assert (
+        db.execute("SELECT baseline_mme FROM participants WHERE study_id='LBP-101'").fetchone()[0]
+        == 10
+    )
 
 
 def test_staff_cannot_enroll_into_another_site(two_sites, db):
-    response = two_sites.post("staff/participants", {
-        "study_id": "LBP-102", "site": "SITE-B", "timezone": "America/Chicago",
-        "injection_date": "2026-11-20", "baseline_back_pain": 5, "baseline_mme": 0,
-    })
+    response = two_sites.post(
+        "staff/participants",
+        {
+            "study_id": "LBP-102",
+            "site": "SITE-B",
+            "timezone": "America/Chicago",
+            "injection_date": "2026-11-20",
+            "baseline_back_pain": 5,
+            "baseline_mme": 0,
+        },
+    )
     assert response.status_code == 422
     assert "site" in response.get_json()["error"]["fields"]
-    assert db.execute("SELECT count(*) FROM participants WHERE study_id='LBP-102'").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM participants WHERE study_id='LBP-102'").fetchone()[0] == 0
+    )
 
 
 def test_admin_sees_every_site(staff_client, enroll):
@@ -69,7 +83,11 @@ def test_admin_sees_every_site(staff_client, enroll):
 )
 def test_participants_cannot_reach_staff_routes(participant_client, method, path):
     client = participant_client("LBP-001")
-    response = getattr(client, method)(path, {} if method != "get" else None) if method != "get" else client.get(path)
+    response = (
+        getattr(client, method)(path, {} if method != "get" else None)
+        if method != "get"
+        else client.get(path)
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
 

@@ -1,0 +1,185 @@
+"""The `flask diary …` commands (SPEC §12, Appendix A)."""
+
+import re
+import sqlite3
+import threading
+import uuid
+
+from diary import clock
+from diary.cli import diary as diary_cli
+from diary.db import connect, migration_files
+
+
+def run(app, *args, input=None):
+    return app.test_cli_runner().invoke(diary_cli, list(args), input=input)
+
+
+def test_init_db_is_idempotent(app, db):
+    names = [p.name for p in migration_files()]
+    result = run(app, "init-db")
+    assert result.exit_code == 0 and "up to date" in result.output
+    assert [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY name")] == names
+    assert run(app, "init-db").output == result.output
+
+
+def test_create_staff_creates_the_site_and_refuses_short_passwords(app, db):
+    short = run(
+        app,
+        "create-staff",
+        "--email",
+        "c@a.test",
+        "--role",
+        "coordinator",
+        "--site",
+        "ROCH",
+        "--password-stdin",
+        input="short\n",
+    )
+    assert short.exit_code == 2 and "12 characters" in short.output
+    ok = run(
+        app,
+        "create-staff",
+        "--email",
+        "c@a.test",
+        "--role",
+        "coordinator",
+        "--site",
+        "ROCH",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert db.execute("SELECT code, timezone FROM sites").fetchall() == [
+        ("ROCH", "America/Chicago")
+    ]
+    hashed = db.execute("SELECT password_hash FROM staff").fetchone()[0]
+    assert hashed.startswith("$argon2id$")
+
+
+def test_enroll_prints_a_code_that_activates(app, new_client):
+    run(
+        app,
+        "create-staff",
+        "--email",
+        "c@a.test",
+        "--role",
+        "coordinator",
+        "--site",
+        "ROCH",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    result = run(
+        app,
+        "enroll",
+        "--study-id",
+        "LBP-014",
+        "--site",
+        "ROCH",
+        "--timezone",
+        "America/Chicago",
+        "--injection-date",
+        "2026-11-20",
+        "--baseline-back-pain",
+        "6",
+        "--baseline-mme",
+        "20",
+    )
+    assert result.exit_code == 0, result.output
+    code = re.search(r"activation code: (\S+)", result.output).group(1)
+    assert new_client().post("participant/activate", {"code": code}).status_code == 200
+
+
+def test_enroll_rejects_bad_values_clearly(app):
+    run(
+        app,
+        "create-staff",
+        "--email",
+        "c@a.test",
+        "--role",
+        "coordinator",
+        "--site",
+        "ROCH",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    result = run(
+        app,
+        "enroll",
+        "--study-id",
+        "LBP-014",
+        "--site",
+        "ROCH",
+        "--timezone",
+        "Mars/Base",
+        "--injection-date",
+        "2026-11-20",
+        "--baseline-back-pain",
+        "6",
+        "--baseline-mme",
+        "80",
+    )
+    assert result.exit_code != 0
+    assert "timezone" in result.output and "baseline_mme" in result.output
+
+
+def test_add_injection_records_the_crossover(app, enroll, db):
+    enroll("LBP-001")
+    result = run(app, "add-injection", "--study-id", "LBP-001", "--date", "2027-05-20")
+    assert result.exit_code == 0, result.output
+    assert "2027-05-20" in result.output
+    assert db.execute("SELECT count(*) FROM injections").fetchone()[0] == 2
+
+
+def test_demo_prints_a_login_and_a_code(app, new_client, login):
+    result = run(app, "demo")
+    assert result.exit_code == 0, result.output
+    code = re.search(r"activation code: (\S+)", result.output).group(1)
+    assert new_client().post("participant/activate", {"code": code}).status_code == 200
+    login("coordinator@demo.test", "demo-coordinator-pass")
+    again = run(app, "demo")  # a second run adds a participant, not a second set of staff
+    assert again.exit_code == 0 and "LBP-002" in again.output
+
+
+def test_backup_while_the_server_writes(app, participant_client, tmp_path):
+    phone = participant_client("LBP-001")
+    today = phone.get("me").get_json()["today"]
+    stop = threading.Event()
+    writes = []
+
+    def writer():
+        # Corrections of today's entry keep the database busy with real writes.
+        database = connect(app.config["DIARY_DATABASE"])
+        while not stop.is_set():
+            with database.conn:
+                database.execute(
+                    "INSERT INTO activation_failures (client_key, failed_at) VALUES (?, ?)",
+                    [str(uuid.uuid4()), clock.iso(clock.now())],
+                )
+            writes.append(1)
+        database.conn.close()
+
+    body = {
+        "client_id": str(uuid.uuid4()),
+        "back_pain": 3,
+        "leg_pain": 1,
+        "device_time": clock.now().isoformat(),
+    }
+    assert phone.put(f"entries/{today}", body).status_code == 201
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        target = tmp_path / "backups" / "copy.sqlite3"
+        result = run(app, "backup", str(target))
+    finally:
+        stop.set()
+        thread.join()
+    assert result.exit_code == 0, result.output
+    assert "integrity ok" in result.output
+    assert len(writes) > 0
+    copy = sqlite3.connect(target)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert copy.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
+    copy.close()
+    exists = run(app, "backup", str(target))
+    assert exists.exit_code == 2 and "exists" in exists.output

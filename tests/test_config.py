@@ -1,0 +1,95 @@
+"""Configuration and the study protocol file are validated at start-up (SPEC §3, Appendix A)."""
+
+from pathlib import Path
+
+import pytest
+
+from diary import create_app
+from diary.config import ConfigError
+from diary.study import StudyError, load, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = (ROOT / "study.toml").read_text()
+
+
+def test_production_refuses_the_default_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="DIARY_SECRET_KEY"):
+        create_app(
+            {
+                "DIARY_ENV": "production",
+                "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+                "DIARY_BASE_URL": "https://diary.example.org",
+            }
+        )
+
+
+def test_production_cookies_are_secure_and_host_prefixed(tmp_path):
+    app = create_app(
+        {
+            "DIARY_ENV": "production",
+            "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+            "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_BASE_URL": "https://diary.example.org",
+        }
+    )
+    response = app.test_client().get("/api/v1/session", base_url="https://diary.example.org")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-diary=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_environment_overrides_the_instance_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIARY_DATABASE", str(tmp_path / "from-env.sqlite3"))
+    app = create_app()
+    assert app.config["DIARY_DATABASE"] == str(tmp_path / "from-env.sqlite3")
+
+
+def test_the_seed_study_loads():
+    study = load(ROOT / "study.toml")
+    assert study.thresholds.mme_high == 50
+    assert "fever" in study.red_flag_codes and "nausea" not in study.red_flag_codes
+    assert study.factors["buprenorphine"] is None and study.factors["oxycodone"] == 1.5
+    assert study.window_closes_next_day_at.hour == 12
+
+
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ("mme_high = 50", 'mme_high = "fifty"', "flags.mme_high"),
+        ("length_days = 730", "length_days = -1", "diary.length_days"),
+        ('timezone = "America/Chicago"', 'timezone = "America/Atlantis"', "study.timezone"),
+        (
+            'window_closes_next_day_at = "12:00"',
+            'window_closes_next_day_at = "noon"',
+            "diary.window_closes_next_day_at",
+        ),
+        ("mme_urgent = 90", "mme_urgent = 40", "flags.mme_urgent"),
+        ("missed_high_streak = 3", "missed_high_streak = 3\nmissed_typo = 4", "flags.missed_typo"),
+        ('code = "nausea"', 'code = "fever"', "symptoms"),
+        ("factor = 1.5", "factor = -1.5", "formulary"),
+    ],
+)
+def test_a_bad_protocol_file_names_the_bad_key(old, new, key):
+    assert old in GOOD
+    with pytest.raises(StudyError) as error:
+        parse(GOOD.replace(old, new, 1), "study.toml")
+    assert key in str(error.value)
+
+
+def test_a_threshold_changes_without_code(tmp_path):
+    custom = tmp_path / "study.toml"
+    custom.write_text(GOOD.replace("mme_high = 50", "mme_high = 40"))
+    app = create_app(
+        {"DIARY_DATABASE": str(tmp_path / "d.sqlite3"), "DIARY_STUDY_FILE": str(custom)}
+    )
+    assert app.extensions["diary.study"].thresholds.mme_high == 40
+
+
+def test_a_missing_study_file_is_a_clear_error(tmp_path):
+    with pytest.raises(StudyError, match="cannot read"):
+        create_app(
+            {
+                "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+                "DIARY_STUDY_FILE": str(tmp_path / "nope.toml"),
+            }
+        )
