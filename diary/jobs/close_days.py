@@ -9,6 +9,11 @@ meanwhile, and its flags equal those of daily runs.
 Rules see each flag's whole episode: the evaluated range starts before the
 first date of any flag that the new dates may continue, so a continuing
 episode's dates, severity and detail come out the same however runs are spaced.
+
+An entry may still arrive for a closed date (made offline inside its window and
+synced later, or a staff clarification): the next run takes that date off the
+missed list and re-evaluates the pain and opioid rules from it. A run of misses
+already flagged stays on record as it was raised.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
         "missed": 0,
         "flags_opened": 0,
         "flags_updated": 0,
+        "rechecked": sum(1 for w in work if w.recheck_from is not None),
     }
     for start in range(0, len(work), CHUNK):
         with transaction(db):
@@ -68,11 +74,18 @@ class _Work:
     first: date  # day 0: the first injection
     new_from: date  # first date not yet closed by this job
     through: date  # last date closed as of now
+    # Earliest closed date whose entry arrived after it closed (offline sync, clarification).
+    recheck_from: date | None = None
+
+    @property
+    def evaluate_from(self) -> date:
+        return min(self.new_from, self.recheck_from or self.new_from)
 
 
 def _pending(db: Database, *, now: datetime, study: Study) -> list[_Work]:
     closes_at = study.window_closes_next_day_at
     closed_by_zone: dict[str, date] = {}
+    late = queries.late_entries(db, JOB_ID)
     work = []
     for p in queries.active_participants(db, JOB_ID):
         if not p["timezone"] or not p["first_injection"]:
@@ -85,8 +98,9 @@ def _pending(db: Database, *, now: datetime, study: Study) -> list[_Work]:
         new_from = (
             date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
         )
-        if through >= new_from:
-            work.append(_Work(p, first, new_from, through))
+        recheck = late.get(p["id"])
+        if through >= new_from or recheck is not None:
+            work.append(_Work(p, first, new_from, max(through, new_from - ONE_DAY), recheck))
     return work
 
 
@@ -95,12 +109,12 @@ def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -
     # Enough days before a new date for every rule's window (streak, mean) to see it.
     lookback = timedelta(days=max(t.flare_consecutive, t.increase_window_days) + 1)
     near = queries.rule_flags_since(
-        db, [(w.participant["id"], w.new_from - lookback - ONE_DAY) for w in chunk]
+        db, [(w.participant["id"], w.evaluate_from - lookback - ONE_DAY) for w in chunk]
     )
     starts = {}
     for w in chunk:
         pid = w.participant["id"]
-        earliest = min([w.new_from, *(f["first_date"] for f in near.get(pid, ()))])
+        earliest = min([w.evaluate_from, *(f["first_date"] for f in near.get(pid, ()))])
         starts[pid] = max(w.first, earliest - lookback)
     days = queries.diary_days(
         db, [(w.participant["id"], starts[w.participant["id"]], w.through) for w in chunk]
@@ -109,6 +123,7 @@ def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -
 
     counts = {"dates_closed": 0, "missed": 0, "flags_opened": 0, "flags_updated": 0}
     missed_rows: list[tuple[int, date]] = []
+    entered_late: list[tuple[int, date]] = []
     actor = audit.system(JOB_ID)
     for w in chunk:
         p = w.participant
@@ -122,6 +137,8 @@ def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -
         new_dates = [d for d in span if d >= w.new_from]
         counts["dates_closed"] += len(new_dates)
         missed_rows.extend((pid, d) for d in new_dates if d not in entered)
+        if w.recheck_from is not None:
+            entered_late.extend((pid, d) for d in entered if w.recheck_from <= d < w.new_from)
 
         findings = [
             *rules.missed_entries(span, entered.keys(), t=t),
@@ -130,8 +147,12 @@ def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -
             *rules.opioid_increase(records, baseline_mme=p["baseline_mme"], t=t),
         ]
         for finding in findings:
-            if finding.last_date < w.new_from:
+            if finding.last_date < w.evaluate_from:
                 continue  # wholly in dates an earlier run already evaluated
+            if finding.kind == "missed_entries" and finding.last_date < w.new_from:
+                # A run of misses in the past stays as it was flagged; an entry synced
+                # late only takes its date off the missed list (below).
+                continue
             finding = _with_injection(finding, injections.get(pid, []))
             placed = _place(finding, near.get(pid, []))
             if placed is None:
@@ -146,6 +167,7 @@ def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -
                 counts["flags_updated"] += 1
     counts["missed"] = len(missed_rows)
     queries.record_missed(db, missed_rows, now=now)
+    queries.unmark_missed(db, entered_late)
     queries.advance_progress(db, JOB_ID, [(w.participant["id"], w.through) for w in chunk], now=now)
     return counts
 

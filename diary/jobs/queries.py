@@ -40,6 +40,41 @@ def active_participants(db: Database, job_id: str) -> list[dict[str, Any]]:
     )
 
 
+def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> dict[int, date]:
+    """Per participant, the earliest already-closed date whose entry was written since the
+    participant was last processed (an offline entry synced late, a staff clarification).
+
+    Reads only entries written since the latest run (less a margin for writes that raced
+    it), through the index on entries.updated_at.
+    """
+    latest = db.execute(
+        "SELECT max(updated_at) FROM job_progress WHERE job_id = ?", [job_id]
+    ).fetchone()[0]
+    if latest is None:
+        return {}
+    cursor = db.execute(
+        """
+        SELECT e.participant_id, min(e.date)
+        FROM entries e
+        JOIN job_progress jp ON jp.participant_id = e.participant_id AND jp.job_id = ?
+        WHERE e.updated_at > strftime('%Y-%m-%dT%H:%M:%f', ?, ?)
+          AND e.date <= jp.closed_through
+          AND e.updated_at > strftime('%Y-%m-%dT%H:%M:%f', jp.updated_at, ?)
+        GROUP BY e.participant_id
+        """,
+        [job_id, latest, f"-{margin_seconds * 48} seconds", f"-{margin_seconds} seconds"],
+    )
+    return {pid: date.fromisoformat(day) for pid, day in cursor}
+
+
+def unmark_missed(db: Database, rows: Iterable[tuple[int, date]]) -> None:
+    """Dates that got an entry after all are no longer missed."""
+    db.conn.executemany(
+        "DELETE FROM missed_dates WHERE participant_id = ? AND date = ?",
+        [(pid, day.isoformat()) for pid, day in rows],
+    )
+
+
 def _ranges(rows: Iterable[Sequence[Any]]) -> str:
     return json.dumps(
         [[r[0], *(v.isoformat() if isinstance(v, date) else v for v in r[1:])] for r in rows]
@@ -112,13 +147,13 @@ def record_missed(db: Database, rows: Iterable[tuple[int, date]], *, now: dateti
 def advance_progress(
     db: Database, job_id: str, rows: Iterable[tuple[int, date]], *, now: datetime
 ) -> None:
-    """Move each participant's closed_through forward (never back)."""
+    """Move each participant's closed_through forward (never back); stamp the run."""
     stamp = clock.iso(now)
     db.conn.executemany(
         "INSERT INTO job_progress (job_id, participant_id, closed_through, updated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (job_id, participant_id) DO UPDATE"
         " SET closed_through = excluded.closed_through, updated_at = excluded.updated_at"
-        " WHERE excluded.closed_through > job_progress.closed_through",
+        " WHERE excluded.closed_through >= job_progress.closed_through",
         [(job_id, pid, day.isoformat(), stamp) for pid, day in rows],
     )
 

@@ -139,3 +139,28 @@ def test_each_flag_change_is_audited_by_the_job(make_db, study):
         ("system", "close_diary_dates", "flag.open"),
         ("system", "close_diary_dates", "flag.update"),
     ]
+
+
+def test_an_entry_synced_late_is_unmissed_and_its_pain_evaluated(make_db, study):
+    db = make_db()
+    p = add_participant(db, "LBP-001", timezone="UTC", injections=(date(2025, 10, 1),))
+    add_entries(db, p, {date(2025, 10, 1): (4, 10.0), date(2025, 10, 3): (4, 10.0)})
+    run_close(db, study, utc(2025, 10, 4, 12))
+    assert [d for _, d in missed(db)] == ["2025-10-02"]
+    # Made offline on 2 Oct inside its window, synced on 5 Oct (the API accepts it).
+    add_entries(db, p, {date(2025, 10, 2): (9, 10.0)})
+    with transaction(db):
+        db.execute(
+            "UPDATE entries SET updated_at = ? WHERE date = '2025-10-02'",
+            ["2025-10-05T09:00:00.000000+00:00"],
+        )
+    summary = run_close(db, study, utc(2025, 10, 5, 12))
+    assert summary["rechecked"] == 1
+    assert [d for _, d in missed(db)] == ["2025-10-04"]
+    kinds = [(f[1], f[4], f[5]) for f in flags(db)]
+    assert ("pain_flare", "2025-10-02", "2025-10-02") in kinds
+    # The miss flagged at the time stays on record for staff; nothing is raised twice.
+    assert ("missed_entries", "2025-10-02", "2025-10-02") in kinds
+    before = flags(db)
+    assert run_close(db, study, utc(2025, 10, 5, 13))["rechecked"] == 0
+    assert flags(db) == before
