@@ -98,7 +98,7 @@ self.addEventListener('notificationclick', (event) => {
   const target = new URL((event.notification.data && event.notification.data.url) || '/#/today', self.location.origin);
   if (target.origin !== self.location.origin) return;
   event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((pages) => {
-    const page = pages.find((p) => new URL(p.url).pathname === '/');
+    const page = pages.find((p) => new URL(p.url).pathname === target.pathname);
     if (page) return page.navigate(target.href).then((p) => (p || page).focus());
     return self.clients.openWindow(target.href);
   }));

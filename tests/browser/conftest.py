@@ -157,15 +157,23 @@ class Steps:
         return code
 
     def fill(
-        self, page, *, back=6, leg=3, doses=(("oxycodone", "10", "2"),), symptoms=(), note=None
+        self,
+        page,
+        *,
+        back=6,
+        leg=3,
+        doses=(("oxycodone", "10", "2"),),
+        symptoms=(),
+        note=None,
+        day="today",
     ):
-        page.get_by_role("radiogroup", name="Back pain today").get_by_role(
+        page.get_by_role("radiogroup", name=f"Back pain {day}").get_by_role(
             "radio", name=str(back), exact=back not in (0, 10)
         ).check()
-        page.get_by_role("radiogroup", name="Leg pain today").get_by_role(
+        page.get_by_role("radiogroup", name=f"Leg pain {day}").get_by_role(
             "radio", name=str(leg), exact=leg not in (0, 10)
         ).check()
-        took = page.get_by_role("radiogroup", name="Did you take any opioid pain medicine today?")
+        took = page.get_by_role("radiogroup", name=f"Did you take any opioid pain medicine {day}?")
         took.get_by_role("radio", name="Yes" if doses else "No").check()
         for i, (drug, strength, units) in enumerate(doses, start=1):
             if i > 1:

@@ -85,6 +85,11 @@ def test_every_screen_is_accessible_and_photographed_at_phone_size(pwa, page, sh
     expect(page.get_by_role("button", name="Same as yesterday")).to_be_visible()
     assert serious_violations(page) == []
     pwa.fill(page, back=4, leg=2, doses=(("oxycodone", "5", "2"),), symptoms=("Constipation",))
+    page.get_by_role("group", name="Opioid pain medicines").scroll_into_view_if_needed()
+    page.evaluate("() => document.querySelector('.group').scrollIntoView()")
+    shoot(page, "today-medicines")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shoot(page, "today-filled")
     shoot(page, "today-form", full_page=True)
     assert serious_violations(page) == []
     page.get_by_role("button", name="Save today's diary").click()

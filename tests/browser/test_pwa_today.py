@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
+
+TIMEZONE = "America/Chicago"  # the participant's and the browser context's zone
 
 
 def test_new_participant_activates_and_logs_an_entry_the_server_holds_exactly(pwa, page, shoot):
@@ -75,3 +79,25 @@ def test_same_as_yesterday_repeats_the_last_doses_in_one_tap(pwa, page):
     first = row.get_by_label("Medicine", exact=True).locator("optgroup").first
     expect(first).to_have_attribute("label", "Your recent medicines")
     expect(first.locator("option").first).to_have_text("Morphine")
+
+
+def test_yesterday_can_be_filled_in_until_its_window_closes(pwa, page):
+    # The phone's clock reads 11:00 (or earlier): yesterday's window is still open.
+    now = datetime.now(ZoneInfo(TIMEZONE))
+    morning = min(now, now.replace(hour=11, minute=0, second=0, microsecond=0))
+    page.clock.install(time=morning)
+    pwa.activate(page)
+    page.get_by_role("link", name="Fill in yesterday's diary").click()
+    expect(page.get_by_role("heading", level=1, name="Yesterday")).to_be_visible()
+    pwa.fill(page, back=5, leg=1, doses=(), day="yesterday")
+    page.get_by_role("button", name="Save yesterday's diary").click()
+    expect(page.get_by_role("main").get_by_text("Yesterday's diary is done.")).to_be_visible()
+
+    [entry] = pwa.entries()
+    assert entry["date"] == (morning.date() - timedelta(days=1)).isoformat()
+    assert entry["late"] == 1
+    saved_at = datetime.fromisoformat(entry["device_time"])  # the phone's clock, with its offset
+    assert timedelta(0) <= saved_at - morning.replace(microsecond=0) < timedelta(minutes=1)
+    assert saved_at.utcoffset() == morning.utcoffset()
+    page.get_by_role("link", name="Today").click()
+    expect(page.get_by_role("link", name="Fill in yesterday's diary")).to_have_count(0)

@@ -28,9 +28,10 @@ function render(root, ctx, params) {
   let pending = null;
   let editing = null; // the values the form starts from, when open
   let fetched = false;
+  let previous = false; // the day before has an entry (sent or waiting)
 
   const title = h('h1', {}, isToday ? 'Today' : 'Yesterday');
-  const sub = h('p', { class: 'lead' }, showDate(date, { weekday: 'long', day: 'numeric', month: 'long' }),
+  const sub = h('p', { class: 'lead' }, showDate(date, { weekday: 'long', day: 'numeric', month: 'short' }),
     ctx.profile && isToday ? ` · study day ${ctx.profile.day}` : '');
   const body = h('div', { class: 'today' }, h('p', {}, 'Loading…'));
   root.append(title, sub, body);
@@ -38,24 +39,31 @@ function render(root, ctx, params) {
   return view;
 
   async function load() {
+    await read();
+    if (!view.dirty) draw(offerYesterday());
+    if (fetched || !ctx.online) return;
+    fetched = true;
+    try {
+      const state = () => `${entry && entry.version}|${previous}`;
+      const before = state();
+      const fresh = await get(`/entries?from=${addDays(date, -1)}&to=${date}`);
+      await ctx.outbox.cacheEntries(studyId, fresh.entries);
+      await read();
+      if (!view.dirty && state() !== before) draw(offerYesterday());
+    } catch (error) {
+      if (!(error instanceof Offline)) throw error;
+    }
+  }
+
+  async function read() {
     const [cached, waiting] = await Promise.all([ctx.outbox.cached(studyId), ctx.outbox.pending(studyId)]);
     entry = cached.find((e) => e.date === date) || null;
     pending = waiting.find((r) => r.date === date) || null;
-    const other = cached.some((e) => e.date === yesterday) || waiting.some((r) => r.date === yesterday);
-    if (!view.dirty) draw(isToday && yesterdayOpen && !other);
-    if (!fetched && ctx.online) {
-      fetched = true;
-      try {
-        const fresh = await get(`/entries/${date}`);
-        await ctx.outbox.cacheEntries(studyId, [fresh]);
-        if (!entry || fresh.version !== entry.version) {
-          entry = fresh;
-          if (!view.dirty) draw(false);
-        }
-      } catch (error) {
-        if (!(error instanceof Offline) && error.status !== 404) throw error;
-      }
-    }
+    previous = cached.some((e) => e.date === addDays(date, -1)) || waiting.some((r) => r.date === addDays(date, -1));
+  }
+
+  function offerYesterday() {
+    return isToday && yesterdayOpen && !previous;
   }
 
   function draw(offerYesterday) {
@@ -216,8 +224,8 @@ function render(root, ctx, params) {
     });
     const more = h('button', { type: 'button', class: 'btn', onclick: () => addRow().focus() }, '+ Add another medicine');
     const last = (p.last_doses || []).filter((d) => drugs.has(d.drug));
-    const same = last.length ? h('button', { type: 'button', class: 'btn same', onclick: repeat },
-      h('span', {}, 'Same as yesterday'), h('span', { class: 'hint' }, last.map(describe).join(', '))) : null;
+    const same = last.length && !entry ? h('button', { type: 'button', class: 'btn same', onclick: repeat },
+      h('span', {}, previous ? `Same as ${isToday ? 'yesterday' : 'the day before'}` : 'Same as last time'), h('span', { class: 'hint' }, last.map(describe).join(', '))) : null;
     const el = h('fieldset', { class: 'group' }, h('legend', {}, 'Opioid pain medicines'),
       took.el, same, list, more);
     startDoses.forEach((d) => addRow(d));
