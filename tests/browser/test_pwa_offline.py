@@ -99,3 +99,57 @@ def test_an_entry_the_server_refuses_stays_visible_with_its_message(pwa, page):
     assert page.evaluate(OUTBOX) == []
     [entry] = pwa.entries()
     assert entry["mme"] == pytest.approx(75.0)
+
+
+def test_changing_an_unsent_entry_replaces_it_and_the_api_is_never_cached(pwa, page, context):
+    pwa.activate(page)
+    context.set_offline(True)
+    pwa.fill(page, back=7, leg=5, doses=())
+    page.get_by_role("button", name="Save today's diary").click()
+    page.get_by_role("button", name="Change this entry").click()
+    page.get_by_role("radiogroup", name="Back pain today").get_by_role(
+        "radio", name="8", exact=True
+    ).check()
+    # The server never saw the first version, so no reason is asked for.
+    expect(page.get_by_label("Why are you changing this entry?")).to_have_count(0)
+    page.get_by_role("button", name="Save the change").click()
+    expect(
+        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
+    ).to_be_visible()
+    assert len(page.evaluate(OUTBOX)) == 1
+
+    context.set_offline(False)
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("main").get_by_text("Sent", exact=True)).to_be_visible()
+    [entry] = pwa.entries()
+    assert (entry["back_pain"], entry["version"]) == (8, 1)
+    cached = page.evaluate(
+        """async () => {
+          const urls = [];
+          for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+          }
+          return urls;
+        }"""
+    )
+    assert cached and not [url for url in cached if "/api/" in url]
+
+
+def test_today_is_usable_from_the_phone_while_the_api_hangs(pwa, page):
+    pwa.activate(page)
+    held = []
+    # Everything but the session waits forever: the first screen must not wait for it.
+    page.route(
+        "**/api/v1/**",
+        lambda route: (
+            held.append(route.request.url)
+            if "/api/v1/session" not in route.request.url
+            else route.continue_()
+        ),
+    )
+    page.reload()
+    back = page.get_by_role("radiogroup", name="Back pain today")
+    back.get_by_role("radio", name="3", exact=True).check()
+    expect(back.get_by_role("radio", name="3", exact=True)).to_be_checked()
+    assert any("/api/v1/me" in url or "/api/v1/protocol" in url for url in held)
+    page.unroute("**/api/v1/**")
