@@ -71,11 +71,19 @@ def _migrate(app: Flask) -> None:
 def _register_blueprints(app: Flask, api: Api) -> None:
     from . import pages
     from .auth.views import blp as auth_blp
+    from .console.views import blp as console_blp
     from .entries.views import blp as entries_blp
     from .flags.views import blp as flags_blp
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
 
-    for blueprint in (auth_blp, participants_blp, entries_blp, flags_blp, notify_blp):
+    for blueprint in (
+        auth_blp,
+        participants_blp,
+        entries_blp,
+        flags_blp,
+        notify_blp,
+        console_blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)

@@ -90,6 +90,12 @@ class ParticipantSchema(Schema):
     injections = fields.List(fields.Date())
     timezone_history = fields.List(fields.Dict())
     pending_code_expires_at = fields.String(allow_none=True)
+    # In the staff list (GET /staff/participants): see diary/adherence.py.
+    study_day = fields.Integer(allow_none=True, metadata={"description": "day 0 = first injection"})
+    last_entry_date = fields.String(allow_none=True)
+    adherence_7d = fields.Float(allow_none=True, metadata={"description": "0–1, closed dates"})
+    adherence_overall = fields.Float(allow_none=True, metadata={"description": "0–1, closed dates"})
+    open_flags = fields.Integer()
 
 
 class ParticipantListSchema(Schema):

@@ -6,7 +6,7 @@ from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from .. import clock
+from .. import adherence, clock
 from ..auth import participant_required, staff_required
 from ..auth import queries as auth_queries
 from ..db import get_db, transaction
@@ -113,12 +113,15 @@ def _code_body(study_id: str, issued: service.IssuedCode) -> dict:
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, ParticipantListSchema)
 def list_participants(args):
+    db = get_db()
     rows = queries.list_participants(
-        get_db(), current_user.site_ids, site_code=args.get("site"), search=args.get("q")
+        db, current_user.site_ids, site_code=args.get("site"), search=args.get("q")
     )
+    extra = adherence.list_columns(db, _study(), rows, now=clock.now())
     return {
         "participants": [
-            {**r, "notifications_enabled": bool(r["notifications_enabled"])} for r in rows
+            {**r, **extra[r["id"]], "notifications_enabled": bool(r["notifications_enabled"])}
+            for r in rows
         ]
     }
 

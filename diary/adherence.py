@@ -1,0 +1,267 @@
+"""Diary adherence: expected versus entered diary dates, over closed dates only.
+
+A participant is expected to make an entry for every local date from the first
+injection (day 0) to day `length_days` (SPEC §6). A date counts only once its
+entry window has closed in the participant's zone (the same rule the closing
+job uses), so today's still-open date never lowers anybody's rate. A
+participant who was withdrawn or completed is expected only for the dates that
+had closed when their status changed.
+
+Everything is read in a few set-based statements whatever the number of
+participants; the per-participant work in Python is date arithmetic only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import clock
+from .jobs.close_days import last_closed_date
+from .study import Study
+
+ONE_DAY = timedelta(days=1)
+RECENT_DAYS = 7
+
+_PARTICIPANTS = """
+SELECT p.id, p.study_id, p.site_id, s.code AS site, p.status,
+       (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
+        ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
+       (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection
+FROM participants p JOIN sites s ON s.id = p.site_id
+"""
+
+
+def _in(column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
+    values = sorted(values)
+    if not values:
+        return "0 = 1", []
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
+
+
+def scoped_participants(
+    db: Database,
+    site_ids: Iterable[int] | None,
+    *,
+    site_code: str | None = None,
+    participant_ids: Iterable[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Participants at `site_ids` (None: every site) with current zone and day 0."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if site_ids is not None:
+        clause, values = _in("p.site_id", site_ids)
+        clauses.append(clause)
+        params.extend(values)
+    if site_code is not None:
+        clauses.append("s.code = ?")
+        params.append(site_code)
+    if participant_ids is not None:
+        clause, values = _in("p.id", participant_ids)
+        clauses.append(clause)
+        params.extend(values)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return list(db.query(f"{_PARTICIPANTS}{where} ORDER BY s.code, p.study_id", params))
+
+
+def status_changed_at(db: Database, participant_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each participant's status last changed (from the audit trail)."""
+    clause, params = _in("participant_id", participant_ids)
+    if not params:
+        return {}
+    rows = db.execute(
+        f"SELECT participant_id, max(at) FROM audit_log WHERE {clause}"
+        " AND action = 'participant.update' AND json_extract(after, '$.status') IS NOT NULL"
+        " GROUP BY participant_id",
+        params,
+    )
+    return {pid: clock.parse_iso(at) for pid, at in rows}
+
+
+def entry_counts(
+    db: Database, ranges: Iterable[tuple[int, date, date, date, date]]
+) -> dict[int, dict[str, Any]]:
+    """Per participant: entries within [lo, hi] and [lo7, hi7], and the latest entry date."""
+    payload = json.dumps([[pid, *(d.isoformat() for d in days)] for pid, *days in ranges])
+    cursor = db.execute(
+        """
+        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS hi,
+                          value ->> 3 AS lo7, value ->> 4 AS hi7 FROM json_each(?))
+        SELECT r.pid,
+               (SELECT count(*) FROM entries e
+                WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi),
+               (SELECT count(*) FROM entries e
+                WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo7 AND r.hi7),
+               (SELECT max(date) FROM entries e WHERE e.participant_id = r.pid)
+        FROM r
+        """,
+        [payload],
+    )
+    return {
+        pid: {"entered": entered, "entered_7": entered_7, "last_entry_date": last}
+        for pid, entered, entered_7, last in cursor
+    }
+
+
+def open_flag_counts(db: Database, participant_ids: Iterable[int]) -> dict[int, int]:
+    """Flags not yet resolved, per participant."""
+    clause, params = _in("participant_id", participant_ids)
+    rows = db.execute(
+        f"SELECT participant_id, count(*) FROM flags WHERE {clause} AND status != 'resolved'"
+        " GROUP BY participant_id",
+        params,
+    )
+    return dict(rows.fetchall())
+
+
+# --- computation ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """An inclusive range of expected dates; empty when `first` > `last`."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return max((self.last - self.first).days + 1, 0)
+
+
+def rate(expected: int, entered: int) -> float | None:
+    """entered / expected as a fraction 0–1; None while nothing is expected yet."""
+    return round(entered / expected, 4) if expected else None
+
+
+def closed_through(
+    study: Study, participant: dict[str, Any], *, now: datetime, ended_at: datetime | None
+) -> date | None:
+    """The last expected date that has closed (None: no day 0 or zone yet)."""
+    if not participant["first_injection"] or not participant["timezone"]:
+        return None
+    tz = participant["timezone"]
+    closes = study.window_closes_next_day_at
+    through = last_closed_date(now, tz, closes)
+    if participant["status"] != "active" and ended_at is not None:
+        through = min(through, last_closed_date(min(ended_at, now), tz, closes))
+    first = date.fromisoformat(participant["first_injection"])
+    return min(through, first + timedelta(days=study.length_days))
+
+
+def compute(
+    db: Database,
+    study: Study,
+    participants: list[dict[str, Any]],
+    *,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[dict[str, Any]]:
+    """Adherence per participant (rows from scoped_participants), in their order.
+
+    `start`/`end` narrow the overall count to those diary dates; the last-7 figures
+    always cover the latest seven closed expected dates.
+    """
+    ended = status_changed_at(db, [p["id"] for p in participants if p["status"] != "active"])
+    spans: dict[int, tuple[Span, Span, date | None]] = {}
+    for p in participants:
+        through = closed_through(study, p, now=now, ended_at=ended.get(p["id"]))
+        if through is None:
+            empty = Span(date.max, date.min)
+            spans[p["id"]] = (empty, empty, None)
+            continue
+        first = date.fromisoformat(p["first_injection"])
+        overall = Span(max(first, start or first), min(through, end or through))
+        recent = Span(max(first, through - (RECENT_DAYS - 1) * ONE_DAY), through)
+        spans[p["id"]] = (overall, recent, through)
+    counts = entry_counts(
+        db,
+        [(pid, o.first, o.last, r.first, r.last) for pid, (o, r, _) in spans.items()],
+    )
+    out = []
+    for p in participants:
+        overall, recent, through = spans[p["id"]]
+        c = counts.get(p["id"], {"entered": 0, "entered_7": 0, "last_entry_date": None})
+        expected, entered = overall.days, (c["entered"] if overall.days else 0)
+        expected_7, entered_7 = recent.days, (c["entered_7"] if recent.days else 0)
+        out.append(
+            {
+                "participant_id": p["id"],
+                "study_id": p["study_id"],
+                "site": p["site"],
+                "status": p["status"],
+                "first_injection": p["first_injection"],
+                "closed_through": through,
+                "expected": expected,
+                "entered": entered,
+                "rate": rate(expected, entered),
+                "last_7": {
+                    "expected": expected_7,
+                    "entered": entered_7,
+                    "rate": rate(expected_7, entered_7),
+                },
+                "last_entry_date": c["last_entry_date"],
+            }
+        )
+    return out
+
+
+def by_site(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-site totals of participant rows (sites in first-seen order)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        site = totals.setdefault(row["site"], {"site": row["site"], "expected": 0, "entered": 0})
+        site["expected"] += row["expected"]
+        site["entered"] += row["entered"]
+    return [{**s, "rate": rate(s["expected"], s["entered"])} for s in totals.values()]
+
+
+def report(
+    db: Database,
+    study: Study,
+    site_ids: Iterable[int] | None,
+    *,
+    now: datetime,
+    site_code: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """GET /staff/adherence: per site and per participant, within the caller's sites."""
+    participants = scoped_participants(db, site_ids, site_code=site_code)
+    rows = compute(db, study, participants, now=now, start=start, end=end)
+    return {"sites": by_site(rows), "participants": rows}
+
+
+def list_columns(
+    db: Database, study: Study, participants: list[dict[str, Any]], *, now: datetime
+) -> dict[int, dict[str, Any]]:
+    """The staff participant list's extra columns, keyed by participant id.
+
+    `participants` are rows of participants.queries (id, site, status, timezone,
+    first_injection).
+    """
+    if not participants:
+        return {}
+    rows = compute(db, study, participants, now=now)
+    flags = open_flag_counts(db, [p["id"] for p in participants])
+    out = {}
+    for p, row in zip(participants, rows, strict=True):
+        tz, first = p["timezone"], p["first_injection"]
+        out[p["id"]] = {
+            "study_day": (
+                (clock.local_date(now, tz) - date.fromisoformat(first)).days
+                if tz and first
+                else None
+            ),
+            "last_entry_date": row["last_entry_date"],
+            "adherence_7d": row["last_7"]["rate"],
+            "adherence_overall": row["rate"],
+            "open_flags": flags.get(p["id"], 0),
+        }
+    return out

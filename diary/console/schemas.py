@@ -1,0 +1,139 @@
+"""Query and response schemas of the console's sites, adherence and audit endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..entries.schemas import EntryIn, EntryOut
+from ..schemas import SITE_CODE, STUDY_ID, StrictSchema
+
+ACTOR_TYPES = ("staff", "participant", "system", "cli")
+
+
+class SiteSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    timezone = fields.String(required=True)
+
+
+class SiteListSchema(Schema):
+    sites = fields.List(fields.Nested(SiteSchema), required=True)
+
+
+class AdherenceQuerySchema(StrictSchema):
+    site = fields.String(validate=SITE_CODE)
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+            raise ValidationError("must not be before 'from'", "to")
+
+
+class CountsSchema(Schema):
+    expected = fields.Integer(required=True)
+    entered = fields.Integer(required=True)
+    rate = fields.Float(
+        required=True, allow_none=True, metadata={"description": "0–1; null: nothing expected yet"}
+    )
+
+
+class SiteAdherenceSchema(CountsSchema):
+    site = fields.String(required=True)
+
+
+class ParticipantAdherenceSchema(CountsSchema):
+    study_id = fields.String(required=True)
+    site = fields.String(required=True)
+    status = fields.String()
+    closed_through = fields.Date(
+        allow_none=True, metadata={"description": "latest closed expected diary date"}
+    )
+    last_7 = fields.Nested(CountsSchema, required=True)
+    last_entry_date = fields.String(allow_none=True)
+
+
+class AdherenceSchema(Schema):
+    sites = fields.List(fields.Nested(SiteAdherenceSchema), required=True)
+    participants = fields.List(fields.Nested(ParticipantAdherenceSchema), required=True)
+
+
+class AuditQuerySchema(StrictSchema):
+    object_type = fields.String(validate=validate.Length(1, 40))
+    object_id = fields.String(validate=validate.Length(1, 120))
+    actor_type = fields.String(validate=validate.OneOf(ACTOR_TYPES))
+    actor_id = fields.String(validate=validate.Length(1, 120))
+    study_id = fields.String(validate=STUDY_ID)
+    before_id = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class AuditRowSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor_type = fields.String(required=True)
+    actor_id = fields.String(allow_none=True)
+    actor_label = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    object_type = fields.String(required=True)
+    object_id = fields.String(allow_none=True)
+    site_id = fields.Integer(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class ChainSchema(Schema):
+    ok = fields.Boolean(required=True)
+    rows = fields.Integer(required=True)
+    broken_id = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    rows = fields.List(fields.Nested(AuditRowSchema), required=True)
+    chain = fields.Nested(ChainSchema, required=True)
+    next_before_id = fields.Integer(
+        allow_none=True, metadata={"description": "pass as before_id for the next page"}
+    )
+
+
+# --- a participant's entries (staff) ------------------------------------------
+
+
+class StaffRangeQuery(StrictSchema):
+    """Both optional: the diary's first and last dates by default."""
+
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+            raise ValidationError("must not be before 'from'", "to")
+
+
+class ClarificationIn(EntryIn):
+    """The participant's entry body; a reason is required for every staff write."""
+
+    reason = fields.String(required=True, validate=validate.Length(3, 500))
+
+
+class CorrectionSchema(Schema):
+    version = fields.Integer(allow_none=True)
+    at = fields.String(required=True)
+    actor = fields.String(allow_none=True, metadata={"description": "staff e-mail or study ID"})
+    actor_type = fields.String(required=True)
+    action = fields.String(required=True, metadata={"description": "entry.correct|entry.create"})
+    reason = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True, metadata={"description": "changed values before"})
+    after = fields.Dict(required=True, metadata={"description": "changed values after"})
+
+
+class StaffEntrySchema(EntryOut):
+    corrections = fields.List(fields.Nested(CorrectionSchema), required=True)
+
+
+class StaffEntryListSchema(Schema):
+    entries = fields.List(fields.Nested(StaffEntrySchema), required=True)
