@@ -54,15 +54,18 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
         return {}
     cursor = db.execute(
         """
+        WITH recent AS MATERIALIZED (  -- first, so that the updated_at index is what is read
+            SELECT participant_id, date, updated_at FROM entries
+            WHERE updated_at > strftime('%Y-%m-%dT%H:%M:%f', ?, ?)
+        )
         SELECT e.participant_id, min(e.date)
-        FROM entries e
+        FROM recent e
         JOIN job_progress jp ON jp.participant_id = e.participant_id AND jp.job_id = ?
-        WHERE e.updated_at > strftime('%Y-%m-%dT%H:%M:%f', ?, ?)
-          AND e.date <= jp.closed_through
+        WHERE e.date <= jp.closed_through
           AND e.updated_at > strftime('%Y-%m-%dT%H:%M:%f', jp.updated_at, ?)
         GROUP BY e.participant_id
         """,
-        [job_id, latest, f"-{margin_seconds * 48} seconds", f"-{margin_seconds} seconds"],
+        [latest, f"-{margin_seconds * 48} seconds", job_id, f"-{margin_seconds} seconds"],
     )
     return {pid: date.fromisoformat(day) for pid, day in cursor}
 
