@@ -21,14 +21,17 @@ const shortDate = (iso) =>
  *   dates: ['YYYY-MM-DD', …] one slot per day, left to right
  *   lines: [{label, values: [number|null], className}] on the left axis (scale.left)
  *   bars:  {label, values: [number|null], className} on the right axis
- *   refs:  [{axis: 'left'|'right', value, label, className}]
+ *   refs:  [{axis: 'left'|'right', value, label, className, labelAt: 'start'|'end'}]
+ *   markers: [{date, label, className}] events marked on the time axis (e.g. flags)
  *   scale: {left: [0, 10], right: [0, max]} (right max defaults to the data, at least 10)
+ * With bars and no lines, the grid and labels follow the right axis alone.
  */
 export function chart({
   dates, lines = [], bars = null, refs = [], title = 'Chart', description = '',
-  width = 640, height = 240, scale = {},
+  width = 640, height = 240, scale = {}, markers = [],
 }) {
-  const m = { top: 14, right: bars ? 40 : 12, bottom: 26, left: 30 };
+  const barsOnly = Boolean(bars) && !lines.length;
+  const m = { top: 14, right: bars ? 40 : 12, bottom: markers.length ? 40 : 26, left: barsOnly ? 12 : 30 };
   const w = Math.max(width, 200);
   const iw = w - m.left - m.right;
   const ih = height - m.top - m.bottom;
@@ -50,12 +53,15 @@ export function chart({
   svg.append(el('title', { id: `${id}-t` }, title), el('desc', { id: `${id}-d` }, description));
 
   const grid = el('g', { class: 'chart-grid' });
-  for (const v of [lmin, (lmin + lmax) / 2, lmax]) {
-    grid.append(el('line', { x1: m.left, x2: m.left + iw, y1: ly(v), y2: ly(v) }));
-    grid.append(el('text', { x: m.left - 6, y: ly(v) + 4, class: 'chart-axis', 'text-anchor': 'end' }, v));
+  if (!barsOnly) {
+    for (const v of [lmin, (lmin + lmax) / 2, lmax]) {
+      grid.append(el('line', { x1: m.left, x2: m.left + iw, y1: ly(v), y2: ly(v) }));
+      grid.append(el('text', { x: m.left - 6, y: ly(v) + 4, class: 'chart-axis', 'text-anchor': 'end' }, v));
+    }
   }
   if (bars) {
     for (const v of [0, rmax / 2, rmax]) {
+      if (barsOnly) grid.append(el('line', { x1: m.left, x2: m.left + iw, y1: ry(v), y2: ry(v) }));
       grid.append(el('text', { x: m.left + iw + 6, y: ry(v) + 4, class: 'chart-axis' }, round(v)));
     }
   }
@@ -84,7 +90,10 @@ export function chart({
     const y = ref.axis === 'right' ? ry(ref.value) : ly(ref.value);
     const g = el('g', { class: ref.className || 'chart-ref' });
     g.append(el('line', { x1: m.left, x2: m.left + iw, y1: y, y2: y }));
-    if (ref.label) g.append(el('text', { x: m.left + 4, y: y - 4 }, ref.label));
+    if (ref.label) {
+      const end = ref.labelAt === 'end';
+      g.append(el('text', { x: end ? m.left + iw - 4 : m.left + 4, y: y - 4, 'text-anchor': end ? 'end' : null }, ref.label));
+    }
     svg.append(g);
   }
 
@@ -103,6 +112,22 @@ export function chart({
       g.append(dot);
     });
     flush();
+    svg.append(g);
+  }
+
+  if (markers.length) {
+    const g = el('g', { class: 'chart-markers' });
+    const base = m.top + ih;
+    for (const mark of markers) {
+      const i = dates.indexOf(mark.date);
+      if (i < 0) continue;
+      const cx = round(x(i));
+      const tick = el('g', { class: mark.className || 'chart-marker' });
+      tick.append(el('line', { x1: cx, x2: cx, y1: m.top, y2: base }));
+      tick.append(el('path', { d: `M${cx} ${base + 2} l6 10 h-12 z` }));
+      tick.append(el('title', {}, `${shortDate(mark.date)}: ${mark.label}`));
+      g.append(tick);
+    }
     svg.append(g);
   }
   return svg;

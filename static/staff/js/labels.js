@@ -1,0 +1,130 @@
+// Words for the codes the API uses (Appendix A), and formatting of dates,
+// instants and numbers for staff.
+import { showDate } from '../../js/dates.js';
+
+export const KINDS = {
+  red_flag_symptom: 'Red-flag symptom',
+  pain_flare: 'Pain flare',
+  opioid_threshold: 'Opioid use above threshold',
+  opioid_increase: 'Opioid increase',
+  missed_entries: 'Missed entries',
+};
+export const SEVERITIES = { urgent: 'Urgent', high: 'High', low: 'Low' };
+export const SEVERITY_RANK = { urgent: 0, high: 1, low: 2 };
+export const STATUSES = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' };
+export const STATUS_RANK = { open: 0, acknowledged: 1, resolved: 2 };
+export const OUTCOMES = { not_ae: 'Not an adverse event', adverse_event: 'Adverse event' };
+export const RELATED = {
+  not_related: 'Not related',
+  unlikely: 'Unlikely',
+  possible: 'Possible',
+  probable: 'Probable',
+  definite: 'Definite',
+};
+export const AE_SOURCES = { interview: 'Participant interview', clinical_exam: 'Clinical exam', diary: 'Diary review', flag: 'Flag' };
+export const CTCAE = {
+  1: 'Grade 1 – mild',
+  2: 'Grade 2 – moderate',
+  3: 'Grade 3 – severe',
+  4: 'Grade 4 – life-threatening',
+  5: 'Grade 5 – death',
+};
+export const SYMPTOMS = {
+  fever: 'Fever or chills (38.0 °C or higher)',
+  injection_site_reaction: 'Injection-site redness, swelling or fluid',
+  leg_weakness_numbness: 'New leg weakness or numbness',
+  bowel_bladder_loss: 'Loss of bladder or bowel control',
+  saddle_numbness: 'Saddle numbness',
+  allergic_reaction: 'Hives, face swelling or trouble breathing',
+  severe_headache: 'Severe new headache',
+  hospital_or_er_visit: 'Hospital stay or emergency visit',
+  injection_site_pain: 'Injection-site pain',
+  headache: 'Headache',
+  nausea: 'Nausea or vomiting',
+  constipation: 'Constipation',
+  drowsiness: 'Drowsiness',
+  other: 'Something else',
+};
+export const RED_FLAGS = new Set([
+  'fever', 'injection_site_reaction', 'leg_weakness_numbness', 'bowel_bladder_loss',
+  'saddle_numbness', 'allergic_reaction', 'severe_headache', 'hospital_or_er_visit',
+]);
+export const DRUGS = {
+  codeine: ['Codeine', 'mg'],
+  dihydrocodeine: ['Dihydrocodeine', 'mg'],
+  fentanyl_patch: ['Fentanyl patch', 'mcg/hr'],
+  hydrocodone: ['Hydrocodone', 'mg'],
+  hydromorphone: ['Hydromorphone', 'mg'],
+  methadone: ['Methadone', 'mg'],
+  morphine: ['Morphine', 'mg'],
+  oxycodone: ['Oxycodone', 'mg'],
+  oxymorphone: ['Oxymorphone', 'mg'],
+  tapentadol: ['Tapentadol', 'mg'],
+  tramadol: ['Tramadol', 'mg'],
+  buprenorphine: ['Buprenorphine', 'mg'],
+};
+
+export const label = (table, code) => (code == null ? '—' : table[code] || code);
+export const symptom = (code) => SYMPTOMS[code] || code;
+export const drug = (code) => (DRUGS[code] ? DRUGS[code][0] : code);
+
+export function dose(d) {
+  const unit = d.unit || (DRUGS[d.drug] ? DRUGS[d.drug][1] : '');
+  const count = d.drug === 'fentanyl_patch' ? `${num(d.units)} patch${d.units === 1 ? '' : 'es'}` : `× ${num(d.units)}`;
+  return `${drug(d.drug)} ${num(d.strength)} ${unit} ${count}`;
+}
+
+/** One line that says what a flag found. */
+export function flagSummary(flag) {
+  const d = flag.detail || {};
+  switch (flag.kind) {
+    case 'red_flag_symptom': {
+      const parts = (d.symptoms || []).map(symptom);
+      if (d.temperature_c != null) parts.push(`temperature ${num(d.temperature_c)} °C`);
+      return parts.join('; ') || 'Red-flag symptom';
+    }
+    case 'pain_flare':
+      return `Back pain up to ${d.max_back_pain ?? '?'} (baseline ${d.baseline_back_pain ?? '?'}), ${d.days ?? '?'} day(s)`;
+    case 'opioid_threshold':
+      return `Up to ${num(d.max_mme)} MME per day`;
+    case 'opioid_increase':
+      return `3-day mean up to ${num(d.max_mean_mme)} MME (baseline ${num(d.baseline_mme)})`;
+    case 'missed_entries':
+      return `${d.count ?? '?'} diary date(s) without an entry`;
+    default:
+      return '';
+  }
+}
+
+export function num(v, digits = 1) {
+  if (v == null || Number.isNaN(Number(v))) return '—';
+  const f = 10 ** digits;
+  return String(Math.round(Number(v) * f) / f);
+}
+
+export const pct = (v) => (v == null ? '—' : `${Math.round(Number(v) * 100)} %`);
+
+export const day = (iso) => (iso ? showDate(iso, { day: 'numeric', month: 'short', year: 'numeric' }) : '—');
+
+export function dateRange(first, last) {
+  return !last || first === last ? day(first) : `${day(first)} – ${day(last)}`;
+}
+
+/** An instant in the staff member's own zone: "3 Mar 2026, 14:05". */
+export function instant(text) {
+  if (!text) return '—';
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) return String(text);
+  return d.toLocaleString(undefined, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** "45 min ago", "3 h ago", "2 days ago". */
+export function age(text, now = Date.now()) {
+  const t = new Date(text).getTime();
+  if (Number.isNaN(t)) return '';
+  const minutes = Math.max(0, Math.round((now - t) / 60000));
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.round(hours / 24)} days ago`;
+}

@@ -1,0 +1,202 @@
+// The staff console: session, role, hash routing (#/flags, #/flags/{id},
+// #/participants, #/participants/{id}, #/enroll, #/exports, #/audit) and the
+// idle timeout. A session that ends sends staff to sign-in and back to the
+// same screen afterwards; half-written forms wait in sessionStorage (drafts.js).
+import { ApiError, Offline, get, getSession, send, whenSignedOut } from '../../js/api.js';
+import { announce, clear } from '../../js/dom.js';
+import * as drafts from './drafts.js';
+import signin from './screens/signin.js';
+import flags from './screens/flags.js';
+import flag from './screens/flag.js';
+import participants from './screens/participants.js';
+import participant from './screens/participant.js';
+import enroll from './screens/enroll.js';
+import exportsScreen from './screens/exports.js';
+import audit from './screens/audit.js';
+
+// Same as the server's staff idle timeout (SPEC §9).
+const IDLE_MS = 30 * 60 * 1000;
+const RETURN_KEY = 'console.return';
+
+const PERMISSIONS = {
+  resolve: ['investigator'],
+  recordAdverseEvent: ['investigator'],
+  audit: ['admin'],
+};
+
+const main = document.getElementById('main');
+let current = null;
+let lastActivity = Date.now();
+
+const ctx = {
+  user: null,
+  sites: [],
+  flash: null,
+  announce,
+  can(permission) {
+    return Boolean(ctx.user) && (!PERMISSIONS[permission] || PERMISSIONS[permission].includes(ctx.user.role));
+  },
+  navigate(route, { replace = false } = {}) {
+    const hash = `#/${route}`;
+    if (location.hash === hash) render();
+    else if (replace) location.replace(hash);
+    else location.hash = hash;
+  },
+  async signedIn(user) {
+    await getSession(); // the session and its CSRF token changed
+    ctx.user = user;
+    lastActivity = Date.now();
+    await loadSites();
+    let back = null;
+    try {
+      back = sessionStorage.getItem(RETURN_KEY);
+      sessionStorage.removeItem(RETURN_KEY);
+    } catch {
+      // no storage: start at the inbox
+    }
+    announce(`Signed in as ${user.email}.`);
+    ctx.navigate(back && !back.startsWith('signin') ? back : 'flags', { replace: true });
+  },
+  async signOut() {
+    try {
+      await send('POST', '/staff/logout');
+    } catch (error) {
+      if (!(error instanceof ApiError || error instanceof Offline)) throw error;
+    }
+    drafts.dropAll(); // signing out on purpose: nothing of this tab should stay behind
+    signedOut('You are signed out.', { keepRoute: false });
+  },
+  /** Reload the site list (the participant list stands in until /staff/sites answers). */
+  loadSites,
+};
+
+async function loadSites() {
+  try {
+    ctx.sites = (await get('/staff/sites')).sites;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    try {
+      const { participants: rows } = await get('/staff/participants');
+      const codes = [...new Set(rows.map((p) => p.site))].sort();
+      ctx.sites = codes.map((code) => ({ code, name: code, timezone: null }));
+    } catch {
+      ctx.sites = [];
+    }
+  }
+}
+
+function signedOut(message, { keepRoute = true } = {}) {
+  const was = ctx.user;
+  ctx.user = null;
+  ctx.sites = [];
+  if (keepRoute && was) {
+    const { path } = route();
+    try {
+      sessionStorage.setItem(RETURN_KEY, location.hash.replace(/^#\//, '') || path);
+    } catch {
+      // no storage: after sign-in the inbox opens
+    }
+  }
+  if (!was && route().name === 'signin') return;
+  ctx.flash = message;
+  announce(message);
+  ctx.navigate('signin', { replace: true });
+}
+
+const SCREENS = { signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit };
+
+function route() {
+  const match = location.hash.match(/^#\/([a-z]+)(?:\/([^?]+))?(?:\?(.*))?$/);
+  const section = match ? match[1] : '';
+  const id = match && match[2] ? decodeURIComponent(match[2]) : null;
+  let name = section;
+  if (section === 'flags' && id) name = 'flag';
+  if (section === 'participants' && id) name = 'participant';
+  return {
+    name: SCREENS[name] ? name : '',
+    section,
+    id,
+    params: new URLSearchParams((match && match[3]) || ''),
+    path: match ? location.hash.slice(2) : '',
+  };
+}
+
+function render() {
+  const { name, section, id, params } = route();
+  let target = name;
+  if (!ctx.user) target = 'signin';
+  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit'))) target = 'flags';
+  if (target !== name) {
+    ctx.navigate(target, { replace: true });
+    return;
+  }
+  if (current && current.view && current.view.leave) current.view.leave();
+  const screen = SCREENS[name];
+  document.title = `${screen.title} – Staff console – Pain Diary`;
+  document.body.dataset.screen = name;
+  const nav = document.getElementById('nav');
+  nav.hidden = !ctx.user;
+  nav.querySelector('[data-route="audit"]').hidden = !ctx.can('audit');
+  for (const link of nav.querySelectorAll('a')) {
+    if (link.dataset.route === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.getElementById('who').textContent = ctx.user ? `${ctx.user.email} · ${ctx.user.role}` : '';
+  document.getElementById('signout').hidden = !ctx.user;
+  clear(main);
+  current = { name, view: screen.render(main, ctx, { id, params }) || {} };
+  const heading = main.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+}
+
+function watchIdle() {
+  const touch = () => { lastActivity = Date.now(); };
+  for (const type of ['pointerdown', 'keydown', 'input', 'wheel', 'touchstart']) {
+    window.addEventListener(type, touch, { passive: true, capture: true });
+  }
+  setInterval(async () => {
+    if (!ctx.user || Date.now() - lastActivity < IDLE_MS) return;
+    try {
+      await send('POST', '/staff/logout');
+    } catch {
+      // the server has ended the session already, or is unreachable
+    }
+    signedOut('You were signed out after 30 minutes without activity. Sign in again to carry on; unsaved notes are kept.');
+  }, 30 * 1000);
+}
+
+async function start() {
+  whenSignedOut(() => signedOut('Your session has ended. Sign in again to carry on; unsaved notes are kept.'));
+  window.addEventListener('hashchange', render);
+  document.getElementById('signout').addEventListener('click', () => ctx.signOut());
+  watchIdle();
+  let session = null;
+  try {
+    session = await getSession();
+  } catch (error) {
+    if (!(error instanceof Offline || error instanceof ApiError)) throw error;
+    ctx.flash = 'The diary server cannot be reached. Try again in a moment.';
+  }
+  const user = session && session.user && session.user.kind === 'staff' ? session.user : null;
+  if (user) {
+    ctx.user = user;
+    try {
+      await loadSites();
+    } catch {
+      ctx.user = null;
+    }
+  } else if (route().name && route().name !== 'signin') {
+    try {
+      sessionStorage.setItem(RETURN_KEY, location.hash.replace(/^#\//, ''));
+    } catch {
+      // no storage
+    }
+  }
+  render();
+}
+
+start();

@@ -1,0 +1,96 @@
+// The audit trail (admins): browse by object and by actor, page back in time,
+// and see the result of the hash-chain check.
+import { get } from '../../../js/api.js';
+import { h, notice } from '../../../js/dom.js';
+import { instant } from '../labels.js';
+import { field, query, select, showError, table } from '../ui.js';
+
+const PAGE = 100;
+const FIELDS = ['object_type', 'object_id', 'actor_type', 'actor_id', 'study_id'];
+
+function render(root, ctx, { params }) {
+  const input = (name, attrs = {}) => h('input', { type: 'text', name, value: params.get(name) || '', autocomplete: 'off', spellcheck: 'false', ...attrs });
+  const form = h('form', { class: 'filters', 'aria-label': 'Filter the audit trail', onsubmit },
+    field('Object type', input('object_type', { placeholder: 'flag, entry, participant…' })),
+    field('Object ID', input('object_id')),
+    field('Actor type', select('actor_type', [['', 'Any actor'], ['staff', 'Staff'], ['participant', 'Participant'], ['system', 'System'], ['cli', 'Command line']], params.get('actor_type') || '')),
+    field('Actor ID', input('actor_id')),
+    field('Study ID', input('study_id')),
+    h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Show')));
+  const chain = h('div');
+  const list = h('div', {}, h('p', { class: 'loading' }, 'Loading the audit trail…'));
+  const more = h('div', { class: 'actions' });
+  root.append(h('h1', {}, 'Audit trail'), chain, form, list, more);
+  let rows = [];
+  load();
+
+  function onsubmit(event) {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    history.replaceState(null, '', `#/audit${query(values)}`);
+    rows = [];
+    load();
+  }
+
+  async function load(beforeId) {
+    const values = Object.fromEntries(new FormData(form));
+    const filters = Object.fromEntries(FIELDS.map((k) => [k, (values[k] || '').trim()]));
+    let body;
+    try {
+      body = await get(`/staff/audit${query({ ...filters, before_id: beforeId, limit: PAGE })}`);
+    } catch (error) {
+      list.replaceChildren(showError(null, error, 'Could not load the audit trail.'));
+      return;
+    }
+    showChain(body.chain);
+    rows = beforeId ? [...rows, ...body.rows] : body.rows;
+    list.replaceChildren(table({ text: 'Audit trail, newest first', hidden: true }, [
+      { title: '#', className: 'num', cell: (r) => String(r.id) },
+      { title: 'When', cell: (r) => instant(r.at) },
+      { title: 'Actor', cell: (r) => [`${r.actor_type}${r.actor_id ? ` ${r.actor_id}` : ''}`, r.actor_label ? h('span', { class: 'hint block' }, r.actor_label) : null] },
+      { title: 'Action', cell: (r) => h('code', {}, r.action) },
+      { title: 'Object', cell: (r) => `${r.object_type}${r.object_id != null ? ` ${r.object_id}` : ''}` },
+      { title: 'Change', className: 'wide', cell: (r) => change(r) },
+    ], rows, { empty: 'No audit rows match.' }));
+    more.replaceChildren();
+    const next = body.next_before_id ?? (body.rows.length >= PAGE ? body.rows[body.rows.length - 1].id : null);
+    if (next) {
+      const last = next;
+      more.append(h('button', { type: 'button', class: 'btn', onclick: () => load(last) }, 'Show older rows'));
+    }
+  }
+
+  function showChain(c) {
+    if (!c) {
+      chain.replaceChildren();
+      return;
+    }
+    chain.replaceChildren(c.ok
+      ? notice('done', `Hash chain intact: ${c.rows} rows checked.`)
+      : notice('error', `Hash chain broken at row ${c.broken_id}: ${c.problem || 'the row does not match its hash'}. Report this to the study's data manager.`));
+  }
+}
+
+function pretty(value) {
+  if (value == null || value === '') return null;
+  if (typeof value === 'string') {
+    try {
+      return JSON.stringify(JSON.parse(value));
+    } catch {
+      return value;
+    }
+  }
+  return JSON.stringify(value);
+}
+
+function change(r) {
+  const before = pretty(r.before);
+  const after = pretty(r.after);
+  return [
+    r.reason ? h('p', {}, h('strong', {}, 'Reason: '), r.reason) : null,
+    before ? h('p', { class: 'mono' }, h('strong', {}, 'Before: '), before) : null,
+    after ? h('p', { class: 'mono' }, h('strong', {}, 'After: '), after) : null,
+  ];
+}
+
+export default { title: 'Audit', render };

@@ -1,0 +1,81 @@
+// Enrollment: study ID, site, time zone, first injection date and baselines.
+// On success the activation code and a printable sheet with the QR code.
+import { send } from '../../../js/api.js';
+import { localDate } from '../../../js/dates.js';
+import { announce, h, notice } from '../../../js/dom.js';
+import * as drafts from '../drafts.js';
+import { activationSheet } from '../sheet.js';
+import { busy, field, select, showError } from '../ui.js';
+
+const DRAFT = 'enroll';
+
+export function zones() {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch {
+    return ['America/Chicago', 'America/New_York', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'UTC'];
+  }
+}
+
+function render(root, ctx) {
+  const sites = ctx.sites;
+  const first = sites[0] || { code: '', timezone: 'America/Chicago' };
+  const zone = select('timezone', zones().map((z) => [z, z.replaceAll('_', ' ')]), first.timezone || 'America/Chicago');
+  const site = select('site', sites.map((s) => [s.code, s.name && s.name !== s.code ? `${s.code} – ${s.name}` : s.code]), first.code);
+  site.addEventListener('change', () => {
+    const chosen = sites.find((s) => s.code === site.value);
+    if (chosen && chosen.timezone) zone.value = chosen.timezone;
+  });
+  const status = h('div');
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Enroll and create the activation code');
+  const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'enroll-h' },
+    h('h2', { id: 'enroll-h', class: 'span' }, 'Participant'),
+    field('Study ID', h('input', { type: 'text', name: 'study_id', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'LBP-014' }),
+      { hint: 'No name, e-mail or phone number: the diary stores none.' }),
+    field('Site', site),
+    field('Time zone', zone, { hint: 'Where the participant lives; diary dates follow it.' }),
+    field('First injection date (day 0)', h('input', { type: 'date', name: 'injection_date', required: true, value: localDate(first.timezone || undefined) })),
+    field('Baseline back pain (0–10)', h('input', { type: 'number', name: 'baseline_back_pain', min: 0, max: 10, step: 1, required: true, inputmode: 'numeric' })),
+    field('Baseline opioid use (MME per day)', h('input', { type: 'number', name: 'baseline_mme', min: 0, max: 50, step: 'any', required: true, inputmode: 'decimal' }),
+      { hint: '0 to 50: more than 50 at baseline excludes the participant.' }),
+    h('div', { class: 'span' }, status, h('div', { class: 'actions' }, submit)));
+  const result = h('div');
+  root.append(h('h1', {}, 'Enroll a participant'), form, result);
+  if (!sites.length) status.replaceChildren(notice('error', 'You have no site to enroll participants at.'));
+  if (drafts.keep(form, DRAFT)) status.replaceChildren(notice('info', 'Your unsaved enrollment was restored.'));
+
+  async function onsubmit(event) {
+    event.preventDefault();
+    const v = drafts.readForm(form);
+    const body = {
+      study_id: v.study_id.trim(),
+      site: v.site,
+      timezone: v.timezone,
+      injection_date: v.injection_date,
+      baseline_back_pain: v.baseline_back_pain === '' ? null : Number(v.baseline_back_pain),
+      baseline_mme: v.baseline_mme === '' ? null : Number(v.baseline_mme),
+    };
+    await busy(submit, async () => {
+      try {
+        const issued = await send('POST', '/staff/participants', body);
+        drafts.drop(DRAFT);
+        form.reset();
+        status.replaceChildren();
+        form.hidden = true;
+        result.replaceChildren(
+          notice('done', `${issued.study_id} is enrolled. Give the participant this sheet; the code is shown once.`),
+          activationSheet(issued),
+          h('div', { class: 'actions no-print' },
+            h('a', { class: 'btn', href: `#/participants/${encodeURIComponent(issued.study_id)}` }, `Open ${issued.study_id}`),
+            h('button', { type: 'button', class: 'btn', onclick: () => ctx.navigate('enroll') }, 'Enroll another participant')));
+        announce(`${issued.study_id} enrolled. Activation code ${issued.activation_code}.`);
+        result.querySelector('h2').tabIndex = -1;
+        result.querySelector('h2').focus();
+      } catch (error) {
+        status.replaceChildren(showError(form, error, 'Could not enroll the participant.'));
+      }
+    });
+  }
+}
+
+export default { title: 'Enroll', render };

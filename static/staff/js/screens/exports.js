@@ -1,0 +1,26 @@
+// Exports for the statisticians (SPEC §10): plain download links, scoped by the
+// server to the staff member's sites; every download is audited.
+import { h } from '../../../js/dom.js';
+
+const FILES = [
+  ['entries.csv', 'Diary entries', 'One row per entry, with the daily MME.'],
+  ['doses.csv', 'Opioid doses', 'One row per dose: drug, strength, units.'],
+  ['flags.csv', 'Flags', 'Every flag with its status, dates and resolution.'],
+  ['adverse_events.csv', 'Adverse events', 'Confirmed adverse events: term, CTCAE grade, seriousness, relatedness.'],
+  ['adherence.csv', 'Adherence', 'Expected and entered diary dates per participant (closed dates only).'],
+  ['sdtm.zip', 'SDTM package', 'QS (pain scores), CM (opioid doses) and AE domains as CSV, with a data dictionary.'],
+];
+
+function render(root, ctx) {
+  const scope = ctx.user.role === 'admin' ? 'all sites' : `your site${ctx.sites.length === 1 ? '' : 's'} (${ctx.sites.map((s) => s.code).join(', ') || 'none'})`;
+  root.append(
+    h('h1', {}, 'Exports'),
+    h('p', { class: 'lead' }, `Files hold the data of ${scope}. Each download is recorded in the audit trail.`),
+    h('ul', { class: 'exports' }, FILES.map(([name, title, text]) => h('li', { class: 'card export' },
+      h('h2', {}, title),
+      h('p', {}, text),
+      h('a', { class: 'btn', href: `/api/v1/staff/exports/${name}`, download: name }, `Download ${name}`)))),
+  );
+}
+
+export default { title: 'Exports', render };

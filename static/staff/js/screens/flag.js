@@ -1,0 +1,179 @@
+// One flag: what it found, its history, acknowledge, resolve (not an AE, or an
+// adverse event with CTCAE grade, seriousness, relatedness and note), and the
+// notifications sent about it. The resolution form is kept as a draft.
+import { get, send } from '../../../js/api.js';
+import { announce, h, notice, uid } from '../../../js/dom.js';
+import * as drafts from '../drafts.js';
+import {
+  AE_SOURCES, CTCAE, KINDS, RELATED, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label,
+} from '../labels.js';
+import { badge, busy, entries, facts, field, select, showError, table } from '../ui.js';
+
+function render(root, ctx, { id }) {
+  const status = h('div');
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Loading the flag…'));
+  const heading = h('h1', {}, `Flag ${id}`);
+  root.append(h('p', { class: 'crumbs' }, h('a', { href: '#/flags' }, '← All flags')), heading, status, body);
+  load();
+
+  async function load() {
+    let flag;
+    try {
+      flag = await get(`/staff/flags/${encodeURIComponent(id)}`);
+    } catch (error) {
+      body.replaceChildren(showError(null, error, 'Could not load the flag.'));
+      return;
+    }
+    heading.textContent = `${label(KINDS, flag.kind)} – ${flag.study_id}`;
+    document.title = `${heading.textContent} – Staff console – Pain Diary`;
+    const notifications = h('div', {}, h('p', { class: 'loading' }, 'Loading notifications…'));
+    body.replaceChildren(
+      h('section', { class: 'card', 'aria-labelledby': 'flag-what' },
+        h('h2', { id: 'flag-what' }, 'What was found'),
+        h('p', { class: 'flag-finding' }, badge(`sev-${flag.severity}`, label(SEVERITIES, flag.severity)), ' ', flagSummary(flag)),
+        facts([
+          ['Participant', h('a', { href: `#/participants/${encodeURIComponent(flag.study_id)}` }, flag.study_id)],
+          ['Site', flag.site],
+          ['Diary dates', dateRange(flag.first_date, flag.last_date)],
+          ['Status', badge(`st-${flag.status}`, label(STATUSES, flag.status))],
+          ['Opened', `${instant(flag.opened_at)} (${age(flag.opened_at)})`],
+          flag.updated_at !== flag.opened_at ? ['Last updated', instant(flag.updated_at)] : null,
+          flag.acknowledged_at ? ['Acknowledged', `${instant(flag.acknowledged_at)} by ${flag.acknowledged_by || '—'}`] : null,
+          flag.resolved_at ? ['Resolved', `${instant(flag.resolved_at)} by ${flag.resolved_by || '—'}`] : null,
+          flag.outcome ? ['Outcome', flag.outcome === 'adverse_event' ? 'Adverse event' : 'Not an adverse event'] : null,
+          flag.resolution_note ? ['Note', flag.resolution_note] : null,
+        ]),
+        flag.adverse_event ? adverseEvent(flag.adverse_event) : null,
+        flag.status === 'open' ? acknowledgeButton(flag) : null),
+      flag.status !== 'resolved' ? resolveForm(flag) : null,
+      h('section', { class: 'card', 'aria-labelledby': 'flag-notes' },
+        h('h2', { id: 'flag-notes' }, 'Notifications sent for this flag'), notifications),
+    );
+    loadNotifications(flag, notifications);
+  }
+
+  function acknowledgeButton(flag) {
+    return h('div', { class: 'actions' }, h('button', {
+      type: 'button',
+      class: 'btn primary',
+      onclick: (event) => busy(event.currentTarget, async () => {
+        try {
+          await send('POST', `/staff/flags/${flag.id}/acknowledge`);
+          status.replaceChildren(notice('done', 'Flag acknowledged.'));
+          announce('Flag acknowledged.');
+          await load();
+        } catch (error) {
+          status.replaceChildren(showError(null, error, 'Could not acknowledge the flag.'));
+        }
+      }),
+    }, 'Acknowledge'));
+  }
+
+  function resolveForm(flag) {
+    const allowed = ctx.can('resolve');
+    const why = uid('why');
+    const aeFields = h('div', { class: 'ae-fields' },
+      field('Adverse event term (optional)', h('input', { type: 'text', name: 'term', maxlength: 200, autocomplete: 'off' }),
+        { hint: 'Leave empty to use the flag’s finding as the term.' }),
+      field('CTCAE grade', select('ctcae_grade', [['', 'Choose a grade'], ...entries(CTCAE)], '')),
+      h('fieldset', { class: 'field radios' }, h('legend', {}, 'Serious adverse event?'),
+        radio('serious', 'false', 'No'), radio('serious', 'true', 'Yes')),
+      field('Relatedness to the study treatment', select('related', [['', 'Choose relatedness'], ...entries(RELATED)], '')));
+    const outcome = h('fieldset', { class: 'field radios' }, h('legend', {}, 'Outcome'),
+      radio('outcome', 'not_ae', 'Not an adverse event'), radio('outcome', 'adverse_event', 'Adverse event'));
+    const note = h('textarea', { name: 'note', maxlength: 2000, rows: 4 });
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary', disabled: !allowed, 'aria-describedby': allowed ? null : why }, 'Resolve flag');
+    const form = h('form', { class: 'card resolve', novalidate: true, onsubmit, 'aria-labelledby': 'resolve-h' },
+      h('h2', { id: 'resolve-h' }, 'Resolve'),
+      allowed ? null : h('p', { class: 'notice info', id: why }, 'Only investigators can resolve flags and confirm adverse events. You can acknowledge the flag and add what you know to the participant’s record.'),
+      h('fieldset', { disabled: !allowed, class: 'plain' }, outcome, aeFields, field('Note', note, { hint: 'What was done, who was contacted, the clinical judgement.' })),
+      formStatus,
+      h('div', { class: 'actions' }, submit));
+    const key = `resolve.${flag.id}`;
+    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved resolution was restored.'));
+    const sync = () => { aeFields.hidden = form.elements.namedItem('outcome').value !== 'adverse_event'; };
+    form.addEventListener('change', sync);
+    sync();
+    return form;
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const values = drafts.readForm(form);
+      if (!values.outcome) {
+        formStatus.replaceChildren(notice('error', 'Choose an outcome: not an adverse event, or adverse event.'));
+        return;
+      }
+      const payload = { outcome: values.outcome, note: values.note.trim() || null };
+      if (values.outcome === 'adverse_event') {
+        const missing = [];
+        if (!values.ctcae_grade) missing.push('the CTCAE grade');
+        if (!values.serious) missing.push('whether it is serious');
+        if (!values.related) missing.push('the relatedness');
+        if (missing.length) {
+          formStatus.replaceChildren(notice('error', `An adverse event needs ${missing.join(', ')}.`));
+          return;
+        }
+        Object.assign(payload, {
+          ctcae_grade: Number(values.ctcae_grade),
+          serious: values.serious === 'true',
+          related: values.related,
+        });
+        if (values.term.trim()) payload.term = values.term.trim();
+      }
+      await busy(submit, async () => {
+        try {
+          await send('POST', `/staff/flags/${flag.id}/resolve`, payload);
+          drafts.drop(key);
+          const text = values.outcome === 'adverse_event'
+            ? `Flag resolved as an adverse event, grade ${payload.ctcae_grade}.`
+            : 'Flag resolved: not an adverse event.';
+          status.replaceChildren(notice('done', text));
+          announce(text);
+          await load();
+        } catch (error) {
+          formStatus.replaceChildren(showError(form, error, 'Could not resolve the flag.'));
+        }
+      });
+    }
+  }
+
+  async function loadNotifications(flag, target) {
+    try {
+      const { notifications } = await get(`/staff/flags/${flag.id}/notifications`);
+      target.replaceChildren(table({ text: 'Notifications sent for this flag', hidden: true }, [
+        { title: 'To', cell: (n) => (n.recipient.kind === 'staff' ? `${n.recipient.email || 'staff'} (${n.recipient.role || 'staff'})` : n.recipient.study_id) },
+        { title: 'Why', cell: (n) => n.purpose.replaceAll('_', ' ') },
+        { title: 'Channel', cell: (n) => (n.channel === 'email' ? 'E-mail' : n.channel === 'webpush' ? 'Web push' : n.channel) },
+        { title: 'Status', cell: (n) => badge(`nt-${n.status}`, n.status) },
+        { title: 'Sent', cell: (n) => (n.sent_at ? instant(n.sent_at) : n.next_attempt_at ? `next try ${instant(n.next_attempt_at)}` : '—') },
+        { title: 'Tries', cell: (n) => [String(n.attempts), n.last_error ? h('span', { class: 'hint block' }, n.last_error) : null] },
+      ], notifications, { empty: 'No notifications for this flag (non-urgent flags go into the daily digest).' }));
+    } catch (error) {
+      target.replaceChildren(showError(null, error, 'Could not load the notifications.'));
+    }
+  }
+}
+
+export function adverseEvent(ae) {
+  return h('div', { class: 'ae-box' },
+    h('h3', {}, 'Adverse event'),
+    facts([
+      ['Term', ae.term],
+      ['Onset', ae.onset_date],
+      ['CTCAE grade', label(CTCAE, ae.ctcae_grade)],
+      ['Serious', ae.serious ? 'Yes' : 'No'],
+      ['Relatedness', label(RELATED, ae.related)],
+      ['Source', label(AE_SOURCES, ae.source)],
+      ae.note ? ['Note', ae.note] : null,
+      ['Recorded', `${instant(ae.recorded_at)} by ${ae.recorded_by}`],
+    ]));
+}
+
+function radio(name, value, text) {
+  const id = uid('r');
+  return h('div', { class: 'radio' }, h('input', { type: 'radio', name, value, id }), h('label', { for: id }, text));
+}
+
+export { radio };
+export default { title: 'Flag', render };

@@ -1,0 +1,443 @@
+// One participant: profile, charts (pain and MME against baseline and the
+// 50 MME line, flags marked on the time axis), flags, adverse events, entries
+// with their corrections, reachability; re-issue the activation code, record
+// an adverse event no flag raised, correct an entry as a data clarification.
+import { get, send } from '../../../js/api.js';
+import { chart, legend } from '../../../js/chart.js';
+import { addDays, deviceTime, localDate } from '../../../js/dates.js';
+import { announce, h, notice } from '../../../js/dom.js';
+import * as drafts from '../drafts.js';
+import {
+  AE_SOURCES, CTCAE, DRUGS, KINDS, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
+  age, dateRange, day, dose, flagSummary, instant, label, num, symptom,
+} from '../labels.js';
+import { activationSheet } from '../sheet.js';
+import { badge, busy, entries as pairs, facts, field, select, showError, table } from '../ui.js';
+import { radio } from './flag.js';
+
+const MME_LINE = 50;
+const RANGES = [['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last 365 days']];
+
+function render(root, ctx, { id: studyId, params }) {
+  const path = `/staff/participants/${encodeURIComponent(studyId)}`;
+  const status = h('div');
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Loading the participant…'));
+  root.append(h('p', { class: 'crumbs' }, h('a', { href: '#/participants' }, '← All participants')),
+    h('h1', {}, studyId), status, body);
+  let person = null;
+  let flags = [];
+  let rows = [];
+  let range = params.get('days') || '30';
+  const charts = h('div', { class: 'charts' });
+  const onResize = () => drawCharts();
+  window.addEventListener('resize', onResize);
+  load();
+  return { leave: () => window.removeEventListener('resize', onResize) };
+
+  async function load() {
+    try {
+      person = await get(path);
+    } catch (error) {
+      body.replaceChildren(showError(null, error, 'Could not load the participant.'));
+      return;
+    }
+    const today = localDate(person.timezone);
+    const studyDay = person.first_injection ? Math.round((Date.parse(today) - Date.parse(person.first_injection)) / 86400000) : null;
+    const flagList = h('div', {}, h('p', { class: 'loading' }, 'Loading flags…'));
+    const aeList = h('div', {}, h('p', { class: 'loading' }, 'Loading adverse events…'));
+    const entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
+    const reach = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+    const tools = h('div', { class: 'tools' });
+    const rangePick = select('days', RANGES, range);
+    rangePick.addEventListener('change', () => {
+      range = rangePick.value;
+      history.replaceState(null, '', `#/participants/${encodeURIComponent(studyId)}?days=${range}`);
+      loadEntries(entryList);
+    });
+    body.replaceChildren(
+      h('section', { class: 'card', 'aria-labelledby': 'p-profile' },
+        h('h2', { id: 'p-profile' }, 'Profile'),
+        facts([
+          ['Site', person.site],
+          ['Status', person.status],
+          ['Time zone', person.timezone],
+          ['Study day', studyDay == null ? '—' : `${studyDay} (today there: ${day(today)})`],
+          ['Injections', (person.injections || []).map(day).join(', ') || day(person.first_injection)],
+          ['Baseline back pain', `${person.baseline_back_pain} / 10`],
+          ['Baseline opioids', `${num(person.baseline_mme)} MME per day`],
+          ['Activated', person.activated_at ? instant(person.activated_at) : 'Not yet'],
+          ['Last seen', person.last_seen_at ? `${instant(person.last_seen_at)} (${age(person.last_seen_at)})` : '—'],
+          person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
+        ], 'facts cols'),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'btn', onclick: (e) => reissue(e.currentTarget, tools) }, 'Re-issue activation code'),
+          h('button', { type: 'button', class: 'btn', onclick: () => showAeForm(tools, aeList) }, 'Record an adverse event'))),
+      tools,
+      h('section', { class: 'card', 'aria-labelledby': 'p-charts' },
+        h('div', { class: 'title-row' }, h('h2', { id: 'p-charts' }, 'Pain and opioid use'), field('Period', rangePick, { className: 'field inline-field' })),
+        charts),
+      h('section', { class: 'card', 'aria-labelledby': 'p-flags' }, h('h2', { id: 'p-flags' }, 'Flags'), flagList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-aes' }, h('h2', { id: 'p-aes' }, 'Adverse events'), aeList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-entries' }, h('h2', { id: 'p-entries' }, 'Diary entries'), entryList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-reach' }, h('h2', { id: 'p-reach' }, 'Reachability'), reach),
+    );
+    loadFlags(flagList);
+    loadAdverseEvents(aeList);
+    loadEntries(entryList);
+    loadReachability(reach);
+  }
+
+  // --- data ---------------------------------------------------------------------
+
+  function period() {
+    const to = localDate(person.timezone);
+    let from = addDays(to, -(Number(range) - 1));
+    if (person.first_injection && from < person.first_injection) from = person.first_injection;
+    return { from: from > to ? to : from, to };
+  }
+
+  async function loadFlags(target) {
+    try {
+      ({ flags } = await get(`/staff/flags?study_id=${encodeURIComponent(studyId)}`));
+      target.replaceChildren(table({ text: `Flags of ${studyId}`, hidden: true }, [
+        { title: 'Flag', cell: (f) => h('a', { href: `#/flags/${f.id}` }, label(KINDS, f.kind)) },
+        { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
+        { title: 'Finding', className: 'wide', cell: (f) => flagSummary(f) },
+        { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
+        { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.outcome ? h('span', { class: 'hint block' }, f.outcome === 'adverse_event' ? 'adverse event' : 'not an AE') : null] },
+      ], flags, { empty: 'No flags.' }));
+    } catch (error) {
+      target.replaceChildren(showError(null, error, 'Could not load the flags.'));
+    }
+    drawCharts();
+  }
+
+  async function loadAdverseEvents(target) {
+    try {
+      const { adverse_events: events } = await get(`${path}/adverse-events`);
+      target.replaceChildren(table({ text: `Adverse events of ${studyId}`, hidden: true }, [
+        { title: 'Term', className: 'wide', cell: (a) => a.term },
+        { title: 'Onset', cell: (a) => day(a.onset_date) },
+        { title: 'Grade', cell: (a) => label(CTCAE, a.ctcae_grade) },
+        { title: 'Serious', cell: (a) => (a.serious ? badge('sev-urgent', 'Serious') : 'No') },
+        { title: 'Relatedness', cell: (a) => label(RELATED, a.related) },
+        { title: 'Source', cell: (a) => [label(AE_SOURCES, a.source), a.flag_id ? [' ', h('a', { href: `#/flags/${a.flag_id}` }, `(flag ${a.flag_id})`)] : null] },
+        { title: 'Recorded', cell: (a) => [instant(a.recorded_at), h('span', { class: 'hint block' }, a.recorded_by)] },
+      ], events, { empty: 'No adverse events recorded.' }));
+    } catch (error) {
+      target.replaceChildren(showError(null, error, 'Could not load the adverse events.'));
+    }
+  }
+
+  async function loadEntries(target) {
+    const { from, to } = period();
+    try {
+      ({ entries: rows } = await get(`${path}/entries?from=${from}&to=${to}`));
+    } catch (error) {
+      rows = [];
+      target.replaceChildren(showError(null, error, 'Could not load the diary entries.'));
+      drawCharts();
+      return;
+    }
+    drawCharts();
+    const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
+    target.replaceChildren(
+      h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first. Correcting an entry after its window is a documented data clarification: give the reason.`),
+      table({ text: `Diary entries of ${studyId}`, hidden: true }, [
+        { title: 'Date', cell: (e) => [day(e.date), e.late ? h('span', { class: 'hint block' }, 'entered late') : null] },
+        { title: 'Back', className: 'num', cell: (e) => String(e.back_pain) },
+        { title: 'Leg', className: 'num', cell: (e) => String(e.leg_pain) },
+        { title: 'MME', className: 'num', cell: (e) => [num(e.mme), (e.mme_unconverted || []).length ? h('span', { class: 'hint block' }, `+ ${e.mme_unconverted.map((d) => DRUGS[d] ? DRUGS[d][0] : d).join(', ')} not converted`) : null] },
+        { title: 'Opioids', className: 'wide', cell: (e) => ((e.doses || []).length ? h('ul', { class: 'plain-list' }, e.doses.map((d) => h('li', {}, dose(d)))) : 'None') },
+        { title: 'Symptoms', className: 'wide', cell: (e) => symptomsCell(e) },
+        { title: 'Note', className: 'wide', cell: (e) => e.note || '' },
+        { title: 'Version', className: 'wide', cell: (e) => corrections(e) },
+        { title: 'Action', cell: (e) => h('button', { type: 'button', class: 'btn small', 'aria-label': `Correct the entry of ${day(e.date)}`, onclick: (ev) => clarify(e, ev.currentTarget) }, 'Correct…') },
+      ], sorted, { empty: 'No entries in this period.' }));
+  }
+
+  async function loadReachability(target) {
+    try {
+      const r = await get(`${path}/reachability`);
+      target.replaceChildren(facts([
+        ['Reminders', r.notifications_enabled ? `on, at ${r.reminder_time || 'the study default'}` : 'off'],
+        ['Push subscriptions', `${r.push_subscriptions} live`],
+        ['Last seen', r.last_seen_at ? instant(r.last_seen_at) : '—'],
+        ['Last entry', r.last_entry_date ? `${day(r.last_entry_date)} (received ${instant(r.last_entry_received_at)})` : '—'],
+        ['Last reminder', instant(r.last_reminder_at)],
+        ['Last push delivered', instant(r.last_push_delivered_at)],
+      ], 'facts cols'), (r.subscriptions || []).length ? table({ text: 'Push subscriptions', hidden: false }, [
+        { title: 'Service', cell: (s) => s.service },
+        { title: 'Since', cell: (s) => instant(s.created_at) },
+        { title: 'Last success', cell: (s) => instant(s.last_success_at) },
+        { title: 'Ended', cell: (s) => (s.ended_at ? `${instant(s.ended_at)} (${s.end_reason || ''})` : 'live') },
+      ], r.subscriptions) : '');
+    } catch (error) {
+      target.replaceChildren(showError(null, error, 'Could not load the reachability.'));
+    }
+  }
+
+  // --- charts -----------------------------------------------------------------------
+
+  function drawCharts() {
+    if (!person) return;
+    const { from, to } = period();
+    const dates = [];
+    for (let d = from; d <= to; d = addDays(d, 1)) dates.push(d);
+    const byDate = new Map(rows.map((e) => [e.date, e]));
+    const pick = (k) => dates.map((d) => (byDate.has(d) ? byDate.get(d)[k] : null));
+    const markers = flags.map((f) => ({
+      date: f.first_date < from && f.last_date >= from ? from : f.first_date,
+      label: `${label(SEVERITIES, f.severity)} flag: ${label(KINDS, f.kind)} (${label(STATUSES, f.status).toLowerCase()})`,
+      className: `chart-marker sev-${f.severity}`,
+    }));
+    const shown = markers.filter((m) => m.date >= from && m.date <= to);
+    const width = Math.min(Math.max((charts.clientWidth || 640) - 8, 280), 1100);
+    const back = pick('back_pain');
+    const entered = back.filter((v) => v != null);
+    const mme = pick('mme');
+    const mmeDays = mme.filter((v) => v != null);
+    const overLine = mmeDays.filter((v) => v > MME_LINE).length;
+    const flagText = shown.length ? ` ${shown.length} flag${shown.length === 1 ? '' : 's'} marked on the time axis.` : '';
+    charts.replaceChildren(
+      h('figure', { class: 'chart-card' },
+        h('figcaption', {}, 'Back and leg pain (0–10) against the baseline'),
+        chart({
+          dates, width, height: 240, markers: shown,
+          title: `Pain of ${studyId}, ${day(from)} to ${day(to)}`,
+          description: entered.length
+            ? `${entered.length} of ${dates.length} days entered. Back pain from ${Math.min(...entered)} to ${Math.max(...entered)}; baseline ${person.baseline_back_pain}.${flagText}`
+            : `No entries in this period. Baseline back pain ${person.baseline_back_pain}.${flagText}`,
+          lines: [
+            { label: 'Back pain', values: back, className: 'chart-line back' },
+            { label: 'Leg pain', values: pick('leg_pain'), className: 'chart-line leg' },
+          ],
+          refs: [{ axis: 'left', value: person.baseline_back_pain, label: `Baseline back pain ${person.baseline_back_pain}`, className: 'chart-ref baseline' }],
+        }),
+        legend([
+          { label: 'Back pain', className: 'back' },
+          { label: 'Leg pain', className: 'leg' },
+          { label: 'Baseline back pain', className: 'baseline' },
+          shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
+        ].filter(Boolean))),
+      h('figure', { class: 'chart-card' },
+        h('figcaption', {}, 'Daily opioid use (MME) against the baseline and the 50 MME line'),
+        chart({
+          dates, width, height: 220, markers: shown,
+          title: `Daily MME of ${studyId}, ${day(from)} to ${day(to)}`,
+          description: mmeDays.length
+            ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}; ${overLine} day(s) above ${MME_LINE} MME.${flagText}`
+            : `No opioid data in this period. Baseline ${num(person.baseline_mme)} MME.${flagText}`,
+          bars: { label: 'MME', values: mme, className: 'chart-bars' },
+          refs: [
+            { axis: 'right', value: MME_LINE, label: `${MME_LINE} MME`, className: 'chart-ref threshold', labelAt: 'end' },
+            { axis: 'right', value: person.baseline_mme, label: `Baseline ${num(person.baseline_mme)} MME`, className: 'chart-ref baseline' },
+          ],
+        }),
+        legend([
+          { label: 'MME per day', className: 'bars' },
+          { label: `${MME_LINE} MME per day`, className: 'ref' },
+          { label: 'Baseline MME', className: 'baseline' },
+          shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
+        ].filter(Boolean))),
+    );
+  }
+
+  // --- actions ------------------------------------------------------------------------
+
+  async function reissue(button, tools) {
+    if (!window.confirm(`Issue a new activation code for ${studyId}? The old code stops working and the participant is signed out of the app until they use the new one.`)) return;
+    await busy(button, async () => {
+      try {
+        const issued = await send('POST', `${path}/activation-code`);
+        tools.replaceChildren(notice('done', `New activation code for ${studyId}. The previous code no longer works.`), activationSheet(issued));
+        announce(`New activation code issued for ${studyId}: ${issued.activation_code}.`);
+        tools.querySelector('h2').tabIndex = -1;
+        tools.querySelector('h2').focus();
+      } catch (error) {
+        status.replaceChildren(showError(null, error, 'Could not issue a code.'));
+      }
+    });
+  }
+
+  function showAeForm(tools, aeList) {
+    const key = `ae.${studyId}`;
+    const allowed = ctx.can('recordAdverseEvent');
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary', disabled: !allowed }, 'Record the adverse event');
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'ae-h' },
+      h('h2', { id: 'ae-h', class: 'span' }, 'Record an adverse event'),
+      allowed ? null : h('p', { class: 'notice info span' }, 'Only investigators can record adverse events.'),
+      field('Source', select('source', [['', 'Choose the source'], ['interview', 'Participant interview'], ['clinical_exam', 'Clinical exam'], ['diary', 'Diary review']], '')),
+      field('Term', h('input', { type: 'text', name: 'term', maxlength: 200, required: true, autocomplete: 'off' })),
+      field('Onset date', h('input', { type: 'date', name: 'onset_date', required: true, max: localDate(person.timezone) })),
+      field('CTCAE grade', select('ctcae_grade', [['', 'Choose a grade'], ...pairs(CTCAE)], '')),
+      h('fieldset', { class: 'field radios' }, h('legend', {}, 'Serious adverse event?'), radio('serious', 'false', 'No'), radio('serious', 'true', 'Yes')),
+      field('Relatedness to the study treatment', select('related', [['', 'Choose relatedness'], ...pairs(RELATED)], '')),
+      h('div', { class: 'span' }, field('Note', h('textarea', { name: 'note', rows: 3, maxlength: 2000 }))),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => { drafts.drop(key); tools.replaceChildren(); } }, 'Cancel'))));
+    tools.replaceChildren(form);
+    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved adverse event was restored.'));
+    form.querySelector('select, input').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const v = drafts.readForm(form);
+      const body = {
+        source: v.source || undefined,
+        term: v.term.trim() || undefined,
+        onset_date: v.onset_date || undefined,
+        ctcae_grade: v.ctcae_grade ? Number(v.ctcae_grade) : undefined,
+        serious: v.serious ? v.serious === 'true' : undefined,
+        related: v.related || undefined,
+        note: v.note.trim() || null,
+      };
+      await busy(submit, async () => {
+        try {
+          await send('POST', `${path}/adverse-events`, body);
+          drafts.drop(key);
+          tools.replaceChildren(notice('done', 'Adverse event recorded.'));
+          announce('Adverse event recorded.');
+          loadAdverseEvents(aeList);
+        } catch (error) {
+          formStatus.replaceChildren(showError(form, error, 'Could not record the adverse event.'));
+        }
+      });
+    }
+  }
+
+  function clarify(entry, button) {
+    const row = button.closest('tr');
+    const existing = row.nextElementSibling && row.nextElementSibling.classList.contains('clarify-row') ? row.nextElementSibling : null;
+    if (existing) {
+      existing.remove();
+      return;
+    }
+    const key = `clarify.${studyId}.${entry.date}`;
+    const formStatus = h('div');
+    const doseRows = h('div', { class: 'dose-rows' });
+    const addDose = (d = {}) => {
+      const n = doseRows.children.length + 1;
+      const remove = h('button', { type: 'button', class: 'btn small', onclick: () => { line.remove(); form.dispatchEvent(new Event('change')); } }, 'Remove', h('span', { class: 'visually-hidden' }, ` medicine ${n}`));
+      const line = h('fieldset', { class: 'dose-line' }, h('legend', {}, `Medicine ${n}`),
+        field('Drug', select(`drug_${n}`, Object.entries(DRUGS).map(([code, [name, unit]]) => [code, `${name} (${unit})`]), d.drug || 'oxycodone')),
+        field('Strength', h('input', { type: 'number', name: `strength_${n}`, min: 0, step: 'any', value: d.strength ?? '', required: true })),
+        field('Units taken', h('input', { type: 'number', name: `units_${n}`, min: 0, step: 'any', value: d.units ?? '', required: true })),
+        remove);
+      doseRows.append(line);
+    };
+    (entry.doses || []).forEach(addDose);
+    const scale = (name, value) => select(name, Array.from({ length: 11 }, (_, i) => [i, String(i)]), value);
+    const form = h('form', { class: 'clarify', novalidate: true, onsubmit, 'aria-label': `Correct the entry of ${day(entry.date)}` },
+      h('h3', {}, `Correct the entry of ${day(entry.date)}`),
+      h('div', { class: 'form-grid' },
+        field('Back pain (0–10)', scale('back_pain', entry.back_pain)),
+        field('Leg pain (0–10)', scale('leg_pain', entry.leg_pain)),
+        field('Temperature (°C, optional)', h('input', { type: 'number', name: 'temperature_c', min: 30, max: 45, step: 0.1, value: entry.temperature_c ?? '' }))),
+      h('fieldset', { class: 'field' }, h('legend', {}, 'Opioid doses'), doseRows,
+        h('button', { type: 'button', class: 'btn small', onclick: () => addDose() }, 'Add a medicine')),
+      h('fieldset', { class: 'field symptoms' }, h('legend', {}, 'Symptoms'),
+        Object.entries(SYMPTOMS).map(([code, text]) => {
+          const id = `sym-${entry.date}-${code}`;
+          return h('div', { class: 'checkbox' }, h('input', { type: 'checkbox', id, name: `sym_${code}`, checked: (entry.symptoms || []).includes(code) }),
+            h('label', { for: id }, text, RED_FLAGS.has(code) ? ' (red flag)' : ''));
+        })),
+      field('Note', h('textarea', { name: 'note', rows: 2, maxlength: 2000, value: entry.note || '' })),
+      field('Reason for the correction (required)', h('input', { type: 'text', name: 'reason', required: true, minlength: 3, maxlength: 500, autocomplete: 'off' }),
+        { hint: 'E.g. “Participant confirmed by phone that the dose was 10 mg, not 100 mg.” Recorded in the audit trail with your name.' }),
+      formStatus,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, 'Save the correction'),
+        h('button', { type: 'button', class: 'btn', onclick: () => { drafts.drop(key); clarifyRow.remove(); } }, 'Cancel')));
+    const saved = drafts.load(key);
+    if (saved) {
+      for (const k of Object.keys(saved)) {
+        const m = k.match(/^drug_(\d+)$/);
+        if (m && Number(m[1]) > doseRows.children.length) while (doseRows.children.length < Number(m[1])) addDose();
+      }
+    }
+    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved correction was restored.'));
+    const clarifyRow = h('tr', { class: 'clarify-row' }, h('td', { colspan: 9 }, form));
+    row.after(clarifyRow);
+    form.querySelector('select').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const v = drafts.readForm(form);
+      if (v.reason.trim().length < 3) {
+        formStatus.replaceChildren(notice('error', 'Give the reason for the correction (at least 3 characters).'));
+        form.elements.namedItem('reason').focus();
+        return;
+      }
+      const doses = [];
+      for (let i = 1; i <= 50; i += 1) {
+        if (!(`drug_${i}` in v)) continue;
+        if (!form.elements.namedItem(`drug_${i}`)) continue;
+        doses.push({ drug: v[`drug_${i}`], strength: Number(v[`strength_${i}`]), units: Number(v[`units_${i}`]) });
+      }
+      const body = {
+        client_id: crypto.randomUUID(),
+        back_pain: Number(v.back_pain),
+        leg_pain: Number(v.leg_pain),
+        doses,
+        symptoms: Object.keys(SYMPTOMS).filter((code) => v[`sym_${code}`]),
+        temperature_c: v.temperature_c === '' ? null : Number(v.temperature_c),
+        note: v.note.trim() || null,
+        device_time: deviceTime(),
+        reason: v.reason.trim(),
+      };
+      const submit = form.querySelector('button[type="submit"]');
+      await busy(submit, async () => {
+        try {
+          await send('PUT', `${path}/entries/${entry.date}`, body);
+          drafts.drop(key);
+          status.replaceChildren(notice('done', `The entry of ${day(entry.date)} was corrected.`));
+          announce(`The entry of ${day(entry.date)} was corrected.`);
+          const list = clarifyRow.closest('section').querySelector('h2').nextElementSibling;
+          loadEntries(list);
+        } catch (error) {
+          formStatus.replaceChildren(showError(form, error, 'Could not save the correction.'));
+        }
+      });
+    }
+  }
+}
+
+function symptomsCell(e) {
+  const list = (e.symptoms || []).map((code) => h('li', { class: RED_FLAGS.has(code) ? 'red' : null }, symptom(code)));
+  if (e.temperature_c != null) list.push(h('li', { class: e.temperature_c >= 38 ? 'red' : null }, `Temperature ${num(e.temperature_c)} °C`));
+  return list.length ? h('ul', { class: 'plain-list' }, list) : 'None';
+}
+
+function corrections(e) {
+  const list = e.corrections || [];
+  const head = `v${e.version}${e.entered_by ? ` · by ${e.entered_by}` : ''}`;
+  if (!list.length) return head;
+  return h('details', { class: 'corrections' },
+    h('summary', {}, `${head} · ${list.length} correction${list.length === 1 ? '' : 's'}`),
+    h('ol', {}, list.map((c) => h('li', {},
+      h('p', {}, h('strong', {}, c.action === 'entry.create' ? `Version ${c.version ?? 1}, entered` : `Version ${c.version ?? '?'}, corrected`),
+        ` · ${instant(c.at)} · ${c.actor || '—'}${c.actor_type && c.actor_type !== 'participant' ? ` (${c.actor_type})` : ''}`),
+      c.action === 'entry.create' ? null : h('p', {}, 'Reason: ', c.reason || '—'),
+      changes(c.before, c.after)))));
+}
+
+function show(value) {
+  if (value == null) return '—';
+  if (Array.isArray(value)) return value.map((v) => (v && typeof v === 'object' && v.drug ? dose(v) : typeof v === 'string' ? symptom(v) : JSON.stringify(v))).join('; ') || 'none';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function changes(before = {}, after = {}) {
+  const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])]
+    .filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]));
+  if (!keys.length) return null;
+  return h('table', { class: 'changes' },
+    h('caption', { class: 'visually-hidden' }, 'Changed values'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Old value'), h('th', { scope: 'col' }, 'New value'))),
+    h('tbody', {}, keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k.replaceAll('_', ' ')),
+      h('td', { class: 'old' }, show((before || {})[k])), h('td', {}, show((after || {})[k]))))));
+}
+
+export default { title: 'Participant', render };

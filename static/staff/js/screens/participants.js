@@ -1,0 +1,79 @@
+// Participants of the staff member's sites: study day, last entry, adherence
+// (last 7 days and overall, closed diary dates only), open flags; search by
+// study ID and filter by site (#/participants?q=&site=).
+import { get } from '../../../js/api.js';
+import { h } from '../../../js/dom.js';
+import { age, day, instant, pct } from '../labels.js';
+import { badge, field, query, select, showError, table } from '../ui.js';
+
+function render(root, ctx, { params }) {
+  const search = h('input', { type: 'search', name: 'q', value: params.get('q') || '', autocomplete: 'off', spellcheck: 'false', maxlength: 40 });
+  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Find participants', onsubmit, onchange: onsubmit },
+    field('Study ID', search, { hint: 'Part of a study ID, e.g. 014' }),
+    field('Site', select('site', [['', 'All my sites'], ...ctx.sites.map((s) => [s.code, s.name && s.name !== s.code ? `${s.code} – ${s.name}` : s.code])], params.get('site') || '')),
+    h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Search')));
+  const status = h('div');
+  const count = h('p', { class: 'hint' });
+  const list = h('div', {}, h('p', { class: 'loading' }, 'Loading participants…'));
+  const sites = h('div');
+  root.append(
+    h('div', { class: 'title-row' }, h('h1', {}, 'Participants'), h('a', { href: '#/enroll', class: 'btn' }, 'Enroll a participant')),
+    form, status, count, list, sites);
+  load();
+  loadAdherence();
+
+  function onsubmit(event) {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    history.replaceState(null, '', `#/participants${query(values)}`);
+    load();
+  }
+
+  async function load() {
+    const values = Object.fromEntries(new FormData(form));
+    try {
+      const { participants } = await get(`/staff/participants${query({ q: values.q.trim(), site: values.site })}`);
+      status.replaceChildren();
+      count.textContent = `${participants.length} participant${participants.length === 1 ? '' : 's'}.`;
+      list.replaceChildren(table({ text: 'Participants', hidden: true }, [
+        { title: 'Study ID', cell: (p) => h('a', { href: `#/participants/${encodeURIComponent(p.study_id)}` }, p.study_id) },
+        { title: 'Site', cell: (p) => p.site },
+        { title: 'Status', cell: (p) => [p.status, p.activated_at ? null : h('span', { class: 'hint block' }, 'not activated')] },
+        { title: 'Study day', className: 'num', cell: (p) => (p.study_day == null ? '—' : String(p.study_day)) },
+        { title: 'Last entry', cell: (p) => day(p.last_entry_date) },
+        { title: 'Adherence 7 days', className: 'num', cell: (p) => adherence(p.adherence_7d) },
+        { title: 'Adherence overall', className: 'num', cell: (p) => adherence(p.adherence_overall) },
+        { title: 'Open flags', className: 'num', cell: (p) => (p.open_flags ? h('a', { href: `#/flags?study_id=${encodeURIComponent(p.study_id)}`, class: 'open-flags', 'aria-label': `${p.open_flags} open flags of ${p.study_id}` }, String(p.open_flags)) : '0') },
+        { title: 'Last seen', cell: (p) => (p.last_seen_at ? h('span', { title: instant(p.last_seen_at) }, age(p.last_seen_at)) : '—') },
+      ], participants, { empty: 'No participants match.' }));
+    } catch (error) {
+      status.replaceChildren(showError(null, error, 'Could not load the participants.'));
+      list.replaceChildren();
+    }
+  }
+
+  async function loadAdherence() {
+    let body;
+    try {
+      body = await get('/staff/adherence');
+    } catch {
+      return; // the per-site summary is extra: the list above has each participant's figures
+    }
+    const rows = body.sites || [];
+    if (!rows.length) return;
+    sites.replaceChildren(h('h2', {}, 'Adherence by site'), table({ text: 'Adherence by site (closed diary dates)', hidden: true }, [
+      { title: 'Site', cell: (s) => s.site || s.code },
+      { title: 'Expected dates', className: 'num', cell: (s) => String(s.expected ?? '—') },
+      { title: 'Entered', className: 'num', cell: (s) => String(s.entered ?? '—') },
+      { title: 'Adherence', className: 'num', cell: (s) => adherence(s.rate) },
+    ], rows));
+  }
+}
+
+function adherence(v) {
+  if (v == null) return '—';
+  const level = v >= 0.8 ? 'good' : v >= 0.5 ? 'fair' : 'poor';
+  return badge(`ad-${level}`, pct(v));
+}
+
+export default { title: 'Participants', render };

@@ -1,0 +1,107 @@
+// Form fields, tables and messages shared by the console's screens. Every
+// control gets a visible <label>; errors name the field they belong to.
+import { ApiError, Offline } from '../../js/api.js';
+import { h, notice, uid } from '../../js/dom.js';
+
+/** A labelled control: field('Study ID', h('input', {...}), {hint}). */
+export function field(text, control, { hint, className = 'field' } = {}) {
+  const id = control.id || uid('c');
+  control.id = id;
+  const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: className }, h('label', { for: id }, text), control, hintEl,
+    h('p', { class: 'field-error', id: `${id}-error`, hidden: true }));
+}
+
+/** A <select> from [[value, text], …]. */
+export function select(name, options, value) {
+  return h('select', { name },
+    options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
+}
+
+export const entries = (table) => Object.entries(table);
+
+/** Mark fields the API named (422) and return a summary notice. */
+export function showError(form, error, fallback = 'That did not work.') {
+  if (form) {
+    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    for (const p of form.querySelectorAll('.field-error')) {
+      p.hidden = true;
+      p.textContent = '';
+    }
+  }
+  if (error instanceof Offline) return notice('error', 'The diary server cannot be reached. Nothing was saved; try again.');
+  if (!(error instanceof ApiError)) return notice('error', fallback);
+  const items = [];
+  for (const [name, messages] of Object.entries(error.fields || {})) {
+    const text = flatten(messages).join('; ');
+    const control = form && form.elements.namedItem(name);
+    if (control && control.id) {
+      control.setAttribute('aria-invalid', 'true');
+      const p = document.getElementById(`${control.id}-error`);
+      if (p) {
+        p.textContent = text;
+        p.hidden = false;
+        control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), p.id].filter(Boolean).join(' '));
+      }
+      const labelEl = form.querySelector(`label[for="${control.id}"]`);
+      items.push(`${labelEl ? labelEl.textContent : name}: ${text}`);
+    } else {
+      items.push(`${name === '_schema' ? '' : `${name}: `}${text}`);
+    }
+  }
+  let message = error.message;
+  if (error.status === 403 && !/cannot|locked|only/i.test(message)) message = `Your role cannot do this. ${message}`;
+  return notice('error', message, items.length ? h('ul', {}, items.map((t) => h('li', {}, t))) : null);
+}
+
+function flatten(messages) {
+  if (Array.isArray(messages)) return messages.flatMap(flatten);
+  if (messages && typeof messages === 'object') {
+    return Object.entries(messages).flatMap(([k, v]) => flatten(v).map((m) => `${k} ${m}`));
+  }
+  return [String(messages)];
+}
+
+/** A table that becomes stacked cards on a phone (labels come from data-label). */
+export function table(caption, columns, rows, { empty = 'Nothing to show.', className = '' } = {}) {
+  if (!rows.length) return h('p', { class: 'empty' }, empty);
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: `data ${className}` },
+      h('caption', { class: caption.hidden ? 'visually-hidden' : '' }, caption.text || caption),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.title)))),
+      h('tbody', {}, rows.map((row) => h('tr', { class: row.rowClass || null },
+        columns.map((c, i) => (i === 0
+          ? h('th', { scope: 'row', 'data-label': c.title, class: c.className }, c.cell(row))
+          : h('td', { 'data-label': c.title, class: c.className }, c.cell(row)))))))));
+}
+
+export function badge(kind, text) {
+  return h('span', { class: `badge ${kind}` }, text);
+}
+
+/** A <dl> of [term, value] pairs. */
+export function facts(pairs, className = 'facts') {
+  return h('dl', { class: className }, pairs.filter(Boolean).flatMap(([t, v]) => [h('dt', {}, t), h('dd', {}, v ?? '—')]));
+}
+
+/** Run an async action from a button: disabled while it runs. */
+export async function busy(button, action) {
+  const was = button.disabled;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    return await action();
+  } finally {
+    button.disabled = was;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/** The query string of a params object, without empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
