@@ -27,7 +27,8 @@ blp = Blueprint("flags", __name__, description="Flags and adverse events (staff)
 
 def _flag(db, flag_id: int) -> dict:
     """The flag if it is at one of the signed-in staff member's sites; else 404."""
-    flag = queries.get_flag(db, flag_id, current_user.site_ids)
+    # An id beyond SQLite's integer range cannot exist (and would not bind).
+    flag = queries.get_flag(db, flag_id, current_user.site_ids) if flag_id < 2**63 else None
     if flag is None:
         raise not_found(f"No flag {flag_id} at your sites.")
     return flag

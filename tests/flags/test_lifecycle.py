@@ -216,6 +216,8 @@ def test_resolve_validation_answers_422_and_writes_nothing(
 def test_unknown_flag_is_404(staff_client):
     client = staff_client("investigator")
     assert client.get("staff/flags/999").status_code == 404
+    assert client.get(f"staff/flags/{2**64}").status_code == 404
+    assert client.get("staff/flags/-1").status_code == 404
     assert client.post("staff/flags/999/acknowledge").status_code == 404
     assert client.post("staff/flags/999/resolve", {"outcome": "not_ae"}).status_code == 404
 
