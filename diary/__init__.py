@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from .auth.views import blp as auth_blp
     from .console.views import blp as console_blp
     from .entries.views import blp as entries_blp
+    from .exports.views import blp as exports_blp
     from .flags.views import blp as flags_blp
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
@@ -84,6 +85,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         flags_blp,
         notify_blp,
         console_blp,
+        exports_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)

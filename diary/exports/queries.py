@@ -1,0 +1,101 @@
+"""SQL for the exports: one set-based statement per table, scoped to the caller's sites.
+
+Every statement joins participants and sites and filters on `p.site_id IN (...)`
+(None: every site) and, optionally, on one site code; a code outside the
+caller's sites therefore yields no rows, never another site's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+_FIRST_INJECTION = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
+
+
+def _scope(site_ids: Iterable[int] | None, site_code: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if site_ids is not None:
+        ids = sorted(site_ids)
+        clauses.append(f"p.site_id IN ({', '.join('?' for _ in ids)})" if ids else "0 = 1")
+        params.extend(ids)
+    if site_code is not None:
+        clauses.append("s.code = ?")
+        params.append(site_code)
+    return (" AND ".join(clauses) or "1 = 1"), params
+
+
+def participants(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            f"SELECT p.id, p.study_id, s.code AS site, p.status, {_FIRST_INJECTION}"
+            " AS first_injection FROM participants p JOIN sites s ON s.id = p.site_id"
+            f" WHERE {where} ORDER BY p.study_id",
+            params,
+        )
+    )
+
+
+def entries(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection, e.*,"
+            " (SELECT count(*) FROM doses d WHERE d.entry_id = e.id) AS dose_count"
+            " FROM entries e JOIN participants p ON p.id = e.participant_id"
+            f" JOIN sites s ON s.id = p.site_id WHERE {where} ORDER BY p.study_id, e.date",
+            params,
+        )
+    )
+
+
+def doses(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
+            " e.date, e.mme AS day_mme, e.mme_unconverted, d.position, d.drug, d.strength,"
+            " d.units FROM doses d JOIN entries e ON e.id = d.entry_id"
+            " JOIN participants p ON p.id = e.participant_id JOIN sites s ON s.id = p.site_id"
+            f" WHERE {where} ORDER BY p.study_id, e.date, d.position",
+            params,
+        )
+    )
+
+
+def flags(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            "SELECT f.id, p.study_id, s.code AS site, f.kind, f.severity, f.status,"
+            " f.first_date, f.last_date, f.detail, f.opened_at, f.updated_at,"
+            " f.acknowledged_at, ack.email AS acknowledged_by, f.resolved_at,"
+            " res.email AS resolved_by, f.outcome, a.id AS adverse_event_id"
+            " FROM flags f JOIN participants p ON p.id = f.participant_id"
+            " JOIN sites s ON s.id = p.site_id"
+            " LEFT JOIN staff ack ON ack.id = f.acknowledged_by"
+            " LEFT JOIN staff res ON res.id = f.resolved_by"
+            " LEFT JOIN adverse_events a ON a.flag_id = f.id"
+            f" WHERE {where} ORDER BY p.study_id, f.first_date, f.id",
+            params,
+        )
+    )
+
+
+def adverse_events(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            f"SELECT a.id, p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
+            " a.source, a.flag_id, a.term, a.onset_date, a.ctcae_grade, a.serious, a.related,"
+            " a.note, st.email AS recorded_by, a.recorded_at"
+            " FROM adverse_events a JOIN participants p ON p.id = a.participant_id"
+            " JOIN sites s ON s.id = p.site_id JOIN staff st ON st.id = a.recorded_by"
+            f" WHERE {where} ORDER BY p.study_id, a.onset_date, a.id",
+            params,
+        )
+    )

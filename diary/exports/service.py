@@ -1,0 +1,92 @@
+"""Build one export for the caller's sites and record it in the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit, clock
+from ..auth import queries as auth_queries
+from ..db import transaction
+from ..errors import not_found
+from ..study import Study
+from . import sdtm, tables
+
+NAMES = (*tables.CSV_EXPORTS, "sdtm.zip")
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    mimetype: str
+    body: bytes
+    rows: dict[str, int]
+
+
+def filename(study: Study, name: str, site_code: str | None, now: datetime) -> str:
+    """e.g. BMMSC-LBP_entries_SITE-A_2026-03-02.csv (date in the study's zone)."""
+    stem, ext = name.rsplit(".", 1)
+    today = clock.local_date(now, study.timezone).isoformat()
+    return f"{study.id}_{stem}_{site_code or 'all-sites'}_{today}.{ext}"
+
+
+def _build(db: Database, study: Study, name: str, site_ids, site_code, now) -> Export:
+    if name == "sdtm.zip":
+        datasets = sdtm.tables(db, study, site_ids, site_code)
+        return Export(
+            filename(study, name, site_code, now),
+            "application/zip",
+            sdtm.package(study, datasets, now=now),
+            {k: len(t.rows) for k, t in datasets.items()},
+        )
+    table = tables.CSV_EXPORTS[name](db, study, site_ids, site_code, now=now)
+    return Export(
+        filename(study, name, site_code, now),
+        "text/csv; charset=utf-8",
+        tables.to_csv(table).encode("utf-8"),
+        {name.rsplit(".", 1)[0]: len(table.rows)},
+    )
+
+
+def export(
+    db: Database,
+    study: Study,
+    name: str,
+    *,
+    site_ids: Iterable[int] | None,
+    site_code: str | None,
+    actor: audit.Actor,
+    now: datetime,
+) -> Export:
+    """Read the export from one snapshot, then audit it: who, which sites, how many rows."""
+    if name not in NAMES:
+        raise not_found(f"No export {name}; there are {', '.join(NAMES)}.")
+    scope = None if site_ids is None else frozenset(site_ids)
+    # A read transaction: every table of the package comes from the same snapshot,
+    # without holding the write lock while it is built.
+    with transaction(db, immediate=False):
+        result = _build(db, study, name, scope, site_code, now)
+        site = auth_queries.site_by_code(db, site_code) if site_code else None
+    in_scope = site is not None and (scope is None or site["id"] in scope)
+    after: dict[str, Any] = {
+        "site": site_code,
+        "scope": "all" if scope is None else sorted(scope),
+        "rows": result.rows,
+        "filename": result.filename,
+    }
+    with transaction(db):
+        audit.record(
+            db,
+            actor=actor,
+            action=f"export.{name}",
+            object_type="export",
+            object_id=name,
+            site_id=site["id"] if in_scope else None,
+            after=after,
+            at=now,
+        )
+    return result

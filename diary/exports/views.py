@@ -1,0 +1,42 @@
+"""GET /staff/exports/{name}: a download, site-scoped and audited."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from .. import clock
+from ..auth import staff_required
+from ..db import get_db
+from . import service
+from .schemas import ExportQuery
+
+blp = Blueprint("exports", __name__, description="Exports for the statisticians (staff)")
+
+
+@blp.route("/staff/exports/<name>", methods=["GET"])
+@staff_required("exports.read")
+@blp.arguments(ExportQuery, location="query")
+@blp.doc(
+    description="entries.csv, doses.csv, flags.csv, adverse_events.csv, adherence.csv "
+    "or sdtm.zip (QS, CM, AE and more, with define.json)."
+)
+def download(args, name):
+    result = service.export(
+        get_db(),
+        current_app.extensions["diary.study"],
+        name,
+        site_ids=current_user.site_ids,
+        site_code=args.get("site"),
+        actor=current_user.actor,
+        now=clock.now(),
+    )
+    return Response(
+        result.body,
+        content_type=result.mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
