@@ -192,6 +192,9 @@ async function start() {
     });
   }
   render();
+  if (ctx.user && navigator.storage && navigator.storage.persist) {
+    navigator.storage.persist().catch(() => {}); // keep unsent entries through storage pressure
+  }
   let session;
   try {
     session = await getSession();

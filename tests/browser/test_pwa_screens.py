@@ -101,11 +101,13 @@ def test_every_screen_is_accessible_and_photographed_at_phone_size(pwa, page, sh
     expect(page.get_by_role("main").get_by_text("Sent", exact=True)).to_have_count(2)
     expect(page.get_by_role("img", name="Pain and opioid use, last 30 days")).to_be_visible()
     shoot(page, "history")
+    shoot(page, "history-full", full_page=True)
     assert serious_violations(page) == []
 
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()
     shoot(page, "settings")
+    shoot(page, "settings-full", full_page=True)
     assert serious_violations(page) == []
 
     # Each screen has its own URL, and the back button walks back through them.

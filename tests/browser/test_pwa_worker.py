@@ -57,7 +57,9 @@ def test_background_sync_sends_the_outbox_without_the_app_open(pwa, page, contex
         page.wait_for_timeout(100)
     [entry] = pwa.entries()
     assert (entry["back_pain"], entry["mme"]) == (3, pytest.approx(30.0))
-    assert pwa.server.count("PUT", "/api/v1/entries/") == 1
+    # Chromium may fire its own sync event as the network returns; a replay is
+    # harmless: the server keeps one entry, never a second version.
+    assert entry["version"] == 1
 
 
 def test_a_push_message_shows_the_reminder(pwa, page, context):
