@@ -3,6 +3,7 @@ staff can see of notifications: per flag, and per participant reachability."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -26,12 +27,19 @@ from .schemas import (
     VapidKeySchema,
 )
 
+log = logging.getLogger(__name__)
+
 blp = Blueprint("notifications", __name__, description="Push subscriptions and notifications")
 
 
 def vapid_public_key() -> str | None:
     """The browser's applicationServerKey, or None when Web Push is not configured."""
-    return webpush.configured_public_key(current_app.config.get("DIARY_VAPID_PRIVATE_KEY"))
+    try:
+        return webpush.configured_public_key(current_app.config.get("DIARY_VAPID_PRIVATE_KEY"))
+    except webpush.VapidKeyError as exc:
+        # A broken key disables push (browsers cannot subscribe) rather than the API.
+        log.error("Web Push disabled: %s", exc)
+        return None
 
 
 @blp.record_once
@@ -154,7 +162,8 @@ def _recipient(row: dict) -> dict:
 def flag_notifications(flag_id: int):
     """Who was notified about this flag, how, when, and with what result."""
     db = get_db()
-    if flag_queries.get_flag(db, flag_id, current_user.site_ids) is None:
+    # An id beyond SQLite's integer range cannot exist (and would not bind).
+    if flag_id >= 2**63 or flag_queries.get_flag(db, flag_id, current_user.site_ids) is None:
         raise not_found(f"No flag {flag_id} at your sites.")
     rows = queries.flag_notifications(db, flag_id)
     return {

@@ -233,3 +233,4 @@ def test_a_flag_notification_history_is_visible_to_its_sites_staff_only(
     )
     assert staff_client("admin", ()).get(f"staff/flags/{flag_id}/notifications").status_code == 200
     assert coordinator.get("staff/flags/99999/notifications").status_code == 404
+    assert coordinator.get(f"staff/flags/{2**64}/notifications").status_code == 404
