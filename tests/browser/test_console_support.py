@@ -91,3 +91,85 @@ def snap():
         return path
 
     return take
+
+
+class Study:
+    """Diary data written through the real services, as of the evening of each day."""
+
+    def __init__(self, app, db, enroll):
+        self.app = app
+        self.db = db
+        self._enroll = enroll
+
+    def participant(self, study_id, *, site="SITE-A", days_ago=14, back_pain=4, mme=10.0):
+        from datetime import timedelta
+
+        from diary import clock
+
+        injected = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_ago)
+        return self._enroll(
+            study_id, site=site, timezone=TIMEZONE, injection_date=injected,
+            back_pain=back_pain, mme=mme,
+        )
+
+    def entry(self, study_id, days_ago, *, back=5, leg=2, doses=(), symptoms=(), temperature=None, note=None):
+        """The entry of `days_ago` days back, sent at 20:00 that day (inside its window)."""
+        import uuid
+        from datetime import UTC, datetime, time, timedelta
+
+        from diary import audit, clock
+        from diary.entries.schemas import EntryIn
+        from diary.entries.service import put_entry
+
+        day = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_ago)
+        at = datetime.combine(day, time(20, 0), clock.zone(TIMEZONE))
+        pid = self.db.execute("SELECT id FROM participants WHERE study_id = ?", [study_id]).fetchone()[0]
+        with self.app.app_context():
+            body = EntryIn().load({
+                "client_id": str(uuid.uuid4()), "back_pain": back, "leg_pain": leg,
+                "doses": [{"drug": d, "strength": s, "units": u} for d, s, u in doses],
+                "symptoms": list(symptoms), "temperature_c": temperature, "note": note,
+                "device_time": at.isoformat(),
+            })
+            put_entry(
+                self.db, self.app.extensions["diary.study"], participant_id=pid, day=day, body=body,
+                actor=audit.Actor("participant", str(pid), study_id), now=at.astimezone(UTC),
+            )
+        return day
+
+    def close_days(self):
+        """The nightly job: missed entries, pain flares and opioid flags."""
+        from diary import clock
+        from diary.jobs import close_days
+
+        with self.app.app_context():
+            return close_days.run(
+                self.db, now=clock.now(), study=self.app.extensions["diary.study"], config=self.app.config
+            )
+
+    def flag_id(self, study_id, kind):
+        return self.db.execute(
+            "SELECT f.id FROM flags f JOIN participants p ON p.id = f.participant_id"
+            " WHERE p.study_id = ? AND f.kind = ? ORDER BY f.id LIMIT 1",
+            [study_id, kind],
+        ).fetchone()[0]
+
+    def busy_participant(self, study_id="LBP-001", site="SITE-A"):
+        """Two weeks of diary: a fever, three missed days, a flare, and three days above 50 MME."""
+        self.participant(study_id, site=site, days_ago=14)
+        for ago in range(14, 0, -1):
+            if ago in (9, 8, 7):
+                continue  # missed
+            oxy = [("oxycodone", 10, 1)] if ago > 3 else [("oxycodone", 20, 2)]
+            back = {3: 8, 2: 9, 1: 8}.get(ago, 4 + ago % 2)
+            self.entry(
+                study_id, ago, back=back, leg=max(0, back - 3), doses=oxy,
+                symptoms=("fever",) if ago == 5 else (), temperature=38.4 if ago == 5 else None,
+                note="Felt hot and shivery." if ago == 5 else None,
+            )
+        self.close_days()
+
+
+@pytest.fixture
+def study(app, db, enroll):
+    return Study(app, db, enroll)

@@ -89,18 +89,20 @@ function signedOut(message, { keepRoute = true } = {}) {
   const was = ctx.user;
   ctx.user = null;
   ctx.sites = [];
-  if (keepRoute && was) {
-    const { path } = route();
-    try {
-      sessionStorage.setItem(RETURN_KEY, location.hash.replace(/^#\//, '') || path);
-    } catch {
-      // no storage: after sign-in the inbox opens
-    }
-  }
+  if (keepRoute && was) remember(route().path);
   if (!was && route().name === 'signin') return;
   ctx.flash = message;
   announce(message);
   ctx.navigate('signin', { replace: true });
+}
+
+/** The screen to return to after signing in. */
+function remember(path) {
+  try {
+    if (path && !path.startsWith('signin')) sessionStorage.setItem(RETURN_KEY, path);
+  } catch {
+    // no storage: after sign-in the inbox opens
+  }
 }
 
 const SCREENS = { signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit };
@@ -122,9 +124,12 @@ function route() {
 }
 
 function render() {
-  const { name, section, id, params } = route();
+  const { name, section, id, params, path } = route();
   let target = name;
-  if (!ctx.user) target = 'signin';
+  if (!ctx.user) {
+    target = 'signin';
+    if (name && name !== 'signin') remember(path);
+  }
   else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit'))) target = 'flags';
   if (target !== name) {
     ctx.navigate(target, { replace: true });
@@ -188,12 +193,6 @@ async function start() {
       await loadSites();
     } catch {
       ctx.user = null;
-    }
-  } else if (route().name && route().name !== 'signin') {
-    try {
-      sessionStorage.setItem(RETURN_KEY, location.hash.replace(/^#\//, ''));
-    } catch {
-      // no storage
     }
   }
   render();

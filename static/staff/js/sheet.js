@@ -9,11 +9,22 @@ export function qrImage(svg, alt) {
   if (typeof svg !== 'string' || !svg.trimStart().startsWith('<svg')) return null;
   return h('img', {
     class: 'qr',
-    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg.trim())}`,
+    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(standalone(svg.trim()))}`,
     alt,
     width: 240,
     height: 240,
   });
+}
+
+/** An inline SVG fragment made a standalone image: a namespace, and a viewBox so it scales. */
+function standalone(svg) {
+  const open = svg.slice(0, svg.indexOf('>') + 1);
+  let tag = open;
+  if (!/\sxmlns=/.test(tag)) tag = tag.replace('<svg', '<svg xmlns="http://www.w3.org/2000/svg"');
+  const w = open.match(/\swidth="([\d.]+)"/);
+  const hgt = open.match(/\sheight="([\d.]+)"/);
+  if (!/\sviewBox=/.test(tag) && w && hgt) tag = tag.replace('<svg', `<svg viewBox="0 0 ${w[1]} ${hgt[1]}"`);
+  return tag + svg.slice(open.length);
 }
 
 export function activationSheet(issued) {

@@ -1,7 +1,7 @@
 // Form fields, tables and messages shared by the console's screens. Every
 // control gets a visible <label>; errors name the field they belong to.
 import { ApiError, Offline } from '../../js/api.js';
-import { h, notice, uid } from '../../js/dom.js';
+import { add, h, notice, uid } from '../../js/dom.js';
 
 /** A labelled control: field('Study ID', h('input', {...}), {hint}). */
 export function field(text, control, { hint, className = 'field' } = {}) {
@@ -72,8 +72,8 @@ export function table(caption, columns, rows, { empty = 'Nothing to show.', clas
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.title)))),
       h('tbody', {}, rows.map((row) => h('tr', { class: row.rowClass || null },
         columns.map((c, i) => (i === 0
-          ? h('th', { scope: 'row', 'data-label': c.title, class: c.className }, c.cell(row))
-          : h('td', { 'data-label': c.title, class: c.className }, c.cell(row)))))))));
+          ? h('th', { scope: 'row', 'data-label': c.title, class: c.className }, h('div', { class: 'cell' }, c.cell(row)))
+          : h('td', { 'data-label': c.bare ? null : c.title, class: c.className }, h('div', { class: 'cell' }, c.cell(row))))))))));
 }
 
 export function badge(kind, text) {
@@ -104,4 +104,10 @@ export function query(params) {
   for (const [k, v] of Object.entries(params)) if (v != null && v !== '') q.set(k, v);
   const s = q.toString();
   return s ? `?${s}` : '';
+}
+
+/** Replace an element's children; null, false and nested arrays are skipped. */
+export function put(el, ...children) {
+  el.replaceChildren();
+  return add(el, children);
 }

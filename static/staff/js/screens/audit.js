@@ -3,7 +3,7 @@
 import { get } from '../../../js/api.js';
 import { h, notice } from '../../../js/dom.js';
 import { instant } from '../labels.js';
-import { field, query, select, showError, table } from '../ui.js';
+import { field, put, query, select, showError, table } from '../ui.js';
 
 const PAGE = 100;
 const FIELDS = ['object_type', 'object_id', 'actor_type', 'actor_id', 'study_id'];
@@ -20,7 +20,7 @@ function render(root, ctx, { params }) {
   const chain = h('div');
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading the audit trail…'));
   const more = h('div', { class: 'actions' });
-  root.append(h('h1', {}, 'Audit trail'), chain, form, list, more);
+  put(root, h('h1', {}, 'Audit trail'), chain, form, list, more);
   let rows = [];
   load();
 
@@ -39,12 +39,12 @@ function render(root, ctx, { params }) {
     try {
       body = await get(`/staff/audit${query({ ...filters, before_id: beforeId, limit: PAGE })}`);
     } catch (error) {
-      list.replaceChildren(showError(null, error, 'Could not load the audit trail.'));
+      put(list, showError(null, error, 'Could not load the audit trail.'));
       return;
     }
     showChain(body.chain);
     rows = beforeId ? [...rows, ...body.rows] : body.rows;
-    list.replaceChildren(table({ text: 'Audit trail, newest first', hidden: true }, [
+    put(list, table({ text: 'Audit trail, newest first', hidden: true }, [
       { title: '#', className: 'num', cell: (r) => String(r.id) },
       { title: 'When', cell: (r) => instant(r.at) },
       { title: 'Actor', cell: (r) => [`${r.actor_type}${r.actor_id ? ` ${r.actor_id}` : ''}`, r.actor_label ? h('span', { class: 'hint block' }, r.actor_label) : null] },
@@ -65,7 +65,7 @@ function render(root, ctx, { params }) {
       chain.replaceChildren();
       return;
     }
-    chain.replaceChildren(c.ok
+    put(chain, c.ok
       ? notice('done', `Hash chain intact: ${c.rows} rows checked.`)
       : notice('error', `Hash chain broken at row ${c.broken_id}: ${c.problem || 'the row does not match its hash'}. Report this to the study's data manager.`));
   }

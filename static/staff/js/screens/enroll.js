@@ -5,7 +5,7 @@ import { localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import { activationSheet } from '../sheet.js';
-import { busy, field, select, showError } from '../ui.js';
+import { busy, field, put, select, showError } from '../ui.js';
 
 const DRAFT = 'enroll';
 
@@ -40,9 +40,9 @@ function render(root, ctx) {
       { hint: '0 to 50: more than 50 at baseline excludes the participant.' }),
     h('div', { class: 'span' }, status, h('div', { class: 'actions' }, submit)));
   const result = h('div');
-  root.append(h('h1', {}, 'Enroll a participant'), form, result);
-  if (!sites.length) status.replaceChildren(notice('error', 'You have no site to enroll participants at.'));
-  if (drafts.keep(form, DRAFT)) status.replaceChildren(notice('info', 'Your unsaved enrollment was restored.'));
+  put(root, h('h1', {}, 'Enroll a participant'), form, result);
+  if (!sites.length) put(status, notice('error', 'You have no site to enroll participants at.'));
+  if (drafts.keep(form, DRAFT)) put(status, notice('info', 'Your unsaved enrollment was restored.'));
 
   async function onsubmit(event) {
     event.preventDefault();
@@ -62,7 +62,7 @@ function render(root, ctx) {
         form.reset();
         status.replaceChildren();
         form.hidden = true;
-        result.replaceChildren(
+        put(result, 
           notice('done', `${issued.study_id} is enrolled. Give the participant this sheet; the code is shown once.`),
           activationSheet(issued),
           h('div', { class: 'actions no-print' },
@@ -72,7 +72,7 @@ function render(root, ctx) {
         result.querySelector('h2').tabIndex = -1;
         result.querySelector('h2').focus();
       } catch (error) {
-        status.replaceChildren(showError(form, error, 'Could not enroll the participant.'));
+        put(status, showError(form, error, 'Could not enroll the participant.'));
       }
     });
   }

@@ -1,6 +1,7 @@
 // Exports for the statisticians (SPEC §10): plain download links, scoped by the
 // server to the staff member's sites; every download is audited.
 import { h } from '../../../js/dom.js';
+import { put } from '../ui.js';
 
 const FILES = [
   ['entries.csv', 'Diary entries', 'One row per entry, with the daily MME.'],
@@ -13,13 +14,13 @@ const FILES = [
 
 function render(root, ctx) {
   const scope = ctx.user.role === 'admin' ? 'all sites' : `your site${ctx.sites.length === 1 ? '' : 's'} (${ctx.sites.map((s) => s.code).join(', ') || 'none'})`;
-  root.append(
+  put(root, 
     h('h1', {}, 'Exports'),
     h('p', { class: 'lead' }, `Files hold the data of ${scope}. Each download is recorded in the audit trail.`),
     h('ul', { class: 'exports' }, FILES.map(([name, title, text]) => h('li', { class: 'card export' },
       h('h2', {}, title),
       h('p', {}, text),
-      h('a', { class: 'btn', href: `/api/v1/staff/exports/${name}`, download: name }, `Download ${name}`)))),
+      h('a', { class: 'btn', href: `/api/v1/staff/exports/${name}`, download: true }, `Download ${name}`)))),
   );
 }
 

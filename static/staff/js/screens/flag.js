@@ -5,15 +5,15 @@ import { get, send } from '../../../js/api.js';
 import { announce, h, notice, uid } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import {
-  AE_SOURCES, CTCAE, KINDS, RELATED, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label,
+  AE_SOURCES, CTCAE, KINDS, RELATED, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label,
 } from '../labels.js';
-import { badge, busy, entries, facts, field, select, showError, table } from '../ui.js';
+import { badge, busy, entries, facts, field, put, select, showError, table } from '../ui.js';
 
 function render(root, ctx, { id }) {
   const status = h('div');
   const body = h('div', {}, h('p', { class: 'loading' }, 'Loading the flag…'));
   const heading = h('h1', {}, `Flag ${id}`);
-  root.append(h('p', { class: 'crumbs' }, h('a', { href: '#/flags' }, '← All flags')), heading, status, body);
+  put(root, h('p', { class: 'crumbs' }, h('a', { href: '#/flags' }, '← All flags')), heading, status, body);
   load();
 
   async function load() {
@@ -21,13 +21,13 @@ function render(root, ctx, { id }) {
     try {
       flag = await get(`/staff/flags/${encodeURIComponent(id)}`);
     } catch (error) {
-      body.replaceChildren(showError(null, error, 'Could not load the flag.'));
+      put(body, showError(null, error, 'Could not load the flag.'));
       return;
     }
     heading.textContent = `${label(KINDS, flag.kind)} – ${flag.study_id}`;
     document.title = `${heading.textContent} – Staff console – Pain Diary`;
     const notifications = h('div', {}, h('p', { class: 'loading' }, 'Loading notifications…'));
-    body.replaceChildren(
+    put(body, 
       h('section', { class: 'card', 'aria-labelledby': 'flag-what' },
         h('h2', { id: 'flag-what' }, 'What was found'),
         h('p', { class: 'flag-finding' }, badge(`sev-${flag.severity}`, label(SEVERITIES, flag.severity)), ' ', flagSummary(flag)),
@@ -59,11 +59,11 @@ function render(root, ctx, { id }) {
       onclick: (event) => busy(event.currentTarget, async () => {
         try {
           await send('POST', `/staff/flags/${flag.id}/acknowledge`);
-          status.replaceChildren(notice('done', 'Flag acknowledged.'));
+          put(status, notice('done', 'Flag acknowledged.'));
           announce('Flag acknowledged.');
           await load();
         } catch (error) {
-          status.replaceChildren(showError(null, error, 'Could not acknowledge the flag.'));
+          put(status, showError(null, error, 'Could not acknowledge the flag.'));
         }
       }),
     }, 'Acknowledge'));
@@ -91,7 +91,7 @@ function render(root, ctx, { id }) {
       formStatus,
       h('div', { class: 'actions' }, submit));
     const key = `resolve.${flag.id}`;
-    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved resolution was restored.'));
+    if (drafts.keep(form, key)) put(formStatus, notice('info', 'Your unsaved resolution was restored.'));
     const sync = () => { aeFields.hidden = form.elements.namedItem('outcome').value !== 'adverse_event'; };
     form.addEventListener('change', sync);
     sync();
@@ -101,7 +101,7 @@ function render(root, ctx, { id }) {
       event.preventDefault();
       const values = drafts.readForm(form);
       if (!values.outcome) {
-        formStatus.replaceChildren(notice('error', 'Choose an outcome: not an adverse event, or adverse event.'));
+        put(formStatus, notice('error', 'Choose an outcome: not an adverse event, or adverse event.'));
         return;
       }
       const payload = { outcome: values.outcome, note: values.note.trim() || null };
@@ -111,7 +111,7 @@ function render(root, ctx, { id }) {
         if (!values.serious) missing.push('whether it is serious');
         if (!values.related) missing.push('the relatedness');
         if (missing.length) {
-          formStatus.replaceChildren(notice('error', `An adverse event needs ${missing.join(', ')}.`));
+          put(formStatus, notice('error', `An adverse event needs ${missing.join(', ')}.`));
           return;
         }
         Object.assign(payload, {
@@ -128,11 +128,11 @@ function render(root, ctx, { id }) {
           const text = values.outcome === 'adverse_event'
             ? `Flag resolved as an adverse event, grade ${payload.ctcae_grade}.`
             : 'Flag resolved: not an adverse event.';
-          status.replaceChildren(notice('done', text));
+          put(status, notice('done', text));
           announce(text);
           await load();
         } catch (error) {
-          formStatus.replaceChildren(showError(form, error, 'Could not resolve the flag.'));
+          put(formStatus, showError(form, error, 'Could not resolve the flag.'));
         }
       });
     }
@@ -141,7 +141,7 @@ function render(root, ctx, { id }) {
   async function loadNotifications(flag, target) {
     try {
       const { notifications } = await get(`/staff/flags/${flag.id}/notifications`);
-      target.replaceChildren(table({ text: 'Notifications sent for this flag', hidden: true }, [
+      put(target, table({ text: 'Notifications sent for this flag', hidden: true }, [
         { title: 'To', cell: (n) => (n.recipient.kind === 'staff' ? `${n.recipient.email || 'staff'} (${n.recipient.role || 'staff'})` : n.recipient.study_id) },
         { title: 'Why', cell: (n) => n.purpose.replaceAll('_', ' ') },
         { title: 'Channel', cell: (n) => (n.channel === 'email' ? 'E-mail' : n.channel === 'webpush' ? 'Web push' : n.channel) },
@@ -150,7 +150,7 @@ function render(root, ctx, { id }) {
         { title: 'Tries', cell: (n) => [String(n.attempts), n.last_error ? h('span', { class: 'hint block' }, n.last_error) : null] },
       ], notifications, { empty: 'No notifications for this flag (non-urgent flags go into the daily digest).' }));
     } catch (error) {
-      target.replaceChildren(showError(null, error, 'Could not load the notifications.'));
+      put(target, showError(null, error, 'Could not load the notifications.'));
     }
   }
 }
@@ -160,7 +160,7 @@ export function adverseEvent(ae) {
     h('h3', {}, 'Adverse event'),
     facts([
       ['Term', ae.term],
-      ['Onset', ae.onset_date],
+      ['Onset', day(ae.onset_date)],
       ['CTCAE grade', label(CTCAE, ae.ctcae_grade)],
       ['Serious', ae.serious ? 'Yes' : 'No'],
       ['Relatedness', label(RELATED, ae.related)],

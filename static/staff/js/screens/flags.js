@@ -6,7 +6,7 @@ import { announce, h, notice } from '../../../js/dom.js';
 import {
   KINDS, SEVERITIES, SEVERITY_RANK, STATUSES, STATUS_RANK, age, dateRange, flagSummary, instant, label,
 } from '../labels.js';
-import { badge, busy, entries, field, query, select, showError, table } from '../ui.js';
+import { badge, busy, entries, field, put, query, select, showError, table } from '../ui.js';
 
 const UNRESOLVED = 'unresolved';
 
@@ -33,7 +33,7 @@ function render(root, ctx, { params }) {
   const status = h('div');
   const list = h('div', { class: 'flag-list' }, h('p', { class: 'loading' }, 'Loading flags…'));
   const count = h('p', { class: 'hint', id: 'flag-count' });
-  root.append(h('h1', {}, 'Flags'), form,
+  put(root, h('h1', {}, 'Flags'), form,
     studyId ? h('p', { class: 'notice info' }, `Only the flags of ${studyId}. `, h('a', { href: '#/flags' }, 'Show every participant’s flags')) : null,
     status, count, list);
   load();
@@ -46,16 +46,16 @@ function render(root, ctx, { params }) {
     load();
   }
 
-  async function load() {
+  async function load({ keepStatus = false } = {}) {
     const api = { ...filters, study_id: studyId };
     if (api.status === UNRESOLVED || api.status === 'all') api.status = '';
     try {
       const { flags } = await get(`/staff/flags${query(api)}`);
       const rows = sortFlags(filters.status === UNRESOLVED ? flags.filter((f) => f.status !== 'resolved') : flags);
-      status.replaceChildren();
+      if (!keepStatus) status.replaceChildren();
       draw(rows);
     } catch (error) {
-      status.replaceChildren(showError(null, error, 'Could not load the flags.'));
+      put(status, showError(null, error, 'Could not load the flags.'));
       list.replaceChildren();
     }
   }
@@ -64,7 +64,7 @@ function render(root, ctx, { params }) {
     const open = rows.filter((f) => f.status === 'open').length;
     const urgent = rows.filter((f) => f.status === 'open' && f.severity === 'urgent').length;
     count.textContent = `${rows.length} flag${rows.length === 1 ? '' : 's'} shown; ${open} open${urgent ? `, ${urgent} of them urgent` : ''}.`;
-    list.replaceChildren(table({ text: 'Flags, open first, then by severity and age', hidden: true }, [
+    put(list, table({ text: 'Flags, open first, then by severity and age', hidden: true }, [
       { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
       { title: 'Participant', cell: (f) => h('a', { href: `#/participants/${encodeURIComponent(f.study_id)}` }, f.study_id) },
       { title: 'Flag', className: 'wide', cell: (f) => [
@@ -75,7 +75,7 @@ function render(root, ctx, { params }) {
       { title: 'Opened', cell: (f) => h('span', { title: instant(f.opened_at) }, age(f.opened_at)) },
       { title: 'Site', cell: (f) => f.site },
       { title: 'Status', cell: (f) => badge(`st-${f.status}`, label(STATUSES, f.status)) },
-      { title: 'Action', cell: (f) => action(f) },
+      { title: 'Action', bare: true, cell: (f) => action(f) },
     ], rows.map((f) => ({ ...f, rowClass: `flag-row ${f.status} sev-${f.severity}` })), { empty: 'No flags match these filters.' }));
   }
 
@@ -89,10 +89,10 @@ function render(root, ctx, { params }) {
         try {
           await send('POST', `/staff/flags/${f.id}/acknowledge`);
           announce(`Flag of ${f.study_id} acknowledged.`);
-          status.replaceChildren(notice('done', `${label(KINDS, f.kind)} flag of ${f.study_id} acknowledged.`));
-          await load();
+          put(status, notice('done', `${label(KINDS, f.kind)} flag of ${f.study_id} acknowledged.`));
+          await load({ keepStatus: true });
         } catch (error) {
-          status.replaceChildren(showError(null, error, 'Could not acknowledge the flag.'));
+          put(status, showError(null, error, 'Could not acknowledge the flag.'));
         }
       }),
     }, 'Acknowledge');

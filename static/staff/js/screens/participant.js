@@ -12,7 +12,7 @@ import {
   age, dateRange, day, dose, flagSummary, instant, label, num, symptom,
 } from '../labels.js';
 import { activationSheet } from '../sheet.js';
-import { badge, busy, entries as pairs, facts, field, select, showError, table } from '../ui.js';
+import { badge, busy, entries as pairs, facts, field, put, select, showError, table } from '../ui.js';
 import { radio } from './flag.js';
 
 const MME_LINE = 50;
@@ -22,7 +22,7 @@ function render(root, ctx, { id: studyId, params }) {
   const path = `/staff/participants/${encodeURIComponent(studyId)}`;
   const status = h('div');
   const body = h('div', {}, h('p', { class: 'loading' }, 'Loading the participant…'));
-  root.append(h('p', { class: 'crumbs' }, h('a', { href: '#/participants' }, '← All participants')),
+  put(root, h('p', { class: 'crumbs' }, h('a', { href: '#/participants' }, '← All participants')),
     h('h1', {}, studyId), status, body);
   let person = null;
   let flags = [];
@@ -38,7 +38,7 @@ function render(root, ctx, { id: studyId, params }) {
     try {
       person = await get(path);
     } catch (error) {
-      body.replaceChildren(showError(null, error, 'Could not load the participant.'));
+      put(body, showError(null, error, 'Could not load the participant.'));
       return;
     }
     const today = localDate(person.timezone);
@@ -54,7 +54,7 @@ function render(root, ctx, { id: studyId, params }) {
       history.replaceState(null, '', `#/participants/${encodeURIComponent(studyId)}?days=${range}`);
       loadEntries(entryList);
     });
-    body.replaceChildren(
+    put(body, 
       h('section', { class: 'card', 'aria-labelledby': 'p-profile' },
         h('h2', { id: 'p-profile' }, 'Profile'),
         facts([
@@ -99,7 +99,7 @@ function render(root, ctx, { id: studyId, params }) {
   async function loadFlags(target) {
     try {
       ({ flags } = await get(`/staff/flags?study_id=${encodeURIComponent(studyId)}`));
-      target.replaceChildren(table({ text: `Flags of ${studyId}`, hidden: true }, [
+      put(target, table({ text: `Flags of ${studyId}`, hidden: true }, [
         { title: 'Flag', cell: (f) => h('a', { href: `#/flags/${f.id}` }, label(KINDS, f.kind)) },
         { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
         { title: 'Finding', className: 'wide', cell: (f) => flagSummary(f) },
@@ -107,7 +107,7 @@ function render(root, ctx, { id: studyId, params }) {
         { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.outcome ? h('span', { class: 'hint block' }, f.outcome === 'adverse_event' ? 'adverse event' : 'not an AE') : null] },
       ], flags, { empty: 'No flags.' }));
     } catch (error) {
-      target.replaceChildren(showError(null, error, 'Could not load the flags.'));
+      put(target, showError(null, error, 'Could not load the flags.'));
     }
     drawCharts();
   }
@@ -115,7 +115,7 @@ function render(root, ctx, { id: studyId, params }) {
   async function loadAdverseEvents(target) {
     try {
       const { adverse_events: events } = await get(`${path}/adverse-events`);
-      target.replaceChildren(table({ text: `Adverse events of ${studyId}`, hidden: true }, [
+      put(target, table({ text: `Adverse events of ${studyId}`, hidden: true }, [
         { title: 'Term', className: 'wide', cell: (a) => a.term },
         { title: 'Onset', cell: (a) => day(a.onset_date) },
         { title: 'Grade', cell: (a) => label(CTCAE, a.ctcae_grade) },
@@ -125,7 +125,7 @@ function render(root, ctx, { id: studyId, params }) {
         { title: 'Recorded', cell: (a) => [instant(a.recorded_at), h('span', { class: 'hint block' }, a.recorded_by)] },
       ], events, { empty: 'No adverse events recorded.' }));
     } catch (error) {
-      target.replaceChildren(showError(null, error, 'Could not load the adverse events.'));
+      put(target, showError(null, error, 'Could not load the adverse events.'));
     }
   }
 
@@ -135,13 +135,13 @@ function render(root, ctx, { id: studyId, params }) {
       ({ entries: rows } = await get(`${path}/entries?from=${from}&to=${to}`));
     } catch (error) {
       rows = [];
-      target.replaceChildren(showError(null, error, 'Could not load the diary entries.'));
+      put(target, showError(null, error, 'Could not load the diary entries.'));
       drawCharts();
       return;
     }
     drawCharts();
     const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
-    target.replaceChildren(
+    put(target, 
       h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first. Correcting an entry after its window is a documented data clarification: give the reason.`),
       table({ text: `Diary entries of ${studyId}`, hidden: true }, [
         { title: 'Date', cell: (e) => [day(e.date), e.late ? h('span', { class: 'hint block' }, 'entered late') : null] },
@@ -152,14 +152,14 @@ function render(root, ctx, { id: studyId, params }) {
         { title: 'Symptoms', className: 'wide', cell: (e) => symptomsCell(e) },
         { title: 'Note', className: 'wide', cell: (e) => e.note || '' },
         { title: 'Version', className: 'wide', cell: (e) => corrections(e) },
-        { title: 'Action', cell: (e) => h('button', { type: 'button', class: 'btn small', 'aria-label': `Correct the entry of ${day(e.date)}`, onclick: (ev) => clarify(e, ev.currentTarget) }, 'Correct…') },
+        { title: 'Action', bare: true, cell: (e) => h('button', { type: 'button', class: 'btn small', 'aria-label': `Correct the entry of ${day(e.date)}`, onclick: (ev) => clarify(e, ev.currentTarget) }, 'Correct…') },
       ], sorted, { empty: 'No entries in this period.' }));
   }
 
   async function loadReachability(target) {
     try {
       const r = await get(`${path}/reachability`);
-      target.replaceChildren(facts([
+      put(target, facts([
         ['Reminders', r.notifications_enabled ? `on, at ${r.reminder_time || 'the study default'}` : 'off'],
         ['Push subscriptions', `${r.push_subscriptions} live`],
         ['Last seen', r.last_seen_at ? instant(r.last_seen_at) : '—'],
@@ -173,7 +173,7 @@ function render(root, ctx, { id: studyId, params }) {
         { title: 'Ended', cell: (s) => (s.ended_at ? `${instant(s.ended_at)} (${s.end_reason || ''})` : 'live') },
       ], r.subscriptions) : '');
     } catch (error) {
-      target.replaceChildren(showError(null, error, 'Could not load the reachability.'));
+      put(target, showError(null, error, 'Could not load the reachability.'));
     }
   }
 
@@ -199,7 +199,7 @@ function render(root, ctx, { id: studyId, params }) {
     const mmeDays = mme.filter((v) => v != null);
     const overLine = mmeDays.filter((v) => v > MME_LINE).length;
     const flagText = shown.length ? ` ${shown.length} flag${shown.length === 1 ? '' : 's'} marked on the time axis.` : '';
-    charts.replaceChildren(
+    put(charts, 
       h('figure', { class: 'chart-card' },
         h('figcaption', {}, 'Back and leg pain (0–10) against the baseline'),
         chart({
@@ -250,12 +250,12 @@ function render(root, ctx, { id: studyId, params }) {
     await busy(button, async () => {
       try {
         const issued = await send('POST', `${path}/activation-code`);
-        tools.replaceChildren(notice('done', `New activation code for ${studyId}. The previous code no longer works.`), activationSheet(issued));
+        put(tools, notice('done', `New activation code for ${studyId}. The previous code no longer works.`), activationSheet(issued));
         announce(`New activation code issued for ${studyId}: ${issued.activation_code}.`);
         tools.querySelector('h2').tabIndex = -1;
         tools.querySelector('h2').focus();
       } catch (error) {
-        status.replaceChildren(showError(null, error, 'Could not issue a code.'));
+        put(status, showError(null, error, 'Could not issue a code.'));
       }
     });
   }
@@ -277,8 +277,8 @@ function render(root, ctx, { id: studyId, params }) {
       h('div', { class: 'span' }, field('Note', h('textarea', { name: 'note', rows: 3, maxlength: 2000 }))),
       h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
         h('button', { type: 'button', class: 'btn', onclick: () => { drafts.drop(key); tools.replaceChildren(); } }, 'Cancel'))));
-    tools.replaceChildren(form);
-    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved adverse event was restored.'));
+    put(tools, form);
+    if (drafts.keep(form, key)) put(formStatus, notice('info', 'Your unsaved adverse event was restored.'));
     form.querySelector('select, input').focus();
 
     async function onsubmit(event) {
@@ -297,11 +297,11 @@ function render(root, ctx, { id: studyId, params }) {
         try {
           await send('POST', `${path}/adverse-events`, body);
           drafts.drop(key);
-          tools.replaceChildren(notice('done', 'Adverse event recorded.'));
+          put(tools, notice('done', 'Adverse event recorded.'));
           announce('Adverse event recorded.');
           loadAdverseEvents(aeList);
         } catch (error) {
-          formStatus.replaceChildren(showError(form, error, 'Could not record the adverse event.'));
+          put(formStatus, showError(form, error, 'Could not record the adverse event.'));
         }
       });
     }
@@ -356,7 +356,7 @@ function render(root, ctx, { id: studyId, params }) {
         if (m && Number(m[1]) > doseRows.children.length) while (doseRows.children.length < Number(m[1])) addDose();
       }
     }
-    if (drafts.keep(form, key)) formStatus.replaceChildren(notice('info', 'Your unsaved correction was restored.'));
+    if (drafts.keep(form, key)) put(formStatus, notice('info', 'Your unsaved correction was restored.'));
     const clarifyRow = h('tr', { class: 'clarify-row' }, h('td', { colspan: 9 }, form));
     row.after(clarifyRow);
     form.querySelector('select').focus();
@@ -365,7 +365,7 @@ function render(root, ctx, { id: studyId, params }) {
       event.preventDefault();
       const v = drafts.readForm(form);
       if (v.reason.trim().length < 3) {
-        formStatus.replaceChildren(notice('error', 'Give the reason for the correction (at least 3 characters).'));
+        put(formStatus, notice('error', 'Give the reason for the correction (at least 3 characters).'));
         form.elements.namedItem('reason').focus();
         return;
       }
@@ -391,12 +391,12 @@ function render(root, ctx, { id: studyId, params }) {
         try {
           await send('PUT', `${path}/entries/${entry.date}`, body);
           drafts.drop(key);
-          status.replaceChildren(notice('done', `The entry of ${day(entry.date)} was corrected.`));
+          put(status, notice('done', `The entry of ${day(entry.date)} was corrected.`));
           announce(`The entry of ${day(entry.date)} was corrected.`);
           const list = clarifyRow.closest('section').querySelector('h2').nextElementSibling;
           loadEntries(list);
         } catch (error) {
-          formStatus.replaceChildren(showError(form, error, 'Could not save the correction.'));
+          put(formStatus, showError(form, error, 'Could not save the correction.'));
         }
       });
     }

@@ -4,7 +4,7 @@
 import { get } from '../../../js/api.js';
 import { h } from '../../../js/dom.js';
 import { age, day, instant, pct } from '../labels.js';
-import { badge, field, query, select, showError, table } from '../ui.js';
+import { badge, field, put, query, select, showError, table } from '../ui.js';
 
 function render(root, ctx, { params }) {
   const search = h('input', { type: 'search', name: 'q', value: params.get('q') || '', autocomplete: 'off', spellcheck: 'false', maxlength: 40 });
@@ -16,7 +16,7 @@ function render(root, ctx, { params }) {
   const count = h('p', { class: 'hint' });
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading participants…'));
   const sites = h('div');
-  root.append(
+  put(root, 
     h('div', { class: 'title-row' }, h('h1', {}, 'Participants'), h('a', { href: '#/enroll', class: 'btn' }, 'Enroll a participant')),
     form, status, count, list, sites);
   load();
@@ -35,7 +35,7 @@ function render(root, ctx, { params }) {
       const { participants } = await get(`/staff/participants${query({ q: values.q.trim(), site: values.site })}`);
       status.replaceChildren();
       count.textContent = `${participants.length} participant${participants.length === 1 ? '' : 's'}.`;
-      list.replaceChildren(table({ text: 'Participants', hidden: true }, [
+      put(list, table({ text: 'Participants', hidden: true }, [
         { title: 'Study ID', cell: (p) => h('a', { href: `#/participants/${encodeURIComponent(p.study_id)}` }, p.study_id) },
         { title: 'Site', cell: (p) => p.site },
         { title: 'Status', cell: (p) => [p.status, p.activated_at ? null : h('span', { class: 'hint block' }, 'not activated')] },
@@ -47,7 +47,7 @@ function render(root, ctx, { params }) {
         { title: 'Last seen', cell: (p) => (p.last_seen_at ? h('span', { title: instant(p.last_seen_at) }, age(p.last_seen_at)) : '—') },
       ], participants, { empty: 'No participants match.' }));
     } catch (error) {
-      status.replaceChildren(showError(null, error, 'Could not load the participants.'));
+      put(status, showError(null, error, 'Could not load the participants.'));
       list.replaceChildren();
     }
   }
@@ -61,7 +61,7 @@ function render(root, ctx, { params }) {
     }
     const rows = body.sites || [];
     if (!rows.length) return;
-    sites.replaceChildren(h('h2', {}, 'Adherence by site'), table({ text: 'Adherence by site (closed diary dates)', hidden: true }, [
+    put(sites, h('h2', {}, 'Adherence by site'), table({ text: 'Adherence by site (closed diary dates)', hidden: true }, [
       { title: 'Site', cell: (s) => s.site || s.code },
       { title: 'Expected dates', className: 'num', cell: (s) => String(s.expected ?? '—') },
       { title: 'Entered', className: 'num', cell: (s) => String(s.entered ?? '—') },

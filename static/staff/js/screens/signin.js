@@ -3,7 +3,7 @@
 // one that was open.
 import { ApiError, send } from '../../../js/api.js';
 import { h, notice } from '../../../js/dom.js';
-import { busy, field, showError } from '../ui.js';
+import { busy, field, put, showError } from '../ui.js';
 
 function render(root, ctx) {
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true, spellcheck: 'false' });
@@ -15,7 +15,7 @@ function render(root, ctx) {
     field('Password', password),
     status,
     h('div', { class: 'actions' }, submit));
-  root.append(
+  put(root, 
     h('h1', {}, 'Sign in'),
     h('p', { class: 'lead' }, 'Staff console of the pain diary study. Sign in with your study staff account.'),
     ctx.flash ? notice('info', ctx.flash) : null,
@@ -26,7 +26,7 @@ function render(root, ctx) {
   async function onsubmit(event) {
     event.preventDefault();
     if (!email.value.trim() || !password.value) {
-      status.replaceChildren(notice('error', 'Enter your e-mail and password.'));
+      put(status, notice('error', 'Enter your e-mail and password.'));
       (email.value.trim() ? password : email).focus();
       return;
     }
@@ -37,7 +37,7 @@ function render(root, ctx) {
         await ctx.signedIn(user);
       } catch (error) {
         password.value = '';
-        status.replaceChildren(showError(form, error, 'Sign-in failed.'));
+        put(status, showError(form, error, 'Sign-in failed.'));
         if (error instanceof ApiError && error.code === 'account_locked') ctx.announce(error.message);
         password.focus();
       }
