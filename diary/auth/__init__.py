@@ -122,6 +122,7 @@ def load_user(token: str):
             return None
         user = ParticipantUser(token, row["id"], p["id"], p["study_id"], p["site_id"])
     if now - clock.parse_iso(row["last_seen_at"]) >= TOUCH_EVERY:
+        session.modified = True  # roll the cookie's expiry with the server-side session
         with transaction(db):
             queries.touch_session(db, row["id"], now=now)
             if row["kind"] == "participant":
