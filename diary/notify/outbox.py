@@ -8,6 +8,7 @@ flag rising to urgent twice, never enqueues the same message again.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlite_utils import Database
 
 from .. import audit
 from . import messages, queries
+
+log = logging.getLogger("diary.notify")
 
 
 def _require_transaction(db: Database) -> None:
@@ -79,9 +82,16 @@ def enqueue_urgent_flag(
     if flag is None or flag["severity"] != "urgent":
         return []
     queries.mark_urgent(db, flag_id, now=now)
+    staff = queries.site_flag_staff(db, flag["site_id"])
+    if not staff:  # the escalation to the admins is then the first anyone hears of it
+        log.warning(
+            "urgent flag %s: site %s has no active coordinator or investigator",
+            flag_id,
+            flag["site"],
+        )
     return _to_staff(
         db,
-        queries.site_flag_staff(db, flag["site_id"]),
+        staff,
         purpose="flag_urgent",
         key=f"flag_urgent:{flag_id}",
         subject=messages.urgent_subject(flag),
