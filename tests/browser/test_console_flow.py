@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_console_support are parameters here
 """Issue 7 end to end: enroll in the console, the participant activates and
 reports a fever, the coordinator acknowledges, an investigator confirms an
 adverse event, and the exports hold it with those values."""
@@ -11,7 +12,6 @@ import zipfile
 
 import pytest
 from playwright.sync_api import expect
-
 from test_console_support import FEVER, PHONE, desk, serious_violations, snap  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,9 @@ def test_enrolled_participant_reports_fever_and_staff_confirm_an_adverse_event(
     # The investigator resolves it as an adverse event, grade 2, not serious.
     doc = desk.page()
     desk.sign_in(doc, "doc@a.test")
-    doc.get_by_role("row").filter(has_text="LBP-101").get_by_role("link", name=re.compile("^Resolve")).click()
+    doc.get_by_role("row").filter(has_text="LBP-101").get_by_role(
+        "link", name=re.compile("^Resolve")
+    ).click()
     expect(doc.get_by_role("heading", level=1, name="Red-flag symptom – LBP-101")).to_be_visible()
     notes = doc.get_by_role("region", name="Notifications sent for this flag")
     expect(notes.get_by_text("coord@a.test (coordinator)")).to_be_visible()
@@ -91,11 +93,15 @@ def test_enrolled_participant_reports_fever_and_staff_confirm_an_adverse_event(
     doc.get_by_label("CTCAE grade").select_option("2")
     doc.get_by_role("group", name="Serious adverse event?").get_by_role("radio", name="No").check()
     doc.get_by_label("Relatedness to the study treatment").select_option("possible")
-    doc.get_by_label("Note").fill("Fever 38.6 °C on day 0; seen in clinic, settled with paracetamol.")
+    doc.get_by_label("Note").fill(
+        "Fever 38.6 °C on day 0; seen in clinic, settled with paracetamol."
+    )
     snap(doc, "flag-resolve")
     assert serious_violations(doc) == []
     doc.get_by_role("button", name="Resolve flag").click()
-    expect(doc.get_by_role("main").get_by_text("Flag resolved as an adverse event, grade 2.")).to_be_visible()
+    expect(
+        doc.get_by_role("main").get_by_text("Flag resolved as an adverse event, grade 2.")
+    ).to_be_visible()
     ae = doc.locator(".ae-box")
     expect(ae).to_contain_text("Grade 2 – moderate")
     expect(ae).to_contain_text("Possible")
@@ -106,7 +112,9 @@ def test_enrolled_participant_reports_fever_and_staff_confirm_an_adverse_event(
     base = f"{desk.server.url}/api/v1/staff/exports"
     response = doc.request.get(f"{base}/adverse_events.csv")
     assert response.ok, response.text()
-    [event] = [r for r in csv.DictReader(io.StringIO(response.text())) if r["study_id"] == "LBP-101"]
+    [event] = [
+        r for r in csv.DictReader(io.StringIO(response.text())) if r["study_id"] == "LBP-101"
+    ]
     assert event["ctcae_grade"] == "2"
     assert event["serious"].lower() in ("false", "0", "no", "n")
     assert event["related"] == "possible"
@@ -114,7 +122,11 @@ def test_enrolled_participant_reports_fever_and_staff_confirm_an_adverse_event(
     response = doc.request.get(f"{base}/sdtm.zip")
     assert response.ok
     with zipfile.ZipFile(io.BytesIO(response.body())) as package:
-        name = next(n for n in package.namelist() if n.upper().endswith("AE.CSV") and "SUPP" not in n.upper())
+        name = next(
+            n
+            for n in package.namelist()
+            if n.upper().endswith("AE.CSV") and "SUPP" not in n.upper()
+        )
         rows = list(csv.DictReader(io.StringIO(package.read(name).decode("utf-8-sig"))))
     [ae_row] = [r for r in rows if r["USUBJID"].endswith("LBP-101")]
     assert ae_row["AETOXGR"] == "2"

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_console_support are parameters here
 """Each console screen at 1280×800 and 360×740: reachable by its URL, photographed,
 and free of serious or critical axe-core violations; the participant charts."""
 
@@ -7,7 +8,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-
 from test_console_support import DESK, PHONE, desk, serious_violations, snap, study  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -42,7 +42,9 @@ def test_every_screen_is_accessible_and_photographed(size, desk, make_staff, stu
 
     desk.go(page, f"flags/{fever}")
     expect(page.get_by_role("heading", level=1, name="Red-flag symptom – LBP-001")).to_be_visible()
-    expect(page.get_by_role("region", name="Notifications sent for this flag").get_by_role("table")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Notifications sent for this flag").get_by_role("table")
+    ).to_be_visible()
     check("flag", full=True)
 
     desk.go(page, "participants")
@@ -51,7 +53,9 @@ def test_every_screen_is_accessible_and_photographed(size, desk, make_staff, stu
 
     desk.go(page, "participants/LBP-001")
     expect(page.get_by_role("img", name=re.compile("^Daily MME of LBP-001"))).to_be_visible()
-    expect(page.get_by_role("region", name="Diary entries").get_by_role("row")).to_have_count(12)  # header + 11
+    expect(page.get_by_role("region", name="Diary entries").get_by_role("row")).to_have_count(
+        12
+    )  # header + 11
     check("participant", full=True)
 
     desk.go(page, "enroll")
@@ -83,7 +87,12 @@ def test_participant_charts_show_baselines_the_50_mme_line_and_flags(desk, make_
     expect(mme.locator(".chart-ref.baseline text")).to_have_text("Baseline 10 MME")
     # Three days of oxycodone 20 mg × 2 (60 MME) reach above the 50 MME line; the rest below.
     line_y = float(threshold.locator("line").get_attribute("y1"))
-    tops = sorted(float(y) for y in mme.locator(".chart-bars rect").evaluate_all("rs => rs.map(r => r.getAttribute('y'))"))
+    tops = sorted(
+        float(y)
+        for y in mme.locator(".chart-bars rect").evaluate_all(
+            "rs => rs.map(r => r.getAttribute('y'))"
+        )
+    )
     assert len(tops) == 11
     assert max(tops[:3]) < line_y < min(tops[3:])
     expect(mme).to_have_attribute("aria-labelledby", re.compile(".+"))
@@ -98,7 +107,12 @@ def test_participant_charts_show_baselines_the_50_mme_line_and_flags(desk, make_
     assert flags >= 4
     expect(markers).to_have_count(flags)
     titles = " | ".join(markers.all_text_contents())
-    for text in ("Urgent flag: Red-flag symptom", "High flag: Pain flare", "Opioid use above threshold", "Missed entries"):
+    for text in (
+        "Urgent flag: Red-flag symptom",
+        "High flag: Pain flare",
+        "Opioid use above threshold",
+        "Missed entries",
+    ):
         assert text in titles
     snap(page, "participant-charts")
 

@@ -108,11 +108,26 @@ class Study:
 
         injected = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_ago)
         return self._enroll(
-            study_id, site=site, timezone=TIMEZONE, injection_date=injected,
-            back_pain=back_pain, mme=mme,
+            study_id,
+            site=site,
+            timezone=TIMEZONE,
+            injection_date=injected,
+            back_pain=back_pain,
+            mme=mme,
         )
 
-    def entry(self, study_id, days_ago, *, back=5, leg=2, doses=(), symptoms=(), temperature=None, note=None):
+    def entry(
+        self,
+        study_id,
+        days_ago,
+        *,
+        back=5,
+        leg=2,
+        doses=(),
+        symptoms=(),
+        temperature=None,
+        note=None,
+    ):
         """The entry of `days_ago` days back, sent at 20:00 that day (inside its window)."""
         import uuid
         from datetime import UTC, datetime, time, timedelta
@@ -123,17 +138,30 @@ class Study:
 
         day = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_ago)
         at = datetime.combine(day, time(20, 0), clock.zone(TIMEZONE))
-        pid = self.db.execute("SELECT id FROM participants WHERE study_id = ?", [study_id]).fetchone()[0]
+        pid = self.db.execute(
+            "SELECT id FROM participants WHERE study_id = ?", [study_id]
+        ).fetchone()[0]
         with self.app.app_context():
-            body = EntryIn().load({
-                "client_id": str(uuid.uuid4()), "back_pain": back, "leg_pain": leg,
-                "doses": [{"drug": d, "strength": s, "units": u} for d, s, u in doses],
-                "symptoms": list(symptoms), "temperature_c": temperature, "note": note,
-                "device_time": at.isoformat(),
-            })
+            body = EntryIn().load(
+                {
+                    "client_id": str(uuid.uuid4()),
+                    "back_pain": back,
+                    "leg_pain": leg,
+                    "doses": [{"drug": d, "strength": s, "units": u} for d, s, u in doses],
+                    "symptoms": list(symptoms),
+                    "temperature_c": temperature,
+                    "note": note,
+                    "device_time": at.isoformat(),
+                }
+            )
             put_entry(
-                self.db, self.app.extensions["diary.study"], participant_id=pid, day=day, body=body,
-                actor=audit.Actor("participant", str(pid), study_id), now=at.astimezone(UTC),
+                self.db,
+                self.app.extensions["diary.study"],
+                participant_id=pid,
+                day=day,
+                body=body,
+                actor=audit.Actor("participant", str(pid), study_id),
+                now=at.astimezone(UTC),
             )
         return day
 
@@ -144,7 +172,10 @@ class Study:
 
         with self.app.app_context():
             return close_days.run(
-                self.db, now=clock.now(), study=self.app.extensions["diary.study"], config=self.app.config
+                self.db,
+                now=clock.now(),
+                study=self.app.extensions["diary.study"],
+                config=self.app.config,
             )
 
     def flag_id(self, study_id, kind):
@@ -163,8 +194,13 @@ class Study:
             oxy = [("oxycodone", 10, 1)] if ago > 3 else [("oxycodone", 20, 2)]
             back = {3: 8, 2: 9, 1: 8}.get(ago, 4 + ago % 2)
             self.entry(
-                study_id, ago, back=back, leg=max(0, back - 3), doses=oxy,
-                symptoms=("fever",) if ago == 5 else (), temperature=38.4 if ago == 5 else None,
+                study_id,
+                ago,
+                back=back,
+                leg=max(0, back - 3),
+                doses=oxy,
+                symptoms=("fever",) if ago == 5 else (),
+                temperature=38.4 if ago == 5 else None,
                 note="Felt hot and shivery." if ago == 5 else None,
             )
         self.close_days()

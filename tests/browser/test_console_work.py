@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_console_support are parameters here
 """Console behaviour: sign-in refusals, the idle timeout keeping a half-written
 resolution, site scoping on every screen and export, data clarification, an
 adverse event no flag raised, and re-issuing a code."""
@@ -12,9 +13,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from playwright.sync_api import expect
+from test_console_support import DESK, desk, snap, study  # noqa: F401
 
 from diary import clock
-from test_console_support import DESK, desk, snap, study  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +33,9 @@ def test_lockout_is_shown_in_the_servers_words(desk, make_staff, snap):
             expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
     alert = page.get_by_role("alert")
     expect(alert).to_have_text(
-        re.compile(r"^This account is locked after repeated failed sign-ins\. Try again in 1[56] minutes\.$")
+        re.compile(
+            r"^This account is locked after repeated failed sign-ins\. Try again in 1[56] minutes\.$"
+        )
     )
     expect(page.get_by_label("Password")).to_have_value("")
     snap(page, "signin-locked")
@@ -65,7 +68,9 @@ def test_idle_timeout_returns_to_sign_in_and_keeps_the_half_written_resolution(
         page.get_by_role("button", name="Sign in").click()
 
         # Back on the same flag, with the draft as it was.
-        expect(page.get_by_role("heading", level=1, name="Red-flag symptom – LBP-001")).to_be_visible()
+        expect(
+            page.get_by_role("heading", level=1, name="Red-flag symptom – LBP-001")
+        ).to_be_visible()
         expect(page.get_by_text("Your unsaved resolution was restored.")).to_be_visible()
         expect(page.get_by_role("radio", name="Adverse event", exact=True)).to_be_checked()
         expect(page.get_by_label("CTCAE grade")).to_have_value("1")
@@ -74,14 +79,26 @@ def test_idle_timeout_returns_to_sign_in_and_keeps_the_half_written_resolution(
         expect(page.get_by_label("Relatedness to the study treatment")).to_have_value("probable")
         note.press_sequentially(" Friday.")
         page.get_by_role("button", name="Resolve flag").click()
-        expect(page.get_by_role("main").get_by_text("Flag resolved as an adverse event, grade 1.")).to_be_visible()
+        expect(
+            page.get_by_role("main").get_by_text("Flag resolved as an adverse event, grade 1.")
+        ).to_be_visible()
 
     row = study.db.execute(
         "SELECT ctcae_grade, serious, related, note FROM adverse_events WHERE flag_id = ?", [flag]
     ).fetchone()
-    assert tuple(row) == (1, 0, "probable", "Called her: small red patch, no fever. Review at the visit on Friday.")
+    assert tuple(row) == (
+        1,
+        0,
+        "probable",
+        "Called her: small red patch, no fever. Review at the visit on Friday.",
+    )
     # The draft is gone once the resolution is saved.
-    assert page.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('console.draft.'))") == []
+    assert (
+        page.evaluate(
+            "() => Object.keys(sessionStorage).filter(k => k.startsWith('console.draft.'))"
+        )
+        == []
+    )
 
 
 def test_coordinator_of_site_a_sees_nothing_of_site_b(desk, make_staff, study):
@@ -118,17 +135,27 @@ def test_coordinator_of_site_a_sees_nothing_of_site_b(desk, make_staff, study):
     expect(page.get_by_label("Site").locator("option")).to_have_text(["SITE-A"])
     desk.go(page, "audit")  # admins only: the inbox opens instead
     expect(page.get_by_role("heading", level=1, name="Flags")).to_be_visible()
-    expect(page.get_by_role("navigation", name="Console").get_by_role("link", name="Audit")).to_be_hidden()
+    expect(
+        page.get_by_role("navigation", name="Console").get_by_role("link", name="Audit")
+    ).to_be_hidden()
 
     for name in ("entries.csv", "flags.csv", "adherence.csv", "doses.csv", "adverse_events.csv"):
         response = page.request.get(f"{desk.server.url}/api/v1/staff/exports/{name}")
         assert response.ok, name
         assert "LBP-901" not in response.text() and "SITE-B" not in response.text(), name
-    rows = list(csv.DictReader(io.StringIO(page.request.get(f"{desk.server.url}/api/v1/staff/exports/entries.csv").text())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                page.request.get(f"{desk.server.url}/api/v1/staff/exports/entries.csv").text()
+            )
+        )
+    )
     assert {r["study_id"] for r in rows} == {"LBP-001"}
 
 
-def test_entry_corrected_after_its_window_shows_old_values_reason_and_who(desk, make_staff, study, snap):
+def test_entry_corrected_after_its_window_shows_old_values_reason_and_who(
+    desk, make_staff, study, snap
+):
     make_staff("coord@a.test", "coordinator", ("SITE-A",))
     study.participant("LBP-001", days_ago=6)
     study.entry("LBP-001", 4, back=6, leg=2, doses=(("oxycodone", 10, 10),), note="took ten")
@@ -160,7 +187,9 @@ def test_entry_corrected_after_its_window_shows_old_values_reason_and_who(desk, 
     expect(old.first).to_be_visible()
     assert any("6" == t.strip() for t in old.all_text_contents())  # the old back pain
     snap(page, "entry-corrections")
-    version, back = study.db.execute("SELECT version, back_pain FROM entries WHERE date = ?", [day]).fetchone()
+    version, back = study.db.execute(
+        "SELECT version, back_pain FROM entries WHERE date = ?", [day]
+    ).fetchone()
     assert (version, back) == (2, 5)
 
 
@@ -194,7 +223,9 @@ def test_investigator_records_an_adverse_event_no_flag_raised(desk, make_staff, 
     expect(events).to_contain_text("Lumbar muscle spasm")
     expect(events).to_contain_text("Clinical exam")
     expect(events).to_contain_text("doc@a.test")
-    row = study.db.execute("SELECT source, term, onset_date, ctcae_grade, serious, related, flag_id FROM adverse_events").fetchone()
+    row = study.db.execute(
+        "SELECT source, term, onset_date, ctcae_grade, serious, related, flag_id FROM adverse_events"
+    ).fetchone()
     assert tuple(row) == ("clinical_exam", "Lumbar muscle spasm", onset, 2, 0, "unlikely", None)
 
 
@@ -210,4 +241,37 @@ def test_reissued_code_comes_with_a_new_printable_sheet(desk, make_staff, study)
     new = sheet.locator(".sheet-code").inner_text().strip()
     assert new and new != old
     expect(sheet.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
-    expect(page.get_by_role("main").get_by_text("The previous code no longer works.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("The previous code no longer works.")
+    ).to_be_visible()
+
+
+def test_admin_browses_the_audit_trail_by_object_and_actor(desk, make_staff, study):
+    make_staff("admin@study.test", "admin", ())
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=2)
+    study.entry("LBP-001", 1, symptoms=("fever",))
+    flag = study.flag_id("LBP-001", "red_flag_symptom")
+    coord = desk.page()
+    desk.sign_in(coord, "coord@a.test", route=f"#/flags/{flag}")
+    coord.get_by_role("button", name="Acknowledge").click()
+    expect(coord.get_by_role("main").get_by_text("Flag acknowledged.")).to_be_visible()
+
+    page = desk.page()
+    desk.sign_in(page, "admin@study.test", route="#/audit")
+    expect(page.get_by_text(re.compile(r"Hash chain intact: \d+ rows checked\."))).to_be_visible()
+    page.get_by_label("Object type").fill("flag")
+    page.get_by_label("Object ID").fill(str(flag))
+    page.get_by_role("button", name="Show").click()
+    rows = page.get_by_role("main").get_by_role("table").get_by_role("row")
+    expect(rows.filter(has_text="flag.acknowledge")).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"#/audit\?object_type=flag&object_id={flag}"))
+    # Every row now is about that flag.
+    for text in rows.locator("td:nth-child(5)").all_text_contents():
+        assert text.strip() == f"flag {flag}"
+
+    rows.filter(has_text="flag.acknowledge").get_by_role("link", name=re.compile("^staff ")).click()
+    expect(page.get_by_label("Actor type")).to_have_value("staff")
+    expect(rows.filter(has_text="staff.login").first).to_be_visible()
+    for text in rows.locator("td:nth-child(3)").all_text_contents():
+        assert "coord@a.test" in text

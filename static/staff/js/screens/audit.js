@@ -2,8 +2,10 @@
 // and see the result of the hash-chain check.
 import { get } from '../../../js/api.js';
 import { h, notice } from '../../../js/dom.js';
-import { instant } from '../labels.js';
 import { field, put, query, select, showError, table } from '../ui.js';
+
+const date = (at) => new Date(at).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const time = (at) => new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 const PAGE = 100;
 const FIELDS = ['object_type', 'object_id', 'actor_type', 'actor_id', 'study_id'];
@@ -46,10 +48,13 @@ function render(root, ctx, { params }) {
     rows = beforeId ? [...rows, ...body.rows] : body.rows;
     put(list, table({ text: 'Audit trail, newest first', hidden: true }, [
       { title: '#', className: 'num', cell: (r) => String(r.id) },
-      { title: 'When', cell: (r) => instant(r.at) },
-      { title: 'Actor', cell: (r) => [`${r.actor_type}${r.actor_id ? ` ${r.actor_id}` : ''}`, r.actor_label ? h('span', { class: 'hint block' }, r.actor_label) : null] },
+      { title: 'When', cell: (r) => [date(r.at), h('span', { class: 'hint block' }, time(r.at))] },
+      { title: 'Actor', cell: (r) => [
+        h('a', { href: `#/audit${query({ actor_type: r.actor_type, actor_id: r.actor_id })}`, title: 'Show only this actor' }, `${r.actor_type}${r.actor_id ? ` ${r.actor_id}` : ''}`),
+        r.actor_label ? h('span', { class: 'hint block' }, r.actor_label) : null] },
       { title: 'Action', cell: (r) => h('code', {}, r.action) },
-      { title: 'Object', cell: (r) => `${r.object_type}${r.object_id != null ? ` ${r.object_id}` : ''}` },
+      { title: 'Object', cell: (r) => h('a', { href: `#/audit${query({ object_type: r.object_type, object_id: r.object_id })}`, title: 'Show only this object' },
+        `${r.object_type}${r.object_id != null ? ` ${r.object_id}` : ''}`) },
       { title: 'Change', className: 'wide', cell: (r) => change(r) },
     ], rows, { empty: 'No audit rows match.' }));
     more.replaceChildren();

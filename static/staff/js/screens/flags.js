@@ -72,9 +72,9 @@ function render(root, ctx, { params }) {
         h('span', { class: 'flag-summary' }, flagSummary(f)),
       ] },
       { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
-      { title: 'Opened', cell: (f) => h('span', { title: instant(f.opened_at) }, age(f.opened_at)) },
-      { title: 'Site', cell: (f) => f.site },
-      { title: 'Status', cell: (f) => badge(`st-${f.status}`, label(STATUSES, f.status)) },
+      { title: 'Opened', className: 'nowrap', cell: (f) => h('span', { title: instant(f.opened_at) }, age(f.opened_at)) },
+      { title: 'Site', className: 'nowrap', cell: (f) => f.site },
+      { title: 'Status', className: 'nowrap', cell: (f) => badge(`st-${f.status}`, label(STATUSES, f.status)) },
       { title: 'Action', bare: true, cell: (f) => action(f) },
     ], rows.map((f) => ({ ...f, rowClass: `flag-row ${f.status} sev-${f.severity}` })), { empty: 'No flags match these filters.' }));
   }
