@@ -20,7 +20,17 @@ blp = Blueprint("exports", __name__, description="Exports for the statisticians 
 @blp.arguments(ExportQuery, location="query")
 @blp.doc(
     description="entries.csv, doses.csv, flags.csv, adverse_events.csv, adherence.csv "
-    "or sdtm.zip (QS, CM, AE and more, with define.json)."
+    "or sdtm.zip (DM, QS, CM, SUPPCM, AE, SUPPAE and define.json/define.csv).",
+    responses={
+        "200": {
+            "description": "The file, as an attachment",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        "404": {"$ref": "#/components/responses/DEFAULT_ERROR"},
+    },
 )
 def download(args, name):
     result = service.export(
