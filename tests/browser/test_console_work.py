@@ -122,7 +122,7 @@ def test_coordinator_of_site_a_sees_nothing_of_site_b(desk, make_staff, study):
     expect(main.get_by_role("link", name="LBP-001", exact=True)).to_be_visible()
     expect(main).not_to_contain_text("LBP-901")
     expect(main).not_to_contain_text("SITE-B")
-    page.get_by_label("Study ID").fill("901")
+    page.get_by_label("Study ID (or part of it)").fill("901")
     page.get_by_role("button", name="Search").click()
     expect(main.get_by_text("No participants match.")).to_be_visible()
 
@@ -275,3 +275,27 @@ def test_admin_browses_the_audit_trail_by_object_and_actor(desk, make_staff, stu
     expect(rows.filter(has_text="staff.login").first).to_be_visible()
     for text in rows.locator("td:nth-child(3)").all_text_contents():
         assert "coord@a.test" in text
+
+
+def test_thirty_idle_minutes_in_the_browser_sign_out_and_keep_the_draft(desk, make_staff, study):
+    make_staff("doc@a.test", "investigator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=2)
+    study.entry("LBP-001", 1, symptoms=("severe_headache",))
+    flag = study.flag_id("LBP-001", "red_flag_symptom")
+    page = desk.page()
+    page.clock.install()
+    desk.sign_in(page, "doc@a.test", route=f"#/flags/{flag}")
+    page.get_by_role("radio", name="Not an adverse event").check()
+    page.get_by_label("Note").fill("Tension headache, known migraine history;")
+
+    page.clock.run_for("29:00")
+    expect(page.get_by_role("heading", level=1, name="Red-flag symptom – LBP-001")).to_be_visible()
+    page.clock.run_for("02:00")
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("signed out after 30 minutes without activity")
+    assert desk.server.count("POST", "/api/v1/staff/logout") == 1  # the server session ends too
+
+    desk.sign_in(page, "doc@a.test")
+    expect(page.get_by_text("Your unsaved resolution was restored.")).to_be_visible()
+    expect(page.get_by_role("radio", name="Not an adverse event")).to_be_checked()
+    expect(page.get_by_label("Note")).to_have_value("Tension headache, known migraine history;")

@@ -165,12 +165,13 @@ function watchIdle() {
   }
   setInterval(async () => {
     if (!ctx.user || Date.now() - lastActivity < IDLE_MS) return;
+    // Leave the screen first, so that nothing more is shown while the server is told.
+    signedOut('You were signed out after 30 minutes without activity. Sign in again to carry on; unsaved notes are kept.');
     try {
       await send('POST', '/staff/logout');
     } catch {
       // the server has ended the session already, or is unreachable
     }
-    signedOut('You were signed out after 30 minutes without activity. Sign in again to carry on; unsaved notes are kept.');
   }, 30 * 1000);
 }
 

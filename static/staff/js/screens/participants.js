@@ -9,7 +9,7 @@ import { badge, field, put, query, select, showError, table } from '../ui.js';
 function render(root, ctx, { params }) {
   const search = h('input', { type: 'search', name: 'q', value: params.get('q') || '', autocomplete: 'off', spellcheck: 'false', maxlength: 40 });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Find participants', onsubmit, onchange: onsubmit },
-    field('Study ID', search, { hint: 'Part of a study ID, e.g. 014' }),
+    field('Study ID (or part of it)', search),
     field('Site', select('site', [['', 'All my sites'], ...ctx.sites.map((s) => [s.code, s.name && s.name !== s.code ? `${s.code} – ${s.name}` : s.code])], params.get('site') || '')),
     h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Search')));
   const status = h('div');
