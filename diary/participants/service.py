@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,8 +33,22 @@ def activation_url(base_url: str, code: str) -> str:
 
 
 def qr_svg(url: str) -> str:
+    """A standalone SVG (with its namespace and a viewBox), usable as markup or as an image."""
     qr = segno.make(url, error="m")
-    return qr.svg_inline(scale=4, border=2, dark="#000", light="#fff", title="Activation code")
+    out = io.BytesIO()
+    qr.save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        nl=False,
+        omitsize=True,
+        scale=4,
+        border=2,
+        dark="#000",
+        light="#fff",
+        title="Activation code",
+    )
+    return out.getvalue().decode()
 
 
 def _issue_code(
