@@ -245,18 +245,22 @@ def worker_pids(master: Proc) -> list[int]:
     return [p for p in _children(master.pid) if _alive(p)]
 
 
-def wait_ready(port: int, path: str = "/api/v1/session", timeout: float = 30) -> None:
+def wait_ready(port: int, path: str = "/api/v1/session", timeout: float = 60) -> None:
+    """Until the server answers 200 (workers booting on a busy machine take seconds)."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
         try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
             conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                conn.close()
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
                 return
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             last = exc
+        finally:
+            conn.close()
         time.sleep(0.1)
     raise RuntimeError(f"server on port {port} not ready after {timeout}s: {last}")
 
