@@ -32,6 +32,32 @@ def acquire(db: Database, job_id: str, holder: str, *, now: datetime, ttl: timed
     return row is not None
 
 
+def holder_of(db: Database, job_id: str) -> str | None:
+    row = db.execute("SELECT holder FROM scheduler_locks WHERE job_id = ?", [job_id]).fetchone()
+    return row[0] if row else None
+
+
+def take_over(
+    db: Database, job_id: str, dead: str, holder: str, *, now: datetime, ttl: timedelta
+) -> bool:
+    """Take the lock from a holder known to be dead (only if it still holds it), and
+    close the runs it left open so the run log does not show them running forever."""
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE scheduler_locks SET holder = ?, acquired_at = ?, expires_at = ?"
+            " WHERE job_id = ? AND holder = ?",
+            [holder, clock.iso(now), clock.iso(now + ttl), job_id, dead],
+        )
+        if cursor.rowcount != 1:
+            return False
+        db.execute(
+            "UPDATE job_runs SET finished_at = ?, status = 'error', error = ?"
+            " WHERE job_id = ? AND holder = ? AND finished_at IS NULL",
+            [clock.iso(now), "the process running it died", job_id, dead],
+        )
+    return True
+
+
 def renew(db: Database, job_id: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
     """Extend a held lease; False if it was lost (expired and taken over)."""
     with transaction(db):

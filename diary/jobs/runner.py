@@ -61,7 +61,9 @@ def run_job(
     """Run one job as of `now` on its own connection, if no other process holds its lock."""
     db = connect(database)
     try:
-        if not locks.acquire(db, spec.id, holder, now=wall_clock(), ttl=LEASE):
+        if not locks.acquire(
+            db, spec.id, holder, now=wall_clock(), ttl=LEASE
+        ) and not _take_over_from_dead(db, spec.id, holder, wall_clock()):
             log.info("job %s skipped: another scheduler holds its lock", spec.id)
             return RunResult(spec.id, ran=False)
         stop = threading.Event()
@@ -89,6 +91,33 @@ def run_job(
             locks.release(db, spec.id, holder)
     finally:
         db.conn.close()
+
+
+def _dead_here(holder: str) -> bool:
+    """True when `holder` names a process on this host that no longer exists: a
+    scheduler killed mid-job (kill -9, OOM) would otherwise block the job until
+    its lease ran out, holding back urgent mail for up to LEASE."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process, or not one of ours: wait for the lease
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, under another user
+    return False
+
+
+def _take_over_from_dead(db, job_id: str, holder: str, now: datetime) -> bool:
+    current = locks.holder_of(db, job_id)
+    if current is None or current == holder or not _dead_here(current):
+        return False
+    if not locks.take_over(db, job_id, current, holder, now=now, ttl=LEASE):
+        return False
+    log.warning("job %s: its lock holder %s is dead; taking the lock over", job_id, current)
+    return True
 
 
 def _renew(database: str, job_id: str, holder: str, stop: threading.Event, wall_clock) -> None:
