@@ -66,9 +66,10 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
 class SmtpServer:
     """aiosmtpd on a fixed free port, which can be stopped and started again."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls_context=None) -> None:
         self.port = free_port()
         self.collector = _Collector()
+        self.tls_context = tls_context
         self._controller: Controller | None = None
 
     @property
@@ -79,15 +80,18 @@ class SmtpServer:
     def url(self) -> str:
         from urllib.parse import quote
 
-        return f"smtp://{SMTP_USER}:{quote(SMTP_PASSWORD, safe='')}@127.0.0.1:{self.port}"
+        scheme = "smtp+starttls" if self.tls_context else "smtp"
+        return f"{scheme}://{SMTP_USER}:{quote(SMTP_PASSWORD, safe='')}@127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        tls = {"tls_context": self.tls_context, "require_starttls": True}
         self._controller = Controller(
             self.collector,
             hostname="127.0.0.1",
             port=self.port,
             authenticator=_authenticate,
-            auth_require_tls=False,  # plain SMTP on 127.0.0.1; the client logs in anyway
+            # Plain SMTP on 127.0.0.1 unless a TLS context is given; the client logs in anyway.
+            **(tls if self.tls_context else {"auth_require_tls": False}),
         )
         self._controller.start()
 
@@ -251,3 +255,22 @@ def tls_files(tmp_path):
         )
     )
     return cert_path, key_path
+
+
+@pytest.fixture
+def smtp_starttls(tls_files, monkeypatch):
+    """An SMTP server that requires STARTTLS before login and mail; the client
+    verifies its certificate as in production, trusting the test certificate."""
+    import ssl
+
+    from diary.notify import email
+
+    cert, key = tls_files
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(email.ssl, "create_default_context", lambda: trusting)
+    server = SmtpServer(tls_context=server_ctx)
+    server.start()
+    yield server
+    server.stop()

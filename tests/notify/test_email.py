@@ -279,38 +279,11 @@ def test_an_unusable_smtp_url_is_refused_without_echoing_it(url):
 
 
 def test_starttls_with_login_delivers_over_an_encrypted_connection(
-    app, db, sites, participant_client, tls_files, monkeypatch
+    app, db, sites, participant_client, smtp_starttls
 ):
-    import ssl
-
-    from aiosmtpd.controller import Controller
-    from conftest import SMTP_PASSWORD, SMTP_USER, _authenticate, _Collector, free_port
-
-    cert, key = tls_files
-    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_ctx.load_cert_chain(cert, key)
-    collector = _Collector()
-    port = free_port()
-    controller = Controller(
-        collector,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_ctx,
-        require_starttls=True,
-        authenticator=_authenticate,
-    )
-    controller.start()
-    try:
-        # The client verifies the server as in production, trusting the test certificate.
-        trusting = ssl.create_default_context(cafile=str(cert))
-        monkeypatch.setattr(email.ssl, "create_default_context", lambda: trusting)
-        app.config["DIARY_SMTP_URL"] = (
-            f"smtp+starttls://{SMTP_USER}:{SMTP_PASSWORD.replace(':', '%3A').replace('/', '%2F')}"
-            f"@127.0.0.1:{port}"
-        )
-        _report_fever(participant_client, "LBP-014", "SITE-A")
-        assert run(app, db, "deliver", clock.now()) == {"sent": 2}
-    finally:
-        controller.stop()
-    assert len(collector.messages) == 2
-    assert all(m.authenticated for m in collector.messages)
+    app.config["DIARY_SMTP_URL"] = smtp_starttls.url
+    assert smtp_starttls.url.startswith("smtp+starttls://")
+    _report_fever(participant_client, "LBP-014", "SITE-A")
+    assert run(app, db, "deliver", clock.now()) == {"sent": 2}
+    assert len(smtp_starttls.messages) == 2
+    assert all(m.authenticated for m in smtp_starttls.messages)
