@@ -8,11 +8,31 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.spec.plugins import FlaskPlugin
 
 from . import config as config_module
 from . import db, errors, security, study
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Endpoints anyone may call; every other one answers 401 without a session.
+PUBLIC_ENDPOINTS = {
+    "auth.get_session",
+    "auth.staff_login",
+    "auth.staff_logout",
+    "auth.logout",
+    "auth.activate",
+    "notifications.get_vapid_public_key",
+}
+_ERRORS = {
+    400: "The body is not valid JSON",
+    401: "Not signed in, or the session has ended",
+    403: "Wrong role, or the CSRF token is missing or wrong",
+    404: "No such object at your sites",
+    413: "The body is larger than 64 KiB",
+    415: "The body is not JSON (Content-Type: application/json)",
+}
 
 
 class DiaryApi(Api):
@@ -22,6 +42,41 @@ class DiaryApi(Api):
 
     def _register_error_handlers(self):
         pass  # errors.init_app registers one JSON handler for everything
+
+    def register_blueprint(self, blp, **options):
+        """Register, then document the errors each operation can give beside its own."""
+        super().register_blueprint(blp, **options)
+        name = options.get("name", blp.name)
+        paths = self.spec._paths  # apispec keeps the operations here until to_dict()
+        for rule in self._app.url_map.iter_rules():
+            if not rule.endpoint.startswith(f"{name}."):
+                continue
+            path = FlaskPlugin.flaskpath2openapi(rule.rule)
+            for method, operation in paths.get(path, {}).items():
+                if rule.methods and method.upper() not in rule.methods:
+                    continue
+                statuses = []
+                if rule.endpoint not in PUBLIC_ENDPOINTS:
+                    statuses += [401, 403]
+                if rule.arguments:
+                    statuses.append(404)
+                if method in ("post", "put", "patch", "delete"):
+                    statuses += [400, 403, 413, 415]
+                responses = operation.setdefault("responses", {})
+                for status in statuses:
+                    responses.setdefault(str(status), _error_response(status))
+                for status, response in responses.items():
+                    # alt_response(409, description=…) documents no body: it is our envelope
+                    if status[0] in "45" and "content" not in response and "$ref" not in response:
+                        response["content"] = _error_response(int(status))["content"]
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {
+        "description": _ERRORS.get(status, "Error"),
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
