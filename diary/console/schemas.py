@@ -65,7 +65,8 @@ class AuditQuerySchema(StrictSchema):
     actor_type = fields.String(validate=validate.OneOf(ACTOR_TYPES))
     actor_id = fields.String(validate=validate.Length(1, 120))
     study_id = fields.String(validate=STUDY_ID)
-    before_id = fields.Integer(validate=validate.Range(min=1))
+    # Bounded by SQLite's INTEGER range: a larger number cannot be bound (a 500).
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
