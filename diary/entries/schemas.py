@@ -176,3 +176,16 @@ class ProtocolOut(Schema):
     recent_drugs = fields.List(fields.String())
     last_doses = fields.List(fields.Nested(LastDose))
     vapid_public_key = fields.String(allow_none=True)
+
+
+class StaffDrugOut(DrugOut):
+    factor = fields.Float(allow_none=True)
+
+
+class StaffProtocolOut(Schema):
+    study = fields.Dict()
+    symptoms = fields.List(fields.Nested(SymptomOut))
+    formulary = fields.List(fields.Nested(StaffDrugOut))
+    thresholds = fields.Dict()
+    window_closes_next_day_at = fields.String()
+    length_days = fields.Integer()

@@ -311,3 +311,24 @@ def protocol(
         ],
         "vapid_public_key": vapid_public_key,
     }
+
+
+def staff_protocol(study: Study) -> dict[str, Any]:
+    """What the staff console shows of the protocol: words, factors and thresholds."""
+    return {
+        "study": {"id": study.id, "title": study.title},
+        "symptoms": [vars(s) for s in sorted(study.symptoms, key=lambda s: not s.red_flag)],
+        "formulary": [
+            {
+                "code": d.code,
+                "label": d.label,
+                "unit": d.unit,
+                "strengths": list(d.strengths),
+                "factor": d.factor,
+            }
+            for d in study.formulary
+        ],
+        "thresholds": vars(study.thresholds),
+        "window_closes_next_day_at": study.window_closes_next_day_at.strftime("%H:%M"),
+        "length_days": study.length_days,
+    }

@@ -9,11 +9,18 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from .. import clock
-from ..auth import participant_required
+from ..auth import participant_required, staff_required
 from ..db import get_db
 from ..errors import invalid, not_found
 from . import service
-from .schemas import EntryIn, EntryListOut, EntryOut, ProtocolOut, RangeQuery
+from .schemas import (
+    EntryIn,
+    EntryListOut,
+    EntryOut,
+    ProtocolOut,
+    RangeQuery,
+    StaffProtocolOut,
+)
 
 blp = Blueprint("entries", __name__, description="Diary entries")
 
@@ -41,6 +48,14 @@ def get_protocol():
     return service.protocol(
         get_db(), _study(), current_user.participant_id, vapid_public_key=_vapid_public_key()
     )
+
+
+@blp.route("/staff/protocol", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, StaffProtocolOut)
+def get_staff_protocol():
+    """The study's checklist, formulary (with MME factors) and flag thresholds, for staff."""
+    return service.staff_protocol(_study())
 
 
 @blp.route("/entries/<day>", methods=["PUT"])

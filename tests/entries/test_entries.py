@@ -410,3 +410,11 @@ def test_received_time_is_utc_and_late_after_midnight(phone):
     out = response.get_json()
     assert out["late"] is True
     assert datetime.fromisoformat(out["received_at"]).utcoffset() == timedelta(0)
+
+
+def test_staff_see_the_protocol_with_factors_and_thresholds(staff_client, phone):
+    protocol = staff_client().get("staff/protocol").get_json()
+    oxycodone = next(d for d in protocol["formulary"] if d["code"] == "oxycodone")
+    assert oxycodone["factor"] == 1.5 and oxycodone["unit"] == "mg"
+    assert protocol["thresholds"]["mme_high"] == 50
+    assert phone.get("staff/protocol").status_code in (401, 403)

@@ -64,6 +64,20 @@ export const DRUGS = {
   buprenorphine: ['Buprenorphine', 'mg'],
 };
 
+/** Take the words of the study protocol (GET /staff/protocol) over the built-in ones,
+ * so that a changed checklist or formulary in study.toml shows as it is. */
+export function useProtocol(protocol) {
+  if (!protocol) return;
+  for (const key of Object.keys(SYMPTOMS)) delete SYMPTOMS[key];
+  RED_FLAGS.clear();
+  for (const s of protocol.symptoms || []) {
+    SYMPTOMS[s.code] = s.label;
+    if (s.red_flag) RED_FLAGS.add(s.code);
+  }
+  for (const key of Object.keys(DRUGS)) delete DRUGS[key];
+  for (const d of protocol.formulary || []) DRUGS[d.code] = [d.label, d.unit];
+}
+
 export const label = (table, code) => (code == null ? '—' : table[code] || code);
 export const symptom = (code) => SYMPTOMS[code] || code;
 export const drug = (code) => (DRUGS[code] ? DRUGS[code][0] : code);

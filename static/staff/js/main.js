@@ -5,6 +5,7 @@
 import { ApiError, Offline, get, getSession, send, whenSignedOut } from '../../js/api.js';
 import { announce, clear } from '../../js/dom.js';
 import * as drafts from './drafts.js';
+import { useProtocol } from './labels.js';
 import signin from './screens/signin.js';
 import flags from './screens/flags.js';
 import flag from './screens/flag.js';
@@ -71,6 +72,12 @@ const ctx = {
 };
 
 async function loadSites() {
+  try {
+    useProtocol(await get('/staff/protocol'));
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    // keep the built-in words
+  }
   try {
     ctx.sites = (await get('/staff/sites')).sites;
   } catch (error) {
