@@ -94,7 +94,9 @@ def insert_participant(
 def add_timezone(db: Database, participant_id: int, timezone: str, *, now: datetime) -> None:
     db.execute(
         "INSERT INTO participant_timezones (participant_id, timezone, effective_from)"
-        " VALUES (?, ?, ?)",
+        " VALUES (?, ?, ?)"
+        # Two changes within one clock tick: the later one wins, never a 500.
+        " ON CONFLICT (participant_id, effective_from) DO UPDATE SET timezone = excluded.timezone",
         [participant_id, timezone, clock.iso(now)],
     )
 
