@@ -96,8 +96,14 @@ def make_staff(app, db):
     def make(email, role="coordinator", sites=("SITE-A",), password=PASSWORD):
         with app.app_context():
             return staff_accounts.create_staff(
-                db, actor=audit.CLI, email=email, role=role, password=password,
-                site_codes=sites, default_timezone="America/Chicago", now=clock.now(),
+                db,
+                actor=audit.CLI,
+                email=email,
+                role=role,
+                password=password,
+                site_codes=sites,
+                default_timezone="America/Chicago",
+                now=clock.now(),
             )
 
     return make
@@ -131,20 +137,34 @@ def staff_client(make_staff, login):
 def enroll(app, db, make_staff):
     """Enroll a participant directly through the service; return the activation code."""
 
-    def make(study_id="LBP-001", site="SITE-A", timezone="America/Chicago",
-             injection_date: date | None = None, back_pain=4, mme=10.0):
+    def make(
+        study_id="LBP-001",
+        site="SITE-A",
+        timezone="America/Chicago",
+        injection_date: date | None = None,
+        back_pain=4,
+        mme=10.0,
+    ):
         from diary.auth import queries as auth_queries
 
         with app.app_context():
             site_row, _ = _ensure_site(db, site)
             with transaction(db):
                 _, issued = service.enroll(
-                    db, app.extensions["diary.study"], actor=audit.CLI, site=site_row,
-                    study_id=study_id, timezone=timezone,
+                    db,
+                    app.extensions["diary.study"],
+                    actor=audit.CLI,
+                    site=site_row,
+                    study_id=study_id,
+                    timezone=timezone,
                     injection_date=injection_date or clock.local_date(clock.now(), timezone),
-                    baseline_back_pain=back_pain, baseline_mme=mme, secret_key=SECRET,
-                    base_url="http://diary.test", code_lifetime=app.config["ACTIVATION_CODE_LIFETIME"],
-                    staff_id=None, now=clock.now(),
+                    baseline_back_pain=back_pain,
+                    baseline_mme=mme,
+                    secret_key=SECRET,
+                    base_url="http://diary.test",
+                    code_lifetime=app.config["ACTIVATION_CODE_LIFETIME"],
+                    staff_id=None,
+                    now=clock.now(),
                 )
             assert auth_queries.site_by_code(db, site)
         return issued.code
