@@ -223,12 +223,14 @@ def backup(path: Path):
 @diary.command("demo")
 @click.option("--password", default="demo-coordinator-pass", show_default=True)
 def demo(password):
-    """Create a demo site, staff logins and one participant; print the login and code."""
+    """Create a demo site, staff logins and participants (two with three weeks of diary);
+    print the logins and a fresh participant's activation code."""
     db = _db()
     now = clock.now()
     study = _study()
     email = "coordinator@demo.test"
-    if auth_queries.staff_by_email(db, email) is None:
+    first_run = auth_queries.staff_by_email(db, email) is None
+    if first_run:
         _create_staff(
             db, email=email, role="coordinator", site_codes=["DEMO"], password=password, now=now
         )
@@ -258,6 +260,8 @@ def demo(password):
         mme=15,
         now=now,
     )
+    if first_run:
+        _demo_history(db, now=now)
     click.echo(f"Staff console: {current_app.config['DIARY_BASE_URL']}/staff/")
     click.echo(f"  coordinator: {email} / {password}")
     click.echo(f"  investigator: investigator@demo.test / {password}")
@@ -265,6 +269,88 @@ def demo(password):
     click.echo(f"Participant app: {current_app.config['DIARY_BASE_URL']}/")
     click.echo(f"  {study_id} activation code: {issued.code}")
     click.echo(f"  activation link: {issued.url}")
+
+
+def _demo_history(db, *, now) -> None:
+    """Two demo participants with three weeks of diary, written through the real entry
+    service at each evening's local time, then every job run once: the console opens
+    on missed entries, a pain flare, a fever and opioid flags to work."""
+    import random
+    import uuid
+    from datetime import time, timedelta
+
+    from .entries import service as entries
+    from .jobs import runner
+    from .jobs.registry import JOBS
+
+    study = _study()
+    tz = study.timezone
+    today = clock.local_date(now, tz)
+    rng = random.Random(14)  # the same demo every time
+    plans = {
+        # study id: (days of diary, baseline pain, baseline MME, day → overrides)
+        "LBP-101": (
+            21,
+            5,
+            15,
+            {
+                6: None,
+                7: None,
+                8: None,
+                15: {"back_pain": 8},
+                16: {"back_pain": 8},
+                19: {"symptoms": ["fever"], "temperature_c": 38.6},
+            },
+        ),
+        "LBP-102": (10, 3, 0, {7: "oxy", 8: "oxy", 9: "oxy"}),
+    }
+    for study_id, (days, pain, mme, special) in plans.items():
+        if participant_queries.get_by_study_id(db, study_id):
+            continue
+        first = today - timedelta(days=days)
+        _enroll(
+            db,
+            study_id=study_id,
+            site_code="DEMO",
+            timezone=tz,
+            injection_date=first.isoformat(),
+            back_pain=pain,
+            mme=mme,
+            now=clock.local_instant(first, time(9, 0), tz),
+        )
+        participant = participant_queries.get_by_study_id(db, study_id)
+        actor = audit.Actor("participant", str(participant["id"]), study_id)
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            plan = special.get(offset, {})
+            if offset in special and plan is None:
+                continue  # a missed day
+            doses = [{"drug": "oxycodone", "strength": 5.0, "units": 2.0}] if mme else []
+            if plan == "oxy":
+                doses, plan = [{"drug": "oxycodone", "strength": 10.0, "units": 4.0}], {}
+            when = clock.local_instant(day, time(20, rng.randrange(60)), tz)
+            body = {
+                "client_id": uuid.uuid4(),
+                "back_pain": max(0, pain + rng.choice((-1, 0, 0, 1))),
+                "leg_pain": rng.choice((1, 2, 2, 3)),
+                "doses": doses,
+                "symptoms": [],
+                "temperature_c": None,
+                "note": None,
+                "device_time": when,
+                "reason": None,
+                **plan,
+            }
+            entries.put_entry(
+                db,
+                study,
+                participant_id=participant["id"],
+                day=day,
+                body=body,
+                actor=actor,
+                now=when,
+            )
+    runner.run_all(JOBS, now=now, **_job_kwargs())
 
 
 # --- jobs (SPEC §7): the app factory never starts a scheduler; these commands do ---
