@@ -22,6 +22,23 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
 
+class DiaryDatabase(Database):
+    """sqlite-utils' Database whose query() reads without a savepoint.
+
+    sqlite-utils wraps every query() in SAVEPOINT/RELEASE so it can roll back a
+    statement that returns no rows; outside a transaction that also opens and
+    closes one. Our SQL passed to query() always returns rows, and the guard
+    doubled the statements of a diary PUT.
+    """
+
+    def query(self, sql: str, params=None):
+        cursor = self.conn.execute(sql, params if params is not None else ())
+        if cursor.description is None:
+            raise ValueError("query() is for statements that return rows; use execute()")
+        keys = [d[0] for d in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
 def connect(path: str) -> Database:
     """Open a connection with the PRAGMAs every connection needs."""
     if path != ":memory:":
@@ -36,7 +53,7 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    db = Database(conn)
+    db = DiaryDatabase(conn)
     db.writer_lock_path = None if path == ":memory:" else f"{path}-writer.lock"
     return db
 
