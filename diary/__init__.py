@@ -104,6 +104,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.before_request(errors.require_json_body)
     security.init_app(app)
+    proxies = app.config["DIARY_TRUSTED_PROXIES"]
+    if proxies:
+        # Behind nginx or a load balancer every request would come from the proxy:
+        # the activation rate limit would then count all participants together.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     api = DiaryApi(app, spec_kwargs={"servers": [{"url": "/"}]})
     _register_blueprints(app, api)

@@ -22,6 +22,7 @@ ENV_KEYS = (
     "DIARY_VAPID_PRIVATE_KEY",
     "DIARY_VAPID_SUBJECT",
     "DIARY_LOG_LEVEL",
+    "DIARY_TRUSTED_PROXIES",
 )
 
 
@@ -41,6 +42,9 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "DIARY_VAPID_PRIVATE_KEY": None,
         "DIARY_VAPID_SUBJECT": "mailto:diary@localhost",
         "DIARY_LOG_LEVEL": "INFO",
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+        # (client address for rate limits, https for cookies and the CSRF check).
+        "DIARY_TRUSTED_PROXIES": 0,
         # Sessions (SPEC §9)
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
@@ -80,6 +84,12 @@ def load(
 
 
 def _check(config: dict[str, Any]) -> None:
+    try:
+        config["DIARY_TRUSTED_PROXIES"] = int(config["DIARY_TRUSTED_PROXIES"])
+    except (TypeError, ValueError):
+        raise ConfigError("DIARY_TRUSTED_PROXIES must be a whole number (0, 1, 2…)") from None
+    if not 0 <= config["DIARY_TRUSTED_PROXIES"] <= 5:
+        raise ConfigError("DIARY_TRUSTED_PROXIES must be between 0 and 5")
     env = config["DIARY_ENV"]
     if env not in ("development", "production"):
         raise ConfigError(f"DIARY_ENV must be 'development' or 'production', not {env!r}")

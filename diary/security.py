@@ -30,7 +30,9 @@ def init_app(app: Flask) -> None:
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: the CSRF check on HTTPS requires a same-origin
+        # Referer, and other sites still learn nothing of our URLs.
+        h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if production:

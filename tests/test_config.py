@@ -93,3 +93,54 @@ def test_a_missing_study_file_is_a_clear_error(tmp_path):
                 "DIARY_STUDY_FILE": str(tmp_path / "nope.toml"),
             }
         )
+
+
+def test_production_sign_in_over_https_works_with_the_browsers_same_origin_referer(tmp_path):
+    from diary.audit import CLI
+    from diary.auth.staff import create_staff
+    from diary.db import connect
+
+    base = "https://diary.example.org"
+    app = create_app(
+        {
+            "DIARY_ENV": "production",
+            "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+            "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_BASE_URL": base,
+        }
+    )
+    db = connect(app.config["DIARY_DATABASE"])
+    create_staff(
+        db,
+        actor=CLI,
+        email="c@a.test",
+        role="coordinator",
+        password="correct horse battery",
+        site_codes=["A"],
+        default_timezone="America/Chicago",
+        now=__import__("diary").clock.now(),
+    )
+    client = app.test_client()
+    session = client.get("/api/v1/session", base_url=base)
+    # The page's own Referrer-Policy lets the browser send a same-origin Referer,
+    # which Flask-WTF requires on HTTPS.
+    assert session.headers["Referrer-Policy"] == "same-origin"
+    token = session.get_json()["csrf_token"]
+    body = {"email": "c@a.test", "password": "correct horse battery"}
+    ok = client.post(
+        "/api/v1/staff/login",
+        json=body,
+        base_url=base,
+        headers={"X-CSRF-Token": token, "Referer": f"{base}/staff/"},
+    )
+    assert ok.status_code == 200
+    foreign = app.test_client()
+    token = foreign.get("/api/v1/session", base_url=base).get_json()["csrf_token"]
+    refused = foreign.post(
+        "/api/v1/staff/login",
+        json=body,
+        base_url=base,
+        headers={"X-CSRF-Token": token, "Referer": "https://evil.example/"},
+    )
+    assert refused.status_code == 403
+    db.conn.close()

@@ -158,7 +158,7 @@ def test_security_headers_on_api_and_pages(api):
         assert response.headers["Content-Security-Policy"] == CSP
         assert "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["Cache-Control"] == "no-store"
 
 

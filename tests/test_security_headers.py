@@ -63,7 +63,7 @@ def _check(response, *, production: bool) -> None:
     assert directives.get("default-src") == ["'self'"], csp
     assert h.get("X-Content-Type-Options") == "nosniff"
     assert h.get("X-Frame-Options") == "DENY"
-    assert h.get("Referrer-Policy") == "no-referrer"
+    assert h.get("Referrer-Policy") == "same-origin"
     hsts = h.get("Strict-Transport-Security")
     if production:
         assert hsts and "max-age=31536000" in hsts and "includeSubDomains" in hsts

@@ -83,3 +83,23 @@ def test_withdrawn_participant_is_signed_out(participant_client, staff_client):
     )
     assert response.status_code == 200
     assert phone.get("me").status_code == 401
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_activation_limit(tmp_path):
+    from diary import create_app
+
+    app = create_app({"DIARY_DATABASE": str(tmp_path / "p.sqlite3"), "DIARY_TRUSTED_PROXIES": 1})
+
+    def attempt(client, address):
+        token = client.get("/api/v1/session").get_json()["csrf_token"]
+        return client.post(
+            "/api/v1/participant/activate",
+            json={"code": codes.new_code()},
+            headers={"X-CSRF-Token": token, "X-Forwarded-For": address},
+        ).status_code
+
+    attacker = app.test_client()
+    assert [attempt(attacker, "203.0.113.9") for _ in range(10)] == [400] * 10
+    assert attempt(attacker, "203.0.113.9") == 429
+    # A participant behind the same proxy is not blocked by the attacker's failures.
+    assert attempt(app.test_client(), "198.51.100.7") == 400
