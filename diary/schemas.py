@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import flask_smorest
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from webargs.flaskparser import FlaskParser
 
 from . import clock
 
@@ -40,3 +42,11 @@ class HHMMField(fields.String):
 
 class OkSchema(Schema):
     ok = fields.Boolean(required=True)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose parser lets each schema decide about unknown
+    fields: webargs would otherwise drop unknown query parameters silently, so a
+    mistyped filter (?stauts=open) would list everything instead of answering 422."""
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)

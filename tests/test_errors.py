@@ -186,3 +186,12 @@ def test_openapi_document_describes_the_api(api):
         assert path in paths, path
     put = paths["/api/v1/entries/{day}"]["put"]
     assert "requestBody" in put and "422" in put["responses"]
+
+
+@pytest.mark.parametrize(
+    "path", ["staff/flags?stauts=open", "staff/participants?sitee=SITE-A", "staff/adherence?x=1"]
+)
+def test_a_mistyped_filter_is_422_not_silently_ignored(staff_client, path):
+    response = staff_client().get(path)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]

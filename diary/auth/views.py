@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from .. import audit, clock
@@ -13,7 +12,7 @@ from ..errors import APIError
 from ..participants import service as participants
 from ..participants.queries import get_by_id
 from ..participants.schemas import ProfileSchema
-from ..schemas import OkSchema
+from ..schemas import Blueprint, OkSchema
 from ..study import Study
 from . import ParticipantUser, StaffUser, queries, sign_in, sign_out
 from .passwords import verify_password

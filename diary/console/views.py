@@ -8,7 +8,6 @@ from datetime import date
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import adherence, audit, clock
 from ..auth import queries as auth_queries
@@ -16,6 +15,7 @@ from ..auth import staff_required
 from ..db import get_db
 from ..errors import invalid, not_found
 from ..participants import queries as participant_queries
+from ..schemas import Blueprint
 from . import entries
 from .schemas import (
     AdherenceQuerySchema,

@@ -6,12 +6,12 @@ from datetime import date
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import clock
 from ..auth import participant_required, staff_required
 from ..db import get_db
 from ..errors import invalid, not_found
+from ..schemas import Blueprint
 from . import service
 from .schemas import (
     EntryIn,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import clock
 from ..auth import staff_required
 from ..db import get_db
+from ..schemas import Blueprint
 from . import service
 from .schemas import ExportQuery
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import clock
 from ..auth import staff_required
 from ..db import get_db, transaction
 from ..errors import not_found
 from ..participants import queries as participant_queries
+from ..schemas import Blueprint
 from . import persist, queries, service
 from .schemas import (
     AdverseEventInSchema,

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import audit, clock
 from ..auth import participant_required, staff_required
@@ -16,7 +15,7 @@ from ..db import get_db, transaction
 from ..errors import not_found
 from ..flags import queries as flag_queries
 from ..participants import queries as participant_queries
-from ..schemas import OkSchema
+from ..schemas import Blueprint, OkSchema
 from . import queries, webpush
 from .schemas import (
     FlagNotificationsSchema,

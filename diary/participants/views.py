@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from .. import adherence, clock
 from ..auth import participant_required, staff_required
 from ..auth import queries as auth_queries
 from ..db import get_db, transaction
 from ..errors import invalid, not_found
+from ..schemas import Blueprint
 from . import queries, service
 from .schemas import (
     ActivationCodeSchema,
