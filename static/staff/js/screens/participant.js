@@ -1,14 +1,16 @@
 // One participant: profile, charts (pain and MME against baseline and the
 // 50 MME line, flags marked on the time axis), flags, adverse events, entries
-// with their corrections, reachability; re-issue the activation code, record
-// an adverse event no flag raised, correct an entry as a data clarification.
-import { get, send } from '../../../js/api.js';
+// with their corrections, reachability; re-issue the activation code, add an
+// injection (the placebo arm's crossover), change baselines or status with a
+// reason, record an adverse event no flag raised, correct an entry as a data
+// clarification.
+import { ApiError, get, send } from '../../../js/api.js';
 import { chart, legend } from '../../../js/chart.js';
 import { addDays, deviceTime, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import {
-  AE_SOURCES, CTCAE, DRUGS, KINDS, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
+  AE_SOURCES, CTCAE, DRUGS, KINDS, PARTICIPANT_STATUSES, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
   age, dateRange, day, dose, flagSummary, instant, label, num, symptom,
 } from '../labels.js';
 import { activationSheet } from '../sheet.js';
@@ -29,6 +31,7 @@ function render(root, ctx, { id: studyId, params }) {
   let rows = [];
   let range = params.get('days') || '30';
   const charts = h('div', { class: 'charts' });
+  const profile = h('div');
   const onResize = () => drawCharts();
   window.addEventListener('resize', onResize);
   load();
@@ -41,13 +44,12 @@ function render(root, ctx, { id: studyId, params }) {
       put(body, showError(null, error, 'Could not load the participant.'));
       return;
     }
-    const today = localDate(person.timezone);
-    const studyDay = person.first_injection ? Math.round((Date.parse(today) - Date.parse(person.first_injection)) / 86400000) : null;
     const flagList = h('div', {}, h('p', { class: 'loading' }, 'Loading flags…'));
     const aeList = h('div', {}, h('p', { class: 'loading' }, 'Loading adverse events…'));
     const entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
     const reach = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
     const tools = h('div', { class: 'tools' });
+    showProfile();
     const rangePick = select('days', RANGES, range);
     rangePick.addEventListener('change', () => {
       range = rangePick.value;
@@ -57,20 +59,11 @@ function render(root, ctx, { id: studyId, params }) {
     put(body, 
       h('section', { class: 'card', 'aria-labelledby': 'p-profile' },
         h('h2', { id: 'p-profile' }, 'Profile'),
-        facts([
-          ['Site', person.site],
-          ['Status', person.status],
-          ['Time zone', person.timezone],
-          ['Study day', studyDay == null ? '—' : `${studyDay} (today there: ${day(today)})`],
-          ['Injections', (person.injections || []).map(day).join(', ') || day(person.first_injection)],
-          ['Baseline back pain', `${person.baseline_back_pain} / 10`],
-          ['Baseline opioids', `${num(person.baseline_mme)} MME per day`],
-          ['Activated', person.activated_at ? instant(person.activated_at) : 'Not yet'],
-          ['Last seen', person.last_seen_at ? `${instant(person.last_seen_at)} (${age(person.last_seen_at)})` : '—'],
-          person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
-        ], 'facts cols'),
+        profile,
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'btn', onclick: (e) => reissue(e.currentTarget, tools) }, 'Re-issue activation code'),
+          h('button', { type: 'button', class: 'btn', onclick: () => showInjectionForm(tools) }, 'Add injection'),
+          h('button', { type: 'button', class: 'btn', onclick: () => showManageForm(tools) }, 'Change baselines or status'),
           h('button', { type: 'button', class: 'btn', onclick: () => showAeForm(tools, aeList) }, 'Record an adverse event'))),
       tools,
       h('section', { class: 'card', 'aria-labelledby': 'p-charts' },
@@ -85,6 +78,24 @@ function render(root, ctx, { id: studyId, params }) {
     loadAdverseEvents(aeList);
     loadEntries(entryList);
     loadReachability(reach);
+  }
+
+  /** The profile facts of `person`; shown again after each change to it. */
+  function showProfile() {
+    const today = localDate(person.timezone);
+    const studyDay = person.first_injection ? Math.round((Date.parse(today) - Date.parse(person.first_injection)) / 86400000) : null;
+    put(profile, facts([
+      ['Site', person.site],
+      ['Status', label(PARTICIPANT_STATUSES, person.status)],
+      ['Time zone', person.timezone],
+      ['Study day', studyDay == null ? '—' : `${studyDay} (today there: ${day(today)})`],
+      ['Injections', (person.injections || []).map(day).join(', ') || day(person.first_injection)],
+      ['Baseline back pain', `${person.baseline_back_pain} / 10`],
+      ['Baseline opioids', `${num(person.baseline_mme)} MME per day`],
+      ['Activated', person.activated_at ? instant(person.activated_at) : 'Not yet'],
+      ['Last seen', person.last_seen_at ? `${instant(person.last_seen_at)} (${age(person.last_seen_at)})` : '—'],
+      person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
+    ], 'facts cols'));
   }
 
   // --- data ---------------------------------------------------------------------
@@ -258,6 +269,105 @@ function render(root, ctx, { id: studyId, params }) {
         put(status, showError(null, error, 'Could not issue a code.'));
       }
     });
+  }
+
+  /** After a change to the participant: show the API's answer and say what was saved. */
+  function changed(tools, updated, message) {
+    person = updated;
+    showProfile();
+    drawCharts();
+    const done = notice('done', message);
+    done.tabIndex = -1;
+    put(tools, done);
+    announce(message);
+    done.focus();
+  }
+
+  function showInjectionForm(tools) {
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Add the injection');
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'inj-h' },
+      h('h2', { id: 'inj-h', class: 'span' }, 'Add an injection'),
+      field('Injection date', h('input', { type: 'date', name: 'date', required: true, min: person.first_injection }),
+        { hint: `E.g. the placebo arm’s crossover injection at month 6. Day 0 stays the first injection (${day(person.first_injection)}).` }),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => tools.replaceChildren() }, 'Cancel'))));
+    put(tools, form);
+    form.querySelector('input').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const date = form.elements.namedItem('date').value;
+      await busy(submit, async () => {
+        try {
+          const updated = await send('POST', `${path}/injections`, { date: date || undefined });
+          changed(tools, updated, `Injection of ${day(date)} added for ${studyId}.`);
+        } catch (error) {
+          put(formStatus, showError(form, error, 'Could not add the injection.'));
+        }
+      });
+    }
+  }
+
+  function showManageForm(tools) {
+    const key = `manage.${studyId}`;
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Save the changes');
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'manage-h' },
+      h('h2', { id: 'manage-h', class: 'span' }, 'Change baselines or status'),
+      field('Baseline back pain (0–10)', select('baseline_back_pain', Array.from({ length: 11 }, (_, i) => [i, String(i)]), person.baseline_back_pain)),
+      field('Baseline MME per day (0–50)', h('input', { type: 'number', name: 'baseline_mme', min: 0, max: 50, step: 'any', inputmode: 'decimal', required: true, value: String(person.baseline_mme) })),
+      field('Status', select('status', pairs(PARTICIPANT_STATUSES), person.status),
+        { hint: 'Withdrawing ends the participant’s session in the diary app.' }),
+      h('div', { class: 'span' }, field('Reason for the change (required)', h('input', { type: 'text', name: 'reason', required: true, minlength: 3, maxlength: 500, autocomplete: 'off' }),
+        { hint: 'E.g. “Baseline MME corrected from the screening notes.” Recorded in the audit trail with your name.' })),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => { drafts.drop(key); tools.replaceChildren(); } }, 'Cancel'))));
+    put(tools, form);
+    if (drafts.keep(form, key)) put(formStatus, notice('info', 'Your unsaved change was restored.'));
+    form.querySelector('select').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const v = drafts.readForm(form);
+      const mme = v.baseline_mme.trim();
+      if (mme === '' || !Number.isFinite(Number(mme))) {
+        // Said the way the API says it, next to the field.
+        put(formStatus, showError(form, new ApiError(422, { error: { message: 'Check the highlighted field.', fields: { baseline_mme: ['Enter a number from 0 to 50.'] } } })));
+        form.elements.namedItem('baseline_mme').focus();
+        return;
+      }
+      const body = {};
+      const said = [];
+      if (Number(v.baseline_back_pain) !== person.baseline_back_pain) {
+        body.baseline_back_pain = Number(v.baseline_back_pain);
+        said.push(`baseline back pain ${body.baseline_back_pain}`);
+      }
+      if (Number(mme) !== Number(person.baseline_mme)) {
+        body.baseline_mme = Number(mme);
+        said.push(`baseline ${num(body.baseline_mme)} MME per day`);
+      }
+      if (v.status !== person.status) {
+        body.status = v.status;
+        said.push(`status ${label(PARTICIPANT_STATUSES, v.status).toLowerCase()}`);
+      }
+      if (!said.length) {
+        put(formStatus, notice('info', 'Nothing to save: the baselines and status are as they were.'));
+        return;
+      }
+      if (v.reason.trim()) body.reason = v.reason.trim();
+      if (body.status === 'withdrawn' && body.reason
+        && !window.confirm(`Withdraw ${studyId} from the study? This ends the participant’s session in the diary app.`)) return;
+      await busy(submit, async () => {
+        try {
+          const updated = await send('PATCH', path, body);
+          drafts.drop(key);
+          changed(tools, updated, `Saved for ${studyId}: ${said.join(', ')}.`);
+        } catch (error) {
+          put(formStatus, showError(form, error, 'Could not save the changes.'));
+        }
+      });
+    }
   }
 
   function showAeForm(tools, aeList) {
