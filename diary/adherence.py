@@ -151,7 +151,7 @@ def closed_through(
     if participant["status"] != "active" and ended_at is not None:
         through = min(through, last_closed_date(min(ended_at, now), tz, closes))
     first = date.fromisoformat(participant["first_injection"])
-    return min(through, first + timedelta(days=study.length_days))
+    return min(through, study.last_diary_date(first))
 
 
 def compute(

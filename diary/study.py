@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
-from datetime import time
+from dataclasses import dataclass
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,10 @@ class Study:
     escalation_after_minutes: int
     digest_time: time
     source: str = ""
-    _by_code: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def last_diary_date(self, first_injection: date) -> date:
+        """The last expected diary date: day `length_days` counted from the first injection."""
+        return first_injection + timedelta(days=self.length_days)
 
     @property
     def symptom_codes(self) -> frozenset[str]:

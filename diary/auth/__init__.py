@@ -138,17 +138,6 @@ def _unauthorized():
     raise APIError(401, "Sign in first (your session may have ended).")
 
 
-def start_session(
-    user_kind: str, *, staff_id: int | None = None, participant_id: int | None = None
-) -> str:
-    """Create the server-side session inside the caller's transaction and sign in."""
-    db = get_db()
-    token = queries.create_session(
-        db, kind=user_kind, staff_id=staff_id, participant_id=participant_id, now=clock.now()
-    )
-    return token
-
-
 def sign_in(user) -> None:
     session.clear()
     session.permanent = True

@@ -88,10 +88,13 @@ def record_login_failure(
     return {"failed_logins": row["failed_logins"], "locked_until": locked_until}
 
 
-def record_login_success(db: Database, staff_id: int, *, now: datetime) -> None:
+def record_login_success(
+    db: Database, staff_id: int, *, now: datetime, password_hash: str | None = None
+) -> None:
     db.execute(
-        "UPDATE staff SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-        [clock.iso(now), staff_id],
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL, last_login_at = ?,"
+        " password_hash = coalesce(?, password_hash) WHERE id = ?",
+        [clock.iso(now), password_hash, staff_id],
     )
 
 

@@ -15,7 +15,7 @@ from ..participants.schemas import ProfileSchema
 from ..schemas import Blueprint, OkSchema
 from ..study import Study
 from . import ParticipantUser, StaffUser, queries, sign_in, sign_out
-from .passwords import verify_password
+from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import ActivateSchema, SessionSchema, StaffLoginSchema, UserSchema
 
 blp = Blueprint("auth", __name__, description="Sessions, sign-in and activation")
@@ -66,8 +66,10 @@ def staff_login(body):
         if result["locked_until"]:
             raise _locked(clock.parse_iso(result["locked_until"]), now)
         raise APIError(401, "Wrong e-mail or password.")
+    # Stronger argon2 parameters in a new release reach stored hashes at the next sign-in.
+    rehashed = hash_password(body["password"]) if needs_rehash(staff["password_hash"]) else None
     with transaction(db):
-        queries.record_login_success(db, staff["id"], now=now)
+        queries.record_login_success(db, staff["id"], now=now, password_hash=rehashed)
         token = queries.create_session(db, kind="staff", staff_id=staff["id"], now=now)
         audit.record(
             db,

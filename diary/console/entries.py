@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -39,11 +39,6 @@ def _correction(row: dict[str, Any]) -> dict[str, Any]:
         "before": {k: before.get(k) for k in changed} if row["before"] else None,
         "after": {k: after.get(k) for k in changed},
     }
-
-
-def diary_range(study: Study, participant: dict[str, Any]) -> tuple[date, date]:
-    first = date.fromisoformat(participant["first_injection"])
-    return first, first + timedelta(days=study.length_days)
 
 
 def with_corrections(

@@ -13,6 +13,7 @@ from .. import adherence, audit, clock
 from ..auth import queries as auth_queries
 from ..auth import staff_required
 from ..db import get_db
+from ..entries import service as entry_service
 from ..errors import invalid, not_found
 from ..participants import queries as participant_queries
 from ..schemas import Blueprint
@@ -103,7 +104,7 @@ def _participant(study_id: str) -> dict:
 @blp.response(200, StaffEntryListSchema)
 def list_entries(args, study_id):
     participant = _participant(study_id)
-    first, last = entries.diary_range(_study(), participant)
+    first, last = entry_service.expected_range(_study(), participant)
     start, end = args.get("from_", first), args.get("to", last)
     return {"entries": entries.with_corrections(get_db(), _study(), participant, start, end)}
 

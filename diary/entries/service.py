@@ -27,7 +27,7 @@ MAX_OFFLINE = timedelta(days=7)
 
 def expected_range(study: Study, participant: dict) -> tuple[date, date]:
     first = date.fromisoformat(participant["first_injection"])
-    return first, first + timedelta(days=study.length_days)
+    return first, study.last_diary_date(first)
 
 
 def _request_hash(day: date, body: dict[str, Any]) -> str:

@@ -94,7 +94,7 @@ def _pending(db: Database, *, now: datetime, study: Study) -> list[_Work]:
         if tz not in closed_by_zone:
             closed_by_zone[tz] = last_closed_date(now, tz, closes_at)
         first = date.fromisoformat(p["first_injection"])
-        through = min(closed_by_zone[tz], first + timedelta(days=study.length_days))
+        through = min(closed_by_zone[tz], study.last_diary_date(first))
         new_from = (
             date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
         )

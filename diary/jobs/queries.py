@@ -159,13 +159,3 @@ def advance_progress(
         " WHERE excluded.closed_through >= job_progress.closed_through",
         [(job_id, pid, day.isoformat(), stamp) for pid, day in rows],
     )
-
-
-def missed_dates(db: Database, participant_id: int) -> list[date]:
-    return [
-        date.fromisoformat(r[0])
-        for r in db.execute(
-            "SELECT date FROM missed_dates WHERE participant_id = ? ORDER BY date",
-            [participant_id],
-        )
-    ]

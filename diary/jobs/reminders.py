@@ -9,7 +9,7 @@ late (the scheduler was down) still reminds until the local day ends.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlite_utils import Database
@@ -31,7 +31,7 @@ def reminder_due(
         return None
     today = clock.local_date(now, tz)
     first = date.fromisoformat(participant["first_injection"])
-    if not first <= today <= first + timedelta(days=study.length_days):
+    if not first <= today <= study.last_diary_date(first):
         return None
     text = participant["reminder_time"]
     at = time.fromisoformat(text) if text else study.reminder_default

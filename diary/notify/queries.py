@@ -348,10 +348,6 @@ def mark_escalated(db: Database, flag_id: int, *, now: datetime) -> bool:
     return cursor.rowcount == 1
 
 
-def urgent_since(db: Database, flag_id: int) -> dict[str, Any] | None:
-    return next(db.query("SELECT * FROM urgent_flags WHERE flag_id = ?", [flag_id]), None)
-
-
 # --- digests ------------------------------------------------------------------
 
 

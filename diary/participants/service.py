@@ -311,6 +311,6 @@ def profile(db: Database, study: Study, participant: dict, *, now: datetime) -> 
         "notifications_enabled": bool(participant["notifications_enabled"]),
         "today": today,
         "day": (today - first).days,
-        "window": {"first_date": first, "last_date": first + timedelta(days=study.length_days)},
+        "window": {"first_date": first, "last_date": study.last_diary_date(first)},
         "injections": queries.injections(db, participant["id"]),
     }

@@ -88,3 +88,18 @@ def test_logout_ends_the_server_side_session(make_staff, login, db):
     c.client.set_cookie(cookie.key, cookie.value)
     assert c.get("staff/participants").status_code == 401
     assert db.execute("SELECT end_reason FROM sessions").fetchone()[0] == "logout"
+
+
+def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(api, make_staff, db):
+    from argon2 import PasswordHasher
+
+    make_staff("coord@a.test")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(
+        "correct horse battery"
+    )
+    db.execute("UPDATE staff SET password_hash = ?", [weak])
+    body = {"email": "coord@a.test", "password": "correct horse battery"}
+    assert api.post("staff/login", body).status_code == 200
+    stored = db.execute("SELECT password_hash FROM staff").fetchone()[0]
+    assert stored != weak and stored.startswith("$argon2id$")
+    assert "m=8192" not in stored
