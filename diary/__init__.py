@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from .entries.views import blp as entries_blp
     from .exports.views import blp as exports_blp
     from .flags.views import blp as flags_blp
+    from .jobs.views import blp as jobs_blp
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
 
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         notify_blp,
         console_blp,
         exports_blp,
+        jobs_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)

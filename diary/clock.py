@@ -72,3 +72,12 @@ def day_start(day: date, tz: str) -> datetime:
 def day_end(day: date, tz: str) -> datetime:
     """The instant the local date `day` ends in `tz` (UTC): the next day's start."""
     return day_start(day + timedelta(days=1), tz)
+
+
+def last_closed_date(instant: datetime, tz: str, closes_at: time) -> date:
+    """The latest local date in `tz` whose entry window (closing at `closes_at` on the
+    next local day) has closed at `instant`."""
+    today = local_date(instant, tz)
+    if instant >= local_instant(today, closes_at, tz):
+        return today - timedelta(days=1)
+    return today - timedelta(days=2)

@@ -165,7 +165,8 @@ def migrate(db: Database) -> list[str]:
     for path in migration_files():
         sql = path.read_text("utf-8")
         checksum = hashlib.sha256(sql.encode()).hexdigest()
-        with transaction(db):
+        rebuilds = sql.startswith(FOREIGN_KEYS_OFF)
+        with _foreign_keys_off_if(db, rebuilds), transaction(db):
             row = db.execute(
                 "SELECT checksum FROM schema_migrations WHERE name = ?", [path.name]
             ).fetchone()
@@ -178,12 +179,33 @@ def migrate(db: Database) -> list[str]:
                 continue
             for statement in _statements(sql):
                 db.execute(statement)
+            broken = db.execute("PRAGMA foreign_key_check").fetchall() if rebuilds else []
+            if broken:
+                raise RuntimeError(f"migration {path.name} breaks foreign keys: {broken[:5]}")
             db.execute(
                 "INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)",
                 [path.name, checksum, clock.iso(clock.now())],
             )
             applied_now.append(path.name)
     return applied_now
+
+
+# A migration that rebuilds a table others reference starts with this line: SQLite
+# can only switch enforcement outside a transaction, and the runner checks every
+# reference before the migration commits.
+FOREIGN_KEYS_OFF = "-- pragma: foreign_keys=off"
+
+
+@contextmanager
+def _foreign_keys_off_if(db: Database, wanted: bool) -> Iterator[None]:
+    if not wanted:
+        yield
+        return
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
 
 
 def _statements(sql: str) -> Iterator[str]:

@@ -7,6 +7,8 @@ ROLES = ("coordinator", "investigator", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "participants.read": frozenset(ROLES),
     "participants.manage": frozenset(ROLES),
+    # Taking back a recorded injection moves day 0 or a watch window: a clinical call.
+    "injections.correct": frozenset({"investigator", "admin"}),
     "flags.read": frozenset(ROLES),
     "flags.acknowledge": frozenset(ROLES),
     # Confirming an adverse event is a clinical judgement: investigators only.
@@ -15,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "entries.clarify": frozenset(ROLES),
     "exports.read": frozenset(ROLES),
     "audit.read": frozenset({"admin"}),
+    "jobs.read": frozenset({"admin"}),
     "staff.manage": frozenset({"admin"}),
     "sites.manage": frozenset({"admin"}),
 }

@@ -1,118 +1,202 @@
-"""SQL for flags: open-or-update by episode, and site-scoped listing."""
+"""SQL for flags: episodes, the diary days the rules judge, missed dates, listing."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from .. import audit, clock
-from .rules import Finding
+from .. import clock
 
-SEVERITY_RANK = {"low": 0, "high": 1, "urgent": 2}
+_FLAG_COLUMNS = (
+    "severity",
+    "status",
+    "first_date",
+    "last_date",
+    "detail",
+    "rule",
+    "acknowledged_at",
+    "acknowledged_by",
+    "reopened_at",
+    "reopen_count",
+    "notices",
+    "resolved_at",
+    "resolution_note",
+    "outcome",
+    "updated_at",
+)
 
 
-def upsert_episode(
-    db: Database,
-    *,
-    participant: dict[str, Any],
-    finding: Finding,
-    episode_key: str,
-    actor: audit.Actor,
-    now: datetime,
-    entry_id: int | None = None,
-) -> tuple[int, str]:
-    """Open a flag for a new episode or update the open one; return (id, 'opened'|'updated'|'unchanged').
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row["detail"] = json.loads(row["detail"])
+    if "rule" in row:
+        row["rule"] = json.loads(row["rule"])
+    for key in ("first_date", "last_date"):
+        if isinstance(row.get(key), str):
+            row[key] = date.fromisoformat(row[key])
+    return row
 
-    Severity never drops while a flag is open: a continuing episode that calms
-    down must still be looked at at the level it reached. Must run inside the
-    caller's transaction; every change is audited.
-    """
-    existing = next(
+
+def open_episode(db: Database, participant_id: int, kind: str, episode_key: str) -> dict | None:
+    """The unresolved flag of an episode, if any (dates as `date`)."""
+    row = next(
         db.query(
             "SELECT * FROM flags WHERE participant_id = ? AND kind = ? AND episode_key = ?"
             " AND status != 'resolved'",
-            [participant["id"], finding.kind, episode_key],
+            [participant_id, kind, episode_key],
         ),
         None,
     )
-    detail = json.dumps(finding.detail, sort_keys=True)
+    return _decode(row) if row else None
+
+
+def insert_flag(
+    db: Database,
+    *,
+    participant_id: int,
+    kind: str,
+    severity: str,
+    episode_key: str,
+    first_date: date,
+    last_date: date,
+    detail: dict[str, Any],
+    rule: dict[str, Any],
+    entry_id: int | None,
+    now: datetime,
+) -> int:
     stamp = clock.iso(now)
-    if existing is None:
-        cursor = db.execute(
-            "INSERT INTO flags (participant_id, kind, severity, episode_key, first_date,"
-            " last_date, detail, entry_id, opened_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                participant["id"],
-                finding.kind,
-                finding.severity,
-                episode_key,
-                finding.first_date.isoformat(),
-                finding.last_date.isoformat(),
-                detail,
-                entry_id,
-                stamp,
-                stamp,
-            ],
+    return db.execute(
+        "INSERT INTO flags (participant_id, kind, severity, episode_key, first_date, last_date,"
+        " detail, rule, entry_id, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            participant_id,
+            kind,
+            severity,
+            episode_key,
+            first_date.isoformat(),
+            last_date.isoformat(),
+            json.dumps(detail, sort_keys=True),
+            json.dumps(rule, sort_keys=True),
+            entry_id,
+            stamp,
+            stamp,
+        ],
+    ).lastrowid
+
+
+def update_flag(db: Database, flag_id: int, changes: dict[str, Any]) -> None:
+    """Set columns of one flag; dates and JSON columns are encoded here."""
+    unknown = set(changes) - set(_FLAG_COLUMNS)
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    values = {
+        k: (
+            v.isoformat()
+            if isinstance(v, date) and not isinstance(v, datetime)
+            else clock.iso(v)
+            if isinstance(v, datetime)
+            else json.dumps(v, sort_keys=True)
+            if k in ("detail", "rule")
+            else v
         )
-        flag_id = cursor.lastrowid
-        audit.record(
-            db,
-            actor=actor,
-            action="flag.open",
-            object_type="flag",
-            object_id=flag_id,
-            site_id=participant["site_id"],
-            participant_id=participant["id"],
-            after={
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "first_date": finding.first_date.isoformat(),
-                "last_date": finding.last_date.isoformat(),
-                "detail": finding.detail,
-            },
-            at=now,
+        for k, v in changes.items()
+    }
+    assignments = ", ".join(f"{k} = ?" for k in values)
+    db.execute(f"UPDATE flags SET {assignments} WHERE id = ?", [*values.values(), flag_id])
+
+
+def red_flag_codes_reported(db: Database, participant_id: int, day: date) -> set[str]:
+    """Every red-flag code the flags of one diary date have reported, whatever their status."""
+    return {
+        code
+        for (code,) in db.execute(
+            "SELECT j.value FROM flags f, json_each(f.detail, '$.symptoms') j"
+            " WHERE f.participant_id = ? AND f.kind = 'red_flag_symptom' AND f.episode_key = ?",
+            [participant_id, day.isoformat()],
         )
-        if finding.severity == "urgent":
-            _notify_urgent(db, flag_id, participant, now)
-        return flag_id, "opened"
-    severity = max(existing["severity"], finding.severity, key=SEVERITY_RANK.__getitem__)
-    first = min(existing["first_date"], finding.first_date.isoformat())
-    last = max(existing["last_date"], finding.last_date.isoformat())
-    new = {"severity": severity, "first_date": first, "last_date": last, "detail": detail}
-    old = {k: existing[k] for k in new}
-    if new == old:
-        return existing["id"], "unchanged"
-    db.execute(
-        "UPDATE flags SET severity = ?, first_date = ?, last_date = ?, detail = ?, updated_at = ?"
-        " WHERE id = ?",
-        [severity, first, last, detail, stamp, existing["id"]],
+    }
+
+
+def _ranges(rows: Iterable[Sequence[Any]]) -> str:
+    return json.dumps(
+        [[r[0], *(v.isoformat() if isinstance(v, date) else v for v in r[1:])] for r in rows]
     )
-    audit.record(
-        db,
-        actor=actor,
-        action="flag.update",
-        object_type="flag",
-        object_id=existing["id"],
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before={**old, "detail": json.loads(old["detail"])},
-        after={**new, "detail": finding.detail},
-        at=now,
+
+
+def flags_since(
+    db: Database, since: Iterable[tuple[int, date]], kinds: Sequence[str]
+) -> dict[int, list[dict[str, Any]]]:
+    """Flags of `kinds` (any status) per participant whose last date is on or after `since`,
+    earliest first."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    marks = ", ".join("?" for _ in kinds)
+    for row in db.query(
+        f"""
+        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS since FROM json_each(?))
+        SELECT f.id, f.participant_id, f.kind, f.severity, f.status, f.episode_key,
+               f.first_date, f.last_date, f.detail
+        FROM r JOIN flags f ON f.participant_id = r.pid AND f.last_date >= r.since
+        WHERE f.kind IN ({marks})
+        ORDER BY f.participant_id, f.first_date, f.id
+        """,
+        [_ranges(since), *kinds],
+    ):
+        out[row["participant_id"]].append(_decode(row))
+    return out
+
+
+def diary_days(
+    db: Database, ranges: Iterable[tuple[int, date, date]]
+) -> dict[int, dict[date, tuple[int, float | None, tuple[str, ...]]]]:
+    """Entries (back pain, MME, unconverted drugs) per participant within each [from, to]."""
+    out: dict[int, dict[date, tuple[int, float | None, tuple[str, ...]]]] = defaultdict(dict)
+    cursor = db.execute(
+        """
+        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS hi
+                   FROM json_each(?))
+        SELECT e.participant_id, e.date, e.back_pain, e.mme, e.mme_unconverted
+        FROM r JOIN entries e ON e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi
+        """,
+        [_ranges(ranges)],
     )
-    if severity == "urgent" and existing["severity"] != "urgent":
-        _notify_urgent(db, existing["id"], participant, now)
-    return existing["id"], "updated"
+    for pid, day, back_pain, mme, unconverted in cursor:
+        drugs = () if unconverted == "[]" else tuple(json.loads(unconverted))
+        out[pid][date.fromisoformat(day)] = (back_pain, mme, drugs)
+    return out
 
 
-def _notify_urgent(db: Database, flag_id: int, participant: dict[str, Any], now: datetime) -> None:
-    # In the flag's transaction: the outbox row exists exactly when the flag does.
-    from ..notify.outbox import enqueue_urgent_flag
+def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[date]]:
+    """Every injection date per participant, ascending."""
+    out: dict[int, list[date]] = defaultdict(list)
+    cursor = db.execute(
+        "SELECT participant_id, date FROM injections"
+        " WHERE participant_id IN (SELECT value FROM json_each(?)) ORDER BY participant_id, date",
+        [json.dumps(list(participant_ids))],
+    )
+    for pid, day in cursor:
+        out[pid].append(date.fromisoformat(day))
+    return out
 
-    enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
+
+def record_missed(db: Database, rows: Iterable[tuple[int, date]], *, now: datetime) -> None:
+    stamp = clock.iso(now)
+    db.conn.executemany(
+        "INSERT INTO missed_dates (participant_id, date, recorded_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (participant_id, date) DO NOTHING",
+        [(pid, day.isoformat(), stamp) for pid, day in rows],
+    )
+
+
+def unmark_missed(db: Database, rows: Iterable[tuple[int, date]]) -> None:
+    """Dates that got an entry after all are no longer missed."""
+    db.conn.executemany(
+        "DELETE FROM missed_dates WHERE participant_id = ? AND date = ?",
+        [(pid, day.isoformat()) for pid, day in rows],
+    )
 
 
 _LIST = """
@@ -123,6 +207,7 @@ FROM flags f JOIN participants p ON p.id = f.participant_id JOIN sites s ON s.id
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:
     row["detail"] = json.loads(row["detail"])
+    row["rule"] = json.loads(row["rule"])
     return row
 
 

@@ -1,14 +1,28 @@
-"""Flag rules (SPEC §6): pure functions from diary days to findings, one per episode."""
+"""Flag rules (SPEC §6): pure functions from diary days to findings, one per episode.
+
+Nothing here reads a database or a clock. `evaluate` is the whole rule set over
+one participant's data; the flag engine (engine.py) and the property tests both
+call it, so "the flags staff see" and "the flags the data imply" come from one
+definition. `merge` and `notice` decide, also purely, how a finding changes an
+existing flag and who must hear of it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 _ONE_DAY = timedelta(days=1)
+
+SEVERITY_RANK = {"low": 0, "high": 1, "urgent": 2}
+
+# When each rule runs: on submission (the entry's own transaction) or when a
+# date closes (the closing job, or at once for an entry that arrives after).
+ON_SUBMISSION = "on_submission"
+AT_CLOSE = "at_close"
 
 
 @dataclass(frozen=True)
@@ -19,22 +33,77 @@ class Thresholds:
     flare_pct_increase: float = 30
     flare_consecutive: int = 2
     flare_absolute: int = 9
+    # Two entries are "consecutive" for a flare when at most this many days apart
+    # (2: one missing day between them does not break the run).
+    flare_max_gap_days: int = 2
     mme_high: float = 50
     mme_urgent: float = 90
     increase_window_days: int = 3
     increase_abs: float = 10
     increase_pct: float = 50
+    # Entered days (with a known MME) a window needs before its mean counts.
+    increase_min_entries: int = 2
     missed_high_streak: int = 3
     fever_c: float = 38.0
 
 
 @dataclass(frozen=True)
+class Rule:
+    version: int
+    evaluated: str
+    thresholds: tuple[str, ...]
+
+
+RULES: dict[str, Rule] = {
+    "red_flag_symptom": Rule(1, ON_SUBMISSION, ("fever_c",)),
+    "opioid_threshold": Rule(1, ON_SUBMISSION, ("mme_high", "mme_urgent")),
+    "opioid_unconvertible": Rule(1, ON_SUBMISSION, ()),
+    "pain_flare": Rule(
+        2,
+        AT_CLOSE,
+        (
+            "flare_abs_increase",
+            "flare_pct_increase",
+            "flare_consecutive",
+            "flare_max_gap_days",
+            "flare_absolute",
+        ),
+    ),
+    "opioid_increase": Rule(
+        2,
+        AT_CLOSE,
+        ("increase_window_days", "increase_abs", "increase_pct", "increase_min_entries"),
+    ),
+    "missed_entries": Rule(1, AT_CLOSE, ("missed_high_streak",)),
+}
+KINDS = tuple(RULES)
+SUBMISSION_KINDS = tuple(k for k, r in RULES.items() if r.evaluated == ON_SUBMISSION)
+
+
+def basis(kind: str, t: Thresholds) -> dict[str, Any]:
+    """What a flag records of the rule that raised it, so a reviewer can see why."""
+    rule = RULES[kind]
+    return {
+        "id": kind,
+        "version": rule.version,
+        "evaluated": rule.evaluated,
+        "thresholds": {name: getattr(t, name) for name in rule.thresholds},
+    }
+
+
+@dataclass(frozen=True)
 class DayRecord:
-    """One closed diary date: back_pain None means no entry, mme None means unknown."""
+    """One diary date: back_pain None means no entry, mme None means unknown.
+
+    unconverted: opioids taken that day with no MME factor; red_flags: the
+    red-flag codes the day's entry reported (a measured fever included).
+    """
 
     date: date
     back_pain: int | None
     mme: float | None
+    unconverted: tuple[str, ...] = ()
+    red_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +114,7 @@ class Finding:
     severity: str
     first_date: date
     last_date: date
-    detail: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def _dec(value: float) -> Decimal:
@@ -59,44 +128,45 @@ def _raised(value: Decimal, baseline: float, abs_increase: float, pct_increase: 
     return value >= base + _dec(abs_increase) and value * 100 >= base * (100 + _dec(pct_increase))
 
 
-def _runs(dates: Iterable[date]) -> list[list[date]]:
-    """Group dates into maximal runs of consecutive calendar dates."""
+def _runs(dates: Iterable[date], max_gap: int = 1) -> list[list[date]]:
+    """Group dates into maximal runs whose neighbours are at most max_gap days apart."""
     runs: list[list[date]] = []
     for day in sorted(set(dates)):
-        if runs and day - runs[-1][-1] == _ONE_DAY:
+        if runs and (day - runs[-1][-1]).days <= max_gap:
             runs[-1].append(day)
         else:
             runs.append([day])
     return runs
 
 
-def _entered(days: Sequence[DayRecord]) -> dict[date, DayRecord]:
-    return {d.date: d for d in days if d.back_pain is not None}
+def _entered(days: Sequence[DayRecord]) -> list[DayRecord]:
+    return sorted((d for d in days if d.back_pain is not None), key=lambda d: d.date)
 
 
 def pain_flare(
     days: Sequence[DayRecord], *, baseline_back_pain: float, t: Thresholds
 ) -> list[Finding]:
-    """Back pain ≥ the absolute ceiling, or raised on enough consecutive entries."""
+    """Back pain ≥ the absolute ceiling, or raised on enough consecutive entries.
+
+    Consecutive means consecutive *entered* dates at most flare_max_gap_days
+    apart: a day without an entry neither breaks a flare nor counts toward it.
+    """
     qualifying: set[date] = set()
     streak: list[date] = []
-    previous: date | None = None
-    for day in days:
-        if day.back_pain is None:
-            continue
+    for day in _entered(days):
         if day.back_pain >= t.flare_absolute:
             qualifying.add(day.date)
         elevated = _raised(
             _dec(day.back_pain), baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase
         )
-        # A missing day (no entry) between two elevated entries breaks the run.
-        if not elevated or previous is None or day.date - previous != _ONE_DAY:
+        if not elevated:
             streak = []
-        if elevated:
-            streak.append(day.date)
-            if len(streak) >= t.flare_consecutive:
-                qualifying.update(streak)
-        previous = day.date
+            continue
+        if streak and (day.date - streak[-1]).days > t.flare_max_gap_days:
+            streak = []
+        streak.append(day.date)
+        if len(streak) >= t.flare_consecutive:
+            qualifying.update(streak)
 
     pain = {d.date: d.back_pain for d in days if d.back_pain is not None}
     return [
@@ -111,8 +181,26 @@ def pain_flare(
                 "days": len(run),
             },
         )
-        for run in _runs(qualifying)
+        for run in _episodes(_entered(days), qualifying, t.flare_max_gap_days)
     ]
+
+
+def _episodes(
+    entered: Sequence[DayRecord], qualifying: set[date], max_gap: int
+) -> list[list[date]]:
+    """Qualifying entered dates grouped into episodes: an entered day that does not
+    qualify ends one, and so does a gap wider than max_gap."""
+    runs: list[list[date]] = []
+    open_run = False
+    for day in entered:
+        if day.date not in qualifying:
+            open_run = False
+        elif open_run and (day.date - runs[-1][-1]).days <= max_gap:
+            runs[-1].append(day.date)
+        else:
+            runs.append([day.date])
+            open_run = True
+    return runs
 
 
 def opioid_threshold(days: Sequence[DayRecord], *, t: Thresholds) -> list[Finding]:
@@ -136,21 +224,28 @@ def opioid_threshold(days: Sequence[DayRecord], *, t: Thresholds) -> list[Findin
 def opioid_increase(
     days: Sequence[DayRecord], *, baseline_mme: float, t: Thresholds
 ) -> list[Finding]:
-    """Mean MME over a full window of entries raised above the baseline."""
-    entered = _entered(days)
+    """Mean MME over the entered days of a window raised above the baseline.
+
+    The window is increase_window_days calendar days ending on an entered date;
+    its mean is over the days with an entry and a known MME, and counts once at
+    least increase_min_entries such days are in it: a missed day never hides a rise.
+    """
+    known = {d.date: d.mme for d in days if d.back_pain is not None and d.mme is not None}
     window = t.increase_window_days
     means: dict[date, Decimal] = {}  # window end date → mean, for qualifying windows only
-    for end in sorted(entered):
-        dates = [end - timedelta(days=i) for i in range(window - 1, -1, -1)]
-        records = [entered.get(d) for d in dates]
-        # A window with a missing day or an unconvertible day says nothing about the trend.
-        if any(r is None or r.mme is None for r in records):
+    covered: set[date] = set()
+    first = min((d.date for d in days), default=None)
+    for end in sorted(known):
+        if (end - first).days < window - 1:
+            continue  # the window reaches back before the days given: not a full window
+        dates = [end - timedelta(days=i) for i in range(window) if end - timedelta(days=i) in known]
+        if len(dates) < t.increase_min_entries:
             continue
-        mean = sum((_dec(r.mme) for r in records), Decimal(0)) / window
+        mean = sum((_dec(known[d]) for d in dates), Decimal(0)) / len(dates)
         if _raised(mean, baseline_mme, t.increase_abs, t.increase_pct):
             means[end] = mean
+            covered.update(dates)
 
-    covered = {end - timedelta(days=i) for end in means for i in range(window)}
     return [
         Finding(
             kind="opioid_increase",
@@ -162,7 +257,30 @@ def opioid_increase(
                 "max_mean_mme": round(float(max(means[d] for d in run if d in means)), 2),
             },
         )
-        for run in _runs(covered)
+        for run in _runs(covered, max(window - 1, 1))
+    ]
+
+
+def opioid_unconvertible(
+    days: Sequence[DayRecord], *, baseline_opioids: Collection[str]
+) -> list[Finding]:
+    """Days with an opioid that has no MME factor and was not taken at baseline.
+
+    Such a day is invisible to every MME rule (buprenorphine, today), so the
+    new drug itself is the finding.
+    """
+    baseline = set(baseline_opioids)
+    new = {d.date: set(d.unconverted) - baseline for d in days}
+    new = {day: drugs for day, drugs in new.items() if drugs}
+    return [
+        Finding(
+            kind="opioid_unconvertible",
+            severity="high",
+            first_date=run[0],
+            last_date=run[-1],
+            detail={"drugs": sorted(set().union(*(new[d] for d in run))), "days": len(run)},
+        )
+        for run in _runs(new)
     ]
 
 
@@ -181,16 +299,17 @@ def missed_entries(
         else:
             runs.append([day])
             in_run = True
-    return [
-        Finding(
-            kind="missed_entries",
-            severity="high" if len(run) >= t.missed_high_streak else "low",
-            first_date=run[0],
-            last_date=run[-1],
-            detail={"count": len(run), "dates": [d.isoformat() for d in run]},
-        )
-        for run in runs
-    ]
+    return [missed_finding(run, t=t) for run in runs]
+
+
+def missed_finding(run: Sequence[date], *, t: Thresholds) -> Finding:
+    return Finding(
+        kind="missed_entries",
+        severity="high" if len(run) >= t.missed_high_streak else "low",
+        first_date=run[0],
+        last_date=run[-1],
+        detail={"count": len(run), "dates": [d.isoformat() for d in run]},
+    )
 
 
 def red_flag_findings(
@@ -205,3 +324,122 @@ def red_flag_findings(
     if temperature_c is not None and temperature_c >= t.fever_c:
         codes.add("fever")
     return sorted(codes)
+
+
+def red_flag_symptom(days: Sequence[DayRecord]) -> list[Finding]:
+    """One urgent finding per date whose entry reported a red flag."""
+    return [
+        Finding(
+            kind="red_flag_symptom",
+            severity="urgent",
+            first_date=d.date,
+            last_date=d.date,
+            detail={"symptoms": sorted(d.red_flags)},
+        )
+        for d in days
+        if d.red_flags
+    ]
+
+
+def evaluate(
+    days: Sequence[DayRecord],
+    expected_dates: Sequence[date],
+    *,
+    baseline_back_pain: float,
+    baseline_mme: float,
+    baseline_opioids: Collection[str] = (),
+    t: Thresholds,
+    kinds: Collection[str] = KINDS,
+) -> list[Finding]:
+    """Every finding of the rules in `kinds` over one participant's days.
+
+    `days` are the dates with data to judge (entered or not); `expected_dates`
+    the closed dates an entry was due on (missed entries are judged on those only).
+    """
+    findings: list[Finding] = []
+    if "red_flag_symptom" in kinds:
+        findings += red_flag_symptom(days)
+    if "pain_flare" in kinds:
+        findings += pain_flare(days, baseline_back_pain=baseline_back_pain, t=t)
+    if "opioid_threshold" in kinds:
+        findings += opioid_threshold(days, t=t)
+    if "opioid_increase" in kinds:
+        findings += opioid_increase(days, baseline_mme=baseline_mme, t=t)
+    if "opioid_unconvertible" in kinds:
+        findings += opioid_unconvertible(days, baseline_opioids=baseline_opioids)
+    if "missed_entries" in kinds:
+        entered = {d.date for d in days if d.back_pain is not None}
+        findings += missed_entries(expected_dates, entered, t=t)
+    return findings
+
+
+# --- how a finding changes a flag, and who must hear of it -------------------------
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A finding applied to an existing unresolved flag of its episode."""
+
+    severity: str
+    first_date: date
+    last_date: date
+    detail: dict[str, Any]
+    gained: tuple[str, ...]  # what is new: red-flag codes, or dates beyond the flag's
+
+
+def merge(
+    *,
+    severity: str,
+    first_date: date,
+    last_date: date,
+    detail: dict[str, Any],
+    finding: Finding,
+) -> Merge:
+    """Severity never drops while a flag is unresolved (staff must look at the level it
+    reached); dates only widen; a red flag keeps every symptom its episode reported."""
+    new_detail = dict(finding.detail)
+    gained: tuple[str, ...]
+    if finding.kind == "red_flag_symptom":
+        before = set(detail.get("symptoms", []))
+        now = set(finding.detail.get("symptoms", []))
+        new_detail["symptoms"] = sorted(before | now)
+        gained = tuple(sorted(now - before))
+    else:
+        gained = tuple(
+            d.isoformat()
+            for d in (finding.first_date, finding.last_date)
+            if d < first_date or d > last_date
+        )
+    if "added_after_acknowledgement" in detail:
+        new_detail["added_after_acknowledgement"] = detail["added_after_acknowledgement"]
+    return Merge(
+        severity=max(severity, finding.severity, key=SEVERITY_RANK.__getitem__),
+        first_date=min(first_date, finding.first_date),
+        last_date=max(last_date, finding.last_date),
+        detail=new_detail,
+        gained=gained,
+    )
+
+
+@dataclass(frozen=True)
+class Notice:
+    notify: bool  # queue an urgent notice to the site now
+    reopen: bool  # an acknowledged flag goes back to open (and its escalation clock restarts)
+
+
+def notice(
+    *, status: str | None, severity_before: str | None, merged: Merge | None, severity: str
+) -> Notice:
+    """What a finding asks of the people who work flags.
+
+    status None: the finding opens a new flag. Otherwise the flag was `status`
+    and `merged` is what the finding made of it. Every urgent finding reaches the
+    site (a new urgent flag, one rising to urgent, one gaining a finding); an
+    acknowledged flag that gains a finding or rises goes back to open.
+    """
+    if status is None:
+        return Notice(severity == "urgent", False)
+    gained = merged is not None and bool(merged.gained)
+    rose = SEVERITY_RANK[severity] > SEVERITY_RANK[severity_before or "low"]
+    notify = severity == "urgent" and (gained or rose)
+    return Notice(notify, status == "acknowledged" and (gained or rose))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import SITE_CODE, STUDY_ID, StrictSchema
+from . import rules
 
-KINDS = ("red_flag_symptom", "pain_flare", "opioid_threshold", "opioid_increase", "missed_entries")
+KINDS = rules.KINDS
 SEVERITIES = ("low", "high", "urgent")
 STATUSES = ("open", "acknowledged", "resolved")
 OUTCOMES = ("not_ae", "adverse_event")
@@ -100,9 +101,41 @@ class FlagSchema(Schema):
     acknowledged_by = fields.String(allow_none=True, metadata={"description": "staff e-mail"})
     resolved_at = fields.DateTime(allow_none=True)
     resolved_by = fields.String(allow_none=True, metadata={"description": "staff e-mail"})
-    outcome = fields.String(allow_none=True)
+    outcome = fields.String(
+        allow_none=True,
+        metadata={"description": "not_ae | adverse_event | auto_resolved (the data removed it)"},
+    )
     resolution_note = fields.String(allow_none=True)
     adverse_event = fields.Nested(AdverseEventSchema, allow_none=True)
+    rule = fields.Dict(
+        required=True,
+        metadata={"description": "the rule that raised it: id, version, evaluated, thresholds"},
+    )
+    reopened_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when it last went back to open after gaining a finding"},
+    )
+    reopen_count = fields.Integer(required=True)
+    timeline = fields.List(
+        fields.Nested(lambda: TimelineEventSchema()),
+        metadata={"description": "single-flag view only: its history, oldest first"},
+    )
+
+
+class TimelineEventSchema(Schema):
+    type = fields.String(required=True, metadata={"description": "audit | notification"})
+    at = fields.DateTime(required=True)
+    action = fields.String(
+        required=True, metadata={"description": "audit action, or the notification channel"}
+    )
+    actor = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    recipient = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    reason = fields.String(allow_none=True)
 
 
 class FlagListSchema(Schema):

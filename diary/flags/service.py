@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from .. import audit, clock
 from ..errors import APIError
+from ..notify import queries as notify_queries
 from ..study import Study
 from . import persist
 
@@ -139,6 +140,8 @@ def adverse_event_term(study: Study, flag: dict[str, Any]) -> str:
         term = f"Opioid use above {study.thresholds.mme_high:g} MME/day (up to {detail.get('max_mme', '?')})"
     elif kind == "opioid_increase":
         term = f"Increased opioid use (mean up to {detail.get('max_mean_mme', '?')} MME/day)"
+    elif kind == "opioid_unconvertible":
+        term = f"New opioid without an MME factor ({', '.join(detail.get('drugs', []))})"
     else:
         term = "Missed diary entries"
     return term[:200]
@@ -183,9 +186,43 @@ def present_flags(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, An
             "updated_at": clock.parse_iso(r["updated_at"]),
             "acknowledged_at": _instant(r["acknowledged_at"]),
             "resolved_at": _instant(r["resolved_at"]),
+            "reopened_at": _instant(r["reopened_at"]),
             "acknowledged_by": emails.get(r["acknowledged_by"]),
             "resolved_by": emails.get(r["resolved_by"]),
             "adverse_event": events.get(r["id"]),
         }
         for r in rows
     ]
+
+
+def timeline(db: Database, flag_id: int) -> list[dict[str, Any]]:
+    """A flag's history, oldest first: its audit rows (opened, findings added,
+    acknowledged, reopened, escalated, resolved) and every notification about it."""
+    events = [
+        {
+            "type": "audit",
+            "at": clock.parse_iso(r["at"]),
+            "action": r["action"],
+            "actor": r["actor_label"],
+            "before": r["before"],
+            "after": r["after"],
+            "reason": r["reason"],
+            "_order": (r["at"], 0, r["id"]),
+        }
+        for r in audit.list_rows(db, object_type="flag", object_id=str(flag_id), limit=1000)
+    ]
+    events += [
+        {
+            "type": "notification",
+            "at": clock.parse_iso(n["created_at"]),
+            "action": n["channel"],
+            "purpose": n["purpose"],
+            "recipient": n["staff_email"] or n["study_id"],
+            "status": n["status"],
+            "sent_at": _instant(n["sent_at"]),
+            "_order": (n["created_at"], 1, n["id"]),
+        }
+        for n in notify_queries.flag_notifications(db, flag_id)
+    ]
+    events.sort(key=lambda e: e["_order"])
+    return [{k: v for k, v in e.items() if k != "_order"} for e in events]

@@ -35,7 +35,10 @@ def _flag(db, flag_id: int) -> dict:
 
 
 def _shown(db, flag_id: int) -> dict:
-    return service.present_flags(db, [_flag(db, flag_id)])[0]
+    return {
+        **service.present_flags(db, [_flag(db, flag_id)])[0],
+        "timeline": service.timeline(db, flag_id),
+    }
 
 
 @blp.route("/staff/flags", methods=["GET"])

@@ -4,33 +4,44 @@ A participant's date D closes at `window_closes_next_day_at` local time on D+1,
 in the participant's own zone. Each run advances every participant from their
 checkpoint (`job_progress.closed_through`) to the latest closed date, so that
 one run after days of downtime processes exactly the dates that closed
-meanwhile, and its flags equal those of daily runs.
+meanwhile, and its flags equal those of daily runs. The rules and flags
+themselves are the flag engine's (flags/engine.py).
 
 Rules see each flag's whole episode: the evaluated range starts before the
 first date of any flag that the new dates may continue, so a continuing
 episode's dates, severity and detail come out the same however runs are spaced.
 
+A participant who withdrew (or completed) is still evaluated on every date up
+to the day they stopped: withdrawal ends what is expected of them (missed
+dates, reminders), never the evaluation of data already received.
+
 An entry may still arrive for a closed date (made offline inside its window and
-synced later, or a staff clarification): the next run takes that date off the
-missed list and re-evaluates the pain and opioid rules from it. A run of misses
-already flagged stays on record as it was raised.
+synced later, or a staff clarification); the entry's own transaction evaluates
+it, and the next run checks it again (takes its date off the missed record and
+re-evaluates the rules from it).
+
+One participant's data never stops the run for others: each is evaluated in a
+savepoint; a failure is kept in `job_failures` (admins see it) and that
+participant is retried on the next run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from .. import audit, clock
 from ..db import transaction
-from ..flags import queries as flag_queries
-from ..flags import rules
+from ..flags import engine
 from ..study import Study
 from . import queries
+
+log = logging.getLogger(__name__)
 
 JOB_ID = "close_diary_dates"
 ONE_DAY = timedelta(days=1)
@@ -38,181 +49,118 @@ ONE_DAY = timedelta(days=1)
 # BEGIN IMMEDIATE would hold the write lock long enough to time out web writes.
 CHUNK = 1000
 
+last_closed_date = clock.last_closed_date
 
-def last_closed_date(now: datetime, tz: str, closes_at: time) -> date:
-    """The latest local date in `tz` whose entry window has closed at `now`."""
-    today = clock.local_date(now, tz)
-    if now >= clock.local_instant(today, closes_at, tz):
-        return today - ONE_DAY
-    return today - 2 * ONE_DAY
+
+@dataclasses.dataclass(frozen=True)
+class _Work:
+    scope: engine.Scope
+    checkpoint: date  # closed_through once this run has processed the participant
+    new_dates: int
 
 
 def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any]) -> dict[str, Any]:
     """Process every diary date closed since each participant's checkpoint, as of `now`."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware instant")
-    work = _pending(db, now=now, study=study)
-    summary = {
+    failures: list[tuple[int, str]] = []
+    work = _pending(db, now=now, study=study, failures=failures)
+    summary: dict[str, Any] = {
         "participants": len(work),
-        "dates_closed": 0,
+        "dates_closed": sum(w.new_dates for w in work),
         "missed": 0,
         "flags_opened": 0,
         "flags_updated": 0,
-        "rechecked": sum(1 for w in work if w.recheck_from is not None),
+        "flags_auto_resolved": 0,
+        "rechecked": sum(1 for w in work if w.scope.late_from is not None),
     }
+    actor = audit.system(JOB_ID)
     for start in range(0, len(work), CHUNK):
+        chunk = work[start : start + CHUNK]
+        failed: dict[int, str] = {}
+
+        def failure(participant: Mapping[str, Any], exc: Exception, failed=failed) -> None:
+            log.error("%s: participant %s failed: %r", JOB_ID, participant["study_id"], exc)
+            failed[participant["id"]] = _describe(exc)
+
         with transaction(db):
-            counts = _process(db, work[start : start + CHUNK], now=now, study=study)
+            counts = engine.evaluate(
+                db, study, [w.scope for w in chunk], actor=actor, now=now, on_error=failure
+            )
+            done = [w for w in chunk if w.scope.participant["id"] not in failed]
+            queries.advance_progress(
+                db, JOB_ID, [(w.scope.participant["id"], w.checkpoint) for w in done], now=now
+            )
+            queries.clear_failures(db, JOB_ID, [w.scope.participant["id"] for w in done])
+            queries.record_failures(db, JOB_ID, failed.items(), now=now)
+        failures.extend(failed.items())
         for key, value in counts.items():
-            summary[key] += value
+            summary[key] = summary.get(key, 0) + value
+    if failures:
+        summary["failed_participants"] = len(failures)
     return summary
 
 
-@dataclasses.dataclass
-class _Work:
-    participant: dict[str, Any]
-    first: date  # day 0: the first injection
-    new_from: date  # first date not yet closed by this job
-    through: date  # last date closed as of now
-    # Earliest closed date whose entry arrived after it closed (offline sync, clarification).
-    recheck_from: date | None = None
-
-    @property
-    def evaluate_from(self) -> date:
-        return min(self.new_from, self.recheck_from or self.new_from)
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _pending(db: Database, *, now: datetime, study: Study) -> list[_Work]:
+def _pending(
+    db: Database, *, now: datetime, study: Study, failures: list[tuple[int, str]]
+) -> list[_Work]:
+    """What each participant needs this run; a participant whose dates cannot even be
+    worked out is recorded as a failure instead of stopping the run."""
     closes_at = study.window_closes_next_day_at
-    closed_by_zone: dict[str, date] = {}
     late = queries.late_entries(db, JOB_ID)
     work = []
-    for p in queries.active_participants(db, JOB_ID):
-        if not p["timezone"] or not p["first_injection"]:
+    broken: dict[int, str] = {}
+    for p in queries.participants_to_close(db, JOB_ID, also=late):
+        try:
+            item = _work_for(p, late.get(p["id"]), now=now, study=study, closes_at=closes_at)
+        except Exception as exc:  # noqa: BLE001 - bad data of one participant
+            log.error("%s: participant %s failed: %r", JOB_ID, p["study_id"], exc)
+            broken[p["id"]] = _describe(exc)
             continue
-        tz = p["timezone"]
-        if tz not in closed_by_zone:
-            closed_by_zone[tz] = last_closed_date(now, tz, closes_at)
-        first = date.fromisoformat(p["first_injection"])
-        through = min(closed_by_zone[tz], study.last_diary_date(first))
-        new_from = (
-            date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
-        )
-        recheck = late.get(p["id"])
-        if through >= new_from or recheck is not None:
-            work.append(_Work(p, first, new_from, max(through, new_from - ONE_DAY), recheck))
+        if item is not None:
+            work.append(item)
+    if broken:
+        with transaction(db):
+            queries.record_failures(db, JOB_ID, broken.items(), now=now)
+        failures.extend(broken.items())
     return work
 
 
-def _process(db: Database, chunk: list[_Work], *, now: datetime, study: Study) -> dict[str, int]:
-    t = study.thresholds
-    # Enough days before a new date for every rule's window (streak, mean) to see it.
-    lookback = timedelta(days=max(t.flare_consecutive, t.increase_window_days) + 1)
-    near = queries.rule_flags_since(
-        db, [(w.participant["id"], w.evaluate_from - lookback - ONE_DAY) for w in chunk]
+def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closes_at) -> _Work | None:
+    if not p["timezone"] or not p["first_injection"]:
+        return None
+    tz = p["timezone"]
+    first = date.fromisoformat(p["first_injection"])
+    closed = min(last_closed_date(now, tz, closes_at), study.last_diary_date(first))
+    through = expected_through = closed
+    if p["ended_at"]:
+        # Stopped: dates up to the day they stopped are still judged; the dates that
+        # had closed when they stopped are the last ones an entry was due on.
+        ended = clock.parse_iso(p["ended_at"])
+        through = min(closed, clock.local_date(ended, tz))
+        expected_through = min(closed, last_closed_date(min(ended, now), tz, closes_at))
+    elif p["status"] != "active":
+        return None  # stopped before anyone recorded when: nothing more is expected
+    new_from = date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
+    if through < new_from and recheck is None:
+        return None
+    checkpoint = max(through, new_from - ONE_DAY)
+    participant = {**p, "baseline_opioids": engine.baseline_opioids(p)}
+    evaluate_from = min(new_from, recheck or new_from)
+    return _Work(
+        scope=engine.Scope(
+            participant=participant,
+            first=first,
+            evaluate_from=evaluate_from,
+            through=checkpoint,
+            expected_through=expected_through if expected_through >= first else None,
+            new_from=new_from,
+            late_from=recheck,
+        ),
+        checkpoint=checkpoint,
+        new_dates=max((through - new_from).days + 1, 0),
     )
-    starts = {}
-    for w in chunk:
-        pid = w.participant["id"]
-        earliest = min([w.evaluate_from, *(f["first_date"] for f in near.get(pid, ()))])
-        starts[pid] = max(w.first, earliest - lookback)
-    days = queries.diary_days(
-        db, [(w.participant["id"], starts[w.participant["id"]], w.through) for w in chunk]
-    )
-    injections = queries.injection_dates(db, [w.participant["id"] for w in chunk])
-
-    counts = {"dates_closed": 0, "missed": 0, "flags_opened": 0, "flags_updated": 0}
-    missed_rows: list[tuple[int, date]] = []
-    entered_late: list[tuple[int, date]] = []
-    actor = audit.system(JOB_ID)
-    for w in chunk:
-        p = w.participant
-        pid = p["id"]
-        entered = days.get(pid, {})
-        span = [starts[pid] + timedelta(days=i) for i in range((w.through - starts[pid]).days + 1)]
-        records = [
-            rules.DayRecord(d, *entered[d]) if d in entered else rules.DayRecord(d, None, None)
-            for d in span
-        ]
-        new_dates = [d for d in span if d >= w.new_from]
-        counts["dates_closed"] += len(new_dates)
-        missed_rows.extend((pid, d) for d in new_dates if d not in entered)
-        if w.recheck_from is not None:
-            entered_late.extend((pid, d) for d in entered if w.recheck_from <= d < w.new_from)
-
-        findings = [
-            *rules.missed_entries(span, entered.keys(), t=t),
-            *rules.pain_flare(records, baseline_back_pain=p["baseline_back_pain"], t=t),
-            *rules.opioid_threshold(records, t=t),
-            *rules.opioid_increase(records, baseline_mme=p["baseline_mme"], t=t),
-        ]
-        for finding in findings:
-            if finding.last_date < w.evaluate_from:
-                continue  # wholly in dates an earlier run already evaluated
-            if finding.kind == "missed_entries" and finding.last_date < w.new_from:
-                # A run of misses in the past stays as it was flagged; an entry synced
-                # late only takes its date off the missed list (below).
-                continue
-            finding = _with_injection(finding, injections.get(pid, []))
-            placed = _place(finding, near.get(pid, []))
-            if placed is None:
-                continue
-            finding, episode_key = placed
-            _, outcome = flag_queries.upsert_episode(
-                db, participant=p, finding=finding, episode_key=episode_key, actor=actor, now=now
-            )
-            if outcome == "opened":
-                counts["flags_opened"] += 1
-            elif outcome == "updated":
-                counts["flags_updated"] += 1
-    counts["missed"] = len(missed_rows)
-    queries.record_missed(db, missed_rows, now=now)
-    queries.unmark_missed(db, entered_late)
-    queries.advance_progress(db, JOB_ID, [(w.participant["id"], w.through) for w in chunk], now=now)
-    return counts
-
-
-def _with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:
-    """Watch windows count from the latest injection on or before the episode's start."""
-    if finding.kind == "missed_entries":
-        return finding
-    latest = max((d for d in injections if d <= finding.first_date), default=None)
-    if latest is None:
-        return finding
-    detail = {
-        **finding.detail,
-        "injection_date": latest.isoformat(),
-        "days_after_injection": (finding.first_date - latest).days,
-    }
-    return dataclasses.replace(finding, detail=detail)
-
-
-def _place(finding: rules.Finding, flags: list[dict[str, Any]]) -> tuple[rules.Finding, str] | None:
-    """The episode key a finding belongs to, and the finding trimmed to unresolved dates.
-
-    A finding overlapping an unresolved flag of its kind continues that flag.
-    Dates a resolved flag already covered are not raised again: what continues
-    after a resolution opens a new flag from the day after.
-    """
-    same = [
-        f
-        for f in flags
-        if f["kind"] == finding.kind
-        and f["first_date"] <= finding.last_date
-        and f["last_date"] >= finding.first_date
-    ]
-    resolved_through = max(
-        (f["last_date"] for f in same if f["status"] == "resolved"), default=None
-    )
-    if resolved_through is not None and resolved_through >= finding.first_date:
-        if resolved_through >= finding.last_date:
-            return None
-        finding = dataclasses.replace(
-            finding,
-            first_date=resolved_through + ONE_DAY,
-            detail={**finding.detail, "episode_first_date": finding.first_date.isoformat()},
-        )
-    for f in same:  # ordered by first_date: the earliest open flag carries the episode
-        if f["status"] != "resolved" and f["last_date"] >= finding.first_date:
-            return finding, f["episode_key"]
-    return finding, finding.first_date.isoformat()

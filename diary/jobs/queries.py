@@ -7,8 +7,7 @@ reads what it needs in one statement however many participants there are.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -16,15 +15,19 @@ from sqlite_utils import Database
 
 from .. import clock
 
-RULE_KINDS = ("pain_flare", "opioid_threshold", "opioid_increase", "missed_entries")
 
-
-def active_participants(db: Database, job_id: str) -> list[dict[str, Any]]:
-    """Every active participant with current zone, first injection and this job's progress."""
+def participants_to_close(
+    db: Database, job_id: str, *, also: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    """Participants with dates still to close: every active one, and each who stopped
+    (withdrew, completed) until the day they stopped is closed; `also`: participants
+    with an entry for a date already closed. With current zone, first injection,
+    baseline and this job's progress."""
     return list(
         db.query(
             """
-            SELECT p.id, p.site_id, p.study_id, p.baseline_back_pain, p.baseline_mme,
+            SELECT p.id, p.site_id, p.study_id, p.status, p.ended_at, p.baseline_back_pain,
+                   p.baseline_mme, p.baseline_opioids,
                    (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
                     ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
                    (SELECT min(date) FROM injections i WHERE i.participant_id = p.id)
@@ -33,11 +36,54 @@ def active_participants(db: Database, job_id: str) -> list[dict[str, Any]]:
             FROM participants p
             LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = ?
             WHERE p.status = 'active'
+               OR (p.ended_at IS NOT NULL
+                   AND (jp.closed_through IS NULL
+                        OR jp.closed_through <= date(p.ended_at, '+1 day')))
+               OR p.id IN (SELECT value FROM json_each(?))
             ORDER BY p.id
             """,
-            [job_id],
+            [job_id, json.dumps(sorted(set(also)))],
         )
     )
+
+
+def record_failures(
+    db: Database, job_id: str, failures: Iterable[tuple[int, str]], *, now: datetime
+) -> None:
+    """One row per participant a job could not process, counting repeats."""
+    stamp = clock.iso(now)
+    db.conn.executemany(
+        "INSERT INTO job_failures (job_id, participant_id, first_failed_at, last_failed_at,"
+        " error) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, participant_id) DO UPDATE SET"
+        " last_failed_at = excluded.last_failed_at, failures = failures + 1,"
+        " error = excluded.error",
+        [(job_id, pid, stamp, stamp, error) for pid, error in failures],
+    )
+
+
+def clear_failures(db: Database, job_id: str, participant_ids: Iterable[int]) -> None:
+    """Participants processed successfully are no longer failing."""
+    failing = {
+        r[0]
+        for r in db.execute("SELECT participant_id FROM job_failures WHERE job_id = ?", [job_id])
+    }
+    done = [(job_id, pid) for pid in participant_ids if pid in failing]
+    db.conn.executemany("DELETE FROM job_failures WHERE job_id = ? AND participant_id = ?", done)
+
+
+def failures(db: Database, site_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Every participant a job is failing on, with its site (None: every site)."""
+    sql = (
+        "SELECT f.job_id, p.study_id, s.code AS site, f.first_failed_at, f.last_failed_at,"
+        " f.failures, f.error FROM job_failures f JOIN participants p ON p.id = f.participant_id"
+        " JOIN sites s ON s.id = p.site_id"
+    )
+    params: list[Any] = []
+    if site_ids is not None:
+        ids = sorted(set(site_ids))
+        sql += f" WHERE p.site_id IN ({', '.join('?' for _ in ids)})" if ids else " WHERE 0"
+        params = ids
+    return list(db.query(sql + " ORDER BY f.last_failed_at DESC", params))
 
 
 def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> dict[int, date]:
@@ -70,83 +116,6 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
     return {pid: date.fromisoformat(day) for pid, day in cursor}
 
 
-def unmark_missed(db: Database, rows: Iterable[tuple[int, date]]) -> None:
-    """Dates that got an entry after all are no longer missed."""
-    db.conn.executemany(
-        "DELETE FROM missed_dates WHERE participant_id = ? AND date = ?",
-        [(pid, day.isoformat()) for pid, day in rows],
-    )
-
-
-def _ranges(rows: Iterable[Sequence[Any]]) -> str:
-    return json.dumps(
-        [[r[0], *(v.isoformat() if isinstance(v, date) else v for v in r[1:])] for r in rows]
-    )
-
-
-def rule_flags_since(
-    db: Database, since: Iterable[tuple[int, date]]
-) -> dict[int, list[dict[str, Any]]]:
-    """Job-raised flags (any status) per participant whose last date is on or after `since`."""
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    marks = ", ".join("?" for _ in RULE_KINDS)
-    for row in db.query(
-        f"""
-        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS since FROM json_each(?))
-        SELECT f.id, f.participant_id, f.kind, f.status, f.episode_key, f.first_date, f.last_date
-        FROM r JOIN flags f ON f.participant_id = r.pid AND f.last_date >= r.since
-        WHERE f.kind IN ({marks})
-        ORDER BY f.participant_id, f.first_date, f.id
-        """,
-        [_ranges(since), *RULE_KINDS],
-    ):
-        row["first_date"] = date.fromisoformat(row["first_date"])
-        row["last_date"] = date.fromisoformat(row["last_date"])
-        out[row["participant_id"]].append(row)
-    return out
-
-
-def diary_days(
-    db: Database, ranges: Iterable[tuple[int, date, date]]
-) -> dict[int, dict[date, tuple[int, float | None]]]:
-    """Entries (back pain, MME) per participant within each participant's [from, to]."""
-    out: dict[int, dict[date, tuple[int, float | None]]] = defaultdict(dict)
-    cursor = db.execute(
-        """
-        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS hi
-                   FROM json_each(?))
-        SELECT e.participant_id, e.date, e.back_pain, e.mme
-        FROM r JOIN entries e ON e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi
-        """,
-        [_ranges(ranges)],
-    )
-    for pid, day, back_pain, mme in cursor:
-        out[pid][date.fromisoformat(day)] = (back_pain, mme)
-    return out
-
-
-def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[date]]:
-    """Every injection date per participant, ascending."""
-    out: dict[int, list[date]] = defaultdict(list)
-    cursor = db.execute(
-        "SELECT participant_id, date FROM injections"
-        " WHERE participant_id IN (SELECT value FROM json_each(?)) ORDER BY participant_id, date",
-        [json.dumps(list(participant_ids))],
-    )
-    for pid, day in cursor:
-        out[pid].append(date.fromisoformat(day))
-    return out
-
-
-def record_missed(db: Database, rows: Iterable[tuple[int, date]], *, now: datetime) -> None:
-    stamp = clock.iso(now)
-    db.conn.executemany(
-        "INSERT INTO missed_dates (participant_id, date, recorded_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (participant_id, date) DO NOTHING",
-        [(pid, day.isoformat(), stamp) for pid, day in rows],
-    )
-
-
 def advance_progress(
     db: Database, job_id: str, rows: Iterable[tuple[int, date]], *, now: datetime
 ) -> None:
@@ -158,4 +127,14 @@ def advance_progress(
         " SET closed_through = excluded.closed_through, updated_at = excluded.updated_at"
         " WHERE excluded.closed_through >= job_progress.closed_through",
         [(job_id, pid, day.isoformat(), stamp) for pid, day in rows],
+    )
+
+
+def latest_runs(db: Database) -> list[dict[str, Any]]:
+    """The most recent run of each job."""
+    return list(
+        db.query(
+            "SELECT * FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs GROUP BY job_id)"
+            " ORDER BY job_id"
+        )
     )

@@ -18,6 +18,7 @@ KIND_LABELS = {
     "pain_flare": "Pain flare",
     "opioid_threshold": "Opioid use above threshold",
     "opioid_increase": "Opioid use increase",
+    "opioid_unconvertible": "Opioid without an MME factor",
     "missed_entries": "Missed diary entries",
 }
 
@@ -84,9 +85,10 @@ def _dates(first: str, last: str) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-def urgent_subject(flag: dict[str, Any]) -> str:
+def urgent_subject(flag: dict[str, Any], *, new_finding: bool = False) -> str:
     return (
-        f"URGENT: {flag['study_id']} – {kind_label(flag['kind'])}"
+        f"URGENT{' (new finding)' if new_finding else ''}: {flag['study_id']}"
+        f" – {kind_label(flag['kind'])}"
         f" ({_dates(flag['first_date'], flag['last_date'])})"
     )
 

@@ -73,15 +73,30 @@ def _to_staff(
 
 
 def enqueue_urgent_flag(
-    db: Database, *, flag_id: int, participant: dict[str, Any], now: datetime
+    db: Database,
+    *,
+    flag_id: int,
+    participant: dict[str, Any],
+    now: datetime,
+    notice: int = 0,
+    restart_clock: bool = False,
+    gained: tuple[str, ...] = (),
 ) -> list[int]:
-    """A flag opened urgent or rose to urgent: mail (and push) the site's
-    investigators and coordinators now, and start the escalation clock."""
+    """A flag opened urgent, rose to urgent or gained a finding: mail (and push) the
+    site's investigators and coordinators now, and start the escalation clock.
+
+    `notice` counts the flag's urgent notices (0: the first), so that each new
+    finding is its own message; `restart_clock`: an acknowledged flag was reopened,
+    so it may escalate again if nobody acknowledges it this time.
+    """
     _require_transaction(db)
     flag = queries.flag_for_notice(db, flag_id)
     if flag is None or flag["severity"] != "urgent":
         return []
-    queries.mark_urgent(db, flag_id, now=now)
+    if restart_clock:
+        queries.restart_urgency(db, flag_id, now=now)
+    else:
+        queries.mark_urgent(db, flag_id, now=now)
     staff = queries.site_flag_staff(db, flag["site_id"])
     if not staff:  # the escalation to the admins is then the first anyone hears of it
         log.warning(
@@ -93,9 +108,9 @@ def enqueue_urgent_flag(
         db,
         staff,
         purpose="flag_urgent",
-        key=f"flag_urgent:{flag_id}",
-        subject=messages.urgent_subject(flag),
-        payload=messages.flag_payload(flag),
+        key=f"flag_urgent:{flag_id}" + (f":{notice}" if notice else ""),
+        subject=messages.urgent_subject(flag, new_finding=bool(notice)),
+        payload={**messages.flag_payload(flag), "notice": notice, "gained": list(gained)},
         flag_id=flag_id,
         participant_id=participant["id"],
         now=now,
@@ -117,7 +132,7 @@ def escalate(db: Database, *, flag_id: int, after_minutes: int, now: datetime) -
         db,
         staff,
         purpose="escalation",
-        key=f"escalation:{flag_id}",
+        key=f"escalation:{flag_id}" + (f":{flag['reopen_count']}" if flag["reopen_count"] else ""),
         subject=messages.escalation_subject(flag, after_minutes),
         payload={**messages.flag_payload(flag), "after_minutes": after_minutes},
         flag_id=flag_id,

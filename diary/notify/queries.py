@@ -305,7 +305,7 @@ def flag_for_notice(db: Database, flag_id: int) -> dict[str, Any] | None:
     row = next(
         db.query(
             "SELECT f.id, f.kind, f.severity, f.status, f.first_date, f.last_date, f.detail,"
-            " f.opened_at, f.acknowledged_at, p.id AS participant_id, p.study_id,"
+            " f.opened_at, f.acknowledged_at, f.reopen_count, p.id AS participant_id, p.study_id,"
             " s.id AS site_id, s.code AS site, s.timezone AS site_timezone"
             " FROM flags f JOIN participants p ON p.id = f.participant_id"
             " JOIN sites s ON s.id = p.site_id WHERE f.id = ?",
@@ -325,6 +325,15 @@ def mark_urgent(db: Database, flag_id: int, *, now: datetime) -> bool:
         [flag_id, clock.iso(now)],
     )
     return cursor.rowcount == 1
+
+
+def restart_urgency(db: Database, flag_id: int, *, now: datetime) -> None:
+    """A reopened flag's escalation clock starts again from now."""
+    db.execute(
+        "INSERT INTO urgent_flags (flag_id, urgent_at) VALUES (?, ?) ON CONFLICT (flag_id)"
+        " DO UPDATE SET urgent_at = excluded.urgent_at, escalated_at = NULL",
+        [flag_id, clock.iso(now)],
+    )
 
 
 def flags_to_escalate(db: Database, *, urgent_before: datetime) -> list[int]:
@@ -386,7 +395,8 @@ def save_digest_checkpoint(
 def digest_flags(
     db: Database, site_ids: Iterable[int], *, after: datetime, until: datetime
 ) -> list[dict[str, Any]]:
-    """Non-urgent, unresolved flags at `site_ids` opened in (after, until]."""
+    """Non-urgent, unresolved flags at `site_ids` opened, or reopened by a new finding,
+    in (after, until]."""
     ids = sorted(set(site_ids))
     if not ids:
         return []
@@ -398,9 +408,10 @@ def digest_flags(
             " FROM flags f JOIN participants p ON p.id = f.participant_id"
             " JOIN sites s ON s.id = p.site_id"
             f" WHERE p.site_id IN ({marks}) AND f.severity != 'urgent'"
-            " AND f.status != 'resolved' AND f.opened_at > ? AND f.opened_at <= ?"
+            " AND f.status != 'resolved' AND ((f.opened_at > ? AND f.opened_at <= ?)"
+            "   OR (f.reopened_at > ? AND f.reopened_at <= ?))"
             " ORDER BY s.code, CASE f.severity WHEN 'high' THEN 0 ELSE 1 END, f.opened_at, f.id",
-            [*ids, clock.iso(after), clock.iso(until)],
+            [*ids, *[clock.iso(after), clock.iso(until)] * 2],
         )
     )
 

@@ -8,7 +8,7 @@ import pytest
 
 from diary import audit, clock
 from diary.db import transaction
-from diary.flags import queries as flag_queries
+from diary.flags import engine as flag_engine
 from diary.flags.rules import Finding
 from diary.participants import queries as participant_queries
 
@@ -32,8 +32,9 @@ def raise_flag(app, db, enroll):
             detail or {"max_back_pain": 9, "baseline_back_pain": 4, "days": 2},
         )
         with transaction(db):
-            flag_id, _ = flag_queries.upsert_episode(
+            flag_id, _ = flag_engine.upsert(
                 db,
+                app.extensions["diary.study"].thresholds,
                 participant=participant,
                 finding=finding,
                 episode_key=f"{kind}-{severity}-2025-10-05",

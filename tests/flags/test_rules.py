@@ -94,11 +94,31 @@ def test_two_consecutive_elevated_entries_are_one_flare():
     [
         pain_days(6, None, 6),  # a day recorded without an entry
         [DayRecord(d(0), 6, 0.0), DayRecord(d(2), 6, 0.0)],  # a day absent altogether
+    ],
+)
+def test_a_day_without_an_entry_neither_breaks_nor_counts_toward_a_flare(days):
+    findings = pain_flare(days, baseline_back_pain=3, t=T)
+    assert [(f.first_date, f.last_date) for f in findings] == [(d(0), d(2))]
+    assert findings[0].detail["days"] == 2  # two entered days, not three
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        pain_days(6, None, None, 6),  # entries further apart than flare_max_gap_days
         pain_days(6, 3, 6),  # an entry that is not elevated
     ],
 )
 def test_gap_breaks_the_consecutive_run(days):
     assert pain_flare(days, baseline_back_pain=3, t=T) == []
+
+
+def test_the_largest_gap_comes_from_thresholds():
+    wide = Thresholds(flare_max_gap_days=3)
+    findings = pain_flare(pain_days(6, None, None, 6), baseline_back_pain=3, t=wide)
+    assert [(f.first_date, f.last_date) for f in findings] == [(d(0), d(3))]
+    strict = Thresholds(flare_max_gap_days=1)
+    assert pain_flare(pain_days(6, None, 6), baseline_back_pain=3, t=strict) == []
 
 
 def test_flare_that_continues_extends_its_episode():
@@ -181,6 +201,13 @@ def test_fewer_days_than_the_window_raise_nothing():
     assert opioid_increase(mme_days(100, 100), baseline_mme=0, t=T) == []
 
 
+def test_fewer_entered_days_than_the_minimum_raise_nothing():
+    days = [DayRecord(d(0), None, None), DayRecord(d(1), None, None), DayRecord(d(2), 3, 100)]
+    assert opioid_increase(days, baseline_mme=0, t=T) == []
+    wide = Thresholds(increase_min_entries=3)
+    assert opioid_increase(mme_days(100, None, 100), baseline_mme=0, t=wide) == []
+
+
 @pytest.mark.parametrize(
     "days",
     [
@@ -189,8 +216,16 @@ def test_fewer_days_than_the_window_raise_nothing():
         mme_days(100, None, 100),  # buprenorphine-only day: MME unknown
     ],
 )
-def test_window_with_a_missing_or_unknown_day_is_skipped(days):
-    assert opioid_increase(days, baseline_mme=0, t=T) == []
+def test_a_missing_or_unknown_day_does_not_hide_an_increase(days):
+    findings = opioid_increase(days, baseline_mme=0, t=T)
+    assert len(findings) == 1
+    assert findings[0].detail["max_mean_mme"] == 100  # the mean of the days it knows
+
+
+def test_an_increase_with_a_missed_day_is_one_episode_over_its_entered_days():
+    days = [DayRecord(d(0), 3, 30), DayRecord(d(2), 3, 30)]
+    findings = opioid_increase(days, baseline_mme=10, t=T)
+    assert [(f.first_date, f.last_date) for f in findings] == [(d(0), d(2))]
 
 
 def test_continuing_increase_extends_the_episode_and_keeps_the_highest_mean():

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from diary import audit, clock
 from diary.db import transaction
-from diary.flags import queries as flag_queries
-from diary.flags.rules import Finding
+from diary.flags import engine as flag_engine
+from diary.flags.rules import Finding, Thresholds
 from diary.jobs import deliver, digests, escalations, reminders
 from diary.notify import queries as notify_queries
 
@@ -75,8 +75,9 @@ def open_flag(
     p = participant(db, study_id)
     finding = Finding(kind, severity, day, day, detail or {"max_back_pain": 9, "days": 1})
     with transaction(db):
-        flag_id, _ = flag_queries.upsert_episode(
+        flag_id, _ = flag_engine.upsert(
             db,
+            Thresholds(),
             participant=p,
             finding=finding,
             episode_key=episode_key or day.isoformat(),

@@ -1,0 +1,632 @@
+"""The flag engine: the one place where findings become flags (SPEC §6, §7).
+
+Entries (on submission) and the closing job (as dates close) hand the engine a
+`Scope`: one participant and the dates whose data changed or closed. The engine
+evaluates the pure rules over them, places each finding in its episode, writes
+the flag and its audit row and queues the urgent notice, all inside the
+caller's transaction. What it guarantees, whoever calls it:
+
+- every urgent finding reaches the site: a new urgent flag, a flag rising to
+  urgent, and an urgent flag gaining a finding each queue a notice;
+- a flag that gains a finding after it was acknowledged goes back to open,
+  shows what it gained, and (when urgent) may escalate again;
+- a missed-entries flag always lists exactly the expected dates still without
+  an entry: a date entered later comes off it, and a flag left with no date
+  resolves itself (`auto_resolved`, audited);
+- each flag records the rule, its version and the thresholds that raised it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit, clock
+from ..notify import outbox
+from ..study import Study
+from . import queries, rules
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """One participant's dates to evaluate.
+
+    participant: id, site_id, study_id, baseline_back_pain, baseline_mme and
+    baseline_opioids (a list of drug codes). evaluate_from: the earliest date
+    whose data changed or that newly closed; findings wholly before it were
+    evaluated before. through: the last date whose data is judged.
+    expected_through: the last closed date an entry was due on (None: none yet).
+    new_from: the first date closing in this run (its misses are recorded and
+    flagged); None when nothing closes (an entry's own evaluation), which only
+    takes entered dates off the missed record. late_from: the earliest closed
+    date that got an entry after it closed.
+    """
+
+    participant: Mapping[str, Any]
+    first: date
+    evaluate_from: date
+    through: date
+    expected_through: date | None
+    kinds: tuple[str, ...] = rules.KINDS
+    new_from: date | None = None
+    late_from: date | None = None
+
+
+def lookback(t: rules.Thresholds) -> timedelta:
+    """Enough days before a changed date for every rule's window (streak, mean) to see it."""
+    return timedelta(
+        days=max(t.flare_consecutive * t.flare_max_gap_days, t.increase_window_days) + 1
+    )
+
+
+def evaluate(
+    db: Database,
+    study: Study,
+    scopes: Sequence[Scope],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    on_error: Callable[[Mapping[str, Any], Exception], None] | None = None,
+) -> dict[str, int]:
+    """Evaluate each scope's rules and write what they find; return counts.
+
+    With `on_error`, each participant runs in a savepoint of its own: a failure
+    rolls back that participant only, is handed to `on_error`, and the others
+    carry on. Must run inside the caller's transaction.
+    """
+    t = study.thresholds
+    back = lookback(t)
+    kinds = sorted({k for s in scopes for k in s.kinds} - {"red_flag_symptom"})
+    if not scopes or not kinds:
+        return {}
+    since: list[tuple[int, date]] = []
+    ready: list[Scope] = []
+    for s in scopes:
+        try:
+            since.append((s.participant["id"], s.evaluate_from - back - ONE_DAY))
+        except OverflowError as exc:  # a date at the edge of the calendar
+            if on_error is None:
+                raise
+            on_error(s.participant, exc)
+            continue
+        ready.append(s)
+    scopes = ready
+    near = queries.flags_since(db, since, kinds)
+    starts: dict[int, date] = {}
+    for s in scopes:
+        pid = s.participant["id"]
+        earliest = min([s.evaluate_from, *(f["first_date"] for f in near.get(pid, ()))])
+        starts[pid] = max(s.first, earliest - back)
+    days = queries.diary_days(
+        db, [(s.participant["id"], starts[s.participant["id"]], s.through) for s in scopes]
+    )
+    injections = queries.injection_dates(db, [s.participant["id"] for s in scopes])
+
+    counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
+    for s in scopes:
+        pid = s.participant["id"]
+        args = (db, study, s, starts[pid], days.get(pid, {}), near.get(pid, []))
+        kwargs = {"injections": injections.get(pid, []), "actor": actor, "now": now}
+        if on_error is None:
+            _add(counts, _evaluate_one(*args, **kwargs))
+            continue
+        try:
+            with db.atomic():  # a savepoint: this participant's writes, or none of them
+                _add(counts, _evaluate_one(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - one participant's data must not stop the rest
+            on_error(s.participant, exc)
+    return counts
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> None:
+    for key, value in more.items():
+        counts[key] = counts.get(key, 0) + value
+
+
+def _evaluate_one(
+    db: Database,
+    study: Study,
+    s: Scope,
+    start: date,
+    entered: dict[date, tuple[int, float | None, tuple[str, ...]]],
+    flags: list[dict[str, Any]],
+    *,
+    injections: list[date],
+    actor: audit.Actor,
+    now: datetime,
+) -> dict[str, int]:
+    t = study.thresholds
+    p = s.participant
+    span = [start + timedelta(days=i) for i in range((s.through - start).days + 1)]
+    records = [
+        rules.DayRecord(d, *entered[d]) if d in entered else rules.DayRecord(d, None, None)
+        for d in span
+    ]
+    expected = [d for d in span if s.expected_through is not None and d <= s.expected_through]
+    findings = rules.evaluate(
+        records,
+        expected,
+        baseline_back_pain=p["baseline_back_pain"],
+        baseline_mme=p["baseline_mme"],
+        baseline_opioids=baseline_opioids(p),
+        t=t,
+        kinds=[k for k in s.kinds if k != "red_flag_symptom"],
+    )
+    counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
+    missed = [f for f in findings if f.kind == "missed_entries"]
+    if "missed_entries" in s.kinds:
+        _missed_dates(db, s, expected, entered, now=now, counts=counts)
+        missed = _reconcile_missed(db, t, s, missed, flags, actor=actor, now=now, counts=counts)
+    for finding in [*missed, *(f for f in findings if f.kind != "missed_entries")]:
+        if finding.last_date < s.evaluate_from:
+            continue  # wholly in dates evaluated before
+        finding = _with_injection(finding, injections)
+        placed = _place(finding, flags, t)
+        if placed is None:
+            continue
+        finding, episode_key = placed
+        _, outcome = upsert(
+            db, t, participant=p, finding=finding, episode_key=episode_key, actor=actor, now=now
+        )
+        if outcome == "opened":
+            counts["flags_opened"] += 1
+        elif outcome == "updated":
+            counts["flags_updated"] += 1
+    return counts
+
+
+def _missed_dates(
+    db: Database,
+    s: Scope,
+    expected: list[date],
+    entered: Mapping[date, Any],
+    *,
+    now: datetime,
+    counts: dict[str, int],
+) -> None:
+    """Keep the missed-date record (adherence, exports) in step with the flags."""
+    pid = s.participant["id"]
+    if s.new_from is not None:
+        new = [(pid, d) for d in expected if d >= s.new_from and d not in entered]
+        queries.record_missed(db, new, now=now)
+        counts["missed"] += len(new)
+    if s.late_from is not None:
+        queries.unmark_missed(db, [(pid, d) for d in entered if d >= s.late_from])
+
+
+def _reconcile_missed(
+    db: Database,
+    t: rules.Thresholds,
+    s: Scope,
+    runs: list[rules.Finding],
+    flags: list[dict[str, Any]],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    counts: dict[str, int],
+) -> list[rules.Finding]:
+    """Bring unresolved missed-entries flags that may hold a changed date in line with
+    the runs of misses the data show; return the runs left for ordinary placement.
+
+    A flag keeps the first run inside its dates; further runs inside it (a date in
+    the middle was entered) open flags of their own; a flag with none left resolves
+    itself. Runs that only a new closing date produced are placed as usual, and only
+    when this evaluation closes dates.
+    """
+    p = s.participant
+    runs = [r for r in (_trim(run, flags, t) for run in runs) if r is not None]
+    taken: set[int] = set()
+    for flag in flags:
+        if (
+            flag["kind"] != "missed_entries"
+            or flag["status"] == "resolved"
+            or flag["last_date"] < s.evaluate_from
+        ):
+            continue
+        mine = [
+            i
+            for i, run in enumerate(runs)
+            if run.first_date <= flag["last_date"] and run.last_date >= flag["first_date"]
+        ]
+        taken.update(mine)
+        if not mine:
+            _auto_resolve(db, flag, participant=p, actor=actor, now=now)
+            counts["flags_auto_resolved"] += 1
+            continue
+        if _set_missed(db, t, flag, runs[mine[0]], participant=p, actor=actor, now=now):
+            counts["flags_updated"] += 1
+        for i in mine[1:]:
+            run = runs[i]
+            upsert(
+                db,
+                t,
+                participant=p,
+                finding=run,
+                episode_key=run.first_date.isoformat(),
+                actor=actor,
+                now=now,
+            )
+            counts["flags_opened"] += 1
+    if s.new_from is None:
+        return []
+    return [run for i, run in enumerate(runs) if i not in taken]
+
+
+def _auto_resolve(
+    db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
+) -> None:
+    note = "Every missed date was entered later."
+    queries.update_flag(
+        db,
+        flag["id"],
+        {
+            "status": "resolved",
+            "outcome": "auto_resolved",
+            "resolved_at": now,
+            "resolution_note": note,
+            "updated_at": now,
+        },
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.auto_resolve",
+        object_type="flag",
+        object_id=flag["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before={"status": flag["status"], "detail": flag["detail"]},
+        after={"status": "resolved", "outcome": "auto_resolved", "note": note},
+        at=now,
+    )
+    flag["status"] = "resolved"
+
+
+def _set_missed(
+    db: Database,
+    t: rules.Thresholds,
+    flag: dict[str, Any],
+    run: rules.Finding,
+    *,
+    participant: Mapping,
+    actor: audit.Actor,
+    now: datetime,
+) -> bool:
+    """A missed-entries flag takes the run's dates, count and severity exactly."""
+    new = {
+        "severity": run.severity,
+        "first_date": run.first_date,
+        "last_date": run.last_date,
+        "detail": {**flag["detail"], **run.detail},
+    }
+    old = {k: flag[k] for k in new}
+    if new == old:
+        return False
+    queries.update_flag(
+        db, flag["id"], {**new, "rule": rules.basis(run.kind, t), "updated_at": now}
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.update",
+        object_type="flag",
+        object_id=flag["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before=_jsonable(old),
+        after=_jsonable(new),
+        at=now,
+    )
+    flag.update(new)
+    return True
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def upsert(
+    db: Database,
+    t: rules.Thresholds,
+    *,
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    episode_key: str,
+    actor: audit.Actor,
+    now: datetime,
+    entry_id: int | None = None,
+) -> tuple[int, str]:
+    """Open a flag for a new episode or apply the finding to the unresolved one; queue
+    the urgent notice that rules.notice asks for. Returns the flag's id and 'opened',
+    'updated' or 'unchanged'. Must run inside the caller's transaction; every change is audited."""
+    rule = rules.basis(finding.kind, t)
+    existing = queries.open_episode(db, participant["id"], finding.kind, episode_key)
+    if existing is None:
+        flag_id = queries.insert_flag(
+            db,
+            participant_id=participant["id"],
+            kind=finding.kind,
+            severity=finding.severity,
+            episode_key=episode_key,
+            first_date=finding.first_date,
+            last_date=finding.last_date,
+            detail=finding.detail,
+            rule=rule,
+            entry_id=entry_id,
+            now=now,
+        )
+        audit.record(
+            db,
+            actor=actor,
+            action="flag.open",
+            object_type="flag",
+            object_id=flag_id,
+            site_id=participant["site_id"],
+            participant_id=participant["id"],
+            after={
+                "kind": finding.kind,
+                "severity": finding.severity,
+                "first_date": finding.first_date.isoformat(),
+                "last_date": finding.last_date.isoformat(),
+                "detail": finding.detail,
+                "rule": rule,
+            },
+            at=now,
+        )
+        decision = rules.notice(
+            status=None, severity_before=None, merged=None, severity=finding.severity
+        )
+        if decision.notify:
+            queries.update_flag(db, flag_id, {"notices": 1})
+            outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
+        return flag_id, "opened"
+
+    merged = rules.merge(
+        severity=existing["severity"],
+        first_date=existing["first_date"],
+        last_date=existing["last_date"],
+        detail=existing["detail"],
+        finding=finding,
+    )
+    decision = rules.notice(
+        status=existing["status"],
+        severity_before=existing["severity"],
+        merged=merged,
+        severity=merged.severity,
+    )
+    detail = merged.detail
+    if decision.reopen:
+        detail = {
+            **detail,
+            "added_after_acknowledgement": sorted(
+                {*detail.get("added_after_acknowledgement", []), *merged.gained}
+            ),
+        }
+    new: dict[str, Any] = {
+        "severity": merged.severity,
+        "first_date": merged.first_date,
+        "last_date": merged.last_date,
+        "detail": detail,
+    }
+    if decision.reopen:
+        new.update(
+            status="open",
+            acknowledged_at=None,
+            acknowledged_by=None,
+            reopened_at=clock.iso(now),
+            reopen_count=existing["reopen_count"] + 1,
+        )
+    old = {k: existing[k] for k in new}
+    if new == old:
+        return existing["id"], "unchanged"
+    if decision.notify:
+        new["notices"] = existing["notices"] + 1
+    queries.update_flag(db, existing["id"], {**new, "rule": rule, "updated_at": now})
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.reopen" if decision.reopen else "flag.update",
+        object_type="flag",
+        object_id=existing["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before=_jsonable({k: existing[k] for k in new}),
+        after=_jsonable({**new, "gained": list(merged.gained)}),
+        at=now,
+    )
+    if decision.notify:
+        outbox.enqueue_urgent_flag(
+            db,
+            flag_id=existing["id"],
+            participant=participant,
+            now=now,
+            notice=existing["notices"],
+            restart_clock=decision.reopen,
+            gained=merged.gained,
+        )
+    return existing["id"], "updated"
+
+
+def raise_red_flags(
+    db: Database,
+    study: Study,
+    *,
+    participant: Mapping[str, Any],
+    day: date,
+    codes: Sequence[str],
+    temperature_c: float | None,
+    entry_version: int,
+    entry_id: int,
+    actor: audit.Actor,
+    now: datetime,
+) -> None:
+    """An entry's red-flag codes: anything its date's flags have not yet reported is a
+    new urgent finding (a new flag, or the date's unresolved flag gains it)."""
+    if not codes:
+        return
+    flagged = queries.red_flag_codes_reported(db, participant["id"], day)
+    if not set(codes) - flagged:
+        return
+    finding = rules.Finding(
+        kind="red_flag_symptom",
+        severity="urgent",
+        first_date=day,
+        last_date=day,
+        detail={
+            "symptoms": sorted(codes),
+            "temperature_c": temperature_c,
+            "entry_version": entry_version,
+        },
+    )
+    upsert(
+        db,
+        study.thresholds,
+        participant=participant,
+        finding=finding,
+        episode_key=day.isoformat(),
+        actor=actor,
+        now=now,
+        entry_id=entry_id,
+    )
+
+
+def on_entry(
+    db: Database,
+    study: Study,
+    *,
+    participant: Mapping[str, Any],
+    day: date,
+    entry: Mapping[str, Any],
+    actor: audit.Actor,
+    now: datetime,
+) -> None:
+    """Evaluate a stored entry in its own transaction (SPEC §6).
+
+    Red flags and the opioid rules run on submission, whenever the entry is made. An
+    entry for a date that has already closed (synced late, a staff clarification) is
+    evaluated at once by every rule, and its date comes off the missed record and
+    any missed-entries flag.
+    """
+    codes = rules.red_flag_findings(
+        entry["symptoms"],
+        entry["temperature_c"],
+        red_flag_codes=study.red_flag_codes,
+        t=study.thresholds,
+    )
+    raise_red_flags(
+        db,
+        study,
+        participant=participant,
+        day=day,
+        codes=codes,
+        temperature_c=entry["temperature_c"],
+        entry_version=entry["version"],
+        entry_id=entry["id"],
+        actor=actor,
+        now=now,
+    )
+    first = date.fromisoformat(participant["first_injection"])
+    closed = min(
+        clock.last_closed_date(now, participant["timezone"], study.window_closes_next_day_at),
+        study.last_diary_date(first),
+    )
+    is_closed = day <= closed
+    scope = Scope(
+        participant={**participant, "baseline_opioids": baseline_opioids(participant)},
+        first=first,
+        evaluate_from=day,
+        through=max(day, closed) if is_closed else day,
+        expected_through=closed if is_closed else None,
+        kinds=rules.KINDS if is_closed else rules.SUBMISSION_KINDS,
+        late_from=day if is_closed else None,
+    )
+    evaluate(db, study, [scope], actor=actor, now=now)
+
+
+def baseline_opioids(participant: Mapping[str, Any]) -> list[str]:
+    value = participant.get("baseline_opioids") or []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def _with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:
+    """Watch windows count from the latest injection on or before the episode's start."""
+    if finding.kind == "missed_entries":
+        return finding
+    latest = max((d for d in injections if d <= finding.first_date), default=None)
+    if latest is None:
+        return finding
+    detail = {
+        **finding.detail,
+        "injection_date": latest.isoformat(),
+        "days_after_injection": (finding.first_date - latest).days,
+    }
+    return dataclasses.replace(finding, detail=detail)
+
+
+def _after(finding: rules.Finding, day: date, t: rules.Thresholds) -> rules.Finding:
+    """The part of a finding after `day` (a resolved flag covered the rest)."""
+    if finding.kind == "missed_entries":
+        later = [date.fromisoformat(d) for d in finding.detail["dates"] if d > day.isoformat()]
+        rest = rules.missed_finding(later, t=t)
+        # The severity is the whole run's: four misses in a row are four, however split.
+        return dataclasses.replace(
+            rest,
+            severity=finding.severity,
+            detail={**rest.detail, "episode_first_date": finding.first_date.isoformat()},
+        )
+    return dataclasses.replace(
+        finding,
+        first_date=day + ONE_DAY,
+        detail={**finding.detail, "episode_first_date": finding.first_date.isoformat()},
+    )
+
+
+def _trim(
+    finding: rules.Finding, flags: list[dict[str, Any]], t: rules.Thresholds
+) -> rules.Finding | None:
+    """The finding less the dates a resolved flag of its kind already covered: what
+    continues after a resolution is raised from the day after; None if nothing is left."""
+    resolved_through = max(
+        (
+            f["last_date"]
+            for f in flags
+            if f["kind"] == finding.kind
+            and f["status"] == "resolved"
+            and f["first_date"] <= finding.last_date
+            and f["last_date"] >= finding.first_date
+        ),
+        default=None,
+    )
+    if resolved_through is None or resolved_through < finding.first_date:
+        return finding
+    if resolved_through >= finding.last_date:
+        return None
+    return _after(finding, resolved_through, t)
+
+
+def _place(
+    finding: rules.Finding, flags: list[dict[str, Any]], t: rules.Thresholds
+) -> tuple[rules.Finding, str] | None:
+    """The episode key a finding belongs to, and the finding trimmed to unresolved dates.
+
+    A finding overlapping an unresolved flag of its kind continues that flag.
+    """
+    trimmed = _trim(finding, flags, t)
+    if trimmed is None:
+        return None
+    for f in flags:  # ordered by first_date: the earliest open flag carries the episode
+        if (
+            f["kind"] == trimmed.kind
+            and f["status"] != "resolved"
+            and f["first_date"] <= trimmed.last_date
+            and f["last_date"] >= trimmed.first_date
+        ):
+            return trimmed, f["episode_key"]
+    return trimmed, trimmed.first_date.isoformat()
