@@ -36,6 +36,13 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _api_error_text(exc) -> str:
+    """An API error as one line: the fields it names with their messages, or its message."""
+    if not exc.fields:
+        return exc.message
+    return "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items())
+
+
 @diary.command("init-db")
 def init_db():
     """Apply pending migrations (idempotent)."""
@@ -148,7 +155,7 @@ def enroll(study_id, site, timezone, injection_date, baseline_back_pain, baselin
             now=clock.now(),
         )
     except APIError as exc:
-        _fail(exc.message)
+        _fail(_api_error_text(exc))
     click.echo(f"enrolled {study_id}")
     click.echo(f"activation code: {issued.code}")
     click.echo(f"activation link: {issued.url}")
@@ -173,10 +180,10 @@ def add_injection(study_id, day):
     try:
         with transaction(db):
             days = participants.add_injection(
-                db, actor=audit.CLI, participant=participant, day=when, now=clock.now()
+                db, _study(), actor=audit.CLI, participant=participant, day=when, now=clock.now()
             )
     except APIError as exc:
-        _fail(exc.message if not exc.fields else f"{exc.message} {exc.fields}")
+        _fail(_api_error_text(exc))
     click.echo(f"{study_id} injections: {', '.join(d.isoformat() for d in days)}")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
@@ -10,6 +10,7 @@ from diary import audit, clock, create_app
 from diary.auth import staff as staff_accounts
 from diary.db import close_thread_connections, connect, transaction
 from diary.participants import service
+from diary.participants.rules import FIRST_INJECTION_MAX_AGE_DAYS
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -147,6 +148,13 @@ def enroll(app, db, make_staff):
     ):
         from diary.auth import queries as auth_queries
 
+        now = clock.now()
+        injected = injection_date or clock.local_date(now, timezone)
+        # The service refuses a day 0 long before enrollment: a participant injected
+        # that long ago was enrolled on the day, with a code that still works now.
+        enrolled_at = now
+        if (clock.local_date(now, timezone) - injected).days > FIRST_INJECTION_MAX_AGE_DAYS:
+            enrolled_at = clock.local_instant(injected, time(9, 0), timezone)
         with app.app_context():
             site_row, _ = _ensure_site(db, site)
             with transaction(db):
@@ -157,14 +165,14 @@ def enroll(app, db, make_staff):
                     site=site_row,
                     study_id=study_id,
                     timezone=timezone,
-                    injection_date=injection_date or clock.local_date(clock.now(), timezone),
+                    injection_date=injected,
                     baseline_back_pain=back_pain,
                     baseline_mme=mme,
                     secret_key=SECRET,
                     base_url="http://diary.test",
-                    code_lifetime=app.config["ACTIVATION_CODE_LIFETIME"],
+                    code_lifetime=app.config["ACTIVATION_CODE_LIFETIME"] + (now - enrolled_at),
                     staff_id=None,
-                    now=clock.now(),
+                    now=enrolled_at,
                 )
             assert auth_queries.site_by_code(db, site)
         return issued.code

@@ -4,6 +4,10 @@ import re
 import sqlite3
 import threading
 import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
 
 from diary import clock
 from diary.cli import diary as diary_cli
@@ -57,6 +61,7 @@ def test_create_staff_creates_the_site_and_refuses_short_passwords(app, db):
 
 
 def test_enroll_prints_a_code_that_activates(app, new_client):
+    yesterday = clock.local_date(clock.now(), "America/Chicago") - timedelta(days=1)
     run(
         app,
         "create-staff",
@@ -79,7 +84,7 @@ def test_enroll_prints_a_code_that_activates(app, new_client):
         "--timezone",
         "America/Chicago",
         "--injection-date",
-        "2026-11-20",
+        yesterday.isoformat(),
         "--baseline-back-pain",
         "6",
         "--baseline-mme",
@@ -124,11 +129,82 @@ def test_enroll_rejects_bad_values_clearly(app):
 
 
 def test_add_injection_records_the_crossover(app, enroll, db):
-    enroll("LBP-001")
-    result = run(app, "add-injection", "--study-id", "LBP-001", "--date", "2027-05-20")
+    today = clock.local_date(clock.now(), "America/Chicago")
+    enroll("LBP-001", injection_date=today - timedelta(days=30))
+    result = run(app, "add-injection", "--study-id", "LBP-001", "--date", today.isoformat())
     assert result.exit_code == 0, result.output
-    assert "2027-05-20" in result.output
+    assert today.isoformat() in result.output
     assert db.execute("SELECT count(*) FROM injections").fetchone()[0] == 2
+
+
+def _site(app):
+    run(
+        app,
+        "create-staff",
+        "--email",
+        "c@a.test",
+        "--role",
+        "coordinator",
+        "--site",
+        "ROCH",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "injection_date, says",
+    [
+        ("9999-12-31", "must not be in the future"),
+        ("0001-01-01", "must be on or after 2000-01-01"),
+        ("2000-01-01", "must be at most 60 days before enrollment"),
+    ],
+)
+def test_enroll_refuses_an_implausible_injection_date_and_writes_nothing(
+    app, db, injection_date, says
+):
+    _site(app)
+    audits = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    result = run(
+        app,
+        "enroll",
+        "--study-id",
+        "LBP-014",
+        "--site",
+        "ROCH",
+        "--timezone",
+        "America/Chicago",
+        "--injection-date",
+        injection_date,
+        "--baseline-back-pain",
+        "6",
+        "--baseline-mme",
+        "20",
+    )
+    assert result.exit_code == 2
+    assert f"error: injection_date: {says}" in result.output
+    assert "activation code" not in result.output
+    assert db.execute("SELECT count(*) FROM participants").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits
+
+
+@pytest.mark.parametrize(
+    "day, says",
+    [
+        ("9999-12-31", "must not be in the future"),
+        ("0001-01-01", "must be on or after 2000-01-01"),
+        ("2026-12-03", "must not be in the future"),
+    ],
+)
+def test_add_injection_refuses_an_implausible_date_and_writes_nothing(app, enroll, db, day, says):
+    with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=False):
+        enroll("LBP-001", injection_date=date(2026, 11, 1))
+        audits = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        result = run(app, "add-injection", "--study-id", "LBP-001", "--date", day)
+    assert result.exit_code == 2
+    assert f"error: date: {says}" in result.output
+    assert db.execute("SELECT count(*) FROM injections").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits
 
 
 def test_demo_prints_a_login_and_a_code(app, new_client, login):

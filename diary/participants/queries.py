@@ -120,6 +120,55 @@ def add_injection(db: Database, participant_id: int, day: date, *, now: datetime
     return cursor.rowcount == 1
 
 
+def void_injection(
+    db: Database,
+    participant_id: int,
+    day: date,
+    *,
+    staff_id: int | None,
+    reason: str,
+    corrected_to: date | None,
+    now: datetime,
+) -> bool:
+    """Move one live injection to voided_injections; False when there is none that day."""
+    db.execute(
+        "INSERT INTO voided_injections (participant_id, date, created_at, voided_at,"
+        " voided_by_staff_id, reason, corrected_to)"
+        " SELECT participant_id, date, created_at, ?, ?, ?, ? FROM injections"
+        " WHERE participant_id = ? AND date = ?",
+        [
+            clock.iso(now),
+            staff_id,
+            reason,
+            corrected_to.isoformat() if corrected_to else None,
+            participant_id,
+            day.isoformat(),
+        ],
+    )
+    cursor = db.execute(
+        "DELETE FROM injections WHERE participant_id = ? AND date = ?",
+        [participant_id, day.isoformat()],
+    )
+    return cursor.rowcount == 1
+
+
+def voided_injections(db: Database, participant_id: int) -> list[dict[str, Any]]:
+    rows = db.query(
+        "SELECT v.date, v.voided_at, s.email AS voided_by, v.reason, v.corrected_to"
+        " FROM voided_injections v LEFT JOIN staff s ON s.id = v.voided_by_staff_id"
+        " WHERE v.participant_id = ? ORDER BY v.voided_at, v.id",
+        [participant_id],
+    )
+    return [
+        {
+            **r,
+            "date": date.fromisoformat(r["date"]),
+            "corrected_to": date.fromisoformat(r["corrected_to"]) if r["corrected_to"] else None,
+        }
+        for r in rows
+    ]
+
+
 def update_participant(db: Database, participant_id: int, changes: dict[str, Any]) -> None:
     allowed = {
         "baseline_back_pain",

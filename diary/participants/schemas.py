@@ -68,6 +68,39 @@ class InjectionSchema(StrictSchema):
     date = fields.Date(required=True)
 
 
+class ReasonField(fields.String):
+    """Why a recorded clinical fact changes: 3 to 500 characters once trimmed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.Length(min=3, max=500, error="give a reason of 3 to 500 characters"),
+            metadata={"description": "Why; kept in the audit trail"},
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class InjectionVoidSchema(StrictSchema):
+    reason = ReasonField(required=True)
+
+
+class InjectionCorrectSchema(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "The correct injection date"})
+    reason = ReasonField(required=True)
+
+
+class VoidedInjectionSchema(Schema):
+    date = fields.Date(required=True)
+    voided_at = fields.String(required=True)
+    voided_by = fields.String(allow_none=True, metadata={"description": "Staff e-mail"})
+    reason = fields.String(required=True)
+    corrected_to = fields.Date(
+        allow_none=True, metadata={"description": "The date recorded instead, if corrected"}
+    )
+
+
 class ListQuerySchema(StrictSchema):
     site = fields.String(validate=SITE_CODE)
     q = fields.String(validate=validate.Length(max=40))
@@ -88,6 +121,7 @@ class ParticipantSchema(Schema):
     first_injection = fields.String()
     latest_injection = fields.String()
     injections = fields.List(fields.Date())
+    voided_injections = fields.List(fields.Nested(VoidedInjectionSchema))
     timezone_history = fields.List(fields.Dict())
     pending_code_expires_at = fields.String(allow_none=True)
     # In the staff list (GET /staff/participants): see diary/adherence.py.

@@ -14,9 +14,9 @@ from sqlite_utils import Database
 from .. import audit, clock
 from ..auth import codes
 from ..auth import queries as auth_queries
-from ..errors import APIError, invalid
+from ..errors import APIError, invalid, not_found
 from ..study import Study
-from . import queries
+from . import queries, rules
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,10 @@ def enroll(
     now: datetime,
 ) -> tuple[dict, IssuedCode]:
     """Enroll one participant (inside the caller's transaction) and issue a code."""
+    today = clock.local_date(now, timezone)
+    problem = rules.first_injection_problem(injection_date, today=today, enrolled=today)
+    if problem:
+        raise invalid("injection_date", problem)
     try:
         pid = queries.insert_participant(
             db,
@@ -190,31 +194,161 @@ def reissue_code(
     return issued
 
 
-def add_injection(
-    db: Database, *, actor: audit.Actor, participant: dict, day: date, now: datetime
+def _today(participant: dict, now: datetime) -> date:
+    return clock.local_date(now, participant["timezone"])
+
+
+def _enrolled(participant: dict) -> date:
+    return clock.local_date(clock.parse_iso(participant["enrolled_at"]), participant["timezone"])
+
+
+def _already_recorded(day: date) -> APIError:
+    return APIError(
+        409, f"An injection on {day} is already recorded.", fields={"date": ["already recorded"]}
+    )
+
+
+def _audit_injections(
+    db: Database,
+    *,
+    actor: audit.Actor,
+    participant: dict,
+    action: str,
+    before: list[date],
+    reason: str | None,
+    now: datetime,
 ) -> list[date]:
-    existing = queries.injections(db, participant["id"])
-    if existing and day < existing[0]:
-        raise invalid("date", "must not be before the first injection (day 0 is fixed)")
-    if not queries.add_injection(db, participant["id"], day, now=now):
-        raise APIError(
-            409,
-            f"An injection on {day} is already recorded.",
-            fields={"date": ["already recorded"]},
-        )
+    after = queries.injections(db, participant["id"])
     audit.record(
         db,
         actor=actor,
-        action="participant.injection_added",
+        action=action,
         object_type="participant",
         object_id=participant["study_id"],
         site_id=participant["site_id"],
         participant_id=participant["id"],
-        before={"injections": [d.isoformat() for d in existing]},
-        after={"injections": [d.isoformat() for d in sorted([*existing, day])]},
+        before={"injections": [d.isoformat() for d in before]},
+        after={"injections": [d.isoformat() for d in after]},
+        reason=reason,
         at=now,
     )
-    return queries.injections(db, participant["id"])
+    return after
+
+
+def add_injection(
+    db: Database, study: Study, *, actor: audit.Actor, participant: dict, day: date, now: datetime
+) -> list[date]:
+    """Record a later injection (the crossover); day 0 stays the first."""
+    existing = queries.injections(db, participant["id"])
+    today = _today(participant, now)
+    if existing:
+        problem = rules.later_injection_problem(
+            day, first=existing[0], today=today, last_diary_date=study.last_diary_date
+        )
+    else:  # never left so by enrollment or voiding; checked as day 0 all the same
+        problem = rules.first_injection_problem(day, today=today, enrolled=_enrolled(participant))
+    if problem:
+        raise invalid("date", problem)
+    if not queries.add_injection(db, participant["id"], day, now=now):
+        raise _already_recorded(day)
+    return _audit_injections(
+        db,
+        actor=actor,
+        participant=participant,
+        action="participant.injection_added",
+        before=existing,
+        reason=None,
+        now=now,
+    )
+
+
+def _live(existing: list[date], participant: dict, day: date) -> None:
+    if day not in existing:
+        raise not_found(f"No injection on {day.isoformat()} for {participant['study_id']}.")
+
+
+def void_injection(
+    db: Database,
+    *,
+    actor: audit.Actor,
+    participant: dict,
+    day: date,
+    reason: str,
+    staff_id: int | None,
+    now: datetime,
+) -> list[date]:
+    """Void an injection recorded by mistake; the next one becomes day 0 if it was the first."""
+    existing = queries.injections(db, participant["id"])
+    _live(existing, participant, day)
+    if len(existing) == 1:
+        raise APIError(
+            409,
+            "The only injection cannot be voided: a participant always has day 0."
+            " Correct its date instead.",
+        )
+    queries.void_injection(
+        db, participant["id"], day, staff_id=staff_id, reason=reason, corrected_to=None, now=now
+    )
+    return _audit_injections(
+        db,
+        actor=actor,
+        participant=participant,
+        action="participant.injection_voided",
+        before=existing,
+        reason=reason,
+        now=now,
+    )
+
+
+def correct_injection(
+    db: Database,
+    study: Study,
+    *,
+    actor: audit.Actor,
+    participant: dict,
+    day: date,
+    new_day: date,
+    reason: str,
+    staff_id: int | None,
+    now: datetime,
+) -> list[date]:
+    """Replace an injection's date (void the old, record the new) under the same rules
+    as recording it; the first injection stays the first."""
+    existing = queries.injections(db, participant["id"])
+    _live(existing, participant, day)
+    if new_day == day:
+        raise invalid("date", "is the date already recorded: nothing to correct")
+    others = [d for d in existing if d != day]
+    today = _today(participant, now)
+    if day == existing[0]:
+        problem = rules.corrected_first_problem(
+            new_day,
+            later=others,
+            today=today,
+            enrolled=_enrolled(participant),
+            last_diary_date=study.last_diary_date,
+        )
+    else:
+        problem = rules.later_injection_problem(
+            new_day, first=existing[0], today=today, last_diary_date=study.last_diary_date
+        )
+    if problem:
+        raise invalid("date", problem)
+    if new_day in others:
+        raise _already_recorded(new_day)
+    queries.void_injection(
+        db, participant["id"], day, staff_id=staff_id, reason=reason, corrected_to=new_day, now=now
+    )
+    queries.add_injection(db, participant["id"], new_day, now=now)
+    return _audit_injections(
+        db,
+        actor=actor,
+        participant=participant,
+        action="participant.injection_corrected",
+        before=existing,
+        reason=reason,
+        now=now,
+    )
 
 
 def update(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app
 from flask_login import current_user
 
@@ -16,7 +18,9 @@ from .schemas import (
     ActivationCodeSchema,
     EnrolledSchema,
     EnrollSchema,
+    InjectionCorrectSchema,
     InjectionSchema,
+    InjectionVoidSchema,
     ListQuerySchema,
     ParticipantListSchema,
     ParticipantSchema,
@@ -82,6 +86,7 @@ def _detail(db, participant: dict) -> dict:
     return {
         **participant,
         "injections": queries.injections(db, participant["id"]),
+        "voided_injections": queries.voided_injections(db, participant["id"]),
         "timezone_history": queries.timezone_history(db, participant["id"]),
         "notifications_enabled": bool(participant["notifications_enabled"]),
         **queries.activation_state(db, participant["id"], now=clock.now()),
@@ -203,11 +208,76 @@ def reissue_code(study_id):
 @staff_required("participants.manage")
 @blp.arguments(InjectionSchema)
 @blp.response(201, ParticipantSchema)
+@blp.alt_response(409, description="An injection on that date is already recorded")
+@blp.alt_response(422, description="Invalid fields (an implausible date); nothing written")
 def add_injection(body, study_id):
     db = get_db()
     with transaction(db):
         participant = _scoped(study_id)
         service.add_injection(
-            db, actor=current_user.actor, participant=participant, day=body["date"], now=clock.now()
+            db,
+            _study(),
+            actor=current_user.actor,
+            participant=participant,
+            day=body["date"],
+            now=clock.now(),
+        )
+    return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
+def _injection_day(study_id: str, text: str) -> date:
+    """The injection date in the path; a string that is no date names no injection."""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
+    except ValueError:
+        raise not_found(f"No injection on {text[:10]} for {study_id}.") from None
+
+
+@blp.route("/staff/participants/<study_id>/injections/<day>/void", methods=["POST"])
+@staff_required("injections.correct")
+@blp.arguments(InjectionVoidSchema)
+@blp.response(200, ParticipantSchema)
+@blp.alt_response(409, description="The only injection cannot be voided (correct it instead)")
+@blp.alt_response(422, description="Invalid fields (a reason is required); nothing written")
+def void_injection(body, study_id, day):
+    """Void an injection recorded by mistake (investigators and admins)."""
+    db = get_db()
+    with transaction(db):
+        participant = _scoped(study_id)
+        service.void_injection(
+            db,
+            actor=current_user.actor,
+            participant=participant,
+            day=_injection_day(study_id, day),
+            reason=body["reason"],
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
+@blp.route("/staff/participants/<study_id>/injections/<day>", methods=["PATCH"])
+@staff_required("injections.correct")
+@blp.arguments(InjectionCorrectSchema)
+@blp.response(200, ParticipantSchema)
+@blp.alt_response(409, description="An injection on the new date is already recorded")
+@blp.alt_response(
+    422, description="Invalid fields (an implausible date, no reason); nothing written"
+)
+def correct_injection(body, study_id, day):
+    """Correct an injection's date: the old one is voided, the new one recorded, at once."""
+    db = get_db()
+    with transaction(db):
+        participant = _scoped(study_id)
+        service.correct_injection(
+            db,
+            _study(),
+            actor=current_user.actor,
+            participant=participant,
+            day=_injection_day(study_id, day),
+            new_day=body["date"],
+            reason=body["reason"],
+            staff_id=current_user.staff_id,
+            now=clock.now(),
         )
     return _detail(db, queries.get_by_id(db, participant["id"]))

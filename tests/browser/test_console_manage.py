@@ -169,3 +169,106 @@ def test_manage_forms_pass_axe_and_fit_a_phone(desk, make_staff, study, snap):
     assert serious_violations(page) == []
     assert page.evaluate(fits)
     snap(page, "manage-form-phone", full_page=True)
+
+
+def test_an_investigator_voids_and_corrects_injections_with_a_reason(desk, make_staff, study, snap):
+    from diary import audit
+    from diary.db import transaction
+    from diary.participants import queries, service
+
+    make_staff("inv@a.test", "investigator", ("SITE-A",))
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=20)
+    today = clock.local_date(clock.now(), TIMEZONE)
+    first, crossover = today - timedelta(days=20), today - timedelta(days=3)
+    with study.app.app_context(), transaction(study.db):
+        service.add_injection(
+            study.db,
+            study.app.extensions["diary.study"],
+            actor=audit.CLI,
+            participant=queries.get_by_study_id(study.db, "LBP-001"),
+            day=crossover,
+            now=clock.now(),
+        )
+
+    # A coordinator sees the injections but no way to take one back.
+    page = desk.page()
+    desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
+    expect(page.get_by_role("region", name="Profile")).to_contain_text(shown(crossover))
+    expect(
+        page.get_by_role("button", name=re.compile("^(Void|Correct) the injection"))
+    ).to_have_count(0)
+
+    page = desk.page()
+    desk.sign_in(page, "inv@a.test", route="#/participants/LBP-001")
+    profile = page.get_by_role("region", name="Profile")
+    injections = profile.get_by_role("table", name="Injections of LBP-001")
+    expect(injections.get_by_role("row")).to_have_count(3)  # the header and two injections
+
+    # Void the crossover: the reason is required, in the API's words, then kept.
+    injections.get_by_role("button", name=f"Void the injection of {shown(crossover)}").click()
+    form = page.get_by_role("form", name=f"Void the injection of {shown(crossover)}")
+    reason = form.get_by_label("Reason for voiding (required)")
+    expect(reason).to_be_focused()
+    form.get_by_role("button", name="Void the injection").click()
+    expect(form.get_by_role("alert")).to_be_visible()
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(reason).to_have_accessible_description(re.compile("give a reason of 3 to 500"))
+    reason.fill("Recorded for the wrong participant.")
+    assert serious_violations(page) == []
+    snap(page, "injection-void-form")
+    form.get_by_role("button", name="Void the injection").click()
+    expect(
+        page.get_by_role("main").get_by_text(
+            f"The injection of {shown(crossover)} was voided for LBP-001."
+        )
+    ).to_be_visible()
+    expect(injections.get_by_role("row")).to_have_count(2)
+    expect(profile).to_contain_text("Reason: Recorded for the wrong participant.")
+    # The only injection left can be corrected, never voided.
+    expect(injections.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
+
+    # Correct day 0: a future date is refused next to the field; the right one moves day 0.
+    injections.get_by_role("button", name=f"Correct the injection of {shown(first)}").click()
+    form = page.get_by_role("form", name=f"Correct the injection of {shown(first)}")
+    new_date = form.get_by_label("Correct injection date")
+    expect(new_date).to_have_value(first.isoformat())
+    new_date.fill((today + timedelta(days=1)).isoformat())
+    form.get_by_label("Reason for the correction (required)").fill("Clinic log says a day later.")
+    form.get_by_role("button", name="Save the correct date").click()
+    expect(new_date).to_have_attribute("aria-invalid", "true")
+    expect(new_date).to_have_accessible_description(re.compile("must not be in the future"))
+    corrected = first + timedelta(days=1)
+    new_date.fill(corrected.isoformat())
+    form.get_by_role("button", name="Save the correct date").click()
+    expect(
+        page.get_by_role("main").get_by_text(
+            f"The injection of {shown(first)} was corrected to {shown(corrected)} for LBP-001."
+        )
+    ).to_be_visible()
+    expect(profile).to_contain_text(f"{(today - corrected).days} (today there:")
+    expect(profile).to_contain_text(f"{shown(first)}, corrected to {shown(corrected)}")
+
+    assert [r[0] for r in study.db.execute("SELECT date FROM injections")] == [
+        corrected.isoformat()
+    ]
+    rows = study.db.execute(
+        "SELECT action, reason, actor_label FROM audit_log"
+        " WHERE action IN ('participant.injection_voided', 'participant.injection_corrected')"
+        " ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("participant.injection_voided", "Recorded for the wrong participant.", "inv@a.test"),
+        ("participant.injection_corrected", "Clinic log says a day later.", "inv@a.test"),
+    ]
+
+    # On a phone: the injections and the correction form fit and pass axe.
+    phone = desk.page(PHONE)
+    desk.sign_in(phone, "inv@a.test", route="#/participants/LBP-001")
+    phone.get_by_role("button", name=f"Correct the injection of {shown(corrected)}").click()
+    expect(
+        phone.get_by_role("form", name=f"Correct the injection of {shown(corrected)}")
+    ).to_be_visible()
+    assert serious_violations(phone) == []
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    snap(phone, "injection-correct-form-phone", full_page=True)

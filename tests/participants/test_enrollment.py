@@ -1,6 +1,9 @@
 """Enrollment through the API, profile, baselines and injections (SPEC §2, Appendix A)."""
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
 
 from diary.auth import codes
 
@@ -12,6 +15,13 @@ ENROLL = {
     "baseline_back_pain": 6,
     "baseline_mme": 22.5,
 }
+
+
+@pytest.fixture(autouse=True)
+def _on_25_november_2026():
+    """Day 0 above is five days ago: within the limit on how long before enrollment."""
+    with time_machine.travel(datetime(2026, 11, 25, 18, 0, tzinfo=UTC)):
+        yield
 
 
 def test_coordinator_enrolls_and_gets_a_code_link_and_qr(staff_client, db):

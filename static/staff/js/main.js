@@ -22,6 +22,7 @@ const RETURN_KEY = 'console.return';
 const PERMISSIONS = {
   resolve: ['investigator'],
   recordAdverseEvent: ['investigator'],
+  correctInjections: ['investigator', 'admin'],
   audit: ['admin'],
 };
 

@@ -1,7 +1,8 @@
 // One participant: profile, charts (pain and MME against baseline and the
 // 50 MME line, flags marked on the time axis), flags, adverse events, entries
 // with their corrections, reachability; re-issue the activation code, add an
-// injection (the placebo arm's crossover), change baselines or status with a
+// injection (the placebo arm's crossover), void or correct a mistaken injection
+// with a reason (investigators and admins), change baselines or status with a
 // reason, record an adverse event no flag raised, correct an entry as a data
 // clarification.
 import { ApiError, get, send } from '../../../js/api.js';
@@ -32,6 +33,7 @@ function render(root, ctx, { id: studyId, params }) {
   let range = params.get('days') || '30';
   const charts = h('div', { class: 'charts' });
   const profile = h('div');
+  const tools = h('div', { class: 'tools' });
   const onResize = () => drawCharts();
   window.addEventListener('resize', onResize);
   load();
@@ -48,7 +50,6 @@ function render(root, ctx, { id: studyId, params }) {
     const aeList = h('div', {}, h('p', { class: 'loading' }, 'Loading adverse events…'));
     const entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
     const reach = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
-    const tools = h('div', { class: 'tools' });
     showProfile();
     const rangePick = select('days', RANGES, range);
     rangePick.addEventListener('change', () => {
@@ -83,7 +84,9 @@ function render(root, ctx, { id: studyId, params }) {
   /** The profile facts of `person`; shown again after each change to it. */
   function showProfile() {
     const today = localDate(person.timezone);
-    const studyDay = person.first_injection ? Math.round((Date.parse(today) - Date.parse(person.first_injection)) / 86400000) : null;
+    const daysSince = (iso) => Math.round((Date.parse(today) - Date.parse(iso)) / 86400000);
+    const studyDay = person.first_injection ? daysSince(person.first_injection) : null;
+    const voided = person.voided_injections || [];
     put(profile, facts([
       ['Site', person.site],
       ['Status', label(PARTICIPANT_STATUSES, person.status)],
@@ -95,7 +98,25 @@ function render(root, ctx, { id: studyId, params }) {
       ['Activated', person.activated_at ? instant(person.activated_at) : 'Not yet'],
       ['Last seen', person.last_seen_at ? `${instant(person.last_seen_at)} (${age(person.last_seen_at)})` : '—'],
       person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
-    ], 'facts cols'));
+      voided.length ? ['Voided injections', h('ul', { class: 'plain-list' }, voided.map((v) => h('li', {},
+        `${day(v.date)}${v.corrected_to ? `, corrected to ${day(v.corrected_to)}` : ', voided'} · ${instant(v.voided_at)} · ${v.voided_by || 'command line'} · Reason: ${v.reason}`)))] : null,
+    ], 'facts cols'), ctx.can('correctInjections') ? injectionTable(daysSince) : null);
+  }
+
+  /** Each injection with Correct and Void (the only one can be corrected, not voided). */
+  function injectionTable(daysSince) {
+    const list = person.injections || [];
+    const first = list[0];
+    return h('div', { class: 'injections' },
+      h('h3', {}, 'Correct or void an injection'),
+      table({ text: `Injections of ${studyId}`, hidden: true }, [
+        { title: 'Injection', cell: (d) => day(d) },
+        { title: 'Study day', cell: (d) => (d === first ? `Day 0 (${daysSince(d)} days ago)` : `Day ${Math.round((Date.parse(d) - Date.parse(first)) / 86400000)}`) },
+        { title: 'Action', bare: true, cell: (d) => [
+          h('button', { type: 'button', class: 'btn small', 'aria-label': `Correct the injection of ${day(d)}`, onclick: () => showCorrectInjectionForm(tools, d) }, 'Correct…'),
+          list.length > 1 ? [' ', h('button', { type: 'button', class: 'btn small', 'aria-label': `Void the injection of ${day(d)}`, onclick: () => showVoidInjectionForm(tools, d) }, 'Void…')] : null,
+        ] },
+      ], list, { empty: 'No injections recorded.' }));
   }
 
   // --- data ---------------------------------------------------------------------
@@ -304,6 +325,70 @@ function render(root, ctx, { id: studyId, params }) {
           changed(tools, updated, `Injection of ${day(date)} added for ${studyId}.`);
         } catch (error) {
           put(formStatus, showError(form, error, 'Could not add the injection.'));
+        }
+      });
+    }
+  }
+
+  /** A reason field the way the console asks for one everywhere. */
+  function reasonField(text, hint) {
+    return h('div', { class: 'span' }, field(text, h('input', { type: 'text', name: 'reason', required: true, minlength: 3, maxlength: 500, autocomplete: 'off' }), { hint }));
+  }
+
+  function showVoidInjectionForm(tools, date) {
+    const list = person.injections || [];
+    const isFirst = date === list[0];
+    const next = list.find((d) => d !== date);
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Void the injection');
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'void-h' },
+      h('h2', { id: 'void-h', class: 'span' }, `Void the injection of ${day(date)}`),
+      h('p', { class: 'hint span' }, isFirst
+        ? `This is day 0: after voiding it, study days count from the next injection (${day(next)}).`
+        : 'For an injection recorded by mistake. It stays visible as voided, with your reason.'),
+      reasonField('Reason for voiding (required)', 'E.g. “Recorded for the wrong participant.” Recorded in the audit trail with your name.'),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => tools.replaceChildren() }, 'Cancel'))));
+    put(tools, form);
+    form.querySelector('input').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const reason = form.elements.namedItem('reason').value.trim();
+      if (isFirst && reason && !window.confirm(`Void day 0 (${day(date)}) of ${studyId}? Study days will count from ${day(next)}.`)) return;
+      await busy(submit, async () => {
+        try {
+          const updated = await send('POST', `${path}/injections/${date}/void`, { reason });
+          changed(tools, updated, `The injection of ${day(date)} was voided for ${studyId}.`);
+        } catch (error) {
+          put(formStatus, showError(form, error, 'Could not void the injection.'));
+        }
+      });
+    }
+  }
+
+  function showCorrectInjectionForm(tools, date) {
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Save the correct date');
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'correct-inj-h' },
+      h('h2', { id: 'correct-inj-h', class: 'span' }, `Correct the injection of ${day(date)}`),
+      field('Correct injection date', h('input', { type: 'date', name: 'date', required: true, value: date, max: localDate(person.timezone) }),
+        { hint: date === (person.injections || [])[0] ? 'This is day 0: study days will count from the corrected date.' : 'The injection moves to this date.' }),
+      reasonField('Reason for the correction (required)', 'E.g. “The clinic log says 2 March.” Recorded in the audit trail with your name.'),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => tools.replaceChildren() }, 'Cancel'))));
+    put(tools, form);
+    form.querySelector('input').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const v = drafts.readForm(form);
+      await busy(submit, async () => {
+        try {
+          const updated = await send('PATCH', `${path}/injections/${date}`, { date: v.date || undefined, reason: v.reason.trim() });
+          changed(tools, updated, `The injection of ${day(date)} was corrected to ${day(v.date)} for ${studyId}.`);
+        } catch (error) {
+          put(formStatus, showError(form, error, 'Could not correct the injection.'));
         }
       });
     }
