@@ -135,7 +135,7 @@ def _evaluate_one(
     study: Study,
     s: Scope,
     start: date,
-    entered: dict[date, tuple[int, float | None, tuple[str, ...]]],
+    stored: dict[str, tuple[int, float | None, str]],
     flags: list[dict[str, Any]],
     *,
     injections: list[date],
@@ -144,6 +144,10 @@ def _evaluate_one(
 ) -> dict[str, int]:
     t = study.thresholds
     p = s.participant
+    entered = {
+        date.fromisoformat(day): (pain, mme, tuple(json.loads(drugs)) if drugs != "[]" else ())
+        for day, (pain, mme, drugs) in stored.items()
+    }
     span = [start + timedelta(days=i) for i in range((s.through - start).days + 1)]
     records = [
         rules.DayRecord(d, *entered[d]) if d in entered else rules.DayRecord(d, None, None)

@@ -151,9 +151,11 @@ def flags_since(
 
 def diary_days(
     db: Database, ranges: Iterable[tuple[int, date, date]]
-) -> dict[int, dict[date, tuple[int, float | None, tuple[str, ...]]]]:
-    """Entries (back pain, MME, unconverted drugs) per participant within each [from, to]."""
-    out: dict[int, dict[date, tuple[int, float | None, tuple[str, ...]]]] = defaultdict(dict)
+) -> dict[int, dict[str, tuple[int, float | None, str]]]:
+    """Entries per participant within each [from, to], as stored: date text → (back pain,
+    MME, unconverted drugs as JSON text). Decoding is left to the caller, per participant,
+    so that one participant's bad row fails that participant only."""
+    out: dict[int, dict[str, tuple[int, float | None, str]]] = defaultdict(dict)
     cursor = db.execute(
         """
         WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS hi
@@ -164,8 +166,7 @@ def diary_days(
         [_ranges(ranges)],
     )
     for pid, day, back_pain, mme, unconverted in cursor:
-        drugs = () if unconverted == "[]" else tuple(json.loads(unconverted))
-        out[pid][date.fromisoformat(day)] = (back_pain, mme, drugs)
+        out[pid][day] = (back_pain, mme, unconverted)
     return out
 
 

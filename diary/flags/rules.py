@@ -52,12 +52,28 @@ class Rule:
     version: int
     evaluated: str
     thresholds: tuple[str, ...]
+    text: str  # the rule in words, filled from the thresholds (str.format)
 
 
 RULES: dict[str, Rule] = {
-    "red_flag_symptom": Rule(1, ON_SUBMISSION, ("fever_c",)),
-    "opioid_threshold": Rule(1, ON_SUBMISSION, ("mme_high", "mme_urgent")),
-    "opioid_unconvertible": Rule(1, ON_SUBMISSION, ()),
+    "red_flag_symptom": Rule(
+        1,
+        ON_SUBMISSION,
+        ("fever_c",),
+        "a red-flag symptom reported, or a temperature of {fever_c:g} °C or more",
+    ),
+    "opioid_threshold": Rule(
+        1,
+        ON_SUBMISSION,
+        ("mme_high", "mme_urgent"),
+        "daily MME above {mme_high:g}; urgent from {mme_urgent:g}",
+    ),
+    "opioid_unconvertible": Rule(
+        1,
+        ON_SUBMISSION,
+        (),
+        "an opioid with no MME factor that was not taken at baseline",
+    ),
     "pain_flare": Rule(
         2,
         AT_CLOSE,
@@ -68,13 +84,24 @@ RULES: dict[str, Rule] = {
             "flare_max_gap_days",
             "flare_absolute",
         ),
+        "back pain at least {flare_abs_increase:g} points and {flare_pct_increase:g} % above"
+        " baseline on {flare_consecutive} entries at most {flare_max_gap_days} days apart,"
+        " or {flare_absolute} or more",
     ),
     "opioid_increase": Rule(
         2,
         AT_CLOSE,
         ("increase_window_days", "increase_abs", "increase_pct", "increase_min_entries"),
+        "mean MME of the entered days in {increase_window_days} days (at least"
+        " {increase_min_entries} of them) at least {increase_abs:g} and {increase_pct:g} %"
+        " above baseline",
     ),
-    "missed_entries": Rule(1, AT_CLOSE, ("missed_high_streak",)),
+    "missed_entries": Rule(
+        1,
+        AT_CLOSE,
+        ("missed_high_streak",),
+        "an expected diary date closed without an entry; high from {missed_high_streak} in a row",
+    ),
 }
 KINDS = tuple(RULES)
 SUBMISSION_KINDS = tuple(k for k, r in RULES.items() if r.evaluated == ON_SUBMISSION)
@@ -83,11 +110,13 @@ SUBMISSION_KINDS = tuple(k for k, r in RULES.items() if r.evaluated == ON_SUBMIS
 def basis(kind: str, t: Thresholds) -> dict[str, Any]:
     """What a flag records of the rule that raised it, so a reviewer can see why."""
     rule = RULES[kind]
+    thresholds = {name: getattr(t, name) for name in rule.thresholds}
     return {
         "id": kind,
         "version": rule.version,
         "evaluated": rule.evaluated,
-        "thresholds": {name: getattr(t, name) for name in rule.thresholds},
+        "thresholds": thresholds,
+        "text": rule.text.format(**thresholds),
     }
 
 

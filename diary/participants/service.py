@@ -365,7 +365,12 @@ def update(
     timezone = changes.pop("timezone", None)
     real = {k: v for k, v in changes.items() if participant.get(k) != v}
     if real:
-        queries.update_participant(db, participant["id"], real)
+        stopped = {}
+        if "status" in real:
+            # When they stopped: nothing is expected of them after it, while what they
+            # entered before it is still evaluated.
+            stopped = {"ended_at": None if real["status"] == "active" else clock.iso(now)}
+        queries.update_participant(db, participant["id"], {**real, **stopped})
     if timezone and timezone != participant["timezone"]:
         queries.add_timezone(db, participant["id"], timezone, now=now)
         real["timezone"] = timezone

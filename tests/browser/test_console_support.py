@@ -127,8 +127,11 @@ class Study:
         symptoms=(),
         temperature=None,
         note=None,
+        reason=None,
+        at_time="20:00",
     ):
-        """The entry of `days_ago` days back, sent at 20:00 that day (inside its window)."""
+        """The entry of `days_ago` days back, sent at `at_time` that day (inside its window);
+        a second one for the same date is a correction and needs a `reason`."""
         import uuid
         from datetime import UTC, datetime, time, timedelta
 
@@ -137,7 +140,7 @@ class Study:
         from diary.entries.service import put_entry
 
         day = clock.local_date(clock.now(), TIMEZONE) - timedelta(days=days_ago)
-        at = datetime.combine(day, time(20, 0), clock.zone(TIMEZONE))
+        at = datetime.combine(day, time.fromisoformat(at_time), clock.zone(TIMEZONE))
         pid = self.db.execute(
             "SELECT id FROM participants WHERE study_id = ?", [study_id]
         ).fetchone()[0]
@@ -152,6 +155,7 @@ class Study:
                     "temperature_c": temperature,
                     "note": note,
                     "device_time": at.isoformat(),
+                    **({"reason": reason} if reason else {}),
                 }
             )
             put_entry(

@@ -305,6 +305,7 @@ def test_an_urgent_opioid_day_is_flagged_and_mailed_on_submission(phone, db):
         "version": 1,
         "evaluated": "on_submission",
         "thresholds": {"mme_high": 50, "mme_urgent": 90},
+        "text": "daily MME above 50; urgent from 90",
     }
     assert len(urgent_mail(db, flag["id"])) == 2
     # The participant is told nothing about doses (MME is for staff only).

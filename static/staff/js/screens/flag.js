@@ -5,9 +5,48 @@ import { get, send } from '../../../js/api.js';
 import { announce, h, notice, uid } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import {
-  AE_SOURCES, CTCAE, KINDS, RELATED, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label,
+  AE_SOURCES, CTCAE, KINDS, OUTCOMES, RELATED, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label,
+  symptom,
 } from '../labels.js';
 import { badge, busy, entries, facts, field, put, select, showError, table } from '../ui.js';
+
+const ACTIONS = {
+  'flag.open': 'Opened',
+  'flag.update': 'Finding updated',
+  'flag.reopen': 'Reopened: new finding after acknowledgement',
+  'flag.acknowledge': 'Acknowledged',
+  'flag.escalate': 'Escalated',
+  'flag.resolve': 'Resolved',
+  'flag.auto_resolve': 'Resolved by the data',
+};
+const PURPOSES = { flag_urgent: 'Urgent alert', escalation: 'Escalation', digest: 'Daily digest' };
+
+function gainedText(codes) {
+  return codes.map((c) => (/^\d{4}-\d{2}-\d{2}$/.test(c) ? day(c) : symptom(c))).join(', ');
+}
+
+function reopened(flag) {
+  const added = (flag.detail && flag.detail.added_after_acknowledgement) || [];
+  return `${instant(flag.reopened_at)}${added.length ? ` – gained after it was acknowledged: ${gainedText(added)}` : ''}`;
+}
+
+/** Which rule raised the flag, its version, when it runs and the thresholds it used. */
+function ruleText(rule) {
+  const when = rule.evaluated === 'on_submission' ? 'checked when an entry is saved' : 'checked when a diary date closes';
+  return `${label(KINDS, rule.id)} rule, version ${rule.version} (${when})${rule.text ? `: ${rule.text}` : ''}`;
+}
+
+/** The flag's timeline, oldest first: what happened to it and every notice sent. */
+function history(events) {
+  if (!events.length) return h('p', { class: 'empty' }, 'No history recorded.');
+  return h('ol', { class: 'timeline' }, events.map((e) => h('li', {},
+    h('span', { class: 'when' }, instant(e.at)), ' ',
+    e.type === 'audit'
+      ? [h('strong', {}, ACTIONS[e.action] || e.action), e.actor ? ` by ${e.actor}` : '',
+        e.after && e.after.gained && e.after.gained.length ? ` – gained ${gainedText(e.after.gained)}` : '']
+      : [`${PURPOSES[e.purpose] || e.purpose} by ${e.action === 'email' ? 'e-mail' : 'web push'} to ${e.recipient || '—'}`,
+        ` (${e.status})`])));
+}
 
 function render(root, ctx, { id }) {
   const status = h('div');
@@ -39,13 +78,17 @@ function render(root, ctx, { id }) {
           ['Opened', `${instant(flag.opened_at)} (${age(flag.opened_at)})`],
           flag.updated_at !== flag.opened_at ? ['Last updated', instant(flag.updated_at)] : null,
           flag.acknowledged_at ? ['Acknowledged', `${instant(flag.acknowledged_at)} by ${flag.acknowledged_by || '—'}`] : null,
-          flag.resolved_at ? ['Resolved', `${instant(flag.resolved_at)} by ${flag.resolved_by || '—'}`] : null,
-          flag.outcome ? ['Outcome', flag.outcome === 'adverse_event' ? 'Adverse event' : 'Not an adverse event'] : null,
+          flag.reopened_at ? ['Reopened', reopened(flag)] : null,
+          flag.resolved_at ? ['Resolved', `${instant(flag.resolved_at)} by ${flag.resolved_by || (flag.outcome === 'auto_resolved' ? 'the diary' : '—')}`] : null,
+          flag.outcome ? ['Outcome', label(OUTCOMES, flag.outcome)] : null,
           flag.resolution_note ? ['Note', flag.resolution_note] : null,
+          flag.rule && flag.rule.id ? ['Raised by', ruleText(flag.rule)] : null,
         ]),
         flag.adverse_event ? adverseEvent(flag.adverse_event) : null,
         flag.status === 'open' ? acknowledgeButton(flag) : null),
       flag.status !== 'resolved' ? resolveForm(flag) : null,
+      h('section', { class: 'card', 'aria-labelledby': 'flag-history' },
+        h('h2', { id: 'flag-history' }, 'History'), history(flag.timeline || [])),
       h('section', { class: 'card', 'aria-labelledby': 'flag-notes' },
         h('h2', { id: 'flag-notes' }, 'Notifications sent for this flag'), notifications),
     );

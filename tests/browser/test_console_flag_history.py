@@ -1,0 +1,65 @@
+# ruff: noqa: F811 - the fixtures imported from test_console_support are parameters here
+"""The flag screen shows why a flag was raised and its whole history: opened, the
+urgent alerts sent, acknowledged, reopened by a new finding, and resolved."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from playwright.sync_api import expect
+from test_console_support import DESK, desk, snap, study  # noqa: F401
+
+from diary import audit, clock
+from diary.db import transaction
+from diary.flags import queries as flag_queries
+from diary.flags import service as flag_service
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_reopened_red_flag_shows_what_it_gained_and_its_timeline(desk, make_staff, study, snap):
+    make_staff("doc@a.test", "investigator", ("SITE-A",))
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=10)
+    day = study.entry("LBP-001", 2, symptoms=("injection_site_reaction",))
+    flag_id = study.flag_id("LBP-001", "red_flag_symptom")
+    with transaction(study.db):
+        flag_service.acknowledge(
+            study.db,
+            flag=flag_queries.get_flag(study.db, flag_id, None),
+            actor=audit.Actor("staff", 2, "coord@a.test"),
+            staff_id=2,
+            now=clock.local_instant(day, time(20, 30), "America/Chicago"),
+        )
+    # The participant corrects the same date: a new red flag on an acknowledged flag.
+    study.entry(
+        "LBP-001",
+        2,
+        symptoms=("injection_site_reaction", "bowel_bladder_loss"),
+        reason="forgot to tick it",
+        at_time="21:15",
+    )
+
+    page = desk.page()
+    desk.sign_in(page, "doc@a.test", route=f"#/flags/{flag_id}")
+    what = page.get_by_role("region", name="What was found")
+    expect(what).to_contain_text("Open")
+    expect(what).to_contain_text(
+        "gained after it was acknowledged: Loss of bladder or bowel control"
+    )
+    expect(what).to_contain_text(
+        "Red-flag symptom rule, version 1 (checked when an entry is saved)"
+    )
+    history = page.get_by_role("region", name="History")
+    items = history.get_by_role("listitem")
+    expect(items.first).to_contain_text("Opened")
+    texts = items.all_inner_texts()
+    acknowledged = next(i for i, t in enumerate(texts) if "Acknowledged" in t)
+    reopened = next(i for i, t in enumerate(texts) if "Reopened" in t)
+    assert acknowledged < reopened
+    expect(history).to_contain_text("Urgent alert by e-mail to doc@a.test")
+    expect(history).to_contain_text("Acknowledged by coord@a.test")
+    expect(history).to_contain_text("Reopened: new finding after acknowledgement")
+    expect(history).to_contain_text("gained Loss of bladder or bowel control")
+    snap(page, "flag-history", full_page=True)

@@ -1,0 +1,107 @@
+"""One participant's data never stops the closing job for the others (SPEC §7)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jobs_support import add_entries, add_participant, flags, missed, run_close, utc
+
+from diary.db import transaction
+from diary.jobs import queries
+
+
+def failures(db) -> list[tuple]:
+    return [
+        tuple(r)
+        for r in db.execute(
+            "SELECT job_id, p.study_id, failures, error FROM job_failures f"
+            " JOIN participants p ON p.id = f.participant_id ORDER BY 2"
+        )
+    ]
+
+
+def test_an_absurd_injection_date_fails_that_participant_only(make_db, study):
+    db = make_db()
+    add_participant(db, "LBP-001", timezone="UTC", injections=(date(2025, 10, 1),))
+    add_participant(db, "LBP-002", timezone="UTC", injections=(date(9999, 12, 31),))
+    add_participant(db, "LBP-003", timezone="UTC", injections=(date(1, 1, 1),))
+
+    summary = run_close(db, study, utc(2025, 10, 4, 12))
+
+    assert missed(db) == [
+        ("LBP-001", "2025-10-01"),
+        ("LBP-001", "2025-10-02"),
+        ("LBP-001", "2025-10-03"),
+    ]
+    assert [f[:2] for f in flags(db)] == [("LBP-001", "missed_entries")]
+    assert summary["failed_participants"] == 2
+    rows = failures(db)
+    assert [r[:3] for r in rows] == [
+        ("close_diary_dates", "LBP-002", 1),
+        ("close_diary_dates", "LBP-003", 1),
+    ]
+    assert all("Overflow" in r[3] for r in rows)
+
+    # The next run retries them, counts the repeat, and still serves the others.
+    run_close(db, study, utc(2025, 10, 5, 12))
+    assert [r[2] for r in failures(db)] == [2, 2]
+    assert ("LBP-001", "2025-10-04") in missed(db)
+
+
+def test_a_failure_inside_the_rules_rolls_back_that_participant_and_clears_once_fixed(
+    make_db, study
+):
+    db = make_db()
+    good = add_participant(db, "LBP-001", timezone="UTC", injections=(date(2025, 10, 1),))
+    bad = add_participant(db, "LBP-002", timezone="UTC", injections=(date(2025, 10, 1),))
+    add_entries(db, good, {date(2025, 10, 1): (9, 10.0)})
+    add_entries(db, bad, {date(2025, 10, 1): (9, 10.0)})
+    with transaction(db):  # data no code path writes: an unknown drug list that is not JSON
+        db.execute(
+            "UPDATE entries SET mme_unconverted = 'not json' WHERE participant_id = ?", [bad["id"]]
+        )
+
+    run_close(db, study, utc(2025, 10, 3, 12))
+
+    kinds = {(f[0], f[1]) for f in flags(db)}
+    assert ("LBP-001", "pain_flare") in kinds and ("LBP-001", "missed_entries") in kinds
+    assert not [k for k in kinds if k[0] == "LBP-002"]  # nothing half-written for them
+    assert [m for m in missed(db) if m[0] == "LBP-002"] == []
+    assert [r[1] for r in failures(db)] == ["LBP-002"]
+    progress = dict(db.execute("SELECT participant_id, closed_through FROM job_progress"))
+    assert bad["id"] not in progress  # retried from where it was
+
+    with transaction(db):
+        db.execute(
+            "UPDATE entries SET mme_unconverted = '[]' WHERE participant_id = ?", [bad["id"]]
+        )
+    run_close(db, study, utc(2025, 10, 3, 13))
+    assert failures(db) == []
+    assert ("LBP-002", "pain_flare") in {(f[0], f[1]) for f in flags(db)}
+
+
+def test_admins_see_failing_participants_and_the_latest_runs(app, db, staff_client):
+    from diary.jobs import runner
+    from diary.jobs.registry import JOBS
+
+    with transaction(db):
+        db.execute(
+            "INSERT INTO sites (code, name, timezone, created_at) VALUES ('SITE-A', 'A',"
+            " 'UTC', '2020-01-01T00:00:00+00:00')"
+        )
+    add_participant(db, "LBP-009", timezone="UTC", injections=(date(9999, 12, 31),))
+    runner.run_all(
+        JOBS[:1],
+        database=app.config["DIARY_DATABASE"],
+        study=app.extensions["diary.study"],
+        config=app.config,
+        now=utc(2025, 10, 4, 12),
+    )
+    admin = staff_client("admin", sites=("SITE-A",))
+    body = admin.get("staff/jobs").get_json()
+    (failure,) = body["failures"]
+    assert failure["study_id"] == "LBP-009" and failure["job_id"] == "close_diary_dates"
+    (run,) = body["runs"]
+    assert run["status"] == "ok" and run["summary"]["failed_participants"] == 1
+    assert staff_client("coordinator").get("staff/jobs").status_code == 403
+    assert queries.failures(db, site_ids=set()) == []
