@@ -7,6 +7,12 @@ job uses), so today's still-open date never lowers anybody's rate. A
 participant who was withdrawn or completed is expected only for the dates that
 had closed when their status changed.
 
+Entered dates are split by when the participant's entry reached the server:
+`entered_on_time` inside the entry window, `entered_synced_late` after it
+closed (made offline in time, sent later; SPEC §4). The two add up to
+`entered`. A staff clarification is not a participant sync: it leaves an
+entry's mark as it was, and an entry staff create counts as on time.
+
 Everything is read in a few set-based statements whatever the number of
 participants; the per-participant work in Python is date arithmetic only.
 """
@@ -27,6 +33,13 @@ from .study import Study
 
 ONE_DAY = timedelta(days=1)
 RECENT_DAYS = 7
+_NO_ENTRIES = {
+    "entered": 0,
+    "synced_late": 0,
+    "entered_7": 0,
+    "synced_late_7": 0,
+    "last_entry_date": None,
+}
 
 _PARTICIPANTS = """
 SELECT p.id, p.study_id, p.site_id, s.code AS site, p.status,
@@ -86,7 +99,8 @@ def status_changed_at(db: Database, participant_ids: Iterable[int]) -> dict[int,
 def entry_counts(
     db: Database, ranges: Iterable[tuple[int, date, date, date, date]]
 ) -> dict[int, dict[str, Any]]:
-    """Per participant: entries within [lo, hi] and [lo7, hi7], and the latest entry date."""
+    """Per participant: entries within [lo, hi] and [lo7, hi7] (each with how many of
+    them synced late), and the latest entry date."""
     payload = json.dumps([[pid, *(d.isoformat() for d in days)] for pid, *days in ranges])
     cursor = db.execute(
         """
@@ -96,15 +110,27 @@ def entry_counts(
                (SELECT count(*) FROM entries e
                 WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi),
                (SELECT count(*) FROM entries e
+                WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi
+                  AND e.synced_late = 1),
+               (SELECT count(*) FROM entries e
                 WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo7 AND r.hi7),
+               (SELECT count(*) FROM entries e
+                WHERE e.participant_id = r.pid AND e.date BETWEEN r.lo7 AND r.hi7
+                  AND e.synced_late = 1),
                (SELECT max(date) FROM entries e WHERE e.participant_id = r.pid)
         FROM r
         """,
         [payload],
     )
     return {
-        pid: {"entered": entered, "entered_7": entered_7, "last_entry_date": last}
-        for pid, entered, entered_7, last in cursor
+        pid: {
+            "entered": entered,
+            "synced_late": synced_late,
+            "entered_7": entered_7,
+            "synced_late_7": synced_late_7,
+            "last_entry_date": last,
+        }
+        for pid, entered, synced_late, entered_7, synced_late_7, last in cursor
     }
 
 
@@ -137,6 +163,17 @@ class Span:
 def rate(expected: int, entered: int) -> float | None:
     """entered / expected as a fraction 0–1; None while nothing is expected yet."""
     return round(entered / expected, 4) if expected else None
+
+
+def counts(expected: int, entered: int, synced_late: int) -> dict[str, Any]:
+    """Expected and entered dates, the entered ones split into on time and synced late."""
+    return {
+        "expected": expected,
+        "entered": entered,
+        "entered_on_time": entered - synced_late,
+        "entered_synced_late": synced_late,
+        "rate": rate(expected, entered),
+    }
 
 
 def closed_through(
@@ -180,16 +217,17 @@ def compute(
         overall = Span(max(first, start or first), min(through, end or through))
         recent = Span(max(first, through - (RECENT_DAYS - 1) * ONE_DAY), through)
         spans[p["id"]] = (overall, recent, through)
-    counts = entry_counts(
+    found = entry_counts(
         db,
         [(pid, o.first, o.last, r.first, r.last) for pid, (o, r, _) in spans.items()],
     )
     out = []
     for p in participants:
         overall, recent, through = spans[p["id"]]
-        c = counts.get(p["id"], {"entered": 0, "entered_7": 0, "last_entry_date": None})
-        expected, entered = overall.days, (c["entered"] if overall.days else 0)
-        expected_7, entered_7 = recent.days, (c["entered_7"] if recent.days else 0)
+        c = found.get(p["id"]) or _NO_ENTRIES
+        # An empty span has no dates: its counts are 0 whatever the query read.
+        entered, synced = (c["entered"], c["synced_late"]) if overall.days else (0, 0)
+        entered_7, synced_7 = (c["entered_7"], c["synced_late_7"]) if recent.days else (0, 0)
         out.append(
             {
                 "participant_id": p["id"],
@@ -198,14 +236,8 @@ def compute(
                 "status": p["status"],
                 "first_injection": p["first_injection"],
                 "closed_through": through,
-                "expected": expected,
-                "entered": entered,
-                "rate": rate(expected, entered),
-                "last_7": {
-                    "expected": expected_7,
-                    "entered": entered_7,
-                    "rate": rate(expected_7, entered_7),
-                },
+                **counts(overall.days, entered, synced),
+                "last_7": counts(recent.days, entered_7, synced_7),
                 "last_entry_date": c["last_entry_date"],
             }
         )
@@ -214,12 +246,13 @@ def compute(
 
 def by_site(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-site totals of participant rows (sites in first-seen order)."""
-    totals: dict[str, dict[str, Any]] = {}
+    totals: dict[str, list[int]] = {}
     for row in rows:
-        site = totals.setdefault(row["site"], {"site": row["site"], "expected": 0, "entered": 0})
-        site["expected"] += row["expected"]
-        site["entered"] += row["entered"]
-    return [{**s, "rate": rate(s["expected"], s["entered"])} for s in totals.values()]
+        site = totals.setdefault(row["site"], [0, 0, 0])
+        site[0] += row["expected"]
+        site[1] += row["entered"]
+        site[2] += row["entered_synced_late"]
+    return [{"site": code, **counts(*sums)} for code, sums in totals.items()]
 
 
 def report(

@@ -37,6 +37,11 @@ def phone(participant_client):
     return client
 
 
+def core(counts: dict) -> dict:
+    """The original counts of a row (the on-time / synced-late split comes beside them)."""
+    return {k: counts[k] for k in ("site", "expected", "entered", "rate") if k in counts}
+
+
 def report(staff_client, query=""):
     response = staff_client("coordinator", ("SITE-A",)).get(f"staff/adherence{query}")
     assert response.status_code == 200, response.get_json()
@@ -90,8 +95,10 @@ def test_nothing_expected_yet_is_null_not_zero(participant_client, staff_client)
         listed = staff_client("coordinator", ("SITE-A",)).get("staff/participants").get_json()
     (row,) = body["participants"]
     assert (row["expected"], row["entered"], row["rate"]) == (0, 0, None)
-    assert row["last_7"] == {"expected": 0, "entered": 0, "rate": None}
-    assert body["sites"] == [{"site": "SITE-A", "expected": 0, "entered": 0, "rate": None}]
+    assert core(row["last_7"]) == {"expected": 0, "entered": 0, "rate": None}
+    assert [core(s) for s in body["sites"]] == [
+        {"site": "SITE-A", "expected": 0, "entered": 0, "rate": None}
+    ]
     (p,) = listed["participants"]
     assert p["adherence_7d"] is None and p["adherence_overall"] is None and p["study_day"] == 0
 
@@ -103,7 +110,7 @@ def test_last_7_covers_the_latest_seven_closed_dates(phone, staff_client):
     with at(2026, 3, 12, 13, 0):  # closed through 11 March: 11 expected dates
         (row,) = report(staff_client)["participants"]
     assert (row["expected"], row["entered"]) == (11, 3)
-    assert row["last_7"] == {"expected": 7, "entered": 2, "rate": round(2 / 7, 4)}
+    assert core(row["last_7"]) == {"expected": 7, "entered": 2, "rate": round(2 / 7, 4)}
 
 
 def test_from_and_to_narrow_the_overall_count(phone, staff_client):
@@ -124,7 +131,9 @@ def test_site_totals_add_up_their_participants(phone, participant_client, staff_
     with at(2026, 3, 5, 13, 0):
         body = report(staff_client)
     assert [p["study_id"] for p in body["participants"]] == ["LBP-001", "LBP-002"]
-    assert body["sites"] == [{"site": "SITE-A", "expected": 8, "entered": 1, "rate": 0.125}]
+    assert [core(s) for s in body["sites"]] == [
+        {"site": "SITE-A", "expected": 8, "entered": 1, "rate": 0.125}
+    ]
 
 
 def test_a_withdrawn_participant_is_expected_only_until_withdrawal(phone, staff_client):
@@ -163,13 +172,40 @@ def test_the_participant_list_shows_study_day_adherence_last_entry_and_open_flag
     assert p["site"] == "SITE-A" and p["baseline_back_pain"] == 4  # existing fields stay
 
 
+def test_entries_synced_late_are_counted_apart_from_those_on_time(
+    app, db, phone, participant_client, staff_client
+):
+    made = datetime(2026, 3, 2, 21, 0, tzinfo=CHICAGO)
+    with at(2026, 3, 3, 15, 0):  # made offline on the 2nd, sent after the window closed
+        assert phone.put("entries/2026-03-02", entry(device_time=made.isoformat())).status_code
+    with at(2026, 3, 3, 20, 0):
+        assert phone.put("entries/2026-03-03", entry()).status_code == 201
+    with at(2026, 3, 1, 9, 0):
+        participant_client("LBP-002", injection_date=date(2026, 3, 1))
+    now = datetime(2026, 3, 5, 13, 0, tzinfo=CHICAGO)  # closed through 4 March
+    body = adherence.report(db, app.extensions["diary.study"], None, now=now)
+    first, second = body["participants"]
+    assert (first["expected"], first["entered"]) == (4, 3)
+    assert (first["entered_on_time"], first["entered_synced_late"]) == (2, 1)
+    assert first["last_7"]["entered_on_time"] == 2 and first["last_7"]["entered_synced_late"] == 1
+    assert (second["entered_on_time"], second["entered_synced_late"]) == (0, 0)
+    (site,) = body["sites"]
+    assert (site["entered"], site["entered_on_time"], site["entered_synced_late"]) == (3, 2, 1)
+    assert site["rate"] == round(3 / 8, 4)  # the rate still counts every entered date
+    narrowed = adherence.report(
+        db, app.extensions["diary.study"], None, now=now, start=date(2026, 3, 3)
+    )
+    assert narrowed["participants"][0]["entered_synced_late"] == 0
+
+
 def test_adherence_is_read_in_a_fixed_number_of_statements(app, db, enroll, participant_client):
     """Set-based: the number of SQL statements does not grow with participants or days."""
     study = app.extensions["diary.study"]
 
     def statements(n_participants: int) -> int:
-        for i in range(n_participants):
-            enroll(f"LBP-{n_participants:02d}{i:02d}", injection_date=date(2025, 1, 1))
+        with at(2025, 1, 2, 9, 0):  # enrolled the day after their first injection
+            for i in range(n_participants):
+                enroll(f"LBP-{n_participants:02d}{i:02d}", injection_date=date(2025, 1, 1))
         seen = []
         db.conn.set_trace_callback(seen.append)
         try:

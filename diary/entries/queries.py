@@ -47,6 +47,7 @@ def _with_doses(db: Database, rows: list[dict]) -> list[dict]:
         r["symptoms"] = json.loads(r["symptoms"])
         r["mme_unconverted"] = json.loads(r["mme_unconverted"])
         r["late"] = bool(r["late"])
+        r["synced_late"] = bool(r["synced_late"])
     return rows
 
 

@@ -113,7 +113,16 @@ class EntryOut(Schema):
     timezone = fields.String(required=True)
     mme = fields.Float(allow_none=True, required=True)
     mme_unconverted = fields.List(fields.String(), required=True)
-    late = fields.Boolean(required=True)
+    late = fields.Boolean(
+        required=True, metadata={"description": "made (device time) after its local day ended"}
+    )
+    synced_late = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the participant's latest write of it reached the server after "
+            "the entry window closed (made offline in time, sent later)"
+        },
+    )
     version = fields.Integer(required=True)
     received_at = fields.String(required=True)
     updated_at = fields.String(required=True)

@@ -23,6 +23,10 @@ from . import queries
 # this long after it was made: losing a diary entry to a dead zone is worse than a
 # late sync, and the receipt time stays on record next to the device time.
 MAX_OFFLINE = timedelta(days=7)
+# How far a device's clock may run ahead of the server's, or before the diary date
+# began, and still be believed: phones keep network time to within seconds, so
+# minutes more mean a clock set by hand, and the time it claims cannot be trusted.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def expected_range(study: Study, participant: dict) -> tuple[date, date]:
@@ -66,7 +70,7 @@ def _check_window(
         raise invalid("date", f"has not begun yet in your time zone ({tz})")
     if by_staff:
         return
-    closes = clock.local_instant(day + timedelta(days=1), study.window_closes_next_day_at, tz)
+    closes = window_closes(study, day, tz)
     if made_at > closes or now - made_at > MAX_OFFLINE:
         raise APIError(
             409,
@@ -77,11 +81,40 @@ def _check_window(
         )
 
 
+def window_closes(study: Study, day: date, tz: str) -> datetime:
+    """The instant the entry window of diary date `day` closes in zone `tz`."""
+    return clock.local_instant(day + timedelta(days=1), study.window_closes_next_day_at, tz)
+
+
+def _wrong_clock(message: str, detail: str) -> APIError:
+    return APIError(
+        422,
+        f"{message} Check the date and time settings of this device (set them "
+        "automatically from the network), then save the entry again.",
+        fields={"device_time": [detail]},
+    )
+
+
 def _made_at(device_time: datetime, day: date, tz: str, now: datetime) -> datetime:
-    """When the entry was made: the device's clock, unless it is ahead of the server
-    or claims a moment before the diary date began (a wrong clock)."""
-    made = min(device_time, now)
-    return now if made < clock.day_start(day, tz) else made
+    """When the entry was made, by the device's clock; 422 for a clock that cannot be
+    right (ahead of the server's, or before the diary date began), never a guess."""
+    skew = int(CLOCK_SKEW.total_seconds() // 60)
+    if device_time > now + CLOCK_SKEW:
+        ahead = round((device_time - now).total_seconds() / 60)
+        raise _wrong_clock(
+            "The date and time on this device are ahead of the real time.",
+            f"is {ahead} minutes ahead of the server's clock; at most {skew} are allowed",
+        )
+    begins = clock.day_start(day, tz)
+    # A date that has not begun yet is the date's error (_check_window), not the clock's.
+    if now >= begins and device_time < begins - CLOCK_SKEW:
+        raise _wrong_clock(
+            f"The date and time on this device are before {day.isoformat()} began, "
+            "so the entry cannot have been made for that date.",
+            f"is before {day.isoformat()} began in {tz} ({clock.iso(begins)}); "
+            "an entry cannot be made before its date",
+        )
+    return min(device_time, now)
 
 
 def alerts_for(study: Study, codes: list[str]) -> list[dict[str, Any]]:
@@ -183,6 +216,11 @@ def put_entry(
             "client_id": client_id,
             "entered_by": "staff" if by_staff else "participant",
         }
+        # Received after the window closed: the participant's write synced late. A staff
+        # clarification is not a participant sync: it leaves the mark as it was.
+        synced_late = int(not by_staff and now > window_closes(study, day, tz))
+        if not by_staff:
+            values["synced_late"] = synced_late
         existing = queries.get_entry(db, participant_id, day)
         entry_id = None
         if existing is None:
@@ -195,6 +233,7 @@ def put_entry(
                     "timezone": tz,
                     "received_at": clock.iso(now),
                     "late": int(made_at >= clock.day_end(day, tz)),
+                    "synced_late": synced_late,
                     "version": 1,
                 },
             )

@@ -1,5 +1,6 @@
-"""An SDTM-style package: DM, QS (pain NRS), CM (opioid doses) with SUPPCM (MME),
-AE (confirmed adverse events) with SUPPAE, and a define-style data dictionary.
+"""An SDTM-style package: DM, QS (pain NRS) with SUPPQS (when the entry was made
+and received), CM (opioid doses) with SUPPCM (MME), AE (confirmed adverse events)
+with SUPPAE, and a define-style data dictionary.
 
 SDTM-style, not a validated SDTMIG submission: no controlled-terminology
 version, no MedDRA or WHODrug coding. Each dataset's columns come from the
@@ -208,6 +209,26 @@ def _supp_vars(qnam_codelist: str, qnam_notes: str) -> tuple[Var, ...]:
     )
 
 
+SUPPQS_QUALIFIERS = {
+    "ENTLATE": ("Entered After the Diary Date Ended", "DERIVED"),
+    "SYNCLATE": ("Received After the Entry Window Closed", "DERIVED"),
+}
+
+SUPPQS = Dataset(
+    "SUPPQS",
+    "Supplemental Qualifiers for QS: when the diary entry was made and received",
+    "One record per QS record per qualifier",
+    ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
+    _supp_vars(
+        "; ".join(SUPPQS_QUALIFIERS),
+        "Y or N for every QS record. ENTLATE: Y when the entry was made (by the device's "
+        "clock) after its local diary date ended, inside the entry window (entries.csv "
+        "late); SYNCLATE: Y when the participant's latest write of the entry reached the "
+        "server after the entry window closed, i.e. made offline in time and sent later "
+        "(entries.csv synced_late). A staff data clarification leaves SYNCLATE as it was.",
+    ),
+)
+
 SUPPCM_QUALIFIERS = {
     "CMUNITS": ("Number of Units Taken", "CRF"),
     "DOSEMME": ("Dose MME (mg/day)", "DERIVED"),
@@ -298,7 +319,7 @@ SUPPAE = Dataset(
     ),
 )
 
-DATASETS = (DM, QS, CM, SUPPCM, AE, SUPPAE)
+DATASETS = (DM, QS, SUPPQS, CM, SUPPCM, AE, SUPPAE)
 
 
 def sdtm_day(reference: str | None, day: str) -> int | None:
@@ -364,7 +385,7 @@ def dm(db: Database, study: Study, site_ids, site_code) -> list[dict[str, Any]]:
     ]
 
 
-def qs(db: Database, study: Study, site_ids, site_code) -> list[dict[str, Any]]:
+def qs(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], list[dict]]:
     rows = []
     for e in queries.entries(db, site_ids, site_code):
         for field, (testcd, test) in PAIN_TESTS.items():
@@ -383,9 +404,28 @@ def qs(db: Database, study: Study, site_ids, site_code) -> list[dict[str, Any]]:
                     "QSDTC": e["date"],
                     "QSDY": sdtm_day(e["first_injection"], e["date"]),
                     "QSEVLINT": "-P1D",
+                    "_entry": e,
                 }
             )
-    return _seq(rows, "QSSEQ")
+    _seq(rows, "QSSEQ")
+    supp = []
+    for row in rows:
+        e = row.pop("_entry")
+        values = {"ENTLATE": e["late"], "SYNCLATE": e["synced_late"]}
+        for qnam, (qlabel, qorig) in SUPPQS_QUALIFIERS.items():
+            supp.append(
+                _supp(
+                    study,
+                    "QS",
+                    row["USUBJID"],
+                    row["QSSEQ"],
+                    qnam,
+                    qlabel,
+                    "Y" if values[qnam] else "N",
+                    qorig,
+                )
+            )
+    return rows, supp
 
 
 def _decode(code: str) -> str:
@@ -541,11 +581,13 @@ def define_csv(study: Study) -> Table:
 
 def tables(db: Database, study: Study, site_ids, site_code: str | None) -> dict[str, Table]:
     """Every dataset of the package, by name."""
+    qs_rows, suppqs = qs(db, study, site_ids, site_code)
     cm_rows, suppcm = cm(db, study, site_ids, site_code)
     ae_rows, suppae = ae(db, study, site_ids, site_code)
     return {
         "DM": _table(DM, dm(db, study, site_ids, site_code)),
-        "QS": _table(QS, qs(db, study, site_ids, site_code)),
+        "QS": _table(QS, qs_rows),
+        "SUPPQS": _table(SUPPQS, suppqs),
         "CM": _table(CM, cm_rows),
         "SUPPCM": _table(SUPPCM, suppcm),
         "AE": _table(AE, ae_rows),

@@ -3,6 +3,12 @@
 Values are written as the API returns them: empty for null, `true`/`false` for
 booleans, lists joined with `;`, structured detail as compact JSON.
 
+Two times of an entry are kept apart: `late` says it was made (by the device's
+clock) after its local day ended; `synced_late` says the participant's latest
+write of it reached the server after the entry window closed (made offline in
+time, sent later). adherence.csv splits `entered` the same way into
+`entered_on_time` and `entered_synced_late`.
+
 Free text: entries.csv carries the participant's note, because the
 statisticians need it; it is site-scoped and audited like every export and is
 never logged. flags.csv carries no free text: its detail holds only what the
@@ -85,6 +91,7 @@ ENTRY_COLUMNS = (
     "temperature_c",
     "note",
     "late",
+    "synced_late",
     "version",
     "entered_by",
     "device_time",
@@ -105,6 +112,7 @@ def entries(db: Database, study: Study, site_ids, site_code: str | None, **_) ->
                 "mme_unconverted": unconverted,
                 "symptoms": json.loads(e["symptoms"]),
                 "late": bool(e["late"]),
+                "synced_late": bool(e["synced_late"]),
             }
         )
     return _table(ENTRY_COLUMNS, rows)
@@ -227,10 +235,14 @@ ADHERENCE_COLUMNS = (
     "closed_through",
     "expected",
     "entered",
+    "entered_on_time",
+    "entered_synced_late",
     "missed",
     "rate",
     "last_7_expected",
     "last_7_entered",
+    "last_7_entered_on_time",
+    "last_7_entered_synced_late",
     "last_7_rate",
     "last_entry_date",
 )
@@ -246,6 +258,8 @@ def adherence_table(
             "missed": r["expected"] - r["entered"],
             "last_7_expected": r["last_7"]["expected"],
             "last_7_entered": r["last_7"]["entered"],
+            "last_7_entered_on_time": r["last_7"]["entered_on_time"],
+            "last_7_entered_synced_late": r["last_7"]["entered_synced_late"],
             "last_7_rate": r["last_7"]["rate"],
         }
         for r in report["participants"]

@@ -20,7 +20,7 @@ blp = Blueprint("exports", __name__, description="Exports for the statisticians 
 @blp.arguments(ExportQuery, location="query")
 @blp.doc(
     description="entries.csv, doses.csv, flags.csv, adverse_events.csv, adherence.csv "
-    "or sdtm.zip (DM, QS, CM, SUPPCM, AE, SUPPAE and define.json/define.csv).",
+    "or sdtm.zip (DM, QS, SUPPQS, CM, SUPPCM, AE, SUPPAE and define.json/define.csv).",
     responses={
         "200": {
             "description": "The file, as an attachment",

@@ -142,9 +142,111 @@ def test_an_entry_made_offline_in_its_window_is_kept_when_it_syncs_late(phone, d
         response = phone.put("entries/2026-03-03", entry(device_time=made.isoformat()))
     assert response.status_code == 201
     out = response.get_json()
-    assert out["late"] is False
+    assert out["late"] is False  # made on its day
+    assert out["synced_late"] is True  # but it reached the server after the window closed
     assert datetime.fromisoformat(out["device_time"]) == made
     assert out["received_at"].startswith("2026-03-05T00:00")
+    assert db.execute("SELECT late, synced_late FROM entries").fetchone() == (0, 1)
+    with at(2026, 3, 4, 18, 5):
+        (listed,) = phone.get("entries?from=2026-03-03&to=2026-03-03").get_json()["entries"]
+        assert phone.get("entries/2026-03-03").get_json()["synced_late"] is True
+    assert listed["synced_late"] is True and listed["late"] is False
+
+
+def test_an_entry_received_before_its_window_closes_is_not_synced_late(phone):
+    with at(2026, 3, 3, 11, 59):  # yesterday's entry, one minute before noon
+        response = phone.put("entries/2026-03-02", entry())
+    out = response.get_json()
+    assert response.status_code == 201
+    assert (out["late"], out["synced_late"]) == (True, False)
+
+
+def test_an_offline_correction_received_after_the_window_marks_the_entry_synced_late(phone, db):
+    with at(2026, 3, 3, 20, 0):
+        first = phone.put("entries/2026-03-03", entry(back_pain=3))
+    assert first.get_json()["synced_late"] is False
+    changed = datetime(2026, 3, 3, 22, 30, tzinfo=CHICAGO)  # changed offline that night
+    with at(2026, 3, 4, 13, 0):  # sent an hour after the window closed
+        response = phone.put(
+            "entries/2026-03-03",
+            entry(back_pain=6, device_time=changed.isoformat(), reason="worse at night"),
+        )
+    out = response.get_json()
+    assert response.status_code == 200 and out["version"] == 2
+    assert (out["late"], out["synced_late"]) == (False, True)
+
+
+def test_a_staff_clarification_is_not_a_participant_sync(phone, staff_client, db):
+    with at(2026, 3, 3, 20, 0):
+        assert phone.put("entries/2026-03-03", entry()).status_code == 201
+    made = datetime(2026, 3, 4, 21, 0, tzinfo=CHICAGO)
+    with at(2026, 3, 5, 14, 0):  # synced after the 4th's window closed at noon
+        assert phone.put("entries/2026-03-04", entry(device_time=made.isoformat())).status_code
+    with at(2026, 3, 10, 9, 0):
+        coordinator = staff_client("coordinator", ("SITE-A",))
+        for day in ("2026-03-03", "2026-03-04"):
+            response = coordinator.put(
+                f"staff/participants/LBP-001/entries/{day}",
+                entry(back_pain=5, reason="participant phoned: pain was 5"),
+            )
+            assert response.status_code == 200, response.get_json()
+        shown = coordinator.get("staff/participants/LBP-001/entries").get_json()["entries"]
+    # A clarification neither raises nor clears the participant's own sync state.
+    assert {e["date"]: e["synced_late"] for e in shown} == {
+        "2026-03-03": False,
+        "2026-03-04": True,
+    }
+    assert {e["entered_by"] for e in shown} == {"staff"}
+    with at(2026, 3, 10, 9, 5):
+        created = coordinator.put(
+            "staff/participants/LBP-001/entries/2026-03-05",
+            entry(back_pain=4, reason="entered from the paper diary"),
+        )
+    assert created.status_code == 201 and created.get_json()["synced_late"] is False
+
+
+# --- the device's clock ---------------------------------------------------------
+
+
+def test_a_device_time_an_hour_ahead_of_the_server_is_422(phone, db):
+    before = counts(db)
+    with at(2026, 3, 2, 20, 0):
+        ahead = datetime(2026, 3, 2, 21, 0, tzinfo=CHICAGO)
+        response = phone.put("entries/2026-03-02", entry(device_time=ahead.isoformat()))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "ahead" in error["fields"]["device_time"][0]
+    assert "date and time" in error["message"]  # says what to do about it
+    assert counts(db) == before
+
+
+def test_a_device_clock_a_few_minutes_fast_is_tolerated(phone):
+    with at(2026, 3, 2, 20, 0):
+        ahead = datetime(2026, 3, 2, 20, 4, tzinfo=CHICAGO)
+        response = phone.put("entries/2026-03-02", entry(device_time=ahead.isoformat()))
+    assert response.status_code == 201
+    assert datetime.fromisoformat(response.get_json()["device_time"]) == ahead
+
+
+def test_a_device_time_before_the_diary_date_began_is_422(phone, db):
+    before = counts(db)
+    with at(2026, 3, 5, 20, 0):
+        earlier = datetime(2026, 3, 4, 20, 0, tzinfo=CHICAGO)  # the day before the date
+        response = phone.put("entries/2026-03-05", entry(device_time=earlier.isoformat()))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "before 2026-03-05 began" in error["fields"]["device_time"][0]
+    assert counts(db) == before
+
+
+def test_the_start_of_the_date_is_judged_in_the_participants_zone(phone):
+    # 23:58 on the 4th in Chicago is 05:58 on the 5th in UTC: the device's offset
+    # does not matter, the instant does; two minutes early is within the skew.
+    with at(2026, 3, 5, 0, 1):
+        early = datetime(2026, 3, 4, 23, 58, tzinfo=CHICAGO).astimezone(ZoneInfo("UTC"))
+        response = phone.put("entries/2026-03-05", entry(device_time=early.isoformat()))
+    assert response.status_code == 201
+    assert response.get_json()["late"] is False
 
 
 def test_a_device_clock_cannot_reopen_a_closed_day(phone):
@@ -189,8 +291,8 @@ def test_a_participant_in_another_zone_keeps_entries_in_the_zone_they_were_made(
 
 
 def test_replaying_the_same_put_20_times_leaves_one_entry(phone, db):
-    body = entry(doses=[{"drug": "oxycodone", "strength": 5, "units": 6}])
     with at(2026, 3, 2, 20, 0):
+        body = entry(doses=[{"drug": "oxycodone", "strength": 5, "units": 6}])
         statuses = [phone.put("entries/2026-03-02", body).status_code for _ in range(20)]
     assert statuses == [201] + [200] * 19
     c = counts(db)
@@ -198,8 +300,8 @@ def test_replaying_the_same_put_20_times_leaves_one_entry(phone, db):
 
 
 def test_same_client_id_with_other_content_is_409(phone, db):
-    body = entry()
     with at(2026, 3, 2, 20, 0):
+        body = entry()
         phone.put("entries/2026-03-02", body)
         before = counts(db)
         response = phone.put("entries/2026-03-02", {**body, "back_pain": 9})
@@ -304,8 +406,8 @@ def test_a_bad_date_in_the_path_is_422(phone, day):
 
 
 def test_fever_opens_an_urgent_flag_before_the_response_and_shows_the_advice(phone, db):
-    body = entry(symptoms=["fever"])
     with at(2026, 3, 2, 20, 0):
+        body = entry(symptoms=["fever"])
         response = phone.put("entries/2026-03-02", body)
         assert response.status_code == 201
         flags = db.execute("SELECT kind, severity, status, first_date FROM flags").fetchall()

@@ -72,7 +72,9 @@ def study(participant_client, staff_client):
         )
     with at(2026, 3, 4, 10, 0):
         investigator = staff_client("investigator", ("SITE-A",))
-        (flag,) = investigator.get("staff/flags").get_json()["flags"]
+        flags = investigator.get("staff/flags").get_json()["flags"]
+        # Day 1's opioids may raise flags of their own; the fever is the one resolved.
+        flag = next(f for f in flags if f["kind"] == "red_flag_symptom")
         resolved = investigator.post(
             f"staff/flags/{flag['id']}/resolve",
             {
@@ -125,6 +127,7 @@ def test_entries_csv_round_trips_the_entries_the_api_returns(study):
         ]
         assert (row["note"] or None) == shown["note"]
         assert (row["late"] == "true") == shown["late"]
+        assert (row["synced_late"] == "true") == shown["synced_late"]
         assert int(row["version"]) == shown["version"]
         assert row["entered_by"] == shown["entered_by"]
         assert instant(row["device_time"]) == instant(shown["device_time"])
@@ -157,23 +160,27 @@ def test_flags_csv_round_trips_the_flag_inbox_without_free_text(study):
     exported = rows(download(study, "flags.csv"))
     with at(2026, 3, 4, 10, 0):
         api = study.get("staff/flags").get_json()["flags"]
-    assert len(exported) == len(api) == 1
-    row, flag = exported[0], api[0]
-    assert int(row["flag_id"]) == flag["id"]
-    for key in (
-        "study_id",
-        "site",
-        "kind",
-        "severity",
-        "status",
-        "first_date",
-        "last_date",
-        "outcome",
-        "resolved_by",
-    ):
-        assert row[key] == flag[key], key
-    assert instant(row["opened_at"]) == instant(flag["opened_at"])
-    assert json.loads(row["detail"]) == flag["detail"]
+    assert len(exported) == len(api) >= 1
+    shown = {f["id"]: f for f in api}
+    for row in exported:
+        flag = shown[int(row["flag_id"])]
+        for key in (
+            "study_id",
+            "site",
+            "kind",
+            "severity",
+            "status",
+            "first_date",
+            "last_date",
+        ):
+            assert row[key] == flag[key], key
+        assert (row["outcome"] or None) == flag["outcome"]
+        assert (row["resolved_by"] or None) == flag["resolved_by"]
+        assert instant(row["opened_at"]) == instant(flag["opened_at"])
+        assert json.loads(row["detail"]) == flag["detail"]
+    (row,) = [r for r in exported if r["kind"] == "red_flag_symptom"]
+    flag = shown[int(row["flag_id"])]
+    assert (row["outcome"], row["resolved_by"]) == ("adverse_event", flag["resolved_by"])
     assert int(row["adverse_event_id"]) == flag["adverse_event"]["id"]
     assert "resolution_note" not in row and "note" not in row
     assert "paracetamol" not in download(study, "flags.csv").get_data(as_text=True)
@@ -209,6 +216,8 @@ def test_adherence_csv_round_trips_the_adherence_report(study):
         assert (float(row["rate"]) if row["rate"] else None) == shown["rate"]
         assert int(row["last_7_expected"]) == shown["last_7"]["expected"]
         assert int(row["last_7_entered"]) == shown["last_7"]["entered"]
+        on_time, synced = int(row["entered_on_time"]), int(row["entered_synced_late"])
+        assert on_time + synced == shown["entered"] and synced == 0
         assert (row["last_entry_date"] or None) == shown["last_entry_date"]
     # 10:00 on 4 March: 1 and 2 March are closed; 3 March stays open until noon.
     assert (exported[0]["expected"], exported[0]["entered"], exported[0]["rate"]) == (
@@ -278,6 +287,7 @@ def test_sdtm_package_holds_the_datasets_and_the_dictionary(study):
     assert set(package) == {
         "DM.csv",
         "QS.csv",
+        "SUPPQS.csv",
         "CM.csv",
         "SUPPCM.csv",
         "AE.csv",
@@ -360,6 +370,57 @@ def test_the_dictionary_describes_every_column_of_every_dataset(study):
     assert flat == {(d["name"], v["name"]) for d in define["datasets"] for v in d["variables"]}
 
 
+def test_sdtm_suppqs_says_whether_each_rating_was_entered_late_or_synced_late(study):
+    supp = sdtm(study)["SUPPQS.csv"]
+    assert {(r["IDVAR"], r["QNAM"], r["QVAL"]) for r in supp} == {
+        ("QSSEQ", "ENTLATE", "N"),
+        ("QSSEQ", "SYNCLATE", "N"),
+    }
+    assert sorted({r["IDVARVAL"] for r in supp}) == ["1", "2", "3", "4"]
+
+
+def test_an_entry_synced_late_is_marked_in_every_export(study, participant_client, staff_client):
+    with at(2026, 3, 1, 9, 0):
+        phone = participant_client("LBP-003", injection_date=date(2026, 3, 1))
+    made = datetime(2026, 3, 1, 21, 30, tzinfo=CHICAGO)
+    with at(2026, 3, 2, 15, 0):  # made offline on the 1st, sent after the window closed
+        sent = phone.put("entries/2026-03-01", entry(device_time=made.isoformat()))
+        assert sent.status_code == 201
+    with at(2026, 3, 2, 20, 0):
+        assert phone.put("entries/2026-03-02", entry()).status_code == 201
+    with at(2026, 3, 5, 13, 0):  # closed through 4 March
+        staff = staff_client("investigator", ("SITE-A",))
+        entries_csv = rows(staff.get("staff/exports/entries.csv"))
+        adherence_csv = rows(staff.get("staff/exports/adherence.csv"))
+        shown = staff.get("staff/participants/LBP-003/entries").get_json()["entries"]
+        package = zipfile.ZipFile(io.BytesIO(staff.get("staff/exports/sdtm.zip").data))
+    columns = list(entries_csv[0])
+    assert columns.index("synced_late") == columns.index("late") + 1
+    mine = [r for r in entries_csv if r["study_id"] == "LBP-003"]
+    assert [(r["date"], r["late"], r["synced_late"]) for r in mine] == [
+        ("2026-03-01", "false", "true"),
+        ("2026-03-02", "false", "false"),
+    ]
+    assert [e["synced_late"] for e in shown] == [True, False]
+    (row,) = [r for r in adherence_csv if r["study_id"] == "LBP-003"]
+    assert (row["expected"], row["entered"], row["missed"]) == ("4", "2", "2")
+    assert (row["entered_on_time"], row["entered_synced_late"]) == ("1", "1")
+    assert (row["last_7_entered_on_time"], row["last_7_entered_synced_late"]) == ("1", "1")
+    qs = list(csv.DictReader(io.StringIO(package.read("QS.csv").decode())))
+    supp = list(csv.DictReader(io.StringIO(package.read("SUPPQS.csv").decode())))
+    seqs = {r["QSSEQ"]: r["QSDTC"] for r in qs if r["USUBJID"] == "BMMSC-LBP-LBP-003"}
+    synced = {
+        seqs[r["IDVARVAL"]]
+        for r in supp
+        if r["USUBJID"] == "BMMSC-LBP-LBP-003" and r["QNAM"] == "SYNCLATE" and r["QVAL"] == "Y"
+    }
+    assert synced == {"2026-03-01"}
+    define = json.loads(package.read("define.json"))
+    suppqs = next(d for d in define["datasets"] if d["name"] == "SUPPQS")
+    qnam = next(v for v in suppqs["variables"] if v["name"] == "QNAM")
+    assert "SYNCLATE" in qnam["codelist"] and "entry window closed" in qnam["notes"]
+
+
 # --- audit and privacy -----------------------------------------------------------
 
 
@@ -368,13 +429,19 @@ def test_the_dictionary_describes_every_column_of_every_dataset(study):
     [
         ("entries.csv", {"entries": 2}),
         ("doses.csv", {"doses": 3}),
-        ("flags.csv", {"flags": 1}),
+        ("flags.csv", None),  # as many as the inbox lists
         ("adverse_events.csv", {"adverse_events": 2}),
         ("adherence.csv", {"adherence": 2}),
-        ("sdtm.zip", {"DM": 2, "QS": 4, "CM": 3, "SUPPCM": 11, "AE": 2, "SUPPAE": 3}),
+        (
+            "sdtm.zip",
+            {"DM": 2, "QS": 4, "SUPPQS": 8, "CM": 3, "SUPPCM": 11, "AE": 2, "SUPPAE": 3},
+        ),
     ],
 )
 def test_every_export_is_audited_with_the_staff_member_and_row_counts(study, db, name, counts):
+    if counts is None:
+        with at(2026, 3, 4, 10, 0):
+            counts = {"flags": len(study.get("staff/flags").get_json()["flags"])}
     before = db.execute("SELECT max(id) FROM audit_log").fetchone()[0]
     download(study, name, site="SITE-A")
     (row,) = db.execute(

@@ -172,8 +172,8 @@ def test_entries_list_is_limited_to_the_requested_dates(diary, staff_client):
 
 
 def test_a_replayed_clarification_is_not_applied_twice(diary, staff_client, db):
-    body = entry(back_pain=6, reason="phone call")
     with at(2026, 3, 5, 10, 0):
+        body = entry(back_pain=6, reason="phone call")  # device_time: the travelled now
         coordinator = staff_client("coordinator", ("SITE-A",))
         first = coordinator.put("staff/participants/LBP-001/entries/2026-03-02", body)
         again = coordinator.put("staff/participants/LBP-001/entries/2026-03-02", body)

@@ -4,12 +4,12 @@ import { h } from '../../../js/dom.js';
 import { put } from '../ui.js';
 
 const FILES = [
-  ['entries.csv', 'Diary entries', 'One row per entry, with the daily MME.'],
+  ['entries.csv', 'Diary entries', 'One row per entry, with the daily MME; late: made after its day ended; synced_late: received after the entry window closed.'],
   ['doses.csv', 'Opioid doses', 'One row per dose: drug, strength, units.'],
   ['flags.csv', 'Flags', 'Every flag with its status, dates and resolution.'],
   ['adverse_events.csv', 'Adverse events', 'Confirmed adverse events: term, CTCAE grade, seriousness, relatedness.'],
-  ['adherence.csv', 'Adherence', 'Expected and entered diary dates per participant (closed dates only).'],
-  ['sdtm.zip', 'SDTM package', 'QS (pain scores), CM (opioid doses) and AE domains as CSV, with a data dictionary.'],
+  ['adherence.csv', 'Adherence', 'Expected and entered diary dates per participant (closed dates only), entered on time and synced late counted apart.'],
+  ['sdtm.zip', 'SDTM package', 'QS (pain scores, with SUPPQS: entered late, synced late), CM (opioid doses, with SUPPCM: MME) and AE domains as CSV, with a data dictionary.'],
 ];
 
 function render(root, ctx) {

@@ -173,10 +173,13 @@ function render(root, ctx, { id: studyId, params }) {
     }
     drawCharts();
     const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
+    const syncedLate = rows.filter((e) => e.synced_late).length;
     put(target, 
-      h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first. Correcting an entry after its window is a documented data clarification: give the reason.`),
+      h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first`,
+        syncedLate ? `; ${syncedLate} synced late (made in time on the phone, received after the entry window closed)` : '',
+        '. Correcting an entry after its window is a documented data clarification: give the reason.'),
       table({ text: `Diary entries of ${studyId}`, hidden: true }, [
-        { title: 'Date', cell: (e) => [day(e.date), e.late ? h('span', { class: 'hint block' }, 'entered late') : null] },
+        { title: 'Date', cell: (e) => [day(e.date), timing(e)] },
         { title: 'Back', className: 'num', cell: (e) => String(e.back_pain) },
         { title: 'Leg', className: 'num', cell: (e) => String(e.leg_pain) },
         { title: 'MME', className: 'num', cell: (e) => [num(e.mme), (e.mme_unconverted || []).length ? h('span', { class: 'hint block' }, `+ ${e.mme_unconverted.map((d) => DRUGS[d] ? DRUGS[d][0] : d).join(', ')} not converted`) : null] },
@@ -596,6 +599,15 @@ function render(root, ctx, { id: studyId, params }) {
       });
     }
   }
+}
+
+/** When the entry was made and received, in words (not colour alone). */
+function timing(e) {
+  return [
+    e.late ? h('span', { class: 'hint block' }, 'entered late (after its day ended)') : null,
+    e.synced_late ? h('span', { class: 'block' }, badge('synced-late', 'Synced late'),
+      h('span', { class: 'hint block' }, 'received after the entry window closed')) : null,
+  ];
 }
 
 function symptomsCell(e) {

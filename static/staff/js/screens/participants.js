@@ -1,6 +1,7 @@
 // Participants of the staff member's sites: study day, last entry, adherence
-// (last 7 days and overall, closed diary dates only), open flags; search by
-// study ID and filter by site (#/participants?q=&site=).
+// (last 7 days and overall, closed diary dates only, with the entries that were
+// synced late counted apart), open flags; search by study ID and filter by site
+// (#/participants?q=&site=).
 import { get } from '../../../js/api.js';
 import { h } from '../../../js/dom.js';
 import { age, day, instant, pct } from '../labels.js';
@@ -19,6 +20,8 @@ function render(root, ctx, { params }) {
   put(root, 
     h('div', { class: 'title-row' }, h('h1', {}, 'Participants'), h('a', { href: '#/enroll', class: 'btn' }, 'Enroll a participant')),
     form, status, count, list, sites);
+  // The adherence report is extra: the list has each participant's rates without it.
+  const report = get('/staff/adherence').catch(() => null);
   load();
   loadAdherence();
 
@@ -32,7 +35,9 @@ function render(root, ctx, { params }) {
   async function load() {
     const values = Object.fromEntries(new FormData(form));
     try {
-      const { participants } = await get(`/staff/participants${query({ q: values.q.trim(), site: values.site })}`);
+      const [{ participants }, body] = await Promise.all([
+        get(`/staff/participants${query({ q: values.q.trim(), site: values.site })}`), report]);
+      const synced = new Map(((body && body.participants) || []).map((a) => [a.study_id, a]));
       status.replaceChildren();
       count.textContent = `${participants.length} participant${participants.length === 1 ? '' : 's'}.`;
       put(list, table({ text: 'Participants', hidden: true }, [
@@ -42,7 +47,7 @@ function render(root, ctx, { params }) {
         { title: 'Study day', className: 'num', cell: (p) => (p.study_day == null ? '—' : String(p.study_day)) },
         { title: 'Last entry', cell: (p) => day(p.last_entry_date) },
         { title: 'Adherence 7 days', className: 'num', cell: (p) => adherence(p.adherence_7d) },
-        { title: 'Adherence overall', className: 'num', cell: (p) => adherence(p.adherence_overall) },
+        { title: 'Adherence overall', className: 'num', cell: (p) => [adherence(p.adherence_overall), syncedLate(synced.get(p.study_id))] },
         { title: 'Open flags', className: 'num', cell: (p) => (p.open_flags ? h('a', { href: `#/flags?study_id=${encodeURIComponent(p.study_id)}`, class: 'open-flags', 'aria-label': `${p.open_flags} open flags of ${p.study_id}` }, String(p.open_flags)) : '0') },
         { title: 'Last seen', cell: (p) => (p.last_seen_at ? h('span', { title: instant(p.last_seen_at) }, age(p.last_seen_at)) : '—') },
       ], participants, { empty: 'No participants match.' }));
@@ -53,21 +58,26 @@ function render(root, ctx, { params }) {
   }
 
   async function loadAdherence() {
-    let body;
-    try {
-      body = await get('/staff/adherence');
-    } catch {
-      return; // the per-site summary is extra: the list above has each participant's figures
-    }
-    const rows = body.sites || [];
+    const body = await report;
+    const rows = (body && body.sites) || [];
     if (!rows.length) return;
+    const split = rows.some((s) => s.entered_synced_late != null);
     put(sites, h('h2', {}, 'Adherence by site'), table({ text: 'Adherence by site (closed diary dates)', hidden: true }, [
       { title: 'Site', cell: (s) => s.site || s.code },
       { title: 'Expected dates', className: 'num', cell: (s) => String(s.expected ?? '—') },
       { title: 'Entered', className: 'num', cell: (s) => String(s.entered ?? '—') },
+      split ? { title: 'On time', className: 'num', cell: (s) => String(s.entered_on_time ?? '—') } : null,
+      split ? { title: 'Synced late', className: 'num', cell: (s) => String(s.entered_synced_late ?? '—') } : null,
       { title: 'Adherence', className: 'num', cell: (s) => adherence(s.rate) },
-    ], rows));
+    ].filter(Boolean), rows),
+    split ? h('p', { class: 'hint' }, 'Synced late: made on the phone inside the entry window, received after it closed (the phone was offline). Such entries count as entered.') : null);
   }
+}
+
+/** "2 synced late": entries made in time on the phone but received after the window. */
+function syncedLate(row) {
+  const n = row && row.entered_synced_late;
+  return n ? h('span', { class: 'hint block' }, `${n} synced late`) : null;
 }
 
 function adherence(v) {
