@@ -46,6 +46,8 @@ class Drug:
     strengths: tuple[float, ...]
     max_strength: float
     max_units: float
+    # Where the MME factor comes from (or, with no factor, why the drug is not converted).
+    factor_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,20 @@ class DrugSection(_Strict):
     label = fields.String(required=True, validate=validate.Length(1, 200))
     unit = fields.String(required=True, validate=validate.OneOf(["mg", "mcg", "mcg/hr"]))
     factor = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    factor_source = fields.String(load_default=None, validate=validate.Length(1, 500))
     strengths = fields.List(fields.Float(validate=validate.Range(min=0, min_inclusive=False)))
     max_strength = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     max_units = fields.Float(load_default=24, validate=validate.Range(min=0, min_inclusive=False))
+
+    @validates_schema
+    def _factor_has_a_source(self, data, **kwargs):
+        # A factor is a clinical number: staff and statisticians must see where it is from.
+        if data.get("factor") is not None and not (data.get("factor_source") or "").strip():
+            raise ValidationError(
+                f"{data.get('code', 'this drug')} has an MME factor: name where it comes "
+                "from (e.g. the guideline and its table)",
+                "factor_source",
+            )
 
     @post_load
     def _make(self, data, **kwargs):

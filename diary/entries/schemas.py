@@ -189,6 +189,10 @@ class ProtocolOut(Schema):
 
 class StaffDrugOut(DrugOut):
     factor = fields.Float(allow_none=True)
+    factor_source = fields.String(
+        allow_none=True,
+        metadata={"description": "where the MME factor comes from, or why there is none"},
+    )
 
 
 class StaffProtocolOut(Schema):

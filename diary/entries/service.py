@@ -364,6 +364,7 @@ def staff_protocol(study: Study) -> dict[str, Any]:
                 "unit": d.unit,
                 "strengths": list(d.strengths),
                 "factor": d.factor,
+                "factor_source": d.factor_source,
             }
             for d in study.formulary
         ],

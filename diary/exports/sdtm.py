@@ -244,7 +244,8 @@ SUPPCM = Dataset(
     _supp_vars(
         "; ".join(SUPPCM_QUALIFIERS),
         "CMUNITS: number of units (tablets, patches) taken that day; DOSEMME: this "
-        "record's MME (CDC 2022 factors), absent for drugs with no factor; DAYMME: the "
+        "record's MME (the protocol's factors, each with its source in define.json "
+        "mme_conversion_factors), absent for drugs with no factor; DAYMME: the "
         "diary date's total MME, absent when no dose converts; MMEINCMP: Y when a drug "
         "that day had no conversion factor (e.g. buprenorphine), so DAYMME understates use",
     ),
@@ -565,6 +566,17 @@ def define(study: Study) -> dict[str, Any]:
                 ],
             }
             for ds in DATASETS
+        ],
+        # DOSEMME and DAYMME are only as good as their factors: say where each is from.
+        "mme_conversion_factors": [
+            {
+                "drug": d.code,
+                "label": d.label,
+                "unit": d.unit,
+                "factor": d.factor,
+                "source": d.factor_source,
+            }
+            for d in study.formulary
         ],
     }
 

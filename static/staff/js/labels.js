@@ -66,10 +66,15 @@ export const DRUGS = {
   buprenorphine: ['Buprenorphine', 'mg'],
 };
 
+/** The formulary as the server states it: each drug's MME factor and where the
+ * factor comes from (study.toml factor_source). Empty until /staff/protocol answers. */
+export const FORMULARY = [];
+
 /** Take the words of the study protocol (GET /staff/protocol) over the built-in ones,
  * so that a changed checklist or formulary in study.toml shows as it is. */
 export function useProtocol(protocol) {
   if (!protocol) return;
+  FORMULARY.splice(0, FORMULARY.length, ...(protocol.formulary || []));
   for (const key of Object.keys(SYMPTOMS)) delete SYMPTOMS[key];
   RED_FLAGS.clear();
   for (const s of protocol.symptoms || []) {

@@ -76,6 +76,16 @@ export function table(caption, columns, rows, { empty = 'Nothing to show.', clas
           : h('td', { 'data-label': c.bare ? null : c.title, class: c.className }, h('div', { class: 'cell' }, c.cell(row))))))))));
 }
 
+/** The MME conversion factors of the formulary, each with its source (from the server). */
+export function factorTable(formulary) {
+  if (!formulary.length) return h('p', { class: 'empty' }, 'The formulary could not be loaded.');
+  return table({ text: 'MME conversion factors and their sources', hidden: true }, [
+    { title: 'Drug', cell: (d) => d.label },
+    { title: 'Factor', className: 'num', cell: (d) => (d.factor == null ? 'none' : `${d.factor} MME per ${d.unit}`) },
+    { title: 'Source', className: 'wide', cell: (d) => d.factor_source || '—' },
+  ], formulary, { className: 'factors' });
+}
+
 export function badge(kind, text) {
   return h('span', { class: `badge ${kind}` }, text);
 }

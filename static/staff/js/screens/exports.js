@@ -1,11 +1,13 @@
 // Exports for the statisticians (SPEC §10): plain download links, scoped by the
-// server to the staff member's sites; every download is audited.
+// server to the staff member's sites; every download is audited. The MME
+// conversion factors behind the MME columns are listed with their sources.
 import { h } from '../../../js/dom.js';
-import { put } from '../ui.js';
+import { FORMULARY } from '../labels.js';
+import { factorTable, put } from '../ui.js';
 
 const FILES = [
   ['entries.csv', 'Diary entries', 'One row per entry, with the daily MME; late: made after its day ended; synced_late: received after the entry window closed.'],
-  ['doses.csv', 'Opioid doses', 'One row per dose: drug, strength, units.'],
+  ['doses.csv', 'Opioid doses', 'One row per dose: drug, strength, units and the MME factor used.'],
   ['flags.csv', 'Flags', 'Every flag with its status, dates and resolution.'],
   ['adverse_events.csv', 'Adverse events', 'Confirmed adverse events: term, CTCAE grade, seriousness, relatedness.'],
   ['adherence.csv', 'Adherence', 'Expected and entered diary dates per participant (closed dates only), entered on time and synced late counted apart.'],
@@ -21,6 +23,10 @@ function render(root, ctx) {
       h('h2', {}, title),
       h('p', {}, text),
       h('a', { class: 'btn', href: `/api/v1/staff/exports/${name}`, download: true }, `Download ${name}`)))),
+    h('section', { class: 'card', 'aria-labelledby': 'x-factors' },
+      h('h2', { id: 'x-factors' }, 'MME conversion factors'),
+      h('p', {}, 'The MME columns multiply each dose by the factor of its drug in the study protocol. Each factor names its source; a drug without a factor is reported as not converted, never as 0.'),
+      factorTable(FORMULARY)),
   );
 }
 

@@ -11,11 +11,11 @@ import { addDays, deviceTime, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import {
-  AE_SOURCES, CTCAE, DRUGS, KINDS, PARTICIPANT_STATUSES, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
+  AE_SOURCES, CTCAE, DRUGS, FORMULARY, KINDS, PARTICIPANT_STATUSES, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
   age, dateRange, day, dose, flagSummary, instant, label, num, symptom,
 } from '../labels.js';
 import { activationSheet } from '../sheet.js';
-import { badge, busy, entries as pairs, facts, field, put, select, showError, table } from '../ui.js';
+import { badge, busy, entries as pairs, facts, factorTable, field, put, select, showError, table } from '../ui.js';
 import { radio } from './flag.js';
 
 const MME_LINE = 50;
@@ -275,6 +275,10 @@ function render(root, ctx, { id: studyId, params }) {
           { label: 'Baseline MME', className: 'baseline' },
           shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
         ].filter(Boolean))),
+      h('details', { class: 'mme-sources' },
+        h('summary', {}, 'How the daily MME is calculated, and where each factor comes from'),
+        h('p', {}, 'Daily MME is the sum over the day’s doses of strength × units taken × the drug’s conversion factor (a fentanyl patch counts for each day worn). A drug with no factor is never counted as 0: the day shows it as not converted.'),
+        factorTable(FORMULARY)),
     );
   }
 
