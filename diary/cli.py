@@ -91,7 +91,7 @@ def create_staff(email, role, sites, password_stdin):
     click.echo(f"created staff #{staff_id} {email} ({role})")
 
 
-def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme, now):
+def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme, now, opioids=()):
     from .participants.schemas import EnrollSchema
 
     errors = EnrollSchema().validate(
@@ -102,6 +102,7 @@ def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme
             "injection_date": injection_date,
             "baseline_back_pain": back_pain,
             "baseline_mme": mme,
+            "baseline_opioids": list(opioids),
         }
     )
     if errors:
@@ -123,6 +124,7 @@ def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme
             injection_date=date.fromisoformat(injection_date),
             baseline_back_pain=back_pain,
             baseline_mme=mme,
+            baseline_opioids=list(opioids),
             secret_key=cfg["SECRET_KEY"],
             base_url=cfg["DIARY_BASE_URL"],
             code_lifetime=cfg["ACTIVATION_CODE_LIFETIME"],
@@ -139,7 +141,15 @@ def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme
 @click.option("--injection-date", required=True)
 @click.option("--baseline-back-pain", required=True, type=int)
 @click.option("--baseline-mme", required=True, type=float)
-def enroll(study_id, site, timezone, injection_date, baseline_back_pain, baseline_mme):
+@click.option(
+    "--baseline-opioid",
+    "baseline_opioids",
+    multiple=True,
+    help="A drug code taken at baseline (repeat for several).",
+)
+def enroll(
+    study_id, site, timezone, injection_date, baseline_back_pain, baseline_mme, baseline_opioids
+):
     """Enroll a participant and print the activation code."""
     from .errors import APIError
 
@@ -152,6 +162,7 @@ def enroll(study_id, site, timezone, injection_date, baseline_back_pain, baselin
             injection_date=injection_date,
             back_pain=baseline_back_pain,
             mme=baseline_mme,
+            opioids=baseline_opioids,
             now=clock.now(),
         )
     except APIError as exc:

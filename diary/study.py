@@ -202,17 +202,21 @@ class FlagsSection(_Strict):
     flare_pct_increase = fields.Float(required=True, validate=validate.Range(min=0))
     flare_consecutive = fields.Integer(required=True, validate=validate.Range(1, 30))
     flare_absolute = fields.Integer(required=True, validate=validate.Range(0, 10))
+    flare_max_gap_days = fields.Integer(load_default=2, validate=validate.Range(1, 14))
     mme_high = fields.Float(required=True, validate=validate.Range(min=0))
     mme_urgent = fields.Float(required=True, validate=validate.Range(min=0))
     increase_window_days = fields.Integer(required=True, validate=validate.Range(1, 30))
     increase_abs = fields.Float(required=True, validate=validate.Range(min=0))
     increase_pct = fields.Float(required=True, validate=validate.Range(min=0))
+    increase_min_entries = fields.Integer(load_default=2, validate=validate.Range(1, 30))
     missed_high_streak = fields.Integer(required=True, validate=validate.Range(1, 60))
 
     @validates_schema
     def _order(self, data, **kwargs):
         if data.get("mme_urgent", 0) < data.get("mme_high", 0):
             raise ValidationError("must be at least mme_high", "mme_urgent")
+        if data.get("increase_min_entries", 0) > data.get("increase_window_days", 30):
+            raise ValidationError("must not exceed increase_window_days", "increase_min_entries")
 
 
 class NotificationsSection(_Strict):

@@ -12,8 +12,8 @@ from sqlite_utils import Database
 from .. import audit, clock
 from ..db import transaction
 from ..errors import APIError, invalid
-from ..flags import queries as flag_queries
-from ..flags.rules import Finding, red_flag_findings
+from ..flags import engine as flag_engine
+from ..flags.rules import red_flag_findings
 from ..mme import Dose, daily_mme
 from ..participants import queries as participant_queries
 from ..study import Study
@@ -273,31 +273,10 @@ def put_entry(
             reason=body.get("reason"),
             at=now,
         )
-        codes = _red_flags(study, body["symptoms"], body["temperature_c"])
-        previous = (
-            _red_flags(study, existing["symptoms"], existing["temperature_c"]) if existing else []
+        flag_engine.on_entry(
+            db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
         )
-        if set(codes) - set(previous):
-            finding = Finding(
-                kind="red_flag_symptom",
-                severity="urgent",
-                first_date=day,
-                last_date=day,
-                detail={
-                    "symptoms": codes,
-                    "temperature_c": body["temperature_c"],
-                    "entry_version": version,
-                },
-            )
-            flag_queries.upsert_episode(
-                db,
-                participant=participant,
-                finding=finding,
-                episode_key=day.isoformat(),
-                actor=actor,
-                now=now,
-                entry_id=entry_id,
-            )
+        codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
     return {**_public(study, entry), "alerts": alerts_for(study, codes)}, status
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -36,11 +38,19 @@ def _site_filter(site_ids: set[int] | frozenset[int] | None, column: str = "p.si
 def get_by_study_id(db: Database, study_id: str, site_ids=None) -> dict[str, Any] | None:
     """One participant, or None when unknown or outside `site_ids` (None: every site)."""
     where, params = _site_filter(site_ids)
-    return next(db.query(f"{_SUMMARY} WHERE p.study_id = ? AND {where}", [study_id, *params]), None)
+    return _decoded(
+        next(db.query(f"{_SUMMARY} WHERE p.study_id = ? AND {where}", [study_id, *params]), None)
+    )
 
 
 def get_by_id(db: Database, participant_id: int) -> dict[str, Any] | None:
-    return next(db.query(f"{_SUMMARY} WHERE p.id = ?", [participant_id]), None)
+    return _decoded(next(db.query(f"{_SUMMARY} WHERE p.id = ?", [participant_id]), None))
+
+
+def _decoded(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is not None:
+        row["baseline_opioids"] = json.loads(row["baseline_opioids"])
+    return row
 
 
 def list_participants(
@@ -61,7 +71,7 @@ def list_participants(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params.append(f"%{escaped}%")
     sql = f"{_SUMMARY} WHERE {' AND '.join(clauses)} ORDER BY p.study_id LIMIT ?"
-    return list(db.query(sql, [*params, limit]))
+    return [_decoded(r) for r in db.query(sql, [*params, limit])]
 
 
 def injections(db: Database, participant_id: int) -> list[date]:
@@ -82,11 +92,20 @@ def insert_participant(
     baseline_mme: float,
     reminder_time: str | None,
     now: datetime,
+    baseline_opioids: Iterable[str] = (),
 ) -> int:
     cursor = db.execute(
         "INSERT INTO participants (study_id, site_id, baseline_back_pain, baseline_mme,"
-        " reminder_time, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [study_id, site_id, baseline_back_pain, baseline_mme, reminder_time, clock.iso(now)],
+        " baseline_opioids, reminder_time, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            study_id,
+            site_id,
+            baseline_back_pain,
+            baseline_mme,
+            json.dumps(sorted(set(baseline_opioids))),
+            reminder_time,
+            clock.iso(now),
+        ],
     )
     return cursor.lastrowid
 
@@ -178,10 +197,13 @@ def update_participant(db: Database, participant_id: int, changes: dict[str, Any
         "status",
         "ended_at",
         "activated_at",
+        "baseline_opioids",
     }
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
+    if "baseline_opioids" in changes:
+        changes = {**changes, "baseline_opioids": json.dumps(changes["baseline_opioids"])}
     if changes:
         db.table("participants").update(participant_id, changes)
 

@@ -1,3 +1,4 @@
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import SITE_CODE, STUDY_ID, HHMMField, StrictSchema, TimeZoneField
@@ -28,6 +29,23 @@ class ProfilePatchSchema(StrictSchema):
     notifications_enabled = fields.Boolean()
 
 
+def _formulary_drug(code: str) -> None:
+    if current_app.extensions["diary.study"].drug(code) is None:
+        raise ValidationError("not a drug of the study formulary")
+
+
+def _baseline_opioids(**kwargs) -> fields.List:
+    return fields.List(
+        fields.String(validate=_formulary_drug),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "drug codes taken at baseline: a later opioid with no MME factor"
+            " that is not among them raises an opioid_unconvertible flag"
+        },
+        **kwargs,
+    )
+
+
 class EnrollSchema(StrictSchema):
     study_id = fields.String(required=True, validate=STUDY_ID)
     site = fields.String(required=True, validate=SITE_CODE)
@@ -43,11 +61,13 @@ class EnrollSchema(StrictSchema):
             error="must be 0 to 50: more than 50 MME/day at baseline is an exclusion criterion",
         ),
     )
+    baseline_opioids = _baseline_opioids(load_default=list)
 
 
 class StaffPatchSchema(StrictSchema):
     baseline_back_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
     baseline_mme = fields.Float(allow_nan=False, validate=validate.Range(0, 50))
+    baseline_opioids = _baseline_opioids()
     status = fields.String(validate=validate.OneOf(STATUSES))
     timezone = TimeZoneField()
     reminder_time = HHMMField(allow_none=True)
@@ -55,7 +75,7 @@ class StaffPatchSchema(StrictSchema):
 
     @validates_schema
     def _reason(self, data, **kwargs):
-        clinical = {"baseline_back_pain", "baseline_mme", "status"} & set(data)
+        clinical = {"baseline_back_pain", "baseline_mme", "baseline_opioids", "status"} & set(data)
         if clinical and not data.get("reason"):
             raise ValidationError(
                 "a reason is required when changing baselines or status", "reason"
@@ -113,6 +133,7 @@ class ParticipantSchema(Schema):
     status = fields.String(required=True)
     baseline_back_pain = fields.Integer(required=True)
     baseline_mme = fields.Float(required=True)
+    baseline_opioids = fields.List(fields.String(), required=True)
     reminder_time = fields.String(allow_none=True)
     notifications_enabled = fields.Boolean()
     enrolled_at = fields.String(required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -81,6 +82,7 @@ def _audit_view(p: dict[str, Any]) -> dict[str, Any]:
         "site",
         "baseline_back_pain",
         "baseline_mme",
+        "baseline_opioids",
         "reminder_time",
         "notifications_enabled",
         "status",
@@ -105,6 +107,7 @@ def enroll(
     code_lifetime: timedelta,
     staff_id: int | None,
     now: datetime,
+    baseline_opioids: Iterable[str] = (),
 ) -> tuple[dict, IssuedCode]:
     """Enroll one participant (inside the caller's transaction) and issue a code."""
     today = clock.local_date(now, timezone)
@@ -118,6 +121,7 @@ def enroll(
             site_id=site["id"],
             baseline_back_pain=baseline_back_pain,
             baseline_mme=baseline_mme,
+            baseline_opioids=baseline_opioids,
             reminder_time=None,
             now=now,
         )
@@ -362,6 +366,8 @@ def update(
 ) -> dict:
     """Apply profile/baseline changes and a time-zone change; audit old and new values."""
     changes = dict(changes)
+    if "baseline_opioids" in changes:
+        changes["baseline_opioids"] = sorted(set(changes["baseline_opioids"]))
     timezone = changes.pop("timezone", None)
     real = {k: v for k, v in changes.items() if participant.get(k) != v}
     if real:

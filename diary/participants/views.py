@@ -154,6 +154,7 @@ def enroll(body):
             injection_date=body["injection_date"],
             baseline_back_pain=body["baseline_back_pain"],
             baseline_mme=body["baseline_mme"],
+            baseline_opioids=body["baseline_opioids"],
             now=now,
             **_issue_args(),
         )

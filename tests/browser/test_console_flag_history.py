@@ -4,6 +4,7 @@ urgent alerts sent, acknowledged, reopened by a new finding, and resolved."""
 
 from __future__ import annotations
 
+import re
 from datetime import time
 
 import pytest
@@ -63,3 +64,24 @@ def test_a_reopened_red_flag_shows_what_it_gained_and_its_timeline(desk, make_st
     expect(history).to_contain_text("Reopened: new finding after acknowledgement")
     expect(history).to_contain_text("gained Loss of bladder or bowel control")
     snap(page, "flag-history", full_page=True)
+
+
+def test_the_mme_chart_marks_days_whose_opioid_has_no_factor(desk, make_staff, study, snap):
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=6)
+    study.entry("LBP-001", 4, doses=[("oxycodone", 10, 1)])
+    study.entry("LBP-001", 3, doses=[("buprenorphine", 8, 1)])
+    study.entry("LBP-001", 2, doses=[("oxycodone", 10, 1), ("buprenorphine", 2, 1)])
+
+    page = desk.page()
+    desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
+    mme = page.get_by_role("img", name=re.compile("^Daily MME of LBP-001"))
+    marks = mme.locator(".chart-marker.incomplete title")
+    expect(marks).to_have_count(2)
+    assert all("Buprenorphine not converted" in t for t in marks.all_text_contents())
+    assert "2 day(s) with an opioid that has no MME factor" in mme.locator("desc").text_content()
+    expect(page.get_by_text("MME incomplete (opioid without a factor)")).to_be_visible()
+    # The new opioid was raised for review at once, with what it is.
+    flags = page.get_by_role("region", name=re.compile("Flags"))
+    expect(flags.first).to_contain_text("Opioid without MME factor")
+    snap(page, "participant-mme-incomplete", full_page=True)

@@ -328,14 +328,23 @@ def test_an_entry_for_a_closed_date_is_evaluated_at_once(phone, db, study):
 
 
 def test_a_buprenorphine_only_day_raises_a_flag_unless_taken_at_baseline(
-    participant_client, site_team, db
+    participant_client, site_team, investigator, new_client, db
 ):
     with at(2026, 3, 1, 9, 0):
         new_drug = participant_client("LBP-001", injection_date=DAY0)
         at_baseline = participant_client("LBP-002", injection_date=DAY0)
-    db.execute(
-        "UPDATE participants SET baseline_opioids = '[\"buprenorphine\"]' WHERE study_id = 'LBP-002'"
-    )
+        # Recorded at the baseline visit, with the reason the audit trail needs.
+        patched = investigator.patch(
+            "staff/participants/LBP-002",
+            {"baseline_opioids": ["buprenorphine"], "reason": "baseline medication review"},
+        )
+        assert patched.status_code == 200
+        assert patched.get_json()["baseline_opioids"] == ["buprenorphine"]
+        unknown = investigator.patch(
+            "staff/participants/LBP-002", {"baseline_opioids": ["heroin"], "reason": "typo"}
+        )
+        assert unknown.status_code == 422
+        assert "baseline_opioids" in unknown.get_json()["error"]["fields"]
     dose = [{"drug": "buprenorphine", "strength": 8, "units": 1}]
     with at(2026, 3, 2, 9, 0):
         for client in (new_drug, at_baseline):
@@ -379,3 +388,27 @@ def test_instants_in_the_timeline_are_utc(phone, investigator, db):
     first = datetime.fromisoformat(shown["timeline"][0]["at"])
     assert first.utcoffset() == timedelta(0)
     assert first == datetime(2026, 3, 2, 8, 0, tzinfo=CHICAGO).astimezone(UTC)
+
+
+def test_enrollment_records_the_opioids_taken_at_baseline(investigator, db):
+    with at(2026, 3, 1, 9, 0):
+        enrolled = investigator.post(
+            "staff/participants",
+            {
+                "study_id": "LBP-003",
+                "site": "SITE-A",
+                "timezone": "America/Chicago",
+                "injection_date": "2026-03-01",
+                "baseline_back_pain": 5,
+                "baseline_mme": 12,
+                "baseline_opioids": ["buprenorphine", "tramadol"],
+            },
+        )
+        assert enrolled.status_code == 201, enrolled.get_json()
+        assert enrolled.get_json()["baseline_opioids"] == ["buprenorphine", "tramadol"]
+    stored = db.execute("SELECT baseline_opioids FROM participants").fetchone()[0]
+    assert json.loads(stored) == ["buprenorphine", "tramadol"]
+    after = db.execute(
+        "SELECT after FROM audit_log WHERE action = 'participant.enroll'"
+    ).fetchone()[0]
+    assert json.loads(after)["baseline_opioids"] == ["buprenorphine", "tramadol"]

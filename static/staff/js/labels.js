@@ -7,6 +7,7 @@ export const KINDS = {
   pain_flare: 'Pain flare',
   opioid_threshold: 'Opioid use above threshold',
   opioid_increase: 'Opioid increase',
+  opioid_unconvertible: 'Opioid without MME factor',
   missed_entries: 'Missed entries',
 };
 export const SEVERITIES = { urgent: 'Urgent', high: 'High', low: 'Low' };
@@ -15,7 +16,11 @@ export const STATUSES = { open: 'Open', acknowledged: 'Acknowledged', resolved: 
 export const STATUS_RANK = { open: 0, acknowledged: 1, resolved: 2 };
 /** A participant's place in the study (not a flag's status). */
 export const PARTICIPANT_STATUSES = { active: 'Active', withdrawn: 'Withdrawn', completed: 'Completed' };
-export const OUTCOMES = { not_ae: 'Not an adverse event', adverse_event: 'Adverse event' };
+export const OUTCOMES = {
+  not_ae: 'Not an adverse event',
+  adverse_event: 'Adverse event',
+  auto_resolved: 'Resolved by the data (every missed date was entered later)',
+};
 export const RELATED = {
   not_related: 'Not related',
   unlikely: 'Unlikely',
@@ -109,7 +114,9 @@ export function flagSummary(flag) {
     case 'opioid_threshold':
       return `Up to ${num(d.max_mme)} MME per day`;
     case 'opioid_increase':
-      return `3-day mean up to ${num(d.max_mean_mme)} MME (baseline ${num(d.baseline_mme)})`;
+      return `Mean up to ${num(d.max_mean_mme)} MME per day (baseline ${num(d.baseline_mme)})`;
+    case 'opioid_unconvertible':
+      return `${(d.drugs || []).map(drug).join(', ') || 'An opioid'} taken, not in the baseline and with no MME factor: the day's MME is incomplete, ${d.days ?? '?'} day(s)`;
     case 'missed_entries':
       return `${d.count ?? '?'} diary date(s) without an entry`;
     default:

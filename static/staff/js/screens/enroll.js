@@ -1,9 +1,11 @@
-// Enrollment: study ID, site, time zone, first injection date and baselines.
+// Enrollment: study ID, site, time zone, first injection date and baselines
+// (pain, MME and the opioids taken at baseline).
 // On success the activation code and a printable sheet with the QR code.
 import { send } from '../../../js/api.js';
 import { localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
+import { DRUGS } from '../labels.js';
 import { activationSheet } from '../sheet.js';
 import { busy, field, put, select, showError } from '../ui.js';
 
@@ -38,6 +40,11 @@ function render(root, ctx) {
     field('Baseline back pain (0–10)', h('input', { type: 'number', name: 'baseline_back_pain', min: 0, max: 10, step: 1, required: true, inputmode: 'numeric' })),
     field('Baseline opioid use (MME per day)', h('input', { type: 'number', name: 'baseline_mme', min: 0, max: 50, step: 'any', required: true, inputmode: 'decimal' }),
       { hint: '0 to 50: more than 50 at baseline excludes the participant.' }),
+    h('fieldset', { class: 'field span checks' },
+      h('legend', {}, 'Opioids taken at baseline'),
+      h('p', { class: 'hint' }, 'A later opioid with no MME factor (such as buprenorphine) that is not ticked here raises a flag for review.'),
+      ...Object.entries(DRUGS).map(([code, [name]]) => h('label', { class: 'check' },
+        h('input', { type: 'checkbox', name: 'baseline_opioids', value: code }), ` ${name}`))),
     h('div', { class: 'span' }, status, h('div', { class: 'actions' }, submit)));
   const result = h('div');
   put(root, h('h1', {}, 'Enroll a participant'), form, result);
@@ -54,6 +61,7 @@ function render(root, ctx) {
       injection_date: v.injection_date,
       baseline_back_pain: v.baseline_back_pain === '' ? null : Number(v.baseline_back_pain),
       baseline_mme: v.baseline_mme === '' ? null : Number(v.baseline_mme),
+      baseline_opioids: [...form.querySelectorAll('input[name="baseline_opioids"]:checked')].map((c) => c.value),
     };
     await busy(submit, async () => {
       try {

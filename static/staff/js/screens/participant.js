@@ -94,7 +94,7 @@ function render(root, ctx, { id: studyId, params }) {
       ['Study day', studyDay == null ? '—' : `${studyDay} (today there: ${day(today)})`],
       ['Injections', (person.injections || []).map(day).join(', ') || day(person.first_injection)],
       ['Baseline back pain', `${person.baseline_back_pain} / 10`],
-      ['Baseline opioids', `${num(person.baseline_mme)} MME per day`],
+      ['Baseline opioids', `${num(person.baseline_mme)} MME per day${(person.baseline_opioids || []).length ? ` (${person.baseline_opioids.map((c) => (DRUGS[c] ? DRUGS[c][0] : c)).join(', ')})` : ''}`],
       ['Activated', person.activated_at ? instant(person.activated_at) : 'Not yet'],
       ['Last seen', person.last_seen_at ? `${instant(person.last_seen_at)} (${age(person.last_seen_at)})` : '—'],
       person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
@@ -233,6 +233,15 @@ function render(root, ctx, { id: studyId, params }) {
     const mme = pick('mme');
     const mmeDays = mme.filter((v) => v != null);
     const overLine = mmeDays.filter((v) => v > MME_LINE).length;
+    // Days with an opioid that has no MME factor: their MME is incomplete, never 0.
+    const incomplete = dates
+      .filter((d) => byDate.has(d) && (byDate.get(d).mme_unconverted || []).length)
+      .map((d) => ({
+        date: d,
+        label: `MME incomplete: ${byDate.get(d).mme_unconverted.map((c) => (DRUGS[c] ? DRUGS[c][0] : c)).join(', ')} not converted`,
+        className: 'chart-marker incomplete',
+      }));
+    const incompleteText = incomplete.length ? ` ${incomplete.length} day(s) with an opioid that has no MME factor are marked.` : '';
     const flagText = shown.length ? ` ${shown.length} flag${shown.length === 1 ? '' : 's'} marked on the time axis.` : '';
     put(charts, 
       h('figure', { class: 'chart-card' },
@@ -258,11 +267,11 @@ function render(root, ctx, { id: studyId, params }) {
       h('figure', { class: 'chart-card' },
         h('figcaption', {}, 'Daily opioid use (MME) against the baseline and the 50 MME line'),
         chart({
-          dates, width, height: 220, markers: shown,
+          dates, width, height: 220, markers: [...shown, ...incomplete],
           title: `Daily MME of ${studyId}, ${day(from)} to ${day(to)}`,
           description: mmeDays.length
-            ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}; ${overLine} day(s) above ${MME_LINE} MME.${flagText}`
-            : `No opioid data in this period. Baseline ${num(person.baseline_mme)} MME.${flagText}`,
+            ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}; ${overLine} day(s) above ${MME_LINE} MME.${flagText}${incompleteText}`
+            : `No opioid data in this period. Baseline ${num(person.baseline_mme)} MME.${flagText}${incompleteText}`,
           bars: { label: 'MME', values: mme, className: 'chart-bars' },
           refs: [
             { axis: 'right', value: MME_LINE, label: `${MME_LINE} MME`, className: 'chart-ref threshold', labelAt: 'end' },
@@ -274,6 +283,7 @@ function render(root, ctx, { id: studyId, params }) {
           { label: `${MME_LINE} MME per day`, className: 'ref' },
           { label: 'Baseline MME', className: 'baseline' },
           shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
+          incomplete.length ? { label: 'MME incomplete (opioid without a factor)', className: 'incomplete' } : null,
         ].filter(Boolean))),
       h('details', { class: 'mme-sources' },
         h('summary', {}, 'How the daily MME is calculated, and where each factor comes from'),
