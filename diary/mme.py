@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-# CDC 2022 clinical practice guideline conversion factors. fentanyl_patch is per mcg/hr
-# worn for one day; buprenorphine has no factor, so it is reported rather than counted as 0.
+# CDC 2022 clinical practice guideline conversion factors, except dihydrocodeine, which
+# that table lacks (0.25 is from CDC's older oral MME conversion file; study.toml names
+# each factor's source). fentanyl_patch is per mcg/hr worn for one day; buprenorphine
+# has no factor, so it is reported rather than counted as 0.
 DEFAULT_FACTORS: dict[str, float | None] = {
     "codeine": 0.15,
     "dihydrocodeine": 0.25,

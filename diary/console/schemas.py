@@ -34,6 +34,13 @@ class AdherenceQuerySchema(StrictSchema):
 class CountsSchema(Schema):
     expected = fields.Integer(required=True)
     entered = fields.Integer(required=True)
+    entered_on_time = fields.Integer(
+        required=True, metadata={"description": "received before the date's window closed"}
+    )
+    entered_synced_late = fields.Integer(
+        required=True,
+        metadata={"description": "made inside the window on the phone, received after it closed"},
+    )
     rate = fields.Float(
         required=True, allow_none=True, metadata={"description": "0–1; null: nothing expected yet"}
     )

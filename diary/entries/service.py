@@ -291,6 +291,7 @@ _AUDITED = (
     "mme_unconverted",
     "device_time",
     "late",
+    "synced_late",
     "version",
     "client_id",
     "entered_by",
