@@ -110,19 +110,64 @@ def evaluate(
     injections = queries.injection_dates(db, [s.participant["id"] for s in scopes])
 
     counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
+    missed = _MissedDates()
     for s in scopes:
         pid = s.participant["id"]
         args = (db, study, s, starts[pid], days.get(pid, {}), near.get(pid, []))
         kwargs = {"injections": injections.get(pid, []), "actor": actor, "now": now}
         if on_error is None:
-            _add(counts, _evaluate_one(*args, **kwargs))
+            _add(counts, _evaluate_one(*args, missed=missed, **kwargs))
             continue
+        mine = _MissedDates()
+        savepoint = _Savepoint(db)  # this participant's writes, or none of them
         try:
-            with db.atomic():  # a savepoint: this participant's writes, or none of them
-                _add(counts, _evaluate_one(*args, **kwargs))
+            _add(counts, _evaluate_one(*args, missed=mine, before_write=savepoint.open, **kwargs))
         except Exception as exc:  # noqa: BLE001 - one participant's data must not stop the rest
+            savepoint.roll_back()
             on_error(s.participant, exc)
+        else:
+            savepoint.release()
+            missed.extend(mine)
+    queries.record_missed(db, missed.new, now=now)
+    queries.unmark_missed(db, missed.entered)
+    counts["missed"] = len(missed.new)
     return counts
+
+
+class _Savepoint:
+    """A participant's savepoint, opened only before their first write: most
+    participants of a daily run write nothing, and ten thousand savepoints cost more
+    than the rules. A fixed name: it is never nested."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.opened = False
+
+    def open(self) -> None:
+        if not self.opened:
+            self.db.conn.execute("SAVEPOINT flag_engine_participant")
+            self.opened = True
+
+    def release(self) -> None:
+        if self.opened:
+            self.db.conn.execute("RELEASE SAVEPOINT flag_engine_participant")
+
+    def roll_back(self) -> None:
+        if self.opened and self.db.conn.in_transaction:
+            self.db.conn.execute("ROLLBACK TO SAVEPOINT flag_engine_participant")
+            self.db.conn.execute("RELEASE SAVEPOINT flag_engine_participant")
+
+
+@dataclasses.dataclass
+class _MissedDates:
+    """Missed-date rows to write once per evaluation (one statement, not one per participant)."""
+
+    new: list[tuple[int, date]] = dataclasses.field(default_factory=list)
+    entered: list[tuple[int, date]] = dataclasses.field(default_factory=list)
+
+    def extend(self, other: _MissedDates) -> None:
+        self.new += other.new
+        self.entered += other.entered
 
 
 def _add(counts: dict[str, int], more: dict[str, int]) -> None:
@@ -141,6 +186,8 @@ def _evaluate_one(
     injections: list[date],
     actor: audit.Actor,
     now: datetime,
+    missed: _MissedDates,
+    before_write: Callable[[], None] = lambda: None,
 ) -> dict[str, int]:
     t = study.thresholds
     p = s.participant
@@ -163,12 +210,14 @@ def _evaluate_one(
         t=t,
         kinds=[k for k in s.kinds if k != "red_flag_symptom"],
     )
-    counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
-    missed = [f for f in findings if f.kind == "missed_entries"]
+    counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0}
+    runs = [f for f in findings if f.kind == "missed_entries"]
     if "missed_entries" in s.kinds:
-        _missed_dates(db, s, expected, entered, now=now, counts=counts)
-        missed = _reconcile_missed(db, t, s, missed, flags, actor=actor, now=now, counts=counts)
-    for finding in [*missed, *(f for f in findings if f.kind != "missed_entries")]:
+        _missed_dates(s, expected, entered, missed)
+        runs = _reconcile_missed(
+            db, t, s, runs, flags, actor=actor, now=now, counts=counts, before_write=before_write
+        )
+    for finding in [*runs, *(f for f in findings if f.kind != "missed_entries")]:
         if finding.last_date < s.evaluate_from:
             continue  # wholly in dates evaluated before
         finding = _with_injection(finding, injections)
@@ -176,6 +225,9 @@ def _evaluate_one(
         if placed is None:
             continue
         finding, episode_key = placed
+        if _unchanged(finding, episode_key, flags):
+            continue
+        before_write()
         _, outcome = upsert(
             db, t, participant=p, finding=finding, episode_key=episode_key, actor=actor, now=now
         )
@@ -187,22 +239,14 @@ def _evaluate_one(
 
 
 def _missed_dates(
-    db: Database,
-    s: Scope,
-    expected: list[date],
-    entered: Mapping[date, Any],
-    *,
-    now: datetime,
-    counts: dict[str, int],
+    s: Scope, expected: list[date], entered: Mapping[date, Any], missed: _MissedDates
 ) -> None:
     """Keep the missed-date record (adherence, exports) in step with the flags."""
     pid = s.participant["id"]
     if s.new_from is not None:
-        new = [(pid, d) for d in expected if d >= s.new_from and d not in entered]
-        queries.record_missed(db, new, now=now)
-        counts["missed"] += len(new)
+        missed.new += [(pid, d) for d in expected if d >= s.new_from and d not in entered]
     if s.late_from is not None:
-        queries.unmark_missed(db, [(pid, d) for d in entered if d >= s.late_from])
+        missed.entered += [(pid, d) for d in entered if d >= s.late_from]
 
 
 def _reconcile_missed(
@@ -215,6 +259,7 @@ def _reconcile_missed(
     actor: audit.Actor,
     now: datetime,
     counts: dict[str, int],
+    before_write: Callable[[], None],
 ) -> list[rules.Finding]:
     """Bring unresolved missed-entries flags that may hold a changed date in line with
     the runs of misses the data show; return the runs left for ordinary placement.
@@ -240,6 +285,7 @@ def _reconcile_missed(
             if run.first_date <= flag["last_date"] and run.last_date >= flag["first_date"]
         ]
         taken.update(mine)
+        before_write()
         if not mine:
             _auto_resolve(db, flag, participant=p, actor=actor, now=now)
             counts["flags_auto_resolved"] += 1
@@ -286,7 +332,7 @@ def _auto_resolve(
         object_id=flag["id"],
         site_id=participant["site_id"],
         participant_id=participant["id"],
-        before={"status": flag["status"], "detail": flag["detail"]},
+        before={"status": flag["status"], "detail": _detail(flag)},
         after={"status": "resolved", "outcome": "auto_resolved", "note": note},
         at=now,
     )
@@ -308,7 +354,7 @@ def _set_missed(
         "severity": run.severity,
         "first_date": run.first_date,
         "last_date": run.last_date,
-        "detail": {**flag["detail"], **run.detail},
+        "detail": {**_detail(flag), **run.detail},
     }
     old = {k: flag[k] for k in new}
     if new == old:
@@ -330,6 +376,47 @@ def _set_missed(
     )
     flag.update(new)
     return True
+
+
+def _unchanged(finding: rules.Finding, episode_key: str, flags: list[dict[str, Any]]) -> bool:
+    """True when the episode's unresolved flag, as listed, already holds the finding and
+    nobody needs to hear of it: the common case of a daily run, decided without a query.
+    (Merging only widens a flag, so a flag written earlier in this run cannot make a
+    finding that matched its listed state change it.)"""
+    for f in flags:
+        if (
+            f["kind"] == finding.kind
+            and f["status"] != "resolved"
+            and f["episode_key"] == episode_key
+        ):
+            detail = _detail(f)
+            merged = rules.merge(
+                severity=f["severity"],
+                first_date=f["first_date"],
+                last_date=f["last_date"],
+                detail=detail,
+                finding=finding,
+            )
+            decision = rules.notice(
+                status=f["status"],
+                severity_before=f["severity"],
+                merged=merged,
+                severity=merged.severity,
+            )
+            return (
+                not decision.notify
+                and not decision.reopen
+                and (merged.severity, merged.first_date, merged.last_date, merged.detail)
+                == (f["severity"], f["first_date"], f["last_date"], detail)
+            )
+    return False
+
+
+def _detail(flag: dict[str, Any]) -> dict[str, Any]:
+    """A listed flag's detail, decoded when first needed."""
+    if isinstance(flag["detail"], str):
+        flag["detail"] = json.loads(flag["detail"])
+    return flag["detail"]
 
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:

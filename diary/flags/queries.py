@@ -131,7 +131,7 @@ def flags_since(
     db: Database, since: Iterable[tuple[int, date]], kinds: Sequence[str]
 ) -> dict[int, list[dict[str, Any]]]:
     """Flags of `kinds` (any status) per participant whose last date is on or after `since`,
-    earliest first."""
+    earliest first; `detail` stays JSON text (most are never looked into)."""
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     marks = ", ".join("?" for _ in kinds)
     for row in db.query(
@@ -145,7 +145,9 @@ def flags_since(
         """,
         [_ranges(since), *kinds],
     ):
-        out[row["participant_id"]].append(_decode(row))
+        row["first_date"] = date.fromisoformat(row["first_date"])
+        row["last_date"] = date.fromisoformat(row["last_date"])
+        out[row["participant_id"]].append(row)
     return out
 
 

@@ -13,7 +13,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 _ONE_DAY = timedelta(days=1)
 
@@ -120,12 +121,12 @@ def basis(kind: str, t: Thresholds) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class DayRecord:
+class DayRecord(NamedTuple):
     """One diary date: back_pain None means no entry, mme None means unknown.
 
     unconverted: opioids taken that day with no MME factor; red_flags: the
     red-flag codes the day's entry reported (a measured fever included).
+    A tuple, not a dataclass: the closing job builds millions in a catch-up.
     """
 
     date: date
@@ -157,6 +158,12 @@ def _raised(value: Decimal, baseline: float, abs_increase: float, pct_increase: 
     return value >= base + _dec(abs_increase) and value * 100 >= base * (100 + _dec(pct_increase))
 
 
+@lru_cache(maxsize=256)
+def _raised_pains(baseline: float, abs_increase: float, pct_increase: float) -> frozenset[int]:
+    """Pain is a whole number 0–10: which values are raised above this baseline."""
+    return frozenset(p for p in range(11) if _raised(_dec(p), baseline, abs_increase, pct_increase))
+
+
 def _runs(dates: Iterable[date], max_gap: int = 1) -> list[list[date]]:
     """Group dates into maximal runs whose neighbours are at most max_gap days apart."""
     runs: list[list[date]] = []
@@ -182,12 +189,12 @@ def pain_flare(
     """
     qualifying: set[date] = set()
     streak: list[date] = []
-    for day in _entered(days):
+    entered = _entered(days)
+    raised = _raised_pains(baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase)
+    for day in entered:
         if day.back_pain >= t.flare_absolute:
             qualifying.add(day.date)
-        elevated = _raised(
-            _dec(day.back_pain), baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase
-        )
+        elevated = day.back_pain in raised
         if not elevated:
             streak = []
             continue
@@ -210,7 +217,7 @@ def pain_flare(
                 "days": len(run),
             },
         )
-        for run in _episodes(_entered(days), qualifying, t.flare_max_gap_days)
+        for run in _episodes(entered, qualifying, t.flare_max_gap_days)
     ]
 
 
@@ -261,14 +268,20 @@ def opioid_increase(
     """
     known = {d.date: d.mme for d in days if d.back_pain is not None and d.mme is not None}
     window = t.increase_window_days
+    # Below this no mean can be raised: most windows are judged without exact arithmetic.
+    floor = min(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
+    floor -= 1e-6
     means: dict[date, Decimal] = {}  # window end date → mean, for qualifying windows only
     covered: set[date] = set()
     first = min((d.date for d in days), default=None)
+    back = [timedelta(days=i) for i in range(window)]
     for end in sorted(known):
         if (end - first).days < window - 1:
             continue  # the window reaches back before the days given: not a full window
-        dates = [end - timedelta(days=i) for i in range(window) if end - timedelta(days=i) in known]
+        dates = [day for day in (end - b for b in back) if day in known]
         if len(dates) < t.increase_min_entries:
+            continue
+        if sum(known[d] for d in dates) < floor * len(dates):
             continue
         mean = sum((_dec(known[d]) for d in dates), Decimal(0)) / len(dates)
         if _raised(mean, baseline_mme, t.increase_abs, t.increase_pct):
@@ -299,7 +312,7 @@ def opioid_unconvertible(
     new drug itself is the finding.
     """
     baseline = set(baseline_opioids)
-    new = {d.date: set(d.unconverted) - baseline for d in days}
+    new = {d.date: set(d.unconverted) - baseline for d in days if d.unconverted}
     new = {day: drugs for day, drugs in new.items() if drugs}
     return [
         Finding(

@@ -114,9 +114,15 @@ def _pending(
     late = queries.late_entries(db, JOB_ID)
     work = []
     broken: dict[int, str] = {}
+    closed_in: dict[str, date] = {}  # per zone: one zoneinfo computation, not one per person
     for p in queries.participants_to_close(db, JOB_ID, also=late):
         try:
-            item = _work_for(p, late.get(p["id"]), now=now, study=study, closes_at=closes_at)
+            tz = p["timezone"]
+            if tz and tz not in closed_in:
+                closed_in[tz] = last_closed_date(now, tz, closes_at)
+            item = _work_for(
+                p, late.get(p["id"]), now=now, study=study, closes_at=closes_at, closed_in=closed_in
+            )
         except Exception as exc:  # noqa: BLE001 - bad data of one participant
             log.error("%s: participant %s failed: %r", JOB_ID, p["study_id"], exc)
             broken[p["id"]] = _describe(exc)
@@ -130,12 +136,19 @@ def _pending(
     return work
 
 
-def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closes_at) -> _Work | None:
+def _work_for(
+    p: dict[str, Any], recheck: date | None, *, now, study, closes_at, closed_in
+) -> _Work | None:
     if not p["timezone"] or not p["first_injection"]:
         return None
     tz = p["timezone"]
+    new_from_text = p["closed_through"]
+    if recheck is None and not p["ended_at"] and new_from_text is not None:
+        # The common case, cheaply: nothing closed for them since the last run.
+        if closed_in[tz].isoformat() <= new_from_text:
+            return None
     first = date.fromisoformat(p["first_injection"])
-    closed = min(last_closed_date(now, tz, closes_at), study.last_diary_date(first))
+    closed = min(closed_in[tz], study.last_diary_date(first))
     through = expected_through = closed
     if p["ended_at"]:
         # Stopped: dates up to the day they stopped are still judged; the dates that
