@@ -34,7 +34,7 @@ from . import queries, rules
 ONE_DAY = timedelta(days=1)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Scope:
     """One participant's dates to evaluate.
 
@@ -643,7 +643,9 @@ def on_entry(
 
 def baseline_opioids(participant: Mapping[str, Any]) -> list[str]:
     value = participant.get("baseline_opioids") or []
-    return json.loads(value) if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return [] if value == "[]" else json.loads(value)
+    return list(value)
 
 
 def _with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:

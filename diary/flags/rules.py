@@ -189,8 +189,13 @@ def pain_flare(
     """
     qualifying: set[date] = set()
     streak: list[date] = []
-    entered = _entered(days)
     raised = _raised_pains(baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase)
+    if not any(
+        d.back_pain is not None and (d.back_pain in raised or d.back_pain >= t.flare_absolute)
+        for d in days
+    ):
+        return []  # no day qualifies at all: the usual case, decided in one pass
+    entered = _entered(days)
     for day in entered:
         if day.back_pain >= t.flare_absolute:
             qualifying.add(day.date)
@@ -268,9 +273,12 @@ def opioid_increase(
     """
     known = {d.date: d.mme for d in days if d.back_pain is not None and d.mme is not None}
     window = t.increase_window_days
-    # Below this no mean can be raised: most windows are judged without exact arithmetic.
-    floor = min(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
+    # A raised mean is at least both limits; below this (less a margin for float error)
+    # none is, so most windows are judged without exact arithmetic.
+    floor = max(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
     floor -= 1e-6
+    if not known or max(known.values()) < floor:
+        return []  # no mean can reach the limit when no day does
     means: dict[date, Decimal] = {}  # window end date → mean, for qualifying windows only
     covered: set[date] = set()
     first = min((d.date for d in days), default=None)

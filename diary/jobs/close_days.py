@@ -52,7 +52,7 @@ CHUNK = 1000
 last_closed_date = clock.last_closed_date
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class _Work:
     scope: engine.Scope
     checkpoint: date  # closed_through once this run has processed the participant
@@ -162,7 +162,8 @@ def _work_for(
     if through < new_from and recheck is None:
         return None
     checkpoint = max(through, new_from - ONE_DAY)
-    participant = {**p, "baseline_opioids": engine.baseline_opioids(p)}
+    p["baseline_opioids"] = engine.baseline_opioids(p)
+    participant = p
     evaluate_from = min(new_from, recheck or new_from)
     return _Work(
         scope=engine.Scope(

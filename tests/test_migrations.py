@@ -1,0 +1,89 @@
+"""Migrations applied to a database that already holds data (an upgrade, not a new study)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from diary import clock
+from diary.db import connect, migrate, migration_files, transaction
+
+STAMP = "2025-10-01T12:00:00.000000+00:00"
+
+
+def _apply_up_to(db, last: str) -> None:
+    """Apply migrations up to and including `last`, recorded as the runner records them."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for path in migration_files():
+        if path.name > last:
+            break
+        sql = path.read_text("utf-8")
+        db.conn.executescript(sql)
+        db.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+            [path.name, hashlib.sha256(sql.encode()).hexdigest(), clock.iso(clock.now())],
+        )
+
+
+def test_the_flag_rebuild_keeps_every_flag_and_every_reference(tmp_path):
+    db = connect(str(tmp_path / "old.sqlite3"))
+    _apply_up_to(db, "0005_entries_updated_index.sql")
+    with transaction(db):
+        db.execute(
+            "INSERT INTO sites (code, name, timezone, created_at) VALUES ('A', 'A', 'UTC', ?)",
+            [STAMP],
+        )
+        db.execute(
+            "INSERT INTO staff (email, password_hash, role, created_at)"
+            " VALUES ('pi@a.test', 'x', 'investigator', ?)",
+            [STAMP],
+        )
+        db.execute(
+            "INSERT INTO participants (study_id, site_id, baseline_back_pain, baseline_mme,"
+            " status, enrolled_at) VALUES ('LBP-001', 1, 4, 10, 'withdrawn', ?)",
+            [STAMP],
+        )
+        db.execute(
+            "INSERT INTO audit_log (id, at, actor_type, action, object_type, participant_id,"
+            " after, prev_hash, hash) VALUES (1, ?, 'staff', 'participant.update', 'participant',"
+            " 1, '{\"status\":\"withdrawn\"}', 'g', 'h')",
+            ["2025-10-09T08:00:00.000000+00:00"],
+        )
+        for flag_id, kind, severity in (
+            (1, "red_flag_symptom", "urgent"),
+            (2, "pain_flare", "high"),
+        ):
+            db.execute(
+                "INSERT INTO flags (id, participant_id, kind, severity, status, episode_key,"
+                " first_date, last_date, detail, opened_at, updated_at)"
+                " VALUES (?, 1, ?, ?, 'resolved', '2025-10-02', '2025-10-02', '2025-10-02',"
+                " '{}', ?, ?)",
+                [flag_id, kind, severity, STAMP, STAMP],
+            )
+        db.execute("INSERT INTO urgent_flags (flag_id, urgent_at) VALUES (1, ?)", [STAMP])
+        db.execute(
+            "INSERT INTO adverse_events (participant_id, flag_id, source, term, onset_date,"
+            " ctcae_grade, serious, related, recorded_by, recorded_at)"
+            " VALUES (1, 1, 'flag', 'Fever', '2025-10-02', 2, 0, 'possible', 1, ?)",
+            [STAMP],
+        )
+
+    assert migrate(db)[0] == "0006_flag_engine.sql"
+
+    rows = db.execute(
+        "SELECT id, kind, notices, rule, reopen_count FROM flags ORDER BY id"
+    ).fetchall()
+    assert rows == [(1, "red_flag_symptom", 1, "{}", 0), (2, "pain_flare", 0, "{}", 0)]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # enforcement is back on
+    assert db.execute("SELECT flag_id FROM adverse_events").fetchone()[0] == 1
+    ended = db.execute("SELECT ended_at FROM participants").fetchone()[0]
+    assert ended == "2025-10-09T08:00:00.000000+00:00"  # when they withdrew, from the audit trail
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        with transaction(db):
+            db.execute("INSERT INTO urgent_flags (flag_id, urgent_at) VALUES (99, ?)", [STAMP])
+    db.conn.close()
