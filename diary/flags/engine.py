@@ -312,7 +312,7 @@ def _reconcile_missed(
 def _auto_resolve(
     db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
 ) -> None:
-    note = "Every missed date was entered later."
+    note = "No date of it is missing any more: each was entered later, or is no longer expected."
     queries.update_flag(
         db,
         flag["id"],
@@ -637,6 +637,43 @@ def on_entry(
         expected_through=closed if is_closed else None,
         kinds=rules.KINDS if is_closed else rules.SUBMISSION_KINDS,
         late_from=day if is_closed else None,
+    )
+    evaluate(db, study, [scope], actor=actor, now=now)
+
+
+def day_zero_moved(
+    db: Database,
+    study: Study,
+    *,
+    participant: Mapping[str, Any],
+    before: date,
+    actor: audit.Actor,
+    now: datetime,
+) -> None:
+    """The first injection was corrected or voided (participant holds the new one).
+
+    Moved later: the dates before it are no longer expected, so they leave the missed
+    record and every missed-entries flag (a flag left with none resolves itself).
+    Moved earlier: the closing job's checkpoint goes back, so that the dates between
+    are closed and judged on its next run like any other.
+    """
+    first = date.fromisoformat(participant["first_injection"])
+    pid = participant["id"]
+    if first < before:
+        queries.rewind_closing(db, pid, to=first - ONE_DAY)
+        return
+    queries.unmark_missed_before(db, pid, first)
+    closed = min(
+        clock.last_closed_date(now, participant["timezone"], study.window_closes_next_day_at),
+        study.last_diary_date(first),
+    )
+    scope = Scope(
+        participant={**participant, "baseline_opioids": baseline_opioids(participant)},
+        first=first,
+        evaluate_from=before,
+        through=max(first, closed),
+        expected_through=closed if closed >= first else None,
+        kinds=("missed_entries",),
     )
     evaluate(db, study, [scope], actor=actor, now=now)
 

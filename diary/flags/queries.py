@@ -194,6 +194,23 @@ def record_missed(db: Database, rows: Iterable[tuple[int, date]], *, now: dateti
     )
 
 
+def unmark_missed_before(db: Database, participant_id: int, first: date) -> None:
+    """Dates before day 0 are not expected: none of them is missed."""
+    db.execute(
+        "DELETE FROM missed_dates WHERE participant_id = ? AND date < ?",
+        [participant_id, first.isoformat()],
+    )
+
+
+def rewind_closing(db: Database, participant_id: int, *, to: date) -> None:
+    """Move the closing job's checkpoint for one participant back to `to` (never forward),
+    so that its next run closes and judges the dates after it again (idempotently)."""
+    db.execute(
+        "UPDATE job_progress SET closed_through = min(closed_through, ?) WHERE participant_id = ?",
+        [to.isoformat(), participant_id],
+    )
+
+
 def unmark_missed(db: Database, rows: Iterable[tuple[int, date]]) -> None:
     """Dates that got an entry after all are no longer missed."""
     db.conn.executemany(

@@ -16,6 +16,7 @@ from .. import audit, clock
 from ..auth import codes
 from ..auth import queries as auth_queries
 from ..errors import APIError, invalid, not_found
+from ..flags import engine as flag_engine
 from ..study import Study
 from . import queries, rules
 
@@ -273,6 +274,7 @@ def _live(existing: list[date], participant: dict, day: date) -> None:
 
 def void_injection(
     db: Database,
+    study: Study,
     *,
     actor: audit.Actor,
     participant: dict,
@@ -293,7 +295,7 @@ def void_injection(
     queries.void_injection(
         db, participant["id"], day, staff_id=staff_id, reason=reason, corrected_to=None, now=now
     )
-    return _audit_injections(
+    after = _audit_injections(
         db,
         actor=actor,
         participant=participant,
@@ -302,6 +304,8 @@ def void_injection(
         reason=reason,
         now=now,
     )
+    _day_zero_moved(db, study, participant, existing[0], after[0], actor=actor, now=now)
+    return after
 
 
 def correct_injection(
@@ -344,7 +348,7 @@ def correct_injection(
         db, participant["id"], day, staff_id=staff_id, reason=reason, corrected_to=new_day, now=now
     )
     queries.add_injection(db, participant["id"], new_day, now=now)
-    return _audit_injections(
+    after = _audit_injections(
         db,
         actor=actor,
         participant=participant,
@@ -353,6 +357,22 @@ def correct_injection(
         reason=reason,
         now=now,
     )
+    _day_zero_moved(db, study, participant, existing[0], after[0], actor=actor, now=now)
+    return after
+
+
+def _day_zero_moved(
+    db: Database, study: Study, participant: dict, before: date, after: date, *, actor, now
+) -> None:
+    if after != before:
+        flag_engine.day_zero_moved(
+            db,
+            study,
+            participant=queries.get_by_id(db, participant["id"]),
+            before=before,
+            actor=actor,
+            now=now,
+        )
 
 
 def update(

@@ -247,6 +247,7 @@ def void_injection(body, study_id, day):
         participant = _scoped(study_id)
         service.void_injection(
             db,
+            _study(),
             actor=current_user.actor,
             participant=participant,
             day=_injection_day(study_id, day),

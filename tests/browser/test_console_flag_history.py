@@ -85,3 +85,33 @@ def test_the_mme_chart_marks_days_whose_opioid_has_no_factor(desk, make_staff, s
     flags = page.get_by_role("region", name=re.compile("Flags"))
     expect(flags.first).to_contain_text("Opioid without MME factor")
     snap(page, "participant-mme-incomplete", full_page=True)
+
+
+def test_admins_see_a_participant_the_closing_job_is_failing_on(desk, make_staff, study):
+    make_staff("admin@study.test", "admin", ())
+    study.participant("LBP-001", days_ago=3)
+    study.participant("LBP-002", days_ago=3)
+    with transaction(study.db):  # data the API refuses, left by an older version
+        study.db.execute(
+            "UPDATE injections SET date = '9999-12-31'"
+            " WHERE participant_id = (SELECT id FROM participants WHERE study_id = 'LBP-002')"
+        )
+    from diary.jobs import runner
+    from diary.jobs.registry import JOBS
+
+    runner.run_all(
+        JOBS[:1],
+        database=study.app.config["DIARY_DATABASE"],
+        study=study.app.extensions["diary.study"],
+        config=study.app.config,
+        now=clock.now(),
+    )
+
+    page = desk.page()
+    desk.sign_in(page, "admin@study.test", route="#/audit")
+    jobs = page.get_by_role("region", name="Scheduled jobs")
+    expect(jobs).to_contain_text("A job could not process 1 participant(s)")
+    failing = jobs.get_by_role("table", name="Participants a job is failing on")
+    expect(failing).to_contain_text("LBP-002")
+    expect(failing).not_to_contain_text("LBP-001")
+    expect(jobs.get_by_role("table", name="Latest run of each job")).to_contain_text("OK")

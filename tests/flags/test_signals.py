@@ -412,3 +412,47 @@ def test_enrollment_records_the_opioids_taken_at_baseline(investigator, db):
         "SELECT after FROM audit_log WHERE action = 'participant.enroll'"
     ).fetchone()[0]
     assert json.loads(after)["baseline_opioids"] == ["buprenorphine", "tramadol"]
+
+
+# --- 5. a corrected day 0 leaves no flag contradicting adherence -----------------------
+
+
+def test_moving_day_zero_later_takes_its_dates_off_missed_flags_and_earlier_closes_them(
+    participant_client, site_team, investigator, db, study
+):
+    with at(2026, 3, 1, 9, 0):
+        participant_client("LBP-001", injection_date=DAY0)
+    close(db, study, 2026, 3, 6, 12, 5)  # 1–5 March closed without an entry
+    (flag,) = flags(db, "missed_entries")
+    assert flag["detail"]["count"] == 5
+
+    with at(2026, 3, 6, 13, 0):  # the injection was really on 4 March
+        moved = investigator.patch(
+            "staff/participants/LBP-001/injections/2026-03-01",
+            {"date": "2026-03-04", "reason": "date copied from the wrong visit"},
+        )
+        assert moved.status_code == 200, moved.get_json()
+        adherence = investigator.get("staff/adherence").get_json()["participants"][0]
+    (flag,) = flags(db, "missed_entries")
+    assert (flag["first_date"], flag["last_date"], flag["detail"]["count"]) == (
+        "2026-03-04",
+        "2026-03-05",
+        2,
+    )
+    assert missed_dates(db) == ["2026-03-04", "2026-03-05"]
+    assert adherence["expected"] - adherence["entered"] == 2
+
+    with at(2026, 3, 6, 13, 30):  # and back to 2 March after all
+        investigator.patch(
+            "staff/participants/LBP-001/injections/2026-03-04",
+            {"date": "2026-03-02", "reason": "checked against the pharmacy log"},
+        )
+    close(db, study, 2026, 3, 6, 13, 35)
+    open_dates = sorted(
+        d
+        for f in flags(db, "missed_entries")
+        if f["status"] != "resolved"
+        for d in f["detail"]["dates"]
+    )
+    assert open_dates == ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+    assert missed_dates(db) == open_dates

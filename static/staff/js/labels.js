@@ -19,7 +19,7 @@ export const PARTICIPANT_STATUSES = { active: 'Active', withdrawn: 'Withdrawn', 
 export const OUTCOMES = {
   not_ae: 'Not an adverse event',
   adverse_event: 'Adverse event',
-  auto_resolved: 'Resolved by the data (every missed date was entered later)',
+  auto_resolved: 'Resolved by the data (no missed date left)',
 };
 export const RELATED = {
   not_related: 'Not related',

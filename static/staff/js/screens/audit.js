@@ -20,11 +20,45 @@ function render(root, ctx, { params }) {
     field('Study ID', input('study_id')),
     h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Show')));
   const chain = h('div');
+  const jobs = h('div', {}, h('p', { class: 'loading' }, 'Loading the scheduled jobs…'));
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading the audit trail…'));
   const more = h('div', { class: 'actions' });
-  put(root, h('h1', {}, 'Audit trail'), chain, form, list, more);
+  put(root, h('h1', {}, 'Audit trail'), chain,
+    h('section', { class: 'card', 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Scheduled jobs'), jobs),
+    form, list, more);
   let rows = [];
   load();
+  loadJobs();
+
+  /** The latest run of each job, and every participant a job had to carry on without. */
+  async function loadJobs() {
+    let status;
+    try {
+      status = await get('/staff/jobs');
+    } catch (error) {
+      put(jobs, showError(null, error, 'Could not load the scheduled jobs.'));
+      return;
+    }
+    const when = (at) => (at ? `${date(at)} ${time(at)}` : '—');
+    put(jobs,
+      status.failures.length
+        ? notice('error', `A job could not process ${status.failures.length} participant(s). It carries on with everyone else and retries them on every run; correct their data (e.g. an injection date).`)
+        : notice('done', 'No job is failing on any participant.'),
+      status.failures.length ? table('Participants a job is failing on', [
+        { title: 'Participant', cell: (f) => h('a', { href: `#/participants/${encodeURIComponent(f.study_id)}` }, f.study_id) },
+        { title: 'Site', cell: (f) => f.site },
+        { title: 'Job', cell: (f) => f.job_id.replaceAll('_', ' ') },
+        { title: 'Failing since', cell: (f) => when(f.first_failed_at) },
+        { title: 'Runs failed', className: 'num', cell: (f) => String(f.failures) },
+        { title: 'Error', cell: (f) => f.error },
+      ], status.failures) : null,
+      table({ text: 'Latest run of each job', hidden: false }, [
+        { title: 'Job', cell: (r) => r.job_id.replaceAll('_', ' ') },
+        { title: 'As of', cell: (r) => when(r.as_of) },
+        { title: 'Finished', cell: (r) => when(r.finished_at) },
+        { title: 'Result', cell: (r) => (r.status === 'ok' ? 'OK' : r.status === 'error' ? `Error: ${r.error || ''}` : 'Running') },
+      ], status.runs, { empty: 'No job has run yet.' }));
+  }
 
   function onsubmit(event) {
     event.preventDefault();
