@@ -104,6 +104,15 @@ def evaluate(
         pid = s.participant["id"]
         earliest = min([s.evaluate_from, *(f["first_date"] for f in near.get(pid, ()))])
         starts[pid] = max(s.first, earliest - back)
+    # The span may reach back before `since` (a long open episode): list every flag it
+    # overlaps, so that a resolved one there still keeps its dates from being raised again.
+    wider = [
+        (s.participant["id"], starts[s.participant["id"]])
+        for s, (_, early) in zip(scopes, since, strict=True)
+        if starts[s.participant["id"]] <= early
+    ]
+    if wider:
+        near.update(queries.flags_since(db, wider, kinds))
     days = queries.diary_days(
         db, [(s.participant["id"], starts[s.participant["id"]], s.through) for s in scopes]
     )
@@ -114,7 +123,7 @@ def evaluate(
     for s in scopes:
         pid = s.participant["id"]
         args = (db, study, s, starts[pid], days.get(pid, {}), near.get(pid, []))
-        kwargs = {"injections": injections.get(pid, []), "actor": actor, "now": now}
+        kwargs = {"injections": injections.get(pid, ()), "actor": actor, "now": now}
         if on_error is None:
             _add(counts, _evaluate_one(*args, missed=missed, **kwargs))
             continue
@@ -183,7 +192,7 @@ def _evaluate_one(
     stored: dict[str, tuple[int, float | None, str]],
     flags: list[dict[str, Any]],
     *,
-    injections: list[date],
+    injections: Sequence[str],
     actor: audit.Actor,
     now: datetime,
     missed: _MissedDates,
@@ -191,6 +200,7 @@ def _evaluate_one(
 ) -> dict[str, int]:
     t = study.thresholds
     p = s.participant
+    injected = [date.fromisoformat(d) for d in injections]  # here: a bad row fails this one
     entered = {
         date.fromisoformat(day): (pain, mme, tuple(json.loads(drugs)) if drugs != "[]" else ())
         for day, (pain, mme, drugs) in stored.items()
@@ -220,8 +230,8 @@ def _evaluate_one(
     for finding in [*runs, *(f for f in findings if f.kind != "missed_entries")]:
         if finding.last_date < s.evaluate_from:
             continue  # wholly in dates evaluated before
-        finding = _with_injection(finding, injections)
-        placed = _place(finding, flags, t)
+        finding = _with_injection(finding, injected)
+        placed = _place(finding, flags, t, records)
         if placed is None:
             continue
         finding, episode_key = placed
@@ -497,7 +507,7 @@ def upsert(
         detail = {
             **detail,
             "added_after_acknowledgement": sorted(
-                {*detail.get("added_after_acknowledgement", []), *merged.gained}
+                {*detail.get("added_after_acknowledgement", []), *merged.gained, *merged.peaks}
             ),
         }
     new: dict[str, Any] = {
@@ -529,7 +539,7 @@ def upsert(
         site_id=participant["site_id"],
         participant_id=participant["id"],
         before=_jsonable({k: existing[k] for k in new}),
-        after=_jsonable({**new, "gained": list(merged.gained)}),
+        after=_jsonable({**new, "gained": [*merged.gained, *merged.peaks]}),
         at=now,
     )
     if decision.notify:
@@ -540,7 +550,7 @@ def upsert(
             now=now,
             notice=existing["notices"],
             restart_clock=decision.reopen,
-            gained=merged.gained,
+            gained=(*merged.gained, *merged.peaks),
         )
     return existing["id"], "updated"
 
@@ -624,21 +634,54 @@ def on_entry(
         now=now,
     )
     first = date.fromisoformat(participant["first_injection"])
-    closed = min(
-        clock.last_closed_date(now, participant["timezone"], study.window_closes_next_day_at),
-        study.last_diary_date(first),
-    )
-    is_closed = day <= closed
-    scope = Scope(
-        participant={**participant, "baseline_opioids": baseline_opioids(participant)},
-        first=first,
-        evaluate_from=day,
-        through=max(day, closed) if is_closed else day,
-        expected_through=closed if is_closed else None,
-        kinds=rules.KINDS if is_closed else rules.SUBMISSION_KINDS,
-        late_from=day if is_closed else None,
-    )
-    evaluate(db, study, [scope], actor=actor, now=now)
+    closed, expected = dates_due(study, participant, now=now)
+    person = {**participant, "baseline_opioids": baseline_opioids(participant)}
+    today = min(clock.local_date(now, participant["timezone"]), study.last_diary_date(first))
+    # The submission rules see every date entered so far (a day entered out of order
+    # joins the episode of the days after it); the rules judged at close see closed dates.
+    scopes = [
+        Scope(
+            participant=person,
+            first=first,
+            evaluate_from=day,
+            through=max(day, today),
+            expected_through=None,
+            kinds=rules.SUBMISSION_KINDS,
+        )
+    ]
+    if day <= closed:
+        scopes.append(
+            Scope(
+                participant=person,
+                first=first,
+                evaluate_from=day,
+                through=max(day, closed),
+                expected_through=expected,
+                kinds=tuple(k for k in rules.KINDS if k not in rules.SUBMISSION_KINDS),
+                late_from=day,
+            )
+        )
+    for scope in scopes:
+        evaluate(db, study, [scope], actor=actor, now=now)
+
+
+def dates_due(
+    study: Study, participant: Mapping[str, Any], *, now: datetime
+) -> tuple[date, date | None]:
+    """(the latest closed diary date, the latest closed date an entry was due on) as of
+    `now`. A participant who stopped (withdrawal, completion) owed entries only for the
+    dates that had closed when they stopped; None: none was due yet."""
+    tz = participant["timezone"]
+    closes = study.window_closes_next_day_at
+    first = date.fromisoformat(participant["first_injection"])
+    closed = min(clock.last_closed_date(now, tz, closes), study.last_diary_date(first))
+    expected = closed
+    if participant.get("ended_at"):
+        ended = clock.parse_iso(participant["ended_at"])
+        expected = min(closed, clock.last_closed_date(min(ended, now), tz, closes))
+    elif participant.get("status", "active") != "active":
+        expected = first - ONE_DAY  # stopped before anyone recorded when
+    return closed, (expected if expected >= first else None)
 
 
 def day_zero_moved(
@@ -663,16 +706,13 @@ def day_zero_moved(
         queries.rewind_closing(db, pid, to=first - ONE_DAY)
         return
     queries.unmark_missed_before(db, pid, first)
-    closed = min(
-        clock.last_closed_date(now, participant["timezone"], study.window_closes_next_day_at),
-        study.last_diary_date(first),
-    )
+    closed, expected = dates_due(study, participant, now=now)
     scope = Scope(
         participant={**participant, "baseline_opioids": baseline_opioids(participant)},
         first=first,
         evaluate_from=before,
         through=max(first, closed),
-        expected_through=closed if closed >= first else None,
+        expected_through=expected,
         kinds=("missed_entries",),
     )
     evaluate(db, study, [scope], actor=actor, now=now)
@@ -700,8 +740,27 @@ def _with_injection(finding: rules.Finding, injections: list[date]) -> rules.Fin
     return dataclasses.replace(finding, detail=detail)
 
 
-def _after(finding: rules.Finding, day: date, t: rules.Thresholds) -> rules.Finding:
-    """The part of a finding after `day` (a resolved flag covered the rest)."""
+def _after(
+    finding: rules.Finding,
+    day: date,
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
+) -> rules.Finding:
+    """The part of a finding after `day` (a resolved flag covered the rest). A per-day
+    rule judges that part on its own days: a resolved urgent day does not make the
+    days after it urgent."""
+    if finding.kind == "opioid_threshold" and records is not None:
+        later = [r for r in records if day < r.date <= finding.last_date]
+        rest = next(iter(rules.opioid_threshold(later, t=t)), None)
+        if rest is not None:
+            return dataclasses.replace(
+                rest,
+                detail={
+                    **finding.detail,
+                    **rest.detail,
+                    "episode_first_date": finding.first_date.isoformat(),
+                },
+            )
     if finding.kind == "missed_entries":
         later = [date.fromisoformat(d) for d in finding.detail["dates"] if d > day.isoformat()]
         rest = rules.missed_finding(later, t=t)
@@ -719,36 +778,61 @@ def _after(finding: rules.Finding, day: date, t: rules.Thresholds) -> rules.Find
 
 
 def _trim(
-    finding: rules.Finding, flags: list[dict[str, Any]], t: rules.Thresholds
+    finding: rules.Finding,
+    flags: list[dict[str, Any]],
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
 ) -> rules.Finding | None:
-    """The finding less the dates a resolved flag of its kind already covered: what
-    continues after a resolution is raised from the day after; None if nothing is left."""
-    resolved_through = max(
-        (
-            f["last_date"]
-            for f in flags
-            if f["kind"] == finding.kind
-            and f["status"] == "resolved"
-            and f["first_date"] <= finding.last_date
-            and f["last_date"] >= finding.first_date
-        ),
-        default=None,
-    )
-    if resolved_through is None or resolved_through < finding.first_date:
+    """The finding less the dates staff resolved in a flag of its kind: what continues
+    after a resolution is raised from the day after; None if nothing is left.
+
+    A flag the data resolved (auto_resolved) covers nothing: if its dates are missed
+    again, they are raised again. A finding whose peak is above what staff resolved
+    (a dose corrected upward) is raised again whole.
+    """
+    covering = [
+        f
+        for f in flags
+        if f["kind"] == finding.kind
+        and f["status"] == "resolved"
+        and f.get("outcome") != "auto_resolved"
+        and f["first_date"] <= finding.last_date
+        and f["last_date"] >= finding.first_date
+    ]
+    if not covering:
+        return finding
+    if finding.severity == "urgent" and any(_worse(finding, f) for f in covering):
+        return finding
+    resolved_through = max(f["last_date"] for f in covering)
+    if resolved_through < finding.first_date:
         return finding
     if resolved_through >= finding.last_date:
         return None
-    return _after(finding, resolved_through, t)
+    return _after(finding, resolved_through, t, records)
+
+
+def _worse(finding: rules.Finding, flag: dict[str, Any]) -> bool:
+    """True when the finding's peak value is above the one the flag was resolved with."""
+    detail = _detail(flag)
+    return any(
+        isinstance(finding.detail.get(k), int | float)
+        and isinstance(detail.get(k), int | float)
+        and finding.detail[k] > detail[k]
+        for k in rules.PEAKS
+    )
 
 
 def _place(
-    finding: rules.Finding, flags: list[dict[str, Any]], t: rules.Thresholds
+    finding: rules.Finding,
+    flags: list[dict[str, Any]],
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
 ) -> tuple[rules.Finding, str] | None:
     """The episode key a finding belongs to, and the finding trimmed to unresolved dates.
 
     A finding overlapping an unresolved flag of its kind continues that flag.
     """
-    trimmed = _trim(finding, flags, t)
+    trimmed = _trim(finding, flags, t, records)
     if trimmed is None:
         return None
     for f in flags:  # ordered by first_date: the earliest open flag carries the episode

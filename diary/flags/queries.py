@@ -137,8 +137,8 @@ def flags_since(
     for row in db.query(
         f"""
         WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS since FROM json_each(?))
-        SELECT f.id, f.participant_id, f.kind, f.severity, f.status, f.episode_key,
-               f.first_date, f.last_date, f.detail
+        SELECT f.id, f.participant_id, f.kind, f.severity, f.status, f.outcome,
+               f.episode_key, f.first_date, f.last_date, f.detail
         FROM r JOIN flags f ON f.participant_id = r.pid AND f.last_date >= r.since
         WHERE f.kind IN ({marks})
         ORDER BY f.participant_id, f.first_date, f.id
@@ -172,16 +172,17 @@ def diary_days(
     return out
 
 
-def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[date]]:
-    """Every injection date per participant, ascending."""
-    out: dict[int, list[date]] = defaultdict(list)
+def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Every injection date per participant, ascending, as stored (ISO text; decoded by
+    the caller per participant, so that one bad row fails that participant only)."""
+    out: dict[int, list[str]] = defaultdict(list)
     cursor = db.execute(
         "SELECT participant_id, date FROM injections"
         " WHERE participant_id IN (SELECT value FROM json_each(?)) ORDER BY participant_id, date",
         [json.dumps(list(participant_ids))],
     )
     for pid, day in cursor:
-        out[pid].append(date.fromisoformat(day))
+        out[pid].append(day)
     return out
 
 

@@ -279,11 +279,12 @@ def opioid_increase(
     floor -= 1e-6
     if not known or max(known.values()) < floor:
         return []  # no mean can reach the limit when no day does
-    means: dict[date, Decimal] = {}  # window end date → mean, for qualifying windows only
+    means: dict[date, Decimal] = {}  # entered date → the highest qualifying mean it is in
     covered: set[date] = set()
-    first = min((d.date for d in days), default=None)
+    first = min(d.date for d in days)
     back = [timedelta(days=i) for i in range(window)]
-    for end in sorted(known):
+    # A window ends on any day, entered or not: two raised days before a missed one count.
+    for end in sorted({d.date for d in days}):
         if (end - first).days < window - 1:
             continue  # the window reaches back before the days given: not a full window
         dates = [day for day in (end - b for b in back) if day in known]
@@ -293,8 +294,11 @@ def opioid_increase(
             continue
         mean = sum((_dec(known[d]) for d in dates), Decimal(0)) / len(dates)
         if _raised(mean, baseline_mme, t.increase_abs, t.increase_pct):
-            means[end] = mean
-            covered.update(dates)
+            # The episode reaches the window's last day even when that day has no entry,
+            # so that the run closing it is the one that raises it, however runs are spaced.
+            for d in {*dates, end}:
+                means[d] = max(means.get(d, mean), mean)
+                covered.add(d)
 
     return [
         Finding(
@@ -304,7 +308,7 @@ def opioid_increase(
             last_date=run[-1],
             detail={
                 "baseline_mme": baseline_mme,
-                "max_mean_mme": round(float(max(means[d] for d in run if d in means)), 2),
+                "max_mean_mme": round(float(max(means[d] for d in run)), 2),
             },
         )
         for run in _runs(covered, max(window - 1, 1))
@@ -426,6 +430,14 @@ def evaluate(
 # --- how a finding changes a flag, and who must hear of it -------------------------
 
 
+# The peak values a finding's detail may carry, in words for the people who read them.
+PEAKS = {
+    "max_mme": "MME per day up to",
+    "max_mean_mme": "mean MME per day up to",
+    "max_back_pain": "back pain up to",
+}
+
+
 @dataclass(frozen=True)
 class Merge:
     """A finding applied to an existing unresolved flag of its episode."""
@@ -435,6 +447,7 @@ class Merge:
     last_date: date
     detail: dict[str, Any]
     gained: tuple[str, ...]  # what is new: red-flag codes, or dates beyond the flag's
+    peaks: tuple[str, ...] = ()  # a peak value raised inside the flag's dates, in words
 
 
 def merge(
@@ -449,17 +462,31 @@ def merge(
     reached); dates only widen; a red flag keeps every symptom its episode reported."""
     new_detail = dict(finding.detail)
     gained: tuple[str, ...]
+    peaks: tuple[str, ...] = ()
     if finding.kind == "red_flag_symptom":
         before = set(detail.get("symptoms", []))
         now = set(finding.detail.get("symptoms", []))
         new_detail["symptoms"] = sorted(before | now)
         gained = tuple(sorted(now - before))
     else:
+        # New dates, or a higher peak inside the dates (a dose corrected upward).
         gained = tuple(
             d.isoformat()
             for d in (finding.first_date, finding.last_date)
             if d < first_date or d > last_date
         )
+        peaks = tuple(
+            f"{PEAKS[key]} {finding.detail[key]:g}"
+            for key in PEAKS
+            if isinstance(finding.detail.get(key), int | float)
+            and isinstance(detail.get(key), int | float)
+            and finding.detail[key] > detail[key]
+        )
+        for key in PEAKS:  # a peak never drops while the flag is unresolved
+            if isinstance(detail.get(key), int | float) and isinstance(
+                new_detail.get(key), int | float
+            ):
+                new_detail[key] = max(detail[key], new_detail[key])
     if "added_after_acknowledgement" in detail:
         new_detail["added_after_acknowledgement"] = detail["added_after_acknowledgement"]
     return Merge(
@@ -468,6 +495,7 @@ def merge(
         last_date=max(last_date, finding.last_date),
         detail=new_detail,
         gained=gained,
+        peaks=peaks,
     )
 
 
@@ -485,11 +513,14 @@ def notice(
     status None: the finding opens a new flag. Otherwise the flag was `status`
     and `merged` is what the finding made of it. Every urgent finding reaches the
     site (a new urgent flag, one rising to urgent, one gaining a finding); an
-    acknowledged flag that gains a finding or rises goes back to open.
+    acknowledged flag that gains a finding or rises goes back to open. A higher peak
+    inside the flag's dates (a dose corrected upward) counts once someone has
+    acknowledged the flag; before that, the alert already sent is still unanswered.
     """
     if status is None:
         return Notice(severity == "urgent", False)
     gained = merged is not None and bool(merged.gained)
+    peaked = merged is not None and bool(merged.peaks) and status == "acknowledged"
     rose = SEVERITY_RANK[severity] > SEVERITY_RANK[severity_before or "low"]
-    notify = severity == "urgent" and (gained or rose)
-    return Notice(notify, status == "acknowledged" and (gained or rose))
+    notify = severity == "urgent" and (gained or rose or peaked)
+    return Notice(notify, status == "acknowledged" and (gained or rose or peaked))

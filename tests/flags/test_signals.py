@@ -456,3 +456,84 @@ def test_moving_day_zero_later_takes_its_dates_off_missed_flags_and_earlier_clos
     )
     assert open_dates == ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
     assert missed_dates(db) == open_dates
+
+
+# --- found in review: more ways an opioid signal could go quiet or cry wolf ----------
+
+
+def test_a_dose_corrected_upward_on_an_acknowledged_or_resolved_day_reaches_the_site(
+    phone, investigator, db
+):
+    morphine = lambda units: [{"drug": "morphine", "strength": 30, "units": units}]  # noqa: E731
+    with at(2026, 3, 2, 9, 0):
+        phone.put("entries/2026-03-02", body(doses=morphine(4)))  # 120 MME: urgent
+        (flag,) = flags(db, "opioid_threshold")
+        investigator.post(f"staff/flags/{flag['id']}/acknowledge")
+    with at(2026, 3, 2, 10, 0):
+        phone.put("entries/2026-03-02", body(doses=morphine(20), reason="took more"))
+    (flag,) = flags(db, "opioid_threshold")
+    assert flag["status"] == "open" and flag["detail"]["max_mme"] == 600
+    assert flag["detail"]["added_after_acknowledgement"] == ["MME per day up to 600"]
+    assert len(urgent_mail(db, flag["id"])) == 4
+
+    with at(2026, 3, 2, 11, 0):
+        investigator.post(
+            f"staff/flags/{flag['id']}/resolve", {"outcome": "not_ae", "note": "pharmacy error"}
+        )
+    with at(2026, 3, 2, 11, 30):
+        again = phone.put(
+            "entries/2026-03-02",
+            body(doses=[{"drug": "morphine", "strength": 60, "units": 20}], reason="more again"),
+        )
+        assert again.status_code == 200, again.get_json()
+    old, new = flags(db, "opioid_threshold")
+    assert old["status"] == "resolved" and new["status"] == "open"
+    assert new["detail"]["max_mme"] == 1200 and len(urgent_mail(db, new["id"])) == 2
+
+
+def test_a_day_entered_out_of_order_joins_its_episode_instead_of_a_second_alert(phone, db):
+    urgent = [{"drug": "morphine", "strength": 30, "units": 4}]
+    with at(2026, 3, 3, 9, 0):
+        phone.put("entries/2026-03-03", body(doses=urgent))
+        phone.put("entries/2026-03-02", body(doses=urgent))  # yesterday, filled in late
+    (flag,) = flags(db, "opioid_threshold")
+    assert (flag["first_date"], flag["last_date"]) == ("2026-03-02", "2026-03-03")
+
+
+def test_after_a_resolved_urgent_day_a_merely_high_day_is_not_urgent(
+    phone, investigator, db, study
+):
+    with at(2026, 3, 2, 9, 0):
+        phone.put(
+            "entries/2026-03-02", body(doses=[{"drug": "morphine", "strength": 30, "units": 4}])
+        )
+        (flag,) = flags(db, "opioid_threshold")
+        investigator.post(
+            f"staff/flags/{flag['id']}/resolve", {"outcome": "not_ae", "note": "post-op"}
+        )
+    with at(2026, 3, 3, 9, 0):
+        phone.put(
+            "entries/2026-03-03", body(doses=[{"drug": "morphine", "strength": 30, "units": 2}])
+        )
+    close(db, study, 2026, 3, 5, 12, 5)
+    old, new = flags(db, "opioid_threshold")
+    assert new["severity"] == "high" and new["detail"]["max_mme"] == 60
+    assert urgent_mail(db, new["id"]) == []
+
+
+def test_a_withdrawn_participants_missed_flag_stays_within_what_was_due(
+    participant_client, site_team, investigator, db, study
+):
+    with at(2026, 3, 1, 9, 0):
+        participant_client("LBP-001", injection_date=DAY0)
+    close(db, study, 2026, 3, 4, 12, 5)  # 1–3 March missed
+    with at(2026, 3, 4, 13, 0):
+        investigator.patch("staff/participants/LBP-001", {"status": "withdrawn", "reason": "moved"})
+    with at(2026, 3, 20, 9, 0):
+        investigator.patch(
+            "staff/participants/LBP-001/injections/2026-03-01",
+            {"date": "2026-03-02", "reason": "wrong visit date"},
+        )
+    (flag,) = [f for f in flags(db, "missed_entries") if f["status"] != "resolved"]
+    assert flag["detail"]["dates"] == ["2026-03-02", "2026-03-03"]
+    assert missed_dates(db) == ["2026-03-02", "2026-03-03"]

@@ -105,3 +105,17 @@ def test_admins_see_failing_participants_and_the_latest_runs(app, db, staff_clie
     assert run["status"] == "ok" and run["summary"]["failed_participants"] == 1
     assert staff_client("coordinator").get("staff/jobs").status_code == 403
     assert queries.failures(db, site_ids=set()) == []
+
+
+def test_a_malformed_later_injection_date_fails_that_participant_only(make_db, study):
+    db = make_db()
+    add_participant(db, "LBP-001", timezone="UTC", injections=(date(2025, 10, 1),))
+    bad = add_participant(db, "LBP-002", timezone="UTC", injections=(date(2025, 10, 1),))
+    with transaction(db):
+        db.execute(
+            "INSERT INTO injections (participant_id, date, created_at) VALUES (?, ?, ?)",
+            [bad["id"], "2025-10-15 ", "2025-10-15T00:00:00+00:00"],
+        )
+    run_close(db, study, utc(2025, 10, 4, 12))
+    assert {m[0] for m in missed(db)} == {"LBP-001"}
+    assert [r[1] for r in failures(db)] == ["LBP-002"]
