@@ -109,7 +109,7 @@ def evaluate(
     wider = [
         (s.participant["id"], starts[s.participant["id"]])
         for s, (_, early) in zip(scopes, since, strict=True)
-        if starts[s.participant["id"]] <= early
+        if starts[s.participant["id"]] < early
     ]
     if wider:
         near.update(queries.flags_since(db, wider, kinds))

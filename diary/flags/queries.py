@@ -122,8 +122,14 @@ def red_flag_codes_reported(db: Database, participant_id: int, day: date) -> set
 
 
 def _ranges(rows: Iterable[Sequence[Any]]) -> str:
-    return json.dumps(
-        [[r[0], *(v.isoformat() if isinstance(v, date) else v for v in r[1:])] for r in rows]
+    """[(participant id, date, …), …] as the JSON array the queries read with json_each."""
+    return (
+        "["
+        + ",".join(
+            "[" + ",".join([str(int(r[0])), *(f'"{d.isoformat()}"' for d in r[1:])]) + "]"
+            for r in rows
+        )
+        + "]"
     )
 
 
