@@ -666,15 +666,23 @@ def on_entry(
 
 
 def dates_due(
-    study: Study, participant: Mapping[str, Any], *, now: datetime
+    study: Study,
+    participant: Mapping[str, Any],
+    *,
+    now: datetime,
+    closed_in_zone: date | None = None,
 ) -> tuple[date, date | None]:
     """(the latest closed diary date, the latest closed date an entry was due on) as of
     `now`. A participant who stopped (withdrawal, completion) owed entries only for the
-    dates that had closed when they stopped; None: none was due yet."""
+    dates that had closed when they stopped; None: none was due yet. The one rule for
+    entries, day-0 corrections and the closing job (which passes `closed_in_zone`, the
+    zone's latest closed date, worked out once per zone)."""
     tz = participant["timezone"]
     closes = study.window_closes_next_day_at
     first = date.fromisoformat(participant["first_injection"])
-    closed = min(clock.last_closed_date(now, tz, closes), study.last_diary_date(first))
+    if closed_in_zone is None:
+        closed_in_zone = clock.last_closed_date(now, tz, closes)
+    closed = min(closed_in_zone, study.last_diary_date(first))
     expected = closed
     if participant.get("ended_at"):
         ended = clock.parse_iso(participant["ended_at"])

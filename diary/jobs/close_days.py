@@ -120,9 +120,7 @@ def _pending(
             tz = p["timezone"]
             if tz and tz not in closed_in:
                 closed_in[tz] = last_closed_date(now, tz, closes_at)
-            item = _work_for(
-                p, late.get(p["id"]), now=now, study=study, closes_at=closes_at, closed_in=closed_in
-            )
+            item = _work_for(p, late.get(p["id"]), now=now, study=study, closed_in=closed_in)
         except Exception as exc:  # noqa: BLE001 - bad data of one participant
             log.error("%s: participant %s failed: %r", JOB_ID, p["study_id"], exc)
             broken[p["id"]] = _describe(exc)
@@ -136,9 +134,7 @@ def _pending(
     return work
 
 
-def _work_for(
-    p: dict[str, Any], recheck: date | None, *, now, study, closes_at, closed_in
-) -> _Work | None:
+def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in) -> _Work | None:
     if not p["timezone"] or not p["first_injection"]:
         return None
     tz = p["timezone"]
@@ -147,17 +143,14 @@ def _work_for(
         # The common case, cheaply: nothing closed for them since the last run.
         if closed_in[tz].isoformat() <= new_from_text:
             return None
-    first = date.fromisoformat(p["first_injection"])
-    closed = min(closed_in[tz], study.last_diary_date(first))
-    through = expected_through = closed
-    if p["ended_at"]:
-        # Stopped: dates up to the day they stopped are still judged; the dates that
-        # had closed when they stopped are the last ones an entry was due on.
-        ended = clock.parse_iso(p["ended_at"])
-        through = min(closed, clock.local_date(ended, tz))
-        expected_through = min(closed, last_closed_date(min(ended, now), tz, closes_at))
-    elif p["status"] != "active":
+    if not p["ended_at"] and p["status"] != "active":
         return None  # stopped before anyone recorded when: nothing more is expected
+    first = date.fromisoformat(p["first_injection"])
+    closed, expected_through = engine.dates_due(study, p, now=now, closed_in_zone=closed_in[tz])
+    through = closed
+    if p["ended_at"]:
+        # Stopped: the dates up to the day they stopped are still judged.
+        through = min(closed, clock.local_date(clock.parse_iso(p["ended_at"]), tz))
     new_from = date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
     if through < new_from and recheck is None:
         return None
@@ -171,7 +164,7 @@ def _work_for(
             first=first,
             evaluate_from=evaluate_from,
             through=checkpoint,
-            expected_through=expected_through if expected_through >= first else None,
+            expected_through=expected_through,
             new_from=new_from,
             late_from=recheck,
         ),

@@ -71,7 +71,7 @@ def open_flag(
     detail: dict | None = None,
     episode_key: str | None = None,
 ) -> int:
-    """Open (or update) a flag the way jobs do: upsert_episode in a transaction."""
+    """Open (or update) a flag the way jobs do: the flag engine's upsert in a transaction."""
     p = participant(db, study_id)
     finding = Finding(kind, severity, day, day, detail or {"max_back_pain": 9, "days": 1})
     with transaction(db):
