@@ -97,7 +97,9 @@ def evaluate(
             on_error(s.participant, exc)
             continue
         ready.append(s)
-    scopes = ready
+    scopes, since = _screen(db, t, ready, since)
+    if not scopes:
+        return {}
     near = queries.flags_since(db, since, kinds)
     starts: dict[int, date] = {}
     for s in scopes:
@@ -141,6 +143,66 @@ def evaluate(
     queries.unmark_missed(db, missed.entered)
     counts["missed"] = len(missed.new)
     return counts
+
+
+def _screen(
+    db: Database, t: rules.Thresholds, scopes: list[Scope], since: list[tuple[int, date]]
+) -> tuple[list[Scope], list[tuple[int, date]]]:
+    """Leave out the scopes whose newly closed dates cannot change any flag.
+
+    Most of a daily run: a participant whose new dates are all entered, ordinary and
+    touch no unresolved flag. One grouped query decides it for every such scope
+    (rules.closes_quietly says why it suffices); what it cannot clear is evaluated
+    in full. Only plain closings are screened: a late entry, a correction or an
+    entry's own evaluation always is evaluated.
+    """
+    window = timedelta(days=t.increase_window_days - 1)
+    rows = []
+    for s in scopes:
+        if s.new_from is None or s.late_from is not None or s.evaluate_from != s.new_from:
+            continue
+        due_from = max(s.new_from, s.first)
+        due_to = (
+            due_from - ONE_DAY  # nothing is due yet
+            if s.expected_through is None
+            else min(s.through, s.expected_through)
+        )
+        try:
+            lo = s.new_from - window
+        except OverflowError:  # a date at the edge of the calendar: the full path reports it
+            continue
+        rows.append((s.participant["id"], lo, s.new_from, s.through, due_from, due_to))
+    if not rows:
+        return scopes, since
+    found = queries.closing_extremes(db, rows)
+    by_id = {s.participant["id"]: s.participant for s in scopes}
+    quiet = set()
+    for pid, _, _, _, due_from, due_to in rows:
+        entered, pain, mme, window_mme, unconverted, unresolved = found[pid]
+        if unresolved:
+            continue
+        extremes = rules.Extremes(
+            missing=entered < (due_to - due_from).days + 1,
+            max_back_pain=pain,
+            max_mme=mme,
+            max_window_mme=window_mme,
+            unconverted=bool(unconverted),
+        )
+        p = by_id[pid]
+        try:
+            if rules.closes_quietly(
+                extremes,
+                baseline_back_pain=p["baseline_back_pain"],
+                baseline_mme=p["baseline_mme"],
+                t=t,
+            ):
+                quiet.add(pid)
+        except (TypeError, ValueError):  # bad data of one participant: the full path reports it
+            continue
+    if not quiet:
+        return scopes, since
+    kept = [(s, r) for s, r in zip(scopes, since, strict=True) if s.participant["id"] not in quiet]
+    return [s for s, _ in kept], [r for _, r in kept]
 
 
 class _Savepoint:

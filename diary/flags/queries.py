@@ -178,6 +178,35 @@ def diary_days(
     return out
 
 
+def closing_extremes(
+    db: Database, ranges: Iterable[tuple[int, date, date, date, date, date]]
+) -> dict[int, tuple[int, int | None, float | None, float | None, int, int]]:
+    """Per (participant, window_from, new_from, through, expected_from, expected_to): the
+    entries on expected dates, the highest back pain and MME from new_from, the highest MME
+    from window_from, whether an entry from new_from lists an unconverted opioid, and
+    whether an unresolved flag reaches new_from. One row per participant, read through
+    the entries' (participant, date) key and the flags' (participant, last date) index."""
+    cursor = db.execute(
+        """
+        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS new_from,
+                          value ->> 3 AS hi, value ->> 4 AS due_lo, value ->> 5 AS due_hi
+                   FROM json_each(?))
+        SELECT r.pid,
+               count(e.date BETWEEN r.due_lo AND r.due_hi OR NULL),
+               max(CASE WHEN e.date >= r.new_from THEN e.back_pain END),
+               max(CASE WHEN e.date >= r.new_from THEN e.mme END),
+               max(e.mme),
+               coalesce(max(e.date >= r.new_from AND e.mme_unconverted != '[]'), 0),
+               EXISTS (SELECT 1 FROM flags f WHERE f.participant_id = r.pid
+                       AND f.last_date >= r.new_from AND f.status != 'resolved')
+        FROM r LEFT JOIN entries e ON e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi
+        GROUP BY r.pid
+        """,
+        [_ranges(ranges)],
+    )
+    return {row[0]: row[1:] for row in cursor}
+
+
 def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[str]]:
     """Every injection date per participant, ascending, as stored (ISO text; decoded by
     the caller per participant, so that one bad row fails that participant only)."""

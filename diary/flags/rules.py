@@ -395,6 +395,46 @@ def red_flag_symptom(days: Sequence[DayRecord]) -> list[Finding]:
     ]
 
 
+@dataclass(frozen=True)
+class Extremes:
+    """What newly closed dates hold, at most, for `closes_quietly`.
+
+    missing: an expected date among them has no entry. max_back_pain, max_mme:
+    over their entries. max_window_mme: over the entries from
+    increase_window_days − 1 days before the first of them (a raised mean may end
+    on a new date). unconverted: an entry of theirs lists an opioid with no factor.
+    """
+
+    missing: bool
+    max_back_pain: int | None
+    max_mme: float | None
+    max_window_mme: float | None
+    unconverted: bool
+
+
+def closes_quietly(
+    e: Extremes, *, baseline_back_pain: float, baseline_mme: float, t: Thresholds
+) -> bool:
+    """True when no at-close rule can find anything ending on the new dates.
+
+    Each rule's findings end on a date that qualifies by itself (a missed date, a
+    raised or ceiling pain, an MME above mme_high, an unconverted opioid) or on the
+    last day of a window whose mean, and so whose highest day, reaches the increase
+    limit. When none of these extremes does, evaluating the dates would change no
+    flag: the closing job need only advance its checkpoint.
+    """
+    if e.missing or e.unconverted:
+        return False
+    if e.max_back_pain is not None:
+        raised = _raised_pains(baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase)
+        if e.max_back_pain >= t.flare_absolute or any(p <= e.max_back_pain for p in raised):
+            return False
+    if e.max_mme is not None and e.max_mme > t.mme_high:
+        return False
+    floor = max(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
+    return e.max_window_mme is None or e.max_window_mme < floor - 1e-6
+
+
 def evaluate(
     days: Sequence[DayRecord],
     expected_dates: Sequence[date],
