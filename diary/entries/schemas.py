@@ -173,12 +173,23 @@ class LastDose(Schema):
     units = fields.Float()
 
 
+class RedFlagRuleOut(Schema):
+    codes = fields.List(
+        fields.String(), metadata={"description": "symptom codes that are red flags"}
+    )
+    fever_code = fields.String(metadata={"description": "the code a measured fever reports"})
+    fever_c = fields.Float(metadata={"description": "a temperature at or above this is a fever"})
+    title = fields.String()
+    advice = fields.String()
+
+
 class ProtocolOut(Schema):
     study = fields.Dict()
     scales = fields.Dict(keys=fields.String(), values=fields.Nested(ScaleOut))
     symptoms = fields.List(fields.Nested(SymptomOut))
     formulary = fields.List(fields.Nested(DrugOut))
     window_closes_next_day_at = fields.String()
+    red_flag = fields.Nested(RedFlagRuleOut)
     note_max_chars = fields.Integer()
     emergency_number = fields.String()
     study_team_contact = fields.String()

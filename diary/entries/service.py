@@ -13,7 +13,7 @@ from .. import audit, clock
 from ..db import transaction
 from ..errors import APIError, invalid
 from ..flags import engine as flag_engine
-from ..flags.rules import red_flag_findings
+from ..flags.rules import FEVER, red_flag_findings
 from ..mme import Dose, daily_mme
 from ..participants import queries as participant_queries
 from ..study import Study
@@ -319,6 +319,7 @@ def protocol(
             for d in study.formulary
         ],
         "window_closes_next_day_at": study.window_closes_next_day_at.strftime("%H:%M"),
+        "red_flag": red_flag_rule(study),
         "note_max_chars": study.note_max_chars,
         "emergency_number": study.emergency_number,
         "study_team_contact": study.study_team_contact,
@@ -329,6 +330,18 @@ def protocol(
             if r["date"] == last_date
         ],
         "vapid_public_key": vapid_public_key,
+    }
+
+
+def red_flag_rule(study: Study) -> dict[str, Any]:
+    """The rule the phone applies to an entry it cannot send yet: the same codes and
+    fever threshold as `red_flag_findings`, and the advice the server would return."""
+    return {
+        "codes": sorted(study.red_flag_codes),
+        "fever_code": FEVER,
+        "fever_c": study.thresholds.fever_c,
+        "title": study.red_flag_title,
+        "advice": study.red_flag_advice,
     }
 
 

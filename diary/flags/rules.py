@@ -20,6 +20,9 @@ _ONE_DAY = timedelta(days=1)
 
 SEVERITY_RANK = {"low": 0, "high": 1, "urgent": 2}
 
+# The red-flag code a measured temperature at or above fever_c reports.
+FEVER = "fever"
+
 # When each rule runs: on submission (the entry's own transaction) or when a
 # date closes (the closing job, or at once for an entry that arrives after).
 ON_SUBMISSION = "on_submission"
@@ -376,7 +379,7 @@ def red_flag_findings(
     """Sorted red-flag codes an entry triggers; a measured fever counts as 'fever'."""
     codes = {s for s in symptoms if s in red_flag_codes}
     if temperature_c is not None and temperature_c >= t.fever_c:
-        codes.add("fever")
+        codes.add(FEVER)
     return sorted(codes)
 
 

@@ -43,12 +43,29 @@ export function initAlerts() {
   dialog.addEventListener('cancel', (event) => event.preventDefault());
 }
 
+/**
+ * The red-flag symptoms of an entry, in words, by the rule the server sent with the
+ * protocol (its red-flag codes and fever threshold): the phone keeps no copy of it.
+ * A protocol cached before the rule was served falls back to the ticked red flags.
+ */
+export function redFlagLabels(protocol, symptoms, temperatureC) {
+  const rule = protocol.red_flag;
+  const red = rule ? new Set(rule.codes)
+    : new Set(protocol.symptoms.filter((s) => s.red_flag).map((s) => s.code));
+  const codes = new Set(symptoms.filter((c) => red.has(c)));
+  if (rule && temperatureC != null && temperatureC >= rule.fever_c) codes.add(rule.fever_code);
+  const label = (code) => (protocol.symptoms.find((s) => s.code === code) || { label: code }).label;
+  return [...codes].sort().map(label);
+}
+
 /** Advice built on the phone when the entry could not reach the server yet. */
 export function localAlert(protocol, labels) {
+  const rule = protocol.red_flag || {};
   return {
     kind: 'red_flag',
-    title: 'Contact your study team now',
-    message: 'You reported a symptom your study team must know about today. Your diary is saved on this phone and will be sent when you are online, but do not wait for that: call your study team now. In an emergency, call the emergency number.',
+    title: rule.title || 'Contact your study team now',
+    message: `${rule.advice || 'You reported a symptom your study team must know about today. Call your study team now.'}`
+      + ' Your diary is saved on this phone and will be sent when you are online: do not wait for that.',
     symptoms: labels,
     study_team_contact: protocol.study_team_contact,
     emergency_number: protocol.emergency_number,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from playwright.sync_api import expect
 
@@ -153,3 +155,56 @@ def test_today_is_usable_from_the_phone_while_the_api_hangs(pwa, page):
     expect(back.get_by_role("radio", name="3", exact=True)).to_be_checked()
     assert any("/api/v1/me" in url or "/api/v1/protocol" in url for url in held)
     page.unroute("**/api/v1/**")
+
+
+def test_a_fever_entered_offline_without_a_ticked_symptom_shows_the_advice(pwa, page, context, db):
+    """The phone judges a red flag by the protocol's own rule (symptoms and the fever
+    threshold, both from the server), not by a copy that knows only ticked boxes."""
+    pwa.activate(page)
+    context.set_offline(True)
+    pwa.fill(page, doses=())
+    page.get_by_label("Temperature unit").select_option("C")
+    page.get_by_label("Temperature (optional)").fill("38.6")
+    page.get_by_role("button", name="Save today's diary").click()
+    dialog = page.get_by_role("alertdialog", name="Contact your study team now")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Fever")
+    dialog.get_by_role("button", name="I understand").click()
+
+    context.set_offline(False)
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("main").get_by_text("Sent", exact=True)).to_be_visible()
+    flags = db.execute("SELECT kind, severity, detail FROM flags").fetchall()
+    assert [(f[0], f[1]) for f in flags] == [("red_flag_symptom", "urgent")]
+    assert '"fever"' in flags[0][2]
+
+
+def test_a_temperature_below_the_protocol_threshold_offline_shows_no_advice(pwa, page, context):
+    pwa.activate(page)
+    context.set_offline(True)
+    pwa.fill(page, doses=())
+    page.get_by_label("Temperature unit").select_option("C")
+    page.get_by_label("Temperature (optional)").fill("37.9")
+    page.get_by_role("button", name="Save today's diary").click()
+    expect(
+        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
+    ).to_be_visible()
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+
+
+def test_the_phone_takes_the_fever_threshold_from_the_protocol(pwa, page, context):
+    """A protocol that sets the threshold lower changes the phone's advice, no JS touched."""
+    study = pwa.app.extensions["diary.study"]
+    pwa.app.extensions["diary.study"] = dataclasses.replace(
+        study, thresholds=dataclasses.replace(study.thresholds, fever_c=37.5)
+    )
+    try:
+        pwa.activate(page)
+        context.set_offline(True)
+        pwa.fill(page, doses=())
+        page.get_by_label("Temperature unit").select_option("C")
+        page.get_by_label("Temperature (optional)").fill("37.9")
+        page.get_by_role("button", name="Save today's diary").click()
+        expect(page.get_by_role("alertdialog", name="Contact your study team now")).to_be_visible()
+    finally:
+        pwa.app.extensions["diary.study"] = study

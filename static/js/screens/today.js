@@ -1,6 +1,6 @@
 // Today: the day's entry in under a minute — pain, opioid doses, symptoms,
 // optional temperature and note. Saved to the phone first, then sent.
-import { localAlert } from '../alert.js';
+import { localAlert, redFlagLabels } from '../alert.js';
 import { Offline, get } from '../api.js';
 import { addDays, deviceTime, showDate, showTime, zoned } from '../dates.js';
 import { h, notice, uid } from '../dom.js';
@@ -168,7 +168,7 @@ function render(root, ctx, params) {
       editing = null;
       if (navigator.onLine) await ctx.sync();
       await load();
-      const labels = p.symptoms.filter((s) => s.red_flag && value.symptoms.includes(s.code)).map((s) => s.label);
+      const labels = redFlagLabels(p, value.symptoms, value.temperature_c);
       if (pending && pending.status === 'waiting') {
         ctx.backgroundSync();
         ctx.announce('Saved on this phone. It will be sent when you are online.');
