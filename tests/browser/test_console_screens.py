@@ -4,6 +4,7 @@ and free of serious or critical axe-core violations; the participant charts."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -120,3 +121,26 @@ def test_participant_charts_show_baselines_the_50_mme_line_and_flags(desk, make_
     page.get_by_label("Period").select_option("90")
     expect(page).to_have_url(re.compile(r"#/participants/LBP-001\?days=90$"))
     expect(page.get_by_role("img", name=re.compile("^Pain of LBP-001"))).to_be_visible()
+
+
+def test_the_console_draws_the_protocols_thresholds_not_its_own(desk, make_staff, study):
+    """A protocol with another high-MME threshold and fever mark changes the chart line
+    and the entries' temperature mark, with no change to the console's code."""
+    saved = study.app.extensions["diary.study"]
+    study.app.extensions["diary.study"] = dataclasses.replace(
+        saved, thresholds=dataclasses.replace(saved.thresholds, mme_high=55, fever_c=38.5)
+    )
+    try:
+        make_staff("coord@a.test", "coordinator", ("SITE-A",))
+        study.busy_participant("LBP-001")
+        page = desk.page()
+        desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
+        mme = page.get_by_role("img", name=re.compile("^Daily MME of LBP-001"))
+        expect(mme.locator(".chart-ref.threshold text")).to_have_text("55 MME")
+        assert "3 day(s) above 55 MME" in mme.locator("desc").text_content()
+        expect(page.get_by_text("and the 55 MME line")).to_be_visible()
+        temperature = page.get_by_role("listitem").filter(has_text="Temperature 38.4 °C")
+        expect(temperature).to_have_count(1)
+        expect(temperature).not_to_have_class(re.compile(r"\bred\b"))
+    finally:
+        study.app.extensions["diary.study"] = saved

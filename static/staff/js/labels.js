@@ -77,8 +77,13 @@ export const FORMULARY = [];
 
 /** Take the words of the study protocol (GET /staff/protocol) over the built-in ones,
  * so that a changed checklist or formulary in study.toml shows as it is. */
+/** The protocol's flag thresholds (mme_high, fever_c, …), as the server sent them. */
+export const THRESHOLDS = {};
+
 export function useProtocol(protocol) {
   if (!protocol) return;
+  for (const key of Object.keys(THRESHOLDS)) delete THRESHOLDS[key];
+  Object.assign(THRESHOLDS, protocol.thresholds || {});
   FORMULARY.splice(0, FORMULARY.length, ...(protocol.formulary || []));
   for (const key of Object.keys(SYMPTOMS)) delete SYMPTOMS[key];
   RED_FLAGS.clear();

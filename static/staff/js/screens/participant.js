@@ -1,5 +1,5 @@
 // One participant: profile, charts (pain and MME against baseline and the
-// 50 MME line, flags marked on the time axis), flags, adverse events, entries
+// protocol's high-MME line, flags marked on the time axis), flags, adverse events, entries
 // with their corrections, reachability; re-issue the activation code, add an
 // injection (the placebo arm's crossover), void or correct a mistaken injection
 // with a reason (investigators and admins), change baselines or status with a
@@ -12,13 +12,12 @@ import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
 import {
   AE_SOURCES, CTCAE, DRUGS, FORMULARY, KINDS, PARTICIPANT_STATUSES, RELATED, SEVERITIES, STATUSES, SYMPTOMS, RED_FLAGS,
-  age, dateRange, day, dose, flagSummary, instant, label, num, symptom,
+  age, dateRange, day, dose, flagSummary, instant, label, num, symptom, THRESHOLDS,
 } from '../labels.js';
 import { activationSheet } from '../sheet.js';
 import { badge, busy, entries as pairs, facts, factorTable, field, put, select, showError, table } from '../ui.js';
 import { radio } from './flag.js';
 
-const MME_LINE = 50;
 const RANGES = [['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last 365 days']];
 
 function render(root, ctx, { id: studyId, params }) {
@@ -232,7 +231,8 @@ function render(root, ctx, { id: studyId, params }) {
     const entered = back.filter((v) => v != null);
     const mme = pick('mme');
     const mmeDays = mme.filter((v) => v != null);
-    const overLine = mmeDays.filter((v) => v > MME_LINE).length;
+    const line = THRESHOLDS.mme_high; // the protocol's high-MME threshold, from the server
+    const overLine = line == null ? 0 : mmeDays.filter((v) => v > line).length;
     // Days with an opioid that has no MME factor: their MME is incomplete, never 0.
     const incomplete = dates
       .filter((d) => byDate.has(d) && (byDate.get(d).mme_unconverted || []).length)
@@ -265,22 +265,22 @@ function render(root, ctx, { id: studyId, params }) {
           shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
         ].filter(Boolean))),
       h('figure', { class: 'chart-card' },
-        h('figcaption', {}, 'Daily opioid use (MME) against the baseline and the 50 MME line'),
+        h('figcaption', {}, `Daily opioid use (MME) against the baseline${line == null ? '' : ` and the ${num(line)} MME line`}`),
         chart({
           dates, width, height: 220, markers: [...shown, ...incomplete],
           title: `Daily MME of ${studyId}, ${day(from)} to ${day(to)}`,
           description: mmeDays.length
-            ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}; ${overLine} day(s) above ${MME_LINE} MME.${flagText}${incompleteText}`
+            ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}${line == null ? '' : `; ${overLine} day(s) above ${num(line)} MME`}.${flagText}${incompleteText}`
             : `No opioid data in this period. Baseline ${num(person.baseline_mme)} MME.${flagText}${incompleteText}`,
           bars: { label: 'MME', values: mme, className: 'chart-bars' },
           refs: [
-            { axis: 'right', value: MME_LINE, label: `${MME_LINE} MME`, className: 'chart-ref threshold', labelAt: 'end' },
+            line == null ? null : { axis: 'right', value: line, label: `${num(line)} MME`, className: 'chart-ref threshold', labelAt: 'end' },
             { axis: 'right', value: person.baseline_mme, label: `Baseline ${num(person.baseline_mme)} MME`, className: 'chart-ref baseline' },
-          ],
+          ].filter(Boolean),
         }),
         legend([
           { label: 'MME per day', className: 'bars' },
-          { label: `${MME_LINE} MME per day`, className: 'ref' },
+          line == null ? null : { label: `${num(line)} MME per day`, className: 'ref' },
           { label: 'Baseline MME', className: 'baseline' },
           shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
           incomplete.length ? { label: 'MME incomplete (opioid without a factor)', className: 'incomplete' } : null,
@@ -626,7 +626,7 @@ function timing(e) {
 
 function symptomsCell(e) {
   const list = (e.symptoms || []).map((code) => h('li', { class: RED_FLAGS.has(code) ? 'red' : null }, symptom(code)));
-  if (e.temperature_c != null) list.push(h('li', { class: e.temperature_c >= 38 ? 'red' : null }, `Temperature ${num(e.temperature_c)} °C`));
+  if (e.temperature_c != null) list.push(h('li', { class: THRESHOLDS.fever_c != null && e.temperature_c >= THRESHOLDS.fever_c ? 'red' : null }, `Temperature ${num(e.temperature_c)} °C`));
   return list.length ? h('ul', { class: 'plain-list' }, list) : 'None';
 }
 
