@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -9,8 +11,13 @@ MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 copes, but an unbounded body is a denial-of-service lever
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
-# A hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
-_DUMMY = _hasher.hash("not-a-real-password-0000")
+
+
+@cache
+def _dummy() -> str:
+    """A hash to verify against when the e-mail is unknown, so timing does not reveal
+    accounts. Made on first use: importing this module must not cost every process a hash."""
+    return _hasher.hash("not-a-real-password-0000")
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +28,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
