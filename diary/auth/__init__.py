@@ -16,7 +16,7 @@ from .. import audit, clock
 from ..db import get_db, transaction
 from ..errors import APIError
 from . import queries
-from .roles import allows
+from .roles import PERMISSIONS, allows
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -51,7 +51,15 @@ class StaffUser:
         return allows(self.role, permission)
 
     def public(self) -> dict[str, Any]:
-        return {"kind": "staff", "email": self.email, "role": self.role}
+        """Who this is, and what the console may offer them: the role's permissions and the
+        idle timeout, from the server's own rules (the console keeps no copy)."""
+        return {
+            "kind": "staff",
+            "email": self.email,
+            "role": self.role,
+            "permissions": sorted(p for p in PERMISSIONS if allows(self.role, p)),
+            "idle_timeout_seconds": int(current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()),
+        }
 
 
 @dataclass

@@ -7,6 +7,12 @@ class UserSchema(Schema):
     kind = fields.String(required=True)
     email = fields.String()
     role = fields.String()
+    permissions = fields.List(
+        fields.String(), metadata={"description": "what the staff member's role may do"}
+    )
+    idle_timeout_seconds = fields.Integer(
+        metadata={"description": "the staff session ends after this long without a request"}
+    )
     study_id = fields.String()
 
 

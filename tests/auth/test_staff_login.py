@@ -11,8 +11,24 @@ def test_staff_login_returns_the_user_and_session_reports_it(api, make_staff):
         "staff/login", {"email": "coord@a.test", "password": "correct horse battery"}
     )
     assert response.status_code == 200
-    assert response.get_json() == {"kind": "staff", "email": "coord@a.test", "role": "coordinator"}
-    assert api.get("session").get_json()["user"]["email"] == "coord@a.test"
+    user = response.get_json()
+    assert (user["kind"], user["email"], user["role"]) == ("staff", "coord@a.test", "coordinator")
+    assert api.get("session").get_json()["user"] == user
+
+
+def test_the_session_says_what_the_role_may_do_and_when_it_times_out(api, make_staff, app):
+    """The console offers actions and times out by these, not by a copy of its own."""
+    make_staff("doc@a.test", "investigator")
+    make_staff("coord@a.test", "coordinator")
+    app.config["STAFF_IDLE_TIMEOUT"] = timedelta(minutes=20)
+    doc = api.post("staff/login", {"email": "doc@a.test", "password": "correct horse battery"})
+    assert "flags.resolve" in doc.get_json()["permissions"]
+    assert "audit.read" not in doc.get_json()["permissions"]
+    assert doc.get_json()["idle_timeout_seconds"] == 20 * 60
+    api.post("staff/logout", {})
+    coord = api.post("staff/login", {"email": "coord@a.test", "password": "correct horse battery"})
+    assert "flags.resolve" not in coord.get_json()["permissions"]
+    assert "flags.acknowledge" in coord.get_json()["permissions"]
 
 
 def test_wrong_password_is_401_json(api, make_staff):

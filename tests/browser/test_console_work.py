@@ -299,3 +299,15 @@ def test_thirty_idle_minutes_in_the_browser_sign_out_and_keep_the_draft(desk, ma
     expect(page.get_by_text("Your unsaved resolution was restored.")).to_be_visible()
     expect(page.get_by_role("radio", name="Not an adverse event")).to_be_checked()
     expect(page.get_by_label("Note")).to_have_value("Tension headache, known migraine history;")
+
+
+def test_the_browser_times_out_by_the_servers_idle_timeout(desk, make_staff, study):
+    study.app.config["STAFF_IDLE_TIMEOUT"] = timedelta(minutes=10)
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    page = desk.page()
+    page.clock.install()
+    desk.sign_in(page, "coord@a.test")
+    expect(page.get_by_role("heading", level=1, name="Flags")).to_be_visible()
+    page.clock.run_for("11:00")
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("signed out after 10 minutes without activity")

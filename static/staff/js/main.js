@@ -15,16 +15,7 @@ import enroll from './screens/enroll.js';
 import exportsScreen from './screens/exports.js';
 import audit from './screens/audit.js';
 
-// Same as the server's staff idle timeout (SPEC §9).
-const IDLE_MS = 30 * 60 * 1000;
 const RETURN_KEY = 'console.return';
-
-const PERMISSIONS = {
-  resolve: ['investigator'],
-  recordAdverseEvent: ['investigator'],
-  correctInjections: ['investigator', 'admin'],
-  audit: ['admin'],
-};
 
 const main = document.getElementById('main');
 let current = null;
@@ -35,8 +26,9 @@ const ctx = {
   sites: [],
   flash: null,
   announce,
+  /** What the signed-in role may do, as the server's session says (auth/roles.py). */
   can(permission) {
-    return Boolean(ctx.user) && (!PERMISSIONS[permission] || PERMISSIONS[permission].includes(ctx.user.role));
+    return Boolean(ctx.user) && (ctx.user.permissions || []).includes(permission);
   },
   navigate(route, { replace = false } = {}) {
     const hash = `#/${route}`;
@@ -138,7 +130,7 @@ function render() {
     target = 'signin';
     if (name && name !== 'signin') remember(path);
   }
-  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit'))) target = 'flags';
+  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit.read'))) target = 'flags';
   if (target !== name) {
     ctx.navigate(target, { replace: true });
     return;
@@ -149,7 +141,7 @@ function render() {
   document.body.dataset.screen = name;
   const nav = document.getElementById('nav');
   nav.hidden = !ctx.user;
-  nav.querySelector('[data-route="audit"]').hidden = !ctx.can('audit');
+  nav.querySelector('[data-route="audit"]').hidden = !ctx.can('audit.read');
   for (const link of nav.querySelectorAll('a')) {
     if (link.dataset.route === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
@@ -172,9 +164,13 @@ function watchIdle() {
     window.addEventListener(type, touch, { passive: true, capture: true });
   }
   setInterval(async () => {
-    if (!ctx.user || Date.now() - lastActivity < IDLE_MS) return;
+    // The server's staff idle timeout (SPEC §9), as the session gave it; the server
+    // enforces it anyway, this only leaves the screen in time.
+    const idle = ctx.user && ctx.user.idle_timeout_seconds;
+    if (!idle || Date.now() - lastActivity < idle * 1000) return;
     // Leave the screen first, so that nothing more is shown while the server is told.
-    signedOut('You were signed out after 30 minutes without activity. Sign in again to carry on; unsaved notes are kept.');
+    const minutes = Math.round(idle / 60);
+    signedOut(`You were signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity. Sign in again to carry on; unsaved notes are kept.`);
     try {
       await send('POST', '/staff/logout');
     } catch {

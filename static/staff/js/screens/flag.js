@@ -113,7 +113,7 @@ function render(root, ctx, { id }) {
   }
 
   function resolveForm(flag) {
-    const allowed = ctx.can('resolve');
+    const allowed = ctx.can('flags.resolve');
     const why = uid('why');
     const aeFields = h('div', { class: 'ae-fields' },
       field('Adverse event term (optional)', h('input', { type: 'text', name: 'term', maxlength: 200, autocomplete: 'off' }),

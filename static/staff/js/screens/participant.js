@@ -99,7 +99,7 @@ function render(root, ctx, { id: studyId, params }) {
       person.pending_code_expires_at ? ['Activation code', `unused, expires ${instant(person.pending_code_expires_at)}`] : null,
       voided.length ? ['Voided injections', h('ul', { class: 'plain-list' }, voided.map((v) => h('li', {},
         `${day(v.date)}${v.corrected_to ? `, corrected to ${day(v.corrected_to)}` : ', voided'} · ${instant(v.voided_at)} · ${v.voided_by || 'command line'} · Reason: ${v.reason}`)))] : null,
-    ], 'facts cols'), ctx.can('correctInjections') ? injectionTable(daysSince) : null);
+    ], 'facts cols'), ctx.can('injections.correct') ? injectionTable(daysSince) : null);
   }
 
   /** Each injection with Correct and Void (the only one can be corrected, not voided). */
@@ -474,7 +474,7 @@ function render(root, ctx, { id: studyId, params }) {
 
   function showAeForm(tools, aeList) {
     const key = `ae.${studyId}`;
-    const allowed = ctx.can('recordAdverseEvent');
+    const allowed = ctx.can('adverse_events.record');
     const formStatus = h('div');
     const submit = h('button', { type: 'submit', class: 'btn primary', disabled: !allowed }, 'Record the adverse event');
     const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'ae-h' },
