@@ -278,11 +278,16 @@ def list_flags(
     study_id: str | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Flags at `site_ids` (None: every site): open first, then by severity, then oldest."""
+    """Flags at `site_ids` (None: every site) in the inbox's working order: open first,
+    then acknowledged, then resolved; by severity; oldest first. status "unresolved":
+    open or acknowledged."""
     clauses, params = [], []
     if site_ids is not None:
         clauses.append(f"p.site_id IN ({', '.join('?' for _ in site_ids)})" if site_ids else "0")
         params.extend(sorted(site_ids))
+    if status == "unresolved":
+        clauses.append("f.status != 'resolved'")
+        status = None
     for column, value in (
         ("f.status", status),
         ("f.severity", severity),

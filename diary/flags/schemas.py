@@ -17,7 +17,10 @@ NOTE = validate.Length(max=2000)
 
 
 class FlagQuerySchema(StrictSchema):
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(
+        validate=validate.OneOf((*STATUSES, "unresolved")),
+        metadata={"description": "a status, or `unresolved` (open or acknowledged)"},
+    )
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
     kind = fields.String(validate=validate.OneOf(KINDS))
     site = fields.String(validate=SITE_CODE)

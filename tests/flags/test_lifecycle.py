@@ -249,6 +249,20 @@ def test_list_filters(raise_flag, staff_client):
     assert other.get("staff/flags").get_json()["flags"] == []
 
 
+def test_the_inbox_lists_unresolved_flags_in_working_order(raise_flag, staff_client, db):
+    """The console shows this list as it comes: the server owns the inbox's order."""
+    low = raise_flag("LBP-001", kind="missed_entries", severity="low")
+    acked = raise_flag("LBP-001", kind="pain_flare", severity="high")
+    urgent = raise_flag("LBP-002", kind="opioid_threshold", severity="urgent")
+    done = raise_flag("LBP-003", kind="opioid_increase", severity="high")
+    client = staff_client("coordinator", ("SITE-A",))
+    client.post(f"staff/flags/{acked}/acknowledge")
+    db.execute("UPDATE flags SET status = 'resolved' WHERE id = ?", [done])
+    response = client.get("staff/flags?status=unresolved")
+    assert response.status_code == 200, response.get_json()
+    assert [f["id"] for f in response.get_json()["flags"]] == [urgent, low, acked]
+
+
 MANUAL = {
     "source": "interview",
     "term": "Dizziness",

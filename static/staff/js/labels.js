@@ -11,9 +11,7 @@ export const KINDS = {
   missed_entries: 'Missed entries',
 };
 export const SEVERITIES = { urgent: 'Urgent', high: 'High', low: 'Low' };
-export const SEVERITY_RANK = { urgent: 0, high: 1, low: 2 };
 export const STATUSES = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' };
-export const STATUS_RANK = { open: 0, acknowledged: 1, resolved: 2 };
 /** A participant's place in the study (not a flag's status). */
 export const PARTICIPANT_STATUSES = { active: 'Active', withdrawn: 'Withdrawn', completed: 'Completed' };
 export const OUTCOMES = {

@@ -1,20 +1,15 @@
-// The flag inbox: open flags first, then by severity, then oldest first;
+// The flag inbox, in the server's working order (open first, then by severity,
+// then oldest first);
 // filters live in the URL (#/flags?status=&severity=&kind=&site=) so a
 // filtered view can be bookmarked and survives a reload.
 import { get, send } from '../../../js/api.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import {
-  KINDS, SEVERITIES, SEVERITY_RANK, STATUSES, STATUS_RANK, age, dateRange, flagSummary, instant, label,
+  KINDS, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label,
 } from '../labels.js';
 import { badge, busy, entries, field, put, query, select, showError, table } from '../ui.js';
 
 const UNRESOLVED = 'unresolved';
-
-export function sortFlags(rows) {
-  return [...rows].sort((a, b) => (STATUS_RANK[a.status] - STATUS_RANK[b.status])
-    || (SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity])
-    || (a.opened_at < b.opened_at ? -1 : a.opened_at > b.opened_at ? 1 : a.id - b.id));
-}
 
 function render(root, ctx, { params }) {
   const filters = {
@@ -48,12 +43,11 @@ function render(root, ctx, { params }) {
 
   async function load({ keepStatus = false } = {}) {
     const api = { ...filters, study_id: studyId };
-    if (api.status === UNRESOLVED || api.status === 'all') api.status = '';
+    if (api.status === 'all') api.status = '';
     try {
       const { flags } = await get(`/staff/flags${query(api)}`);
-      const rows = sortFlags(filters.status === UNRESOLVED ? flags.filter((f) => f.status !== 'resolved') : flags);
       if (!keepStatus) status.replaceChildren();
-      draw(rows);
+      draw(flags);
     } catch (error) {
       put(status, showError(null, error, 'Could not load the flags.'));
       list.replaceChildren();
