@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def _pwa_files() -> list[Path]:
     return sorted(f for f in STATIC.rglob("*") if f.is_file() and STATIC / "staff" not in f.parents)
 
 
+# Files of the app served at a path of their own rather than under /static/.
+_ROOT_PATHS = {"index.html": "/", "manifest.webmanifest": "/manifest.webmanifest"}
+
+
+def shell_paths(files: list[Path]) -> list[str]:
+    """The URLs the worker precaches: the same files the version hashes (one list, so a
+    new module is cached offline without anyone editing a list), less the worker itself."""
+    paths = []
+    for f in files:
+        name = f.relative_to(STATIC).as_posix()
+        if name != "sw.js":
+            paths.append(_ROOT_PATHS.get(name, f"/static/{name}"))
+    return sorted(paths)
+
+
 @lru_cache(maxsize=4)
 def _versioned_worker(stamp: tuple) -> str:
     digest = hashlib.sha256()
@@ -50,7 +66,10 @@ def _versioned_worker(stamp: tuple) -> str:
         digest.update(name.encode())
         digest.update(Path(name).read_bytes())
     source = (STATIC / "sw.js").read_text("utf-8")
-    return source.replace("__SHELL_VERSION__", digest.hexdigest()[:16])
+    shell = ", ".join(json.dumps(p) for p in shell_paths([Path(name) for name, _, _ in stamp]))
+    return source.replace("__SHELL_VERSION__", digest.hexdigest()[:16]).replace(
+        "/* __SHELL_FILES__ */", shell
+    )
 
 
 @bp.get("/manifest.webmanifest")

@@ -8,23 +8,8 @@
 // change to the shell installs a new worker and a new cache.
 const VERSION = '__SHELL_VERSION__';
 const CACHE = `diary-shell-${VERSION}`;
-const SHELL = [
-  '/',
-  '/manifest.webmanifest',
-  '/static/css/app.css',
-  '/static/js/app.js',
-  '/static/js/alert.js',
-  '/static/js/api.js',
-  '/static/js/chart.js',
-  '/static/js/dates.js',
-  '/static/js/dom.js',
-  '/static/js/outbox.js',
-  '/static/js/store.js',
-  '/static/js/screens/activate.js',
-  '/static/js/screens/history.js',
-  '/static/js/screens/settings.js',
-  '/static/js/screens/today.js',
-];
+// Filled when served, from the same files the version hashes: every file of the app.
+const SHELL = [/* __SHELL_FILES__ */];
 
 importScripts('/static/js/outbox.js');
 
