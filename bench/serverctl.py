@@ -69,13 +69,16 @@ def build_study(
     from diary import audit, clock, create_app
     from diary.auth import queries as auth_queries
     from diary.auth import staff as staff_accounts
-    from diary.db import close_thread_connections, connect, transaction
+    from diary.db import close_thread_connections, connect, migrate, transaction
     from diary.participants import service
 
     # The QR code is a picture of the activation link for a printed sheet; drawing
     # a thousand of them would dominate the set-up time and changes no state.
     real_qr, service.qr_svg = service.qr_svg, lambda url: "<svg/>"
 
+    fresh = connect(str(database))  # what `flask diary init-db` does
+    migrate(fresh)
+    fresh.conn.close()
     app = create_app(
         {
             "DIARY_DATABASE": str(database),

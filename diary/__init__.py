@@ -97,7 +97,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["diary.study"] = study.load(app.config["DIARY_STUDY_FILE"])
 
     db.init_app(app)
-    _migrate(app)
+    _check_schema(app)
     from . import auth
 
     auth.init_app(app)
@@ -121,13 +121,43 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _migrate(app: Flask) -> None:
-    """Apply pending migrations at start-up (idempotent; concurrent starts serialise)."""
-    database = db.connect(app.config["DIARY_DATABASE"])
-    try:
-        db.migrate(database)
-    finally:
-        database.conn.close()
+log = logging.getLogger(__name__)
+
+
+def _check_schema(app: Flask) -> None:
+    """Refuse to serve a database whose migrations are pending, and say what to run.
+
+    Migrations are applied by `init-db` (scripts/start runs it), never by starting the
+    app: a web worker, `audit verify` or `backup` must not take the write lock to start.
+    Once someone migrates, the next request finds it and the app serves, no restart needed.
+    """
+    app.extensions["diary.pending_migrations"] = db.pending_migrations_at(
+        app.config["DIARY_DATABASE"]
+    )
+    if not app.extensions["diary.pending_migrations"]:
+        return
+    log.warning(
+        "database %s has pending migrations (%s): run `%s`",
+        app.config["DIARY_DATABASE"],
+        ", ".join(app.extensions["diary.pending_migrations"]),
+        db.MIGRATE_COMMAND,
+    )
+
+    def refuse_until_migrated():
+        if not app.extensions["diary.pending_migrations"]:
+            return None
+        app.extensions["diary.pending_migrations"] = db.pending_migrations_at(
+            app.config["DIARY_DATABASE"]
+        )
+        if not app.extensions["diary.pending_migrations"]:
+            return None
+        raise errors.APIError(
+            503,
+            f"The database needs migrating before the diary can serve: run `{db.MIGRATE_COMMAND}`.",
+            code="migrations_pending",
+        )
+
+    app.before_request(refuse_until_migrated)
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:

@@ -16,7 +16,7 @@ from .auth import queries as auth_queries
 from .auth import staff as staff_accounts
 from .auth.passwords import MIN_LENGTH
 from .auth.roles import ROLES
-from .db import connect, migrate, transaction
+from .db import MIGRATE_COMMAND, connect, migrate, pending_migrations_at, transaction
 from .participants import queries as participant_queries
 from .participants import service as participants
 
@@ -394,6 +394,15 @@ def _job_kwargs() -> dict:
     }
 
 
+def _require_migrated() -> None:
+    """Jobs and servers start only on a database whose migrations are all applied."""
+    pending = pending_migrations_at(current_app.config["DIARY_DATABASE"])
+    if pending:
+        raise click.ClickException(
+            f"the database has pending migrations ({', '.join(pending)}): run `{MIGRATE_COMMAND}`"
+        )
+
+
 @diary.command("run-jobs")
 @click.option("--at", "at", default=None, help="Run as if the clock read this ISO 8601 instant.")
 def run_jobs(at):
@@ -403,6 +412,7 @@ def run_jobs(at):
     from .jobs import runner
     from .jobs.registry import JOBS
 
+    _require_migrated()
     now = _parse_instant(at) if at else clock.now()
     failed = False
     for result in runner.run_all(JOBS, now=now, **_job_kwargs()):
@@ -432,6 +442,7 @@ def scheduler():
     from .jobs import runner
     from .jobs.registry import JOBS
 
+    _require_migrated()
     _log_to_console()
     sched = runner.build_scheduler(JOBS, blocking=True, **_job_kwargs())
     # SIGTERM stops scheduling; a running job finishes and releases its lock.
@@ -460,6 +471,7 @@ def serve(host, port, threads):
     from .jobs import runner
     from .jobs.registry import JOBS
 
+    _require_migrated()
     _log_to_console()
     sched = runner.build_scheduler(JOBS, blocking=False, **_job_kwargs())
     sched.start()

@@ -151,6 +151,28 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
+# The one command that applies migrations (scripts/start runs it); said by whatever refuses.
+MIGRATE_COMMAND = "flask --app wsgi diary init-db"
+
+
+def pending_migrations_at(path: str) -> list[str]:
+    """The migrations not yet applied to the database file at `path`."""
+    database = connect(path)
+    try:
+        return pending_migrations(database)
+    finally:
+        database.conn.close()
+
+
+def pending_migrations(db: Database) -> list[str]:
+    """The migration files not applied yet, in order. Reads only: no lock, nothing created."""
+    known = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    applied = {r[0] for r in db.execute("SELECT name FROM schema_migrations")} if known else set()
+    return [p.name for p in migration_files() if p.name not in applied]
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations in order; return the names applied.
 

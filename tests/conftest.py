@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
+from app_support import migrated_app
 
-from diary import audit, clock, create_app
+from diary import audit, clock
 from diary.auth import staff as staff_accounts
 from diary.db import close_thread_connections, connect, transaction
 from diary.participants import service
@@ -18,7 +19,7 @@ SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(
+    app = migrated_app(
         {
             "DIARY_DATABASE": str(tmp_path / "diary.sqlite3"),
             "DIARY_SECRET_KEY": SECRET,

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from app_support import migrated_app
 
 from diary import create_app
 from diary.config import ConfigError
@@ -24,7 +25,7 @@ def test_production_refuses_the_default_secret_key(tmp_path):
 
 
 def test_production_cookies_are_secure_and_host_prefixed(tmp_path):
-    app = create_app(
+    app = migrated_app(
         {
             "DIARY_ENV": "production",
             "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
@@ -101,7 +102,7 @@ def test_production_sign_in_over_https_works_with_the_browsers_same_origin_refer
     from diary.db import connect
 
     base = "https://diary.example.org"
-    app = create_app(
+    app = migrated_app(
         {
             "DIARY_ENV": "production",
             "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),

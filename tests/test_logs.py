@@ -13,8 +13,9 @@ import socket
 import uuid
 
 import pytest
+from app_support import migrated_app
 
-from diary import audit, clock, create_app
+from diary import audit, clock
 from diary.auth import staff as staff_accounts
 from diary.db import connect
 from diary.jobs import runner
@@ -78,7 +79,7 @@ def test_logs_hold_no_secret_code_password_or_note(tmp_path, everything_logged, 
     }
     if channel == "smtp":
         overrides["DIARY_SMTP_URL"] = f"smtp://diary:{SMTP_PASSWORD}@127.0.0.1:{_closed_port()}"
-    app = create_app(overrides)
+    app = migrated_app(overrides)
     db = connect(app.config["DIARY_DATABASE"])
     with app.app_context():
         staff_accounts.create_staff(

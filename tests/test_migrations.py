@@ -87,3 +87,53 @@ def test_the_flag_rebuild_keeps_every_flag_and_every_reference(tmp_path):
         with transaction(db):
             db.execute("INSERT INTO urgent_flags (flag_id, urgent_at) VALUES (99, ?)", [STAMP])
     db.conn.close()
+
+
+def _fresh_app(path):
+    from diary import create_app
+
+    return create_app(
+        {
+            "DIARY_DATABASE": str(path),
+            "DIARY_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
+            "TESTING": True,
+        }
+    )
+
+
+def test_starting_the_app_applies_no_migration_and_takes_no_write_lock(tmp_path):
+    """`audit verify` or `backup` beside a running server must not take the write lock."""
+    path = tmp_path / "diary.sqlite3"
+    db = connect(str(path))
+    _apply_up_to(db, "0005_entries_updated_index.sql")
+    db.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        app = _fresh_app(path)
+    finally:
+        db.execute("ROLLBACK")
+    applied = {r[0] for r in db.execute("SELECT name FROM schema_migrations")}
+    assert max(applied) == "0005_entries_updated_index.sql"
+    assert app.extensions["diary.pending_migrations"]
+
+
+def test_the_app_refuses_to_serve_until_the_database_is_migrated(tmp_path):
+    path = tmp_path / "diary.sqlite3"
+    app = _fresh_app(path)
+    client = app.test_client()
+    response = client.get("/api/v1/session")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert error["code"] == "migrations_pending"
+    assert "flask --app wsgi diary init-db" in error["message"]
+    assert client.get("/").status_code == 503
+
+    result = app.test_cli_runner().invoke(args=["diary", "init-db"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/session").status_code == 200  # no restart needed
+
+
+def test_the_scheduler_refuses_to_run_jobs_on_an_unmigrated_database(tmp_path):
+    app = _fresh_app(tmp_path / "diary.sqlite3")
+    result = app.test_cli_runner().invoke(args=["diary", "run-jobs"])
+    assert result.exit_code != 0
+    assert "init-db" in result.output

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from app_support import migrated_app
 
-from diary import ROOT, create_app
+from diary import ROOT
 
 # One file of each kind the PWA ships: script, style, icon.
 STATIC_SAMPLES = [
@@ -42,7 +43,7 @@ def _app(tmp_path, env: str):
     }
     if env == "production":
         overrides["DIARY_BASE_URL"] = "https://diary.example.org"
-    app = create_app(overrides)
+    app = migrated_app(overrides)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a real server's 500, not a test re-raise
 
     def boom():

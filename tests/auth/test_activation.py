@@ -86,9 +86,9 @@ def test_withdrawn_participant_is_signed_out(participant_client, staff_client):
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_activation_limit(tmp_path):
-    from diary import create_app
+    from app_support import migrated_app
 
-    app = create_app({"DIARY_DATABASE": str(tmp_path / "p.sqlite3"), "DIARY_TRUSTED_PROXIES": 1})
+    app = migrated_app({"DIARY_DATABASE": str(tmp_path / "p.sqlite3"), "DIARY_TRUSTED_PROXIES": 1})
 
     def attempt(client, address):
         token = client.get("/api/v1/session").get_json()["csrf_token"]

@@ -6,9 +6,10 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from app_support import migrated_app
 from notify_support import local, open_flag, outbox, run
 
-from diary import clock, create_app
+from diary import clock
 from diary.notify import webpush
 
 INJECTED = date(2025, 3, 1)
@@ -92,7 +93,7 @@ def test_a_bad_auth_secret_length_is_422(participant_client, browser_subscriptio
 
 
 def test_production_refuses_local_and_plain_http_endpoints(tmp_path, browser_subscription):
-    app = create_app(
+    app = migrated_app(
         {
             "DIARY_DATABASE": str(tmp_path / "prod.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 40,
