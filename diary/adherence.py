@@ -28,7 +28,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from . import clock
-from .jobs.close_days import last_closed_date
+from .clock import last_closed_date
 from .study import Study
 
 ONE_DAY = timedelta(days=1)

@@ -20,7 +20,6 @@ from marshmallow import (
 )
 
 from . import clock
-from .flags.rules import Thresholds
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be a lower_snake_case code")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -28,6 +27,28 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 class StudyError(RuntimeError):
     """The protocol file is unusable; the message names each bad key."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Flag thresholds; defaults are SPEC §6, the protocol file may override each."""
+
+    flare_abs_increase: float = 2
+    flare_pct_increase: float = 30
+    flare_consecutive: int = 2
+    flare_absolute: int = 9
+    # Two entries are "consecutive" for a flare when at most this many days apart
+    # (2: one missing day between them does not break the run).
+    flare_max_gap_days: int = 2
+    mme_high: float = 50
+    mme_urgent: float = 90
+    increase_window_days: int = 3
+    increase_abs: float = 10
+    increase_pct: float = 50
+    # Entered days (with a known MME) a window needs before its mean counts.
+    increase_min_entries: int = 2
+    missed_high_streak: int = 3
+    fever_c: float = 38.0
 
 
 @dataclass(frozen=True)

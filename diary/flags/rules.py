@@ -16,6 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from ..study import Thresholds  # the protocol's values; the rules that use them are here
+
 _ONE_DAY = timedelta(days=1)
 
 SEVERITY_RANK = {"low": 0, "high": 1, "urgent": 2}
@@ -27,28 +29,6 @@ FEVER = "fever"
 # date closes (the closing job, or at once for an entry that arrives after).
 ON_SUBMISSION = "on_submission"
 AT_CLOSE = "at_close"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Flag thresholds; defaults are SPEC §6, the protocol file may override each."""
-
-    flare_abs_increase: float = 2
-    flare_pct_increase: float = 30
-    flare_consecutive: int = 2
-    flare_absolute: int = 9
-    # Two entries are "consecutive" for a flare when at most this many days apart
-    # (2: one missing day between them does not break the run).
-    flare_max_gap_days: int = 2
-    mme_high: float = 50
-    mme_urgent: float = 90
-    increase_window_days: int = 3
-    increase_abs: float = 10
-    increase_pct: float = 50
-    # Entered days (with a known MME) a window needs before its mean counts.
-    increase_min_entries: int = 2
-    missed_high_streak: int = 3
-    fever_c: float = 38.0
 
 
 @dataclass(frozen=True)
