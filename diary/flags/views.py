@@ -9,6 +9,8 @@ from .. import clock
 from ..auth import staff_required
 from ..db import get_db, transaction
 from ..errors import not_found
+from ..notify import queries as notify_queries
+from ..notify.schemas import FlagNotificationsSchema, recipient_of
 from ..participants import queries as participant_queries
 from ..schemas import Blueprint
 from . import persist, queries, service
@@ -139,3 +141,19 @@ def record_adverse_event(body, study_id):
             now=clock.now(),
         )
     return service.present_adverse_events(persist.adverse_events(db, ae_id=ae_id))[0]
+
+
+@blp.route("/staff/flags/<int:flag_id>/notifications", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, FlagNotificationsSchema)
+def flag_notifications(flag_id: int):
+    """Who was notified about this flag, how, when, and with what result."""
+    db = get_db()
+    # An id beyond SQLite's integer range cannot exist (and would not bind).
+    if flag_id >= 2**63 or queries.get_flag(db, flag_id, current_user.site_ids) is None:
+        raise not_found(f"No flag {flag_id} at your sites.")
+    rows = notify_queries.flag_notifications(db, flag_id)
+    return {
+        "flag_id": flag_id,
+        "notifications": [{**r, "recipient": recipient_of(r)} for r in rows],
+    }

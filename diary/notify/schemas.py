@@ -122,6 +122,18 @@ class NotificationSchema(Schema):
     sent_at = fields.String(allow_none=True)
 
 
+def recipient_of(row: dict) -> dict:
+    """A notification row's recipient, as FlagNotificationsSchema shows it."""
+    if row["recipient_kind"] == "staff":
+        return {
+            "kind": "staff",
+            "id": row["recipient_id"],
+            "email": row["staff_email"],
+            "role": row["staff_role"],
+        }
+    return {"kind": "participant", "id": row["recipient_id"], "study_id": row["study_id"]}
+
+
 class FlagNotificationsSchema(Schema):
     flag_id = fields.Integer(required=True)
     notifications = fields.List(fields.Nested(NotificationSchema), required=True)

@@ -13,12 +13,10 @@ from .. import audit, clock
 from ..auth import participant_required, staff_required
 from ..db import get_db, transaction
 from ..errors import not_found
-from ..flags import queries as flag_queries
 from ..participants import queries as participant_queries
 from ..schemas import Blueprint, OkSchema
 from . import queries, webpush
 from .schemas import (
-    FlagNotificationsSchema,
     PushEndpointSchema,
     PushSubscribedSchema,
     PushSubscriptionSchema,
@@ -142,33 +140,6 @@ def staff_unsubscribe(body):
 @blp.response(200, VapidKeySchema)
 def get_vapid_public_key():
     return {"vapid_public_key": vapid_public_key()}
-
-
-def _recipient(row: dict) -> dict:
-    if row["recipient_kind"] == "staff":
-        return {
-            "kind": "staff",
-            "id": row["recipient_id"],
-            "email": row["staff_email"],
-            "role": row["staff_role"],
-        }
-    return {"kind": "participant", "id": row["recipient_id"], "study_id": row["study_id"]}
-
-
-@blp.route("/staff/flags/<int:flag_id>/notifications", methods=["GET"])
-@staff_required("flags.read")
-@blp.response(200, FlagNotificationsSchema)
-def flag_notifications(flag_id: int):
-    """Who was notified about this flag, how, when, and with what result."""
-    db = get_db()
-    # An id beyond SQLite's integer range cannot exist (and would not bind).
-    if flag_id >= 2**63 or flag_queries.get_flag(db, flag_id, current_user.site_ids) is None:
-        raise not_found(f"No flag {flag_id} at your sites.")
-    rows = queries.flag_notifications(db, flag_id)
-    return {
-        "flag_id": flag_id,
-        "notifications": [{**r, "recipient": _recipient(r)} for r in rows],
-    }
 
 
 @blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
