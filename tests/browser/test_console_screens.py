@@ -144,3 +144,21 @@ def test_the_console_draws_the_protocols_thresholds_not_its_own(desk, make_staff
         expect(temperature).not_to_have_class(re.compile(r"\bred\b"))
     finally:
         study.app.extensions["diary.study"] = saved
+
+
+def test_the_console_shows_the_protocols_symptom_words(desk, make_staff, study):
+    """A symptom relabelled in the protocol shows with its new words in the console."""
+    saved = study.app.extensions["diary.study"]
+    symptoms = tuple(
+        dataclasses.replace(s, label="Fever, as the protocol words it") if s.code == "fever" else s
+        for s in saved.symptoms
+    )
+    study.app.extensions["diary.study"] = dataclasses.replace(saved, symptoms=symptoms)
+    try:
+        make_staff("coord@a.test", "coordinator", ("SITE-A",))
+        study.busy_participant("LBP-001")
+        page = desk.page()
+        desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
+        expect(page.get_by_text("Fever, as the protocol words it").first).to_be_visible()
+    finally:
+        study.app.extensions["diary.study"] = saved

@@ -208,3 +208,17 @@ def test_the_phone_takes_the_fever_threshold_from_the_protocol(pwa, page, contex
         expect(page.get_by_role("alertdialog", name="Contact your study team now")).to_be_visible()
     finally:
         pwa.app.extensions["diary.study"] = study
+
+
+def test_the_phone_shows_the_protocols_symptom_words(pwa, page):
+    study = pwa.app.extensions["diary.study"]
+    symptoms = tuple(
+        dataclasses.replace(s, label="Fever, as the protocol words it") if s.code == "fever" else s
+        for s in study.symptoms
+    )
+    pwa.app.extensions["diary.study"] = dataclasses.replace(study, symptoms=symptoms)
+    try:
+        pwa.activate(page)
+        expect(page.get_by_role("checkbox", name="Fever, as the protocol words it")).to_be_visible()
+    finally:
+        pwa.app.extensions["diary.study"] = study

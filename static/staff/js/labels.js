@@ -34,50 +34,21 @@ export const CTCAE = {
   4: 'Grade 4 – life-threatening',
   5: 'Grade 5 – death',
 };
-export const SYMPTOMS = {
-  fever: 'Fever or chills (38.0 °C or higher)',
-  injection_site_reaction: 'Injection-site redness, swelling or fluid',
-  leg_weakness_numbness: 'New leg weakness or numbness',
-  bowel_bladder_loss: 'Loss of bladder or bowel control',
-  saddle_numbness: 'Saddle numbness',
-  allergic_reaction: 'Hives, face swelling or trouble breathing',
-  severe_headache: 'Severe new headache',
-  hospital_or_er_visit: 'Hospital stay or emergency visit',
-  injection_site_pain: 'Injection-site pain',
-  headache: 'Headache',
-  nausea: 'Nausea or vomiting',
-  constipation: 'Constipation',
-  drowsiness: 'Drowsiness',
-  other: 'Something else',
-};
-export const RED_FLAGS = new Set([
-  'fever', 'injection_site_reaction', 'leg_weakness_numbness', 'bowel_bladder_loss',
-  'saddle_numbness', 'allergic_reaction', 'severe_headache', 'hospital_or_er_visit',
-]);
-export const DRUGS = {
-  codeine: ['Codeine', 'mg'],
-  dihydrocodeine: ['Dihydrocodeine', 'mg'],
-  fentanyl_patch: ['Fentanyl patch', 'mcg/hr'],
-  hydrocodone: ['Hydrocodone', 'mg'],
-  hydromorphone: ['Hydromorphone', 'mg'],
-  methadone: ['Methadone', 'mg'],
-  morphine: ['Morphine', 'mg'],
-  oxycodone: ['Oxycodone', 'mg'],
-  oxymorphone: ['Oxymorphone', 'mg'],
-  tapentadol: ['Tapentadol', 'mg'],
-  tramadol: ['Tramadol', 'mg'],
-  buprenorphine: ['Buprenorphine', 'mg'],
-};
+// The protocol's words (GET /staff/protocol, from study.toml), filled by useProtocol
+// at sign-in: the console keeps no copy of the checklist or the formulary.
+export const SYMPTOMS = {};
+export const RED_FLAGS = new Set();
+export const DRUGS = {};
 
 /** The formulary as the server states it: each drug's MME factor and where the
  * factor comes from (study.toml factor_source). Empty until /staff/protocol answers. */
 export const FORMULARY = [];
 
-/** Take the words of the study protocol (GET /staff/protocol) over the built-in ones,
- * so that a changed checklist or formulary in study.toml shows as it is. */
 /** The protocol's flag thresholds (mme_high, fever_c, …), as the server sent them. */
 export const THRESHOLDS = {};
 
+/** Take the words and thresholds of the study protocol (GET /staff/protocol), so that
+ * a changed checklist, formulary or threshold in study.toml shows as it is. */
 export function useProtocol(protocol) {
   if (!protocol) return;
   for (const key of Object.keys(THRESHOLDS)) delete THRESHOLDS[key];

@@ -69,7 +69,7 @@ async function loadSites() {
     useProtocol(await get('/staff/protocol'));
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;
-    // keep the built-in words
+    // the screens show codes until the protocol can be read
   }
   try {
     ctx.sites = (await get('/staff/sites')).sites;
