@@ -19,16 +19,13 @@ from .auth.roles import ROLES
 from .db import MIGRATE_COMMAND, connect, migrate, pending_migrations_at, transaction
 from .participants import queries as participant_queries
 from .participants import service as participants
+from .study import current_study
 
 diary = AppGroup("diary", help="Participant Diary administration.")
 
 
 def _db():
     return connect(current_app.config["DIARY_DATABASE"])
-
-
-def _study():
-    return current_app.extensions["diary.study"]
 
 
 def _fail(message: str) -> None:
@@ -62,7 +59,7 @@ def _create_staff(db, *, email, role, site_codes, password, now):
             role=role,
             password=password,
             site_codes=site_codes,
-            default_timezone=_study().timezone,
+            default_timezone=current_study().timezone,
             now=now,
         )
     except APIError as exc:
@@ -116,7 +113,7 @@ def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme
     with transaction(db):
         _, issued = participants.enroll(
             db,
-            _study(),
+            current_study(),
             actor=audit.CLI,
             site=site,
             study_id=study_id,
@@ -191,7 +188,12 @@ def add_injection(study_id, day):
     try:
         with transaction(db):
             days = participants.add_injection(
-                db, _study(), actor=audit.CLI, participant=participant, day=when, now=clock.now()
+                db,
+                current_study(),
+                actor=audit.CLI,
+                participant=participant,
+                day=when,
+                now=clock.now(),
             )
     except APIError as exc:
         _fail(_api_error_text(exc))
@@ -245,7 +247,7 @@ def demo(password):
     print the logins and a fresh participant's activation code."""
     db = _db()
     now = clock.now()
-    study = _study()
+    study = current_study()
     email = "coordinator@demo.test"
     first_run = auth_queries.staff_by_email(db, email) is None
     if first_run:
@@ -301,7 +303,7 @@ def _demo_history(db, *, now) -> None:
     from .jobs import runner
     from .jobs.registry import JOBS
 
-    study = _study()
+    study = current_study()
     tz = study.timezone
     today = clock.local_date(now, tz)
     rng = random.Random(14)  # the same demo every time
@@ -389,7 +391,7 @@ def _parse_instant(text: str):
 def _job_kwargs() -> dict:
     return {
         "database": current_app.config["DIARY_DATABASE"],
-        "study": _study(),
+        "study": current_study(),
         "config": current_app.config,
     }
 

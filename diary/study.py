@@ -9,6 +9,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from marshmallow import (
     RAISE,
     Schema,
@@ -329,3 +330,8 @@ def load(path: str | Path) -> Study:
     except OSError as exc:
         raise StudyError(f"cannot read the study protocol file {path}: {exc.strerror}") from exc
     return parse(text, str(path))
+
+
+def current_study() -> Study:
+    """The protocol the running app loaded at start-up (create_app; DIARY_STUDY_FILE)."""
+    return current_app.extensions["diary.study"]

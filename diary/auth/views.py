@@ -13,7 +13,7 @@ from ..participants import service as participants
 from ..participants.queries import get_by_id
 from ..participants.schemas import ProfileSchema
 from ..schemas import Blueprint, OkSchema
-from ..study import Study
+from ..study import Study, current_study
 from . import ParticipantUser, StaffUser, queries, sign_in, sign_out
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import ActivateSchema, SessionSchema, StaffLoginSchema, UserSchema
@@ -146,5 +146,5 @@ def activate(body):
             token, session_id, participant_id, participant["study_id"], participant["site_id"]
         )
     )
-    study: Study = current_app.extensions["diary.study"]
+    study: Study = current_study()
     return participants.profile(db, study, participant, now=now)

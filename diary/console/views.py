@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from flask import current_app
 from flask_login import current_user
 
 from .. import adherence, audit, clock
@@ -17,6 +16,7 @@ from ..entries import service as entry_service
 from ..errors import invalid, not_found
 from ..participants import queries as participant_queries
 from ..schemas import Blueprint
+from ..study import current_study
 from . import entries
 from .schemas import (
     AdherenceQuerySchema,
@@ -47,7 +47,7 @@ def list_sites():
 def get_adherence(args):
     return adherence.report(
         get_db(),
-        current_app.extensions["diary.study"],
+        current_study(),
         current_user.site_ids,
         now=clock.now(),
         site_code=args.get("site"),
@@ -80,10 +80,6 @@ def get_audit(args):
     }
 
 
-def _study():
-    return current_app.extensions["diary.study"]
-
-
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
@@ -104,9 +100,9 @@ def _participant(study_id: str) -> dict:
 @blp.response(200, StaffEntryListSchema)
 def list_entries(args, study_id):
     participant = _participant(study_id)
-    first, last = entry_service.expected_range(_study(), participant)
+    first, last = entry_service.expected_range(current_study(), participant)
     start, end = args.get("from_", first), args.get("to", last)
-    return {"entries": entries.with_corrections(get_db(), _study(), participant, start, end)}
+    return {"entries": entries.with_corrections(get_db(), current_study(), participant, start, end)}
 
 
 @blp.route("/staff/participants/<study_id>/entries/<day>", methods=["PUT"])
@@ -118,7 +114,7 @@ def list_entries(args, study_id):
 def clarify_entry(body, study_id, day):
     return entries.clarify(
         get_db(),
-        _study(),
+        current_study(),
         participant=_participant(study_id),
         day=_day(day),
         body=body,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import StrictSchema
-from ..study import Study
+from ..study import current_study
 
 MAX_DOSES = 30
 
@@ -15,22 +14,18 @@ def _positive(maximum: float) -> list:
     return [validate.Range(min=0, min_inclusive=False, max=maximum)]
 
 
-def _study() -> Study:
-    return current_app.extensions["diary.study"]
-
-
 def _known_drug(code: str) -> None:
-    if _study().drug(code) is None:
+    if current_study().drug(code) is None:
         raise ValidationError("not a drug of the study formulary")
 
 
 def _known_symptom(code: str) -> None:
-    if _study().symptom(code) is None:
+    if current_study().symptom(code) is None:
         raise ValidationError("not a symptom of the checklist")
 
 
 def _note_length(note: str | None) -> None:
-    limit = _study().note_max_chars
+    limit = current_study().note_max_chars
     if note is not None and len(note) > limit:
         raise ValidationError(f"at most {limit} characters")
 
@@ -42,7 +37,7 @@ class DoseIn(StrictSchema):
 
     @validates_schema
     def _within_drug_limits(self, data, **kwargs):
-        drug = _study().drug(data.get("drug", ""))
+        drug = current_study().drug(data.get("drug", ""))
         if drug is None:
             return
         if "strength" in data and data["strength"] > drug.max_strength:

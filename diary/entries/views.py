@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
 from flask_login import current_user
 
 from .. import clock
 from ..auth import participant_required, staff_required
 from ..db import get_db
 from ..errors import invalid, not_found
+from ..notify import webpush
 from ..schemas import Blueprint
+from ..study import current_study
 from . import service
 from .schemas import (
     EntryIn,
@@ -25,10 +26,6 @@ from .schemas import (
 blp = Blueprint("entries", __name__, description="Diary entries")
 
 
-def _study():
-    return current_app.extensions["diary.study"]
-
-
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
@@ -36,17 +33,15 @@ def _date(text: str) -> date:
         raise invalid("date", "must be a date as YYYY-MM-DD") from None
 
 
-def _vapid_public_key() -> str | None:
-    getter = current_app.extensions.get("diary.vapid_public_key")
-    return getter() if getter else None
-
-
 @blp.route("/protocol", methods=["GET"])
 @participant_required
 @blp.response(200, ProtocolOut)
 def get_protocol():
     return service.protocol(
-        get_db(), _study(), current_user.participant_id, vapid_public_key=_vapid_public_key()
+        get_db(),
+        current_study(),
+        current_user.participant_id,
+        vapid_public_key=webpush.app_public_key(),
     )
 
 
@@ -55,7 +50,7 @@ def get_protocol():
 @blp.response(200, StaffProtocolOut)
 def get_staff_protocol():
     """The study's checklist, formulary (with MME factors) and flag thresholds, for staff."""
-    return service.staff_protocol(_study())
+    return service.staff_protocol(current_study())
 
 
 @blp.route("/entries/<day>", methods=["PUT"])
@@ -71,7 +66,7 @@ def put_entry(body, day):
     target = _date(day)
     entry, status = service.put_entry(
         get_db(),
-        _study(),
+        current_study(),
         participant_id=current_user.participant_id,
         day=target,
         body=body,
@@ -85,7 +80,7 @@ def put_entry(body, day):
 @participant_required
 @blp.response(200, EntryOut)
 def get_entry(day):
-    entry = service.get(get_db(), _study(), current_user.participant_id, _date(day))
+    entry = service.get(get_db(), current_study(), current_user.participant_id, _date(day))
     if entry is None:
         raise not_found(f"No entry for {day}.")
     return entry
@@ -98,6 +93,6 @@ def get_entry(day):
 def list_entries(args):
     return {
         "entries": service.between(
-            get_db(), _study(), current_user.participant_id, args["from_"], args["to"]
+            get_db(), current_study(), current_user.participant_id, args["from_"], args["to"]
         )
     }

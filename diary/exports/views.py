@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask_login import current_user
 
 from .. import clock
 from ..auth import staff_required
 from ..db import get_db
 from ..schemas import Blueprint
+from ..study import current_study
 from . import service
 from .schemas import ExportQuery
 
@@ -35,7 +36,7 @@ blp = Blueprint("exports", __name__, description="Exports for the statisticians 
 def download(args, name):
     result = service.export(
         get_db(),
-        current_app.extensions["diary.study"],
+        current_study(),
         name,
         site_ids=current_user.site_ids,
         site_code=args.get("site"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user
 
 from .. import clock
@@ -13,6 +12,7 @@ from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
 from ..participants import queries as participant_queries
 from ..schemas import Blueprint
+from ..study import current_study
 from . import persist, queries, service
 from .schemas import (
     AdverseEventInSchema,
@@ -99,7 +99,7 @@ def resolve(body, flag_id):
     with transaction(db):
         service.resolve(
             db,
-            current_app.extensions["diary.study"],
+            current_study(),
             flag=_flag(db, flag_id),
             body=body,
             actor=current_user.actor,

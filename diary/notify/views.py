@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_login import current_user
 
 from .. import audit, clock
@@ -27,22 +26,6 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 blp = Blueprint("notifications", __name__, description="Push subscriptions and notifications")
-
-
-def vapid_public_key() -> str | None:
-    """The browser's applicationServerKey, or None when Web Push is not configured."""
-    try:
-        return webpush.configured_public_key(current_app.config.get("DIARY_VAPID_PRIVATE_KEY"))
-    except webpush.VapidKeyError as exc:
-        # A broken key disables push (browsers cannot subscribe) rather than the API.
-        log.error("Web Push disabled: %s", exc)
-        return None
-
-
-@blp.record_once
-def _expose_public_key(state) -> None:
-    # The protocol endpoint (entries) hands the key to the PWA as well.
-    state.app.extensions["diary.vapid_public_key"] = vapid_public_key
 
 
 def _owner() -> tuple[str, int]:
@@ -139,7 +122,7 @@ def staff_unsubscribe(body):
 @blp.route("/push/vapid-public-key", methods=["GET"])
 @blp.response(200, VapidKeySchema)
 def get_vapid_public_key():
-    return {"vapid_public_key": vapid_public_key()}
+    return {"vapid_public_key": webpush.app_public_key()}
 
 
 @blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])

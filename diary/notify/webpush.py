@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
@@ -132,3 +134,13 @@ class Pusher:
 
     def close(self) -> None:
         self.session.close()
+
+
+def app_public_key() -> str | None:
+    """The running app's applicationServerKey for browsers, or None when Web Push is not
+    configured. A broken key disables push (browsers cannot subscribe), never the API."""
+    try:
+        return configured_public_key(current_app.config.get("DIARY_VAPID_PRIVATE_KEY"))
+    except VapidKeyError as exc:
+        logging.getLogger(__name__).error("Web Push disabled: %s", exc)
+        return None

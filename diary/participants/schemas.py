@@ -1,7 +1,7 @@
-from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import SITE_CODE, STUDY_ID, HHMMField, StrictSchema, TimeZoneField
+from ..study import current_study
 
 STATUSES = ("active", "withdrawn", "completed")
 
@@ -30,7 +30,7 @@ class ProfilePatchSchema(StrictSchema):
 
 
 def _formulary_drug(code: str) -> None:
-    if current_app.extensions["diary.study"].drug(code) is None:
+    if current_study().drug(code) is None:
         raise ValidationError("not a drug of the study formulary")
 
 

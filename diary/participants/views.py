@@ -13,6 +13,7 @@ from ..auth import queries as auth_queries
 from ..db import get_db, transaction
 from ..errors import invalid, not_found
 from ..schemas import Blueprint
+from ..study import current_study
 from . import queries, service
 from .schemas import (
     ActivationCodeSchema,
@@ -32,10 +33,6 @@ from .schemas import (
 blp = Blueprint("participants", __name__, description="Participants and their profiles")
 
 
-def _study():
-    return current_app.extensions["diary.study"]
-
-
 # --- the participant's own profile -----------------------------------------
 
 
@@ -45,7 +42,7 @@ def _study():
 def get_me():
     db = get_db()
     return service.profile(
-        db, _study(), queries.get_by_id(db, current_user.participant_id), now=clock.now()
+        db, current_study(), queries.get_by_id(db, current_user.participant_id), now=clock.now()
     )
 
 
@@ -68,7 +65,7 @@ def patch_me(body):
             reason=None,
             now=now,
         )
-    return service.profile(db, _study(), updated, now=now)
+    return service.profile(db, current_study(), updated, now=now)
 
 
 # --- staff -------------------------------------------------------------------
@@ -122,7 +119,7 @@ def list_participants(args):
     rows = queries.list_participants(
         db, current_user.site_ids, site_code=args.get("site"), search=args.get("q")
     )
-    extra = adherence.list_columns(db, _study(), rows, now=clock.now())
+    extra = adherence.list_columns(db, current_study(), rows, now=clock.now())
     return {
         "participants": [
             {**r, **extra[r["id"]], "notifications_enabled": bool(r["notifications_enabled"])}
@@ -146,7 +143,7 @@ def enroll(body):
     with transaction(db):
         participant, issued = service.enroll(
             db,
-            _study(),
+            current_study(),
             actor=current_user.actor,
             site=site,
             study_id=body["study_id"],
@@ -217,7 +214,7 @@ def add_injection(body, study_id):
         participant = _scoped(study_id)
         service.add_injection(
             db,
-            _study(),
+            current_study(),
             actor=current_user.actor,
             participant=participant,
             day=body["date"],
@@ -247,7 +244,7 @@ def void_injection(body, study_id, day):
         participant = _scoped(study_id)
         service.void_injection(
             db,
-            _study(),
+            current_study(),
             actor=current_user.actor,
             participant=participant,
             day=_injection_day(study_id, day),
@@ -273,7 +270,7 @@ def correct_injection(body, study_id, day):
         participant = _scoped(study_id)
         service.correct_injection(
             db,
-            _study(),
+            current_study(),
             actor=current_user.actor,
             participant=participant,
             day=_injection_day(study_id, day),
