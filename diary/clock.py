@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -24,6 +25,19 @@ def parse_iso(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive timestamp in the database: {text!r}")
     return value.astimezone(UTC)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_date(text: str) -> date | None:
+    """A calendar date written exactly YYYY-MM-DD, or None (no other form, no 2025-02-30)."""
+    if not _ISO_DATE.fullmatch(text):
+        return None  # also refuses what fromisoformat would take: 2025-W01-1, 20250101
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def zone(name: str) -> ZoneInfo:

@@ -13,8 +13,9 @@ from ..auth import queries as auth_queries
 from ..auth import staff_required
 from ..db import get_db
 from ..entries import service as entry_service
-from ..errors import invalid, not_found
+from ..errors import invalid
 from ..participants import queries as participant_queries
+from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
 from . import entries
@@ -81,17 +82,10 @@ def get_audit(args):
 
 
 def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
-    except ValueError:
-        raise invalid("date", "must be a date as YYYY-MM-DD") from None
-
-
-def _participant(study_id: str) -> dict:
-    participant = participant_queries.get_by_study_id(get_db(), study_id, current_user.site_ids)
-    if participant is None:
-        raise not_found(f"No participant {study_id} at your sites.")
-    return participant
+    day = clock.parse_date(text)
+    if day is None:
+        raise invalid("date", "must be a date as YYYY-MM-DD")
+    return day
 
 
 @blp.route("/staff/participants/<study_id>/entries", methods=["GET"])
@@ -99,7 +93,7 @@ def _participant(study_id: str) -> dict:
 @blp.arguments(StaffRangeQuery, location="query")
 @blp.response(200, StaffEntryListSchema)
 def list_entries(args, study_id):
-    participant = _participant(study_id)
+    participant = scoped_participant(study_id)
     first, last = entry_service.expected_range(current_study(), participant)
     start, end = args.get("from_", first), args.get("to", last)
     return {"entries": entries.with_corrections(get_db(), current_study(), participant, start, end)}
@@ -115,7 +109,7 @@ def clarify_entry(body, study_id, day):
     return entries.clarify(
         get_db(),
         current_study(),
-        participant=_participant(study_id),
+        participant=scoped_participant(study_id),
         day=_day(day),
         body=body,
         actor=current_user.actor,

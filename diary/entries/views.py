@@ -27,10 +27,10 @@ blp = Blueprint("entries", __name__, description="Diary entries")
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
-    except ValueError:
-        raise invalid("date", "must be a date as YYYY-MM-DD") from None
+    day = clock.parse_date(text)
+    if day is None:
+        raise invalid("date", "must be a date as YYYY-MM-DD")
+    return day
 
 
 @blp.route("/protocol", methods=["GET"])

@@ -10,7 +10,7 @@ from ..db import get_db, transaction
 from ..errors import not_found
 from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
-from ..participants import queries as participant_queries
+from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
 from . import persist, queries, service
@@ -109,19 +109,12 @@ def resolve(body, flag_id):
     return _shown(db, flag_id)
 
 
-def _participant(study_id: str) -> dict:
-    participant = participant_queries.get_by_study_id(get_db(), study_id, current_user.site_ids)
-    if participant is None:
-        raise not_found(f"No participant {study_id} at your sites.")
-    return participant
-
-
 @blp.route("/staff/participants/<study_id>/adverse-events", methods=["GET"])
 @staff_required("flags.read")
 @blp.response(200, AdverseEventListSchema)
 def list_adverse_events(study_id):
     db = get_db()
-    rows = persist.adverse_events(db, participant_id=_participant(study_id)["id"])
+    rows = persist.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
     return {"adverse_events": service.present_adverse_events(rows)}
 
 
@@ -134,7 +127,7 @@ def record_adverse_event(body, study_id):
     with transaction(db):
         ae_id = service.record_adverse_event(
             db,
-            participant=_participant(study_id),
+            participant=scoped_participant(study_id),
             body=body,
             actor=current_user.actor,
             staff_id=current_user.staff_id,

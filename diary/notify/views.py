@@ -11,8 +11,7 @@ from flask_login import current_user
 from .. import audit, clock
 from ..auth import participant_required, staff_required
 from ..db import get_db, transaction
-from ..errors import not_found
-from ..participants import queries as participant_queries
+from ..participants.scope import scoped_participant
 from ..schemas import Blueprint, OkSchema
 from . import queries, webpush
 from .schemas import (
@@ -131,9 +130,7 @@ def get_vapid_public_key():
 def reachability(study_id: str):
     """Can this participant be reached: live push subscriptions, last sync, last reminder."""
     db = get_db()
-    participant = participant_queries.get_by_study_id(db, study_id, current_user.site_ids)
-    if participant is None:
-        raise not_found(f"No participant {study_id} at your sites.")
+    participant = scoped_participant(study_id)
     state = queries.reachability(db, participant["id"])
     subscriptions = [
         {**s, "service": urlsplit(s["endpoint"]).hostname or ""}

@@ -29,6 +29,7 @@ from .schemas import (
     ProfileSchema,
     StaffPatchSchema,
 )
+from .scope import scoped_participant
 
 blp = Blueprint("participants", __name__, description="Participants and their profiles")
 
@@ -69,14 +70,6 @@ def patch_me(body):
 
 
 # --- staff -------------------------------------------------------------------
-
-
-def _scoped(study_id: str) -> dict:
-    """The participant if the signed-in staff member's sites include theirs; else 404."""
-    participant = queries.get_by_study_id(get_db(), study_id, current_user.site_ids)
-    if participant is None:
-        raise not_found(f"No participant {study_id} at your sites.")
-    return participant
 
 
 def _detail(db, participant: dict) -> dict:
@@ -162,7 +155,7 @@ def enroll(body):
 @staff_required("participants.read")
 @blp.response(200, ParticipantSchema)
 def get_participant(study_id):
-    return _detail(get_db(), _scoped(study_id))
+    return _detail(get_db(), scoped_participant(study_id))
 
 
 @blp.route("/staff/participants/<study_id>", methods=["PATCH"])
@@ -173,7 +166,7 @@ def patch_participant(body, study_id):
     db = get_db()
     reason = body.pop("reason", None)
     with transaction(db):
-        participant = _scoped(study_id)
+        participant = scoped_participant(study_id)
         updated = service.update(
             db,
             actor=current_user.actor,
@@ -195,7 +188,7 @@ def patch_participant(body, study_id):
 def reissue_code(study_id):
     db = get_db()
     with transaction(db):
-        participant = _scoped(study_id)
+        participant = scoped_participant(study_id)
         issued = service.reissue_code(
             db, actor=current_user.actor, participant=participant, now=clock.now(), **_issue_args()
         )
@@ -211,7 +204,7 @@ def reissue_code(study_id):
 def add_injection(body, study_id):
     db = get_db()
     with transaction(db):
-        participant = _scoped(study_id)
+        participant = scoped_participant(study_id)
         service.add_injection(
             db,
             current_study(),
@@ -225,10 +218,10 @@ def add_injection(body, study_id):
 
 def _injection_day(study_id: str, text: str) -> date:
     """The injection date in the path; a string that is no date names no injection."""
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
-    except ValueError:
-        raise not_found(f"No injection on {text[:10]} for {study_id}.") from None
+    day = clock.parse_date(text)
+    if day is None:
+        raise not_found(f"No injection on {text[:10]} for {study_id}.")
+    return day
 
 
 @blp.route("/staff/participants/<study_id>/injections/<day>/void", methods=["POST"])
@@ -241,7 +234,7 @@ def void_injection(body, study_id, day):
     """Void an injection recorded by mistake (investigators and admins)."""
     db = get_db()
     with transaction(db):
-        participant = _scoped(study_id)
+        participant = scoped_participant(study_id)
         service.void_injection(
             db,
             current_study(),
@@ -267,7 +260,7 @@ def correct_injection(body, study_id, day):
     """Correct an injection's date: the old one is voided, the new one recorded, at once."""
     db = get_db()
     with transaction(db):
-        participant = _scoped(study_id)
+        participant = scoped_participant(study_id)
         service.correct_injection(
             db,
             current_study(),

@@ -275,6 +275,17 @@ def test_dates_outside_the_diary_are_422(phone, db, day, reason):
     assert counts(db) == before
 
 
+@pytest.mark.parametrize("day", ["2026-W10-3", "20260304", "2026-02-30", "٢٠٢٦-٠٣-٠٤", "2026-3-4"])
+def test_a_path_date_not_written_yyyy_mm_dd_is_422_naming_the_date(phone, db, day):
+    """One reading of a date in a URL: the ISO forms Python also accepts are refused."""
+    before = counts(db)
+    with at(2026, 3, 4, 20, 0):
+        response = phone.put(f"entries/{day}", entry())
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in response.get_json()["error"]["fields"]["date"][0]
+    assert counts(db) == before
+
+
 def test_a_participant_in_another_zone_keeps_entries_in_the_zone_they_were_made(phone, db):
     with at(2026, 3, 4, 20, 0):
         phone.put("entries/2026-03-04", entry())
