@@ -22,7 +22,7 @@ PUBLIC_ENDPOINTS = {
     "auth.staff_login",
     "auth.staff_logout",
     "auth.logout",
-    "auth.activate",
+    "participants.activate",
     "notifications.get_vapid_public_key",
 }
 _ERRORS = {

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from .. import audit, clock
 from ..db import get_db, transaction
 from ..errors import APIError
-from ..participants import service as participants
-from ..participants.queries import get_by_id
-from ..participants.schemas import ProfileSchema
 from ..schemas import Blueprint, OkSchema
-from ..study import Study, current_study
-from . import ParticipantUser, StaffUser, queries, sign_in, sign_out
+from . import StaffUser, queries, sign_in, sign_out
 from .passwords import hash_password, needs_rehash, verify_password
-from .schemas import ActivateSchema, SessionSchema, StaffLoginSchema, UserSchema
+from .schemas import SessionSchema, StaffLoginSchema, UserSchema
 
 blp = Blueprint("auth", __name__, description="Sessions, sign-in and activation")
 
@@ -107,44 +103,3 @@ def staff_logout():
 def logout():
     sign_out()
     return {"ok": True}
-
-
-@blp.route("/participant/activate", methods=["POST"])
-@blp.arguments(ActivateSchema)
-@blp.response(200, ProfileSchema)
-@blp.alt_response(400, description="Wrong, used or expired code (one message for all)")
-@blp.alt_response(429, description="Too many attempts from this client")
-def activate(body):
-    db = get_db()
-    cfg = current_app.config
-    now = clock.now()
-    with transaction(db):
-        participant_id = participants.activate(
-            db,
-            code=body["code"],
-            client_key=request.remote_addr or "unknown",
-            secret_key=cfg["SECRET_KEY"],
-            max_failures=cfg["ACTIVATION_MAX_FAILURES"],
-            window=cfg["ACTIVATION_FAILURE_WINDOW"],
-            now=now,
-        )
-        token = None
-        if participant_id:
-            token = queries.create_session(
-                db, kind="participant", participant_id=participant_id, now=now
-            )
-    if not participant_id:
-        raise APIError(
-            400,
-            "This code did not work. Check it, or ask your study team for a new one.",
-            code="invalid_code",
-        )
-    participant = get_by_id(db, participant_id)
-    session_id = queries.session_by_token(db, token)["id"]
-    sign_in(
-        ParticipantUser(
-            token, session_id, participant_id, participant["study_id"], participant["site_id"]
-        )
-    )
-    study: Study = current_study()
-    return participants.profile(db, study, participant, now=now)

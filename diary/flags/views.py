@@ -10,14 +10,10 @@ from ..db import get_db, transaction
 from ..errors import not_found
 from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
-from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
-from . import persist, queries, service
+from . import queries, service
 from .schemas import (
-    AdverseEventInSchema,
-    AdverseEventListSchema,
-    AdverseEventSchema,
     FlagListSchema,
     FlagQuerySchema,
     FlagSchema,
@@ -107,33 +103,6 @@ def resolve(body, flag_id):
             now=clock.now(),
         )
     return _shown(db, flag_id)
-
-
-@blp.route("/staff/participants/<study_id>/adverse-events", methods=["GET"])
-@staff_required("flags.read")
-@blp.response(200, AdverseEventListSchema)
-def list_adverse_events(study_id):
-    db = get_db()
-    rows = persist.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
-    return {"adverse_events": service.present_adverse_events(rows)}
-
-
-@blp.route("/staff/participants/<study_id>/adverse-events", methods=["POST"])
-@staff_required("adverse_events.record")
-@blp.arguments(AdverseEventInSchema)
-@blp.response(201, AdverseEventSchema)
-def record_adverse_event(body, study_id):
-    db = get_db()
-    with transaction(db):
-        ae_id = service.record_adverse_event(
-            db,
-            participant=scoped_participant(study_id),
-            body=body,
-            actor=current_user.actor,
-            staff_id=current_user.staff_id,
-            now=clock.now(),
-        )
-    return service.present_adverse_events(persist.adverse_events(db, ae_id=ae_id))[0]
 
 
 @blp.route("/staff/flags/<int:flag_id>/notifications", methods=["GET"])

@@ -11,14 +11,12 @@ from flask_login import current_user
 from .. import audit, clock
 from ..auth import participant_required, staff_required
 from ..db import get_db, transaction
-from ..participants.scope import scoped_participant
 from ..schemas import Blueprint, OkSchema
 from . import queries, webpush
 from .schemas import (
     PushEndpointSchema,
     PushSubscribedSchema,
     PushSubscriptionSchema,
-    ReachabilitySchema,
     VapidKeySchema,
 )
 
@@ -122,23 +120,3 @@ def staff_unsubscribe(body):
 @blp.response(200, VapidKeySchema)
 def get_vapid_public_key():
     return {"vapid_public_key": webpush.app_public_key()}
-
-
-@blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
-@staff_required("participants.read")
-@blp.response(200, ReachabilitySchema)
-def reachability(study_id: str):
-    """Can this participant be reached: live push subscriptions, last sync, last reminder."""
-    db = get_db()
-    participant = scoped_participant(study_id)
-    state = queries.reachability(db, participant["id"])
-    subscriptions = [
-        {**s, "service": urlsplit(s["endpoint"]).hostname or ""}
-        for s in queries.participant_subscriptions(db, participant["id"])
-    ]
-    return {
-        **state,
-        "study_id": study_id,
-        "notifications_enabled": bool(state["notifications_enabled"]),
-        "subscriptions": subscriptions,
-    }

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
 from .. import adherence, clock
-from ..auth import participant_required, staff_required
+from ..auth import ParticipantUser, participant_required, sign_in, staff_required
 from ..auth import queries as auth_queries
+from ..auth.schemas import ActivateSchema
 from ..db import get_db, transaction
-from ..errors import invalid, not_found
+from ..errors import APIError, invalid, not_found
+from ..flags import persist as flag_persist
+from ..flags import service as flag_service
+from ..flags.schemas import AdverseEventInSchema, AdverseEventListSchema, AdverseEventSchema
+from ..notify import queries as notify_queries
+from ..notify.schemas import ReachabilitySchema
 from ..schemas import Blueprint
 from ..study import current_study
 from . import queries, service
@@ -67,6 +74,46 @@ def patch_me(body):
             now=now,
         )
     return service.profile(db, current_study(), updated, now=now)
+
+
+@blp.route("/participant/activate", methods=["POST"])
+@blp.arguments(ActivateSchema)
+@blp.response(200, ProfileSchema)
+@blp.alt_response(400, description="Wrong, used or expired code (one message for all)")
+@blp.alt_response(429, description="Too many attempts from this client")
+def activate(body):
+    db = get_db()
+    cfg = current_app.config
+    now = clock.now()
+    with transaction(db):
+        participant_id = service.activate(
+            db,
+            code=body["code"],
+            client_key=request.remote_addr or "unknown",
+            secret_key=cfg["SECRET_KEY"],
+            max_failures=cfg["ACTIVATION_MAX_FAILURES"],
+            window=cfg["ACTIVATION_FAILURE_WINDOW"],
+            now=now,
+        )
+        token = None
+        if participant_id:
+            token = auth_queries.create_session(
+                db, kind="participant", participant_id=participant_id, now=now
+            )
+    if not participant_id:
+        raise APIError(
+            400,
+            "This code did not work. Check it, or ask your study team for a new one.",
+            code="invalid_code",
+        )
+    participant = queries.get_by_id(db, participant_id)
+    session_id = auth_queries.session_by_token(db, token)["id"]
+    sign_in(
+        ParticipantUser(
+            token, session_id, participant_id, participant["study_id"], participant["site_id"]
+        )
+    )
+    return service.profile(db, current_study(), participant, now=now)
 
 
 # --- staff -------------------------------------------------------------------
@@ -273,3 +320,53 @@ def correct_injection(body, study_id, day):
             now=clock.now(),
         )
     return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
+# --- what other packages keep about a participant -------------------------------
+
+
+@blp.route("/staff/participants/<study_id>/adverse-events", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, AdverseEventListSchema)
+def list_adverse_events(study_id):
+    db = get_db()
+    rows = flag_persist.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
+    return {"adverse_events": flag_service.present_adverse_events(rows)}
+
+
+@blp.route("/staff/participants/<study_id>/adverse-events", methods=["POST"])
+@staff_required("adverse_events.record")
+@blp.arguments(AdverseEventInSchema)
+@blp.response(201, AdverseEventSchema)
+def record_adverse_event(body, study_id):
+    db = get_db()
+    with transaction(db):
+        ae_id = flag_service.record_adverse_event(
+            db,
+            participant=scoped_participant(study_id),
+            body=body,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return flag_service.present_adverse_events(flag_persist.adverse_events(db, ae_id=ae_id))[0]
+
+
+@blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, ReachabilitySchema)
+def reachability(study_id: str):
+    """Can this participant be reached: live push subscriptions, last sync, last reminder."""
+    db = get_db()
+    participant = scoped_participant(study_id)
+    state = notify_queries.reachability(db, participant["id"])
+    subscriptions = [
+        {**s, "service": urlsplit(s["endpoint"]).hostname or ""}
+        for s in notify_queries.participant_subscriptions(db, participant["id"])
+    ]
+    return {
+        **state,
+        "study_id": study_id,
+        "notifications_enabled": bool(state["notifications_enabled"]),
+        "subscriptions": subscriptions,
+    }
