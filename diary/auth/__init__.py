@@ -26,8 +26,20 @@ csrf = CSRFProtect()
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+class _SessionUser:
+    """What Flask-Login asks of a signed-in user, for both kinds: the session token is the id."""
+
+    token: str
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.token
+
+
 @dataclass
-class StaffUser:
+class StaffUser(_SessionUser):
     token: str
     session_id: int
     staff_id: int
@@ -36,12 +48,6 @@ class StaffUser:
     # None means every site (admins).
     site_ids: frozenset[int] | None
     kind: str = "staff"
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_anonymous: bool = False
-
-    def get_id(self) -> str:
-        return self.token
 
     @property
     def actor(self) -> audit.Actor:
@@ -63,19 +69,13 @@ class StaffUser:
 
 
 @dataclass
-class ParticipantUser:
+class ParticipantUser(_SessionUser):
     token: str
     session_id: int
     participant_id: int
     study_id: str
     site_id: int
     kind: str = "participant"
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_anonymous: bool = False
-
-    def get_id(self) -> str:
-        return self.token
 
     @property
     def actor(self) -> audit.Actor:
