@@ -179,20 +179,7 @@ def put_entry(
         participant = participant_queries.get_by_id(db, participant_id)
         prior = queries.write_by_client_id(db, client_id)
         if prior is not None:
-            if (
-                prior["participant_id"] != participant_id
-                or prior["date"] != day.isoformat()
-                or prior["request_hash"] != request_hash
-            ):
-                raise APIError(
-                    409,
-                    "This client_id was already used for different content; "
-                    "generate a new client_id for a new write.",
-                    code="client_id_conflict",
-                )
-            entry = queries.get_entry(db, participant_id, day)
-            codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
-            return {**_public(study, entry), "alerts": alerts_for(study, codes)}, 200
+            return _replayed(db, study, prior, participant_id, day, request_hash), 200
 
         tz = participant["timezone"]
         made_at = _made_at(body["device_time"], day, tz, now)
@@ -202,20 +189,7 @@ def put_entry(
             {"drug": d["drug"], "strength": d["strength"], "units": d["units"]}
             for d in body["doses"]
         ]
-        mme = daily_mme([Dose(**d) for d in doses], study.factors)
-        values = {
-            "back_pain": body["back_pain"],
-            "leg_pain": body["leg_pain"],
-            "symptoms": json.dumps(body["symptoms"]),
-            "temperature_c": body["temperature_c"],
-            "note": body["note"],
-            "mme": mme.mme,
-            "mme_unconverted": json.dumps(list(mme.unconverted)),
-            "device_time": body["device_time"].isoformat(),
-            "updated_at": clock.iso(now),
-            "client_id": client_id,
-            "entered_by": "staff" if by_staff else "participant",
-        }
+        values = _stored(study, body, doses, client_id=client_id, by_staff=by_staff, now=now)
         # Received after the window closed: the participant's write synced late. A staff
         # clarification is not a participant sync: it leaves the mark as it was.
         synced_late = int(not by_staff and now > window_closes(study, day, tz))
@@ -278,6 +252,53 @@ def put_entry(
         )
         codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
     return {**_public(study, entry), "alerts": alerts_for(study, codes)}, status
+
+
+def _replayed(
+    db: Database, study: Study, prior: dict, participant_id: int, day: date, request_hash: str
+) -> dict[str, Any]:
+    """A write already applied (the phone retried): the entry as it is, or 409 when the
+    client_id was used for other content."""
+    if (
+        prior["participant_id"] != participant_id
+        or prior["date"] != day.isoformat()
+        or prior["request_hash"] != request_hash
+    ):
+        raise APIError(
+            409,
+            "This client_id was already used for different content; "
+            "generate a new client_id for a new write.",
+            code="client_id_conflict",
+        )
+    entry = queries.get_entry(db, participant_id, day)
+    codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
+    return {**_public(study, entry), "alerts": alerts_for(study, codes)}
+
+
+def _stored(
+    study: Study,
+    body: dict[str, Any],
+    doses: list[dict[str, Any]],
+    *,
+    client_id: str,
+    by_staff: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The entry's columns as stored, with the day's MME from the protocol's factors."""
+    mme = daily_mme([Dose(**d) for d in doses], study.factors)
+    return {
+        "back_pain": body["back_pain"],
+        "leg_pain": body["leg_pain"],
+        "symptoms": json.dumps(body["symptoms"]),
+        "temperature_c": body["temperature_c"],
+        "note": body["note"],
+        "mme": mme.mme,
+        "mme_unconverted": json.dumps(list(mme.unconverted)),
+        "device_time": body["device_time"].isoformat(),
+        "updated_at": clock.iso(now),
+        "client_id": client_id,
+        "entered_by": "staff" if by_staff else "participant",
+    }
 
 
 _AUDITED = (
