@@ -512,45 +512,78 @@ def upsert(
     rule = rules.basis(finding.kind, t)
     existing = queries.open_episode(db, participant["id"], finding.kind, episode_key)
     if existing is None:
-        flag_id = queries.insert_flag(
-            db,
-            participant_id=participant["id"],
-            kind=finding.kind,
-            severity=finding.severity,
-            episode_key=episode_key,
-            first_date=finding.first_date,
-            last_date=finding.last_date,
-            detail=finding.detail,
-            rule=rule,
-            entry_id=entry_id,
-            now=now,
+        flag_id = _open_flag(
+            db, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
         )
-        audit.record(
-            db,
-            actor=actor,
-            action="flag.open",
-            object_type="flag",
-            object_id=flag_id,
-            site_id=participant["site_id"],
-            participant_id=participant["id"],
-            after={
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "first_date": finding.first_date.isoformat(),
-                "last_date": finding.last_date.isoformat(),
-                "detail": finding.detail,
-                "rule": rule,
-            },
-            at=now,
-        )
-        decision = rules.notice(
-            status=None, severity_before=None, merged=None, severity=finding.severity
-        )
-        if decision.notify:
-            queries.update_flag(db, flag_id, {"notices": 1})
-            outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
         return flag_id, "opened"
+    changed = _apply(db, existing, participant, finding, rule, actor=actor, now=now)
+    return existing["id"], "updated" if changed else "unchanged"
 
+
+def _open_flag(
+    db: Database,
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    episode_key: str,
+    rule: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    entry_id: int | None,
+) -> int:
+    """A new episode's flag, audited, with its urgent notice queued when rules.notice asks."""
+    flag_id = queries.insert_flag(
+        db,
+        participant_id=participant["id"],
+        kind=finding.kind,
+        severity=finding.severity,
+        episode_key=episode_key,
+        first_date=finding.first_date,
+        last_date=finding.last_date,
+        detail=finding.detail,
+        rule=rule,
+        entry_id=entry_id,
+        now=now,
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.open",
+        object_type="flag",
+        object_id=flag_id,
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        after={
+            "kind": finding.kind,
+            "severity": finding.severity,
+            "first_date": finding.first_date.isoformat(),
+            "last_date": finding.last_date.isoformat(),
+            "detail": finding.detail,
+            "rule": rule,
+        },
+        at=now,
+    )
+    decision = rules.notice(
+        status=None, severity_before=None, merged=None, severity=finding.severity
+    )
+    if decision.notify:
+        queries.update_flag(db, flag_id, {"notices": 1})
+        outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
+    return flag_id
+
+
+def _apply(
+    db: Database,
+    existing: dict[str, Any],
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    rule: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+) -> bool:
+    """The finding merged into the episode's unresolved flag (rules.merge); reopened, audited
+    and noticed as rules.notice asks. False when the flag already held it all."""
     merged = rules.merge(
         severity=existing["severity"],
         first_date=existing["first_date"],
@@ -588,7 +621,7 @@ def upsert(
         )
     old = {k: existing[k] for k in new}
     if new == old:
-        return existing["id"], "unchanged"
+        return False
     if decision.notify:
         new["notices"] = existing["notices"] + 1
     queries.update_flag(db, existing["id"], {**new, "rule": rule, "updated_at": now})
@@ -614,7 +647,7 @@ def upsert(
             restart_clock=decision.reopen,
             gained=(*merged.gained, *merged.peaks),
         )
-    return existing["id"], "updated"
+    return True
 
 
 def raise_red_flags(
