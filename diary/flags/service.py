@@ -11,7 +11,7 @@ from .. import audit, clock
 from ..errors import APIError
 from ..notify import queries as notify_queries
 from ..study import Study
-from . import persist
+from . import queries
 
 _AE_FIELDS = ("ctcae_grade", "serious", "related", "note")
 
@@ -28,7 +28,7 @@ def acknowledge(
     db: Database, *, flag: dict[str, Any], actor: audit.Actor, staff_id: int, now: datetime
 ) -> None:
     """Mark an open flag seen (inside the caller's transaction)."""
-    if not persist.acknowledge(db, flag["id"], staff_id=staff_id, now=now):
+    if not queries.acknowledge(db, flag["id"], staff_id=staff_id, now=now):
         raise _conflict(flag, "open")
     audit.record(
         db,
@@ -56,7 +56,7 @@ def resolve(
 ) -> None:
     """Resolve a flag; an adverse_event outcome also records the adverse event."""
     note = body.get("note")
-    if not persist.resolve(
+    if not queries.resolve(
         db, flag["id"], staff_id=staff_id, outcome=body["outcome"], note=note, now=now
     ):
         raise _conflict(flag, "open or acknowledged")
@@ -68,7 +68,7 @@ def resolve(
             "onset_date": date.fromisoformat(flag["first_date"]),
             **{k: body.get(k) for k in _AE_FIELDS},
         }
-        ae_id = persist.insert_adverse_event(
+        ae_id = queries.insert_adverse_event(
             db,
             participant_id=flag["participant_id"],
             flag_id=flag["id"],
@@ -107,7 +107,7 @@ def record_adverse_event(
         "onset_date": body["onset_date"],
         **{k: body.get(k) for k in _AE_FIELDS},
     }
-    ae_id = persist.insert_adverse_event(
+    ae_id = queries.insert_adverse_event(
         db, participant_id=participant["id"], flag_id=None, staff_id=staff_id, now=now, **values
     )
     audit.record(
@@ -169,13 +169,13 @@ def present_adverse_events(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def present_flags(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Flag rows → Appendix A shape, with staff e-mails and any adverse event."""
-    emails = persist.staff_emails(
+    emails = queries.staff_emails(
         db, [r["acknowledged_by"] for r in rows] + [r["resolved_by"] for r in rows]
     )
     resolved_ae = [r["id"] for r in rows if r["outcome"] == "adverse_event"]
     events = {
         ae["flag_id"]: _ae_out(ae)
-        for ae in (persist.adverse_events(db, flag_ids=resolved_ae) if resolved_ae else [])
+        for ae in (queries.adverse_events(db, flag_ids=resolved_ae) if resolved_ae else [])
     }
     return [
         {

@@ -14,7 +14,7 @@ from ..auth import queries as auth_queries
 from ..auth.schemas import ActivateSchema
 from ..db import get_db, transaction
 from ..errors import APIError, invalid, not_found
-from ..flags import persist as flag_persist
+from ..flags import queries as flag_queries
 from ..flags import service as flag_service
 from ..flags.schemas import AdverseEventInSchema, AdverseEventListSchema, AdverseEventSchema
 from ..notify import queries as notify_queries
@@ -330,7 +330,7 @@ def correct_injection(body, study_id, day):
 @blp.response(200, AdverseEventListSchema)
 def list_adverse_events(study_id):
     db = get_db()
-    rows = flag_persist.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
+    rows = flag_queries.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
     return {"adverse_events": flag_service.present_adverse_events(rows)}
 
 
@@ -349,7 +349,7 @@ def record_adverse_event(body, study_id):
             staff_id=current_user.staff_id,
             now=clock.now(),
         )
-    return flag_service.present_adverse_events(flag_persist.adverse_events(db, ae_id=ae_id))[0]
+    return flag_service.present_adverse_events(flag_queries.adverse_events(db, ae_id=ae_id))[0]
 
 
 @blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
