@@ -16,9 +16,11 @@ function render(root, ctx, params) {
   const tz = ctx.profile && ctx.profile.timezone;
   const now = zoned(tz);
   const today = now.date;
-  const closes = (ctx.protocol && ctx.protocol.window_closes_next_day_at) || '12:00';
+  // The entry window is the protocol's (cached from the server): until the phone has it,
+  // only today can be entered.
+  const closes = ctx.protocol && ctx.protocol.window_closes_next_day_at;
   const yesterday = addDays(today, -1);
-  const yesterdayOpen = now.time < closes &&
+  const yesterdayOpen = Boolean(closes) && now.time < closes &&
     !(ctx.profile && ctx.profile.window && yesterday < ctx.profile.window.first_date);
   const date = params.get('date') === yesterday && yesterdayOpen ? yesterday : today;
   const isToday = date === today;
