@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..entries.schemas import EntryIn, EntryOut
 from ..schemas import SITE_CODE, STUDY_ID, StrictSchema
 
 ACTOR_TYPES = ("staff", "participant", "system", "cli")
@@ -105,43 +104,3 @@ class AuditPageSchema(Schema):
     next_before_id = fields.Integer(
         allow_none=True, metadata={"description": "pass as before_id for the next page"}
     )
-
-
-# --- a participant's entries (staff) ------------------------------------------
-
-
-class StaffRangeQuery(StrictSchema):
-    """Both optional: the diary's first and last dates by default."""
-
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
-
-    @validates_schema
-    def _order(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["to"] < data["from_"]:
-            raise ValidationError("must not be before 'from'", "to")
-
-
-class ClarificationIn(EntryIn):
-    """The participant's entry body; a reason is required for every staff write."""
-
-    reason = fields.String(required=True, validate=validate.Length(3, 500))
-
-
-class CorrectionSchema(Schema):
-    version = fields.Integer(allow_none=True)
-    at = fields.String(required=True)
-    actor = fields.String(allow_none=True, metadata={"description": "staff e-mail or study ID"})
-    actor_type = fields.String(required=True)
-    action = fields.String(required=True, metadata={"description": "entry.correct|entry.create"})
-    reason = fields.String(allow_none=True)
-    before = fields.Dict(allow_none=True, metadata={"description": "changed values before"})
-    after = fields.Dict(required=True, metadata={"description": "changed values after"})
-
-
-class StaffEntrySchema(EntryOut):
-    corrections = fields.List(fields.Nested(CorrectionSchema), required=True)
-
-
-class StaffEntryListSchema(Schema):
-    entries = fields.List(fields.Nested(StaffEntrySchema), required=True)

@@ -1,10 +1,10 @@
-"""The console's endpoints: sites, adherence, audit, a participant's entries and
-clarifications. Every lookup is scoped to the signed-in staff member's sites."""
+"""The console's study-wide endpoints: sites, adherence, audit. Every lookup is scoped
+to the signed-in staff member's sites. (A participant's entries and clarifications
+are served by entries, beside the participant's own diary.)"""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 
 from flask_login import current_user
 
@@ -12,23 +12,15 @@ from .. import adherence, audit, clock
 from ..auth import queries as auth_queries
 from ..auth import staff_required
 from ..db import get_db
-from ..entries import service as entry_service
-from ..errors import invalid
 from ..participants import queries as participant_queries
-from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
-from . import entries
 from .schemas import (
     AdherenceQuerySchema,
     AdherenceSchema,
     AuditPageSchema,
     AuditQuerySchema,
-    ClarificationIn,
     SiteListSchema,
-    StaffEntryListSchema,
-    StaffEntrySchema,
-    StaffRangeQuery,
 )
 
 blp = Blueprint("console", __name__, description="Staff console: sites, adherence, audit")
@@ -79,39 +71,3 @@ def get_audit(args):
         "chain": dataclasses.asdict(audit.verify(db)),
         "next_before_id": rows[-1]["id"] if rows and full_page else None,
     }
-
-
-def _day(text: str) -> date:
-    day = clock.parse_date(text)
-    if day is None:
-        raise invalid("date", "must be a date as YYYY-MM-DD")
-    return day
-
-
-@blp.route("/staff/participants/<study_id>/entries", methods=["GET"])
-@staff_required("participants.read")
-@blp.arguments(StaffRangeQuery, location="query")
-@blp.response(200, StaffEntryListSchema)
-def list_entries(args, study_id):
-    participant = scoped_participant(study_id)
-    first, last = entry_service.expected_range(current_study(), participant)
-    start, end = args.get("from_", first), args.get("to", last)
-    return {"entries": entries.with_corrections(get_db(), current_study(), participant, start, end)}
-
-
-@blp.route("/staff/participants/<study_id>/entries/<day>", methods=["PUT"])
-@staff_required("entries.clarify")
-@blp.arguments(ClarificationIn)
-@blp.response(200, StaffEntrySchema)
-@blp.alt_response(201, schema=StaffEntrySchema, description="Created")
-@blp.alt_response(422, description="Invalid fields (a reason is always required); nothing written")
-def clarify_entry(body, study_id, day):
-    return entries.clarify(
-        get_db(),
-        current_study(),
-        participant=scoped_participant(study_id),
-        day=_day(day),
-        body=body,
-        actor=current_user.actor,
-        now=clock.now(),
-    )

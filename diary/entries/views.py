@@ -11,16 +11,21 @@ from ..auth import participant_required, staff_required
 from ..db import get_db
 from ..errors import invalid, not_found
 from ..notify import webpush
+from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
-from . import service
+from . import service, staff
 from .schemas import (
+    ClarificationIn,
     EntryIn,
     EntryListOut,
     EntryOut,
     ProtocolOut,
     RangeQuery,
+    StaffEntryListSchema,
+    StaffEntrySchema,
     StaffProtocolOut,
+    StaffRangeQuery,
 )
 
 blp = Blueprint("entries", __name__, description="Diary entries")
@@ -96,3 +101,35 @@ def list_entries(args):
             get_db(), current_study(), current_user.participant_id, args["from_"], args["to"]
         )
     }
+
+
+# --- staff: a participant's entries with their corrections, clarifications --------
+
+
+@blp.route("/staff/participants/<study_id>/entries", methods=["GET"])
+@staff_required("participants.read")
+@blp.arguments(StaffRangeQuery, location="query")
+@blp.response(200, StaffEntryListSchema)
+def list_staff_entries(args, study_id):
+    participant = scoped_participant(study_id)
+    first, last = service.expected_range(current_study(), participant)
+    start, end = args.get("from_", first), args.get("to", last)
+    return {"entries": staff.with_corrections(get_db(), current_study(), participant, start, end)}
+
+
+@blp.route("/staff/participants/<study_id>/entries/<day>", methods=["PUT"])
+@staff_required("entries.clarify")
+@blp.arguments(ClarificationIn)
+@blp.response(200, StaffEntrySchema)
+@blp.alt_response(201, schema=StaffEntrySchema, description="Created")
+@blp.alt_response(422, description="Invalid fields (a reason is always required); nothing written")
+def clarify_entry(body, study_id, day):
+    return staff.clarify(
+        get_db(),
+        current_study(),
+        participant=scoped_participant(study_id),
+        day=_date(day),
+        body=body,
+        actor=current_user.actor,
+        now=clock.now(),
+    )

@@ -9,9 +9,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import audit
-from ..entries import service as entry_service
 from ..study import Study
 from . import queries
+from . import service as entry_service
 
 # What a correction shows: the values a reader of the diary cares about.
 SHOWN = (
