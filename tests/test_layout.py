@@ -36,3 +36,33 @@ def test_function_local_imports_count():
     """A cycle hidden inside a function is still a cycle: cli's lazy imports are edges."""
     edges = import_graph.graph()
     assert "jobs" in edges["cli"]
+
+
+# README "Layout": each line imports only from the lines below it.
+LAYERS = [
+    {"app"},
+    {"cli", "jobs"},
+    {"console", "exports"},
+    {"entries"},
+    {"participants"},
+    {"adherence"},
+    {"flags"},
+    {"notify"},
+    {"auth"},
+    {"study", "mme", "audit", "db", "clock", "errors", "schemas", "config", "pages", "security"},
+]
+
+
+def test_each_package_imports_only_from_the_layers_below_it():
+    level = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    upward = []
+    for source, targets in import_graph.graph().items():
+        assert source in level, f"{source} is in no layer of README Layout"
+        for target in targets:
+            assert target in level, f"{target} is in no layer of README Layout"
+            core = level[source] == len(LAYERS) - 1
+            if level[target] < level[source] or (
+                level[target] == level[source] and not core and (source, target) != ("cli", "jobs")
+            ):
+                upward.append(f"{source} -> {target}")
+    assert upward == []
