@@ -40,15 +40,25 @@ TIMEZONE = "America/Chicago"
 EXPECTED_CONSOLE = ("Failed to load resource", "net::ERR_INTERNET_DISCONNECTED")
 
 
+_bodies = threading.local()  # the response bodies this request thread handed out
+
+
 class _Server(ThreadedWSGIServer):
-    """A thread per request; each closes its SQLite connection when it ends."""
+    """A thread per request; each closes its SQLite connection when it ends, and the
+    response bodies it served: when the browser drops a connection mid-file (a page or
+    context closing while the service worker precaches), werkzeug leaves the file open."""
 
     daemon_threads = True
 
     def process_request_thread(self, request, client_address):
+        _bodies.open = []
         try:
             super().process_request_thread(request, client_address)
         finally:
+            for body in _bodies.open:
+                if hasattr(body, "close"):
+                    body.close()
+            _bodies.open = []
             close_thread_connections()
 
 
@@ -61,7 +71,9 @@ class LiveServer:
 
     def _log(self, environ, start_response):
         self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
-        return self._app(environ, start_response)
+        body = self._app(environ, start_response)
+        getattr(_bodies, "open", []).append(body)
+        return body
 
     def count(self, method: str, prefix: str) -> int:
         return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
