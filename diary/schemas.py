@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import flask_smorest
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 
 from . import clock
@@ -22,6 +22,19 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class DateRangeQuery(StrictSchema):
+    """`from` and `to` dates of a query string, `to` never before `from` (both optional
+    here; a subclass may require them)."""
+
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+            raise ValidationError("must not be before 'from'", "to")
 
 
 class TimeZoneField(fields.String):

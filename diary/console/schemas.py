@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from ..schemas import SITE_CODE, STUDY_ID, StrictSchema
+from ..schemas import SITE_CODE, STUDY_ID, DateRangeQuery, StrictSchema
 
 ACTOR_TYPES = ("staff", "participant", "system", "cli")
 
@@ -19,15 +19,8 @@ class SiteListSchema(Schema):
     sites = fields.List(fields.Nested(SiteSchema), required=True)
 
 
-class AdherenceQuerySchema(StrictSchema):
+class AdherenceQuerySchema(DateRangeQuery):
     site = fields.String(validate=SITE_CODE)
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
-
-    @validates_schema
-    def _order(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["to"] < data["from_"]:
-            raise ValidationError("must not be before 'from'", "to")
 
 
 class CountsSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import StrictSchema
+from ..schemas import DateRangeQuery, StrictSchema
 from ..study import current_study
 
 MAX_DOSES = 30
@@ -129,17 +129,14 @@ class EntryListOut(Schema):
     entries = fields.List(fields.Nested(EntryOut), required=True)
 
 
-class RangeQuery(StrictSchema):
+class RangeQuery(DateRangeQuery):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
 
     @validates_schema
-    def _order(self, data, **kwargs):
-        if "from_" in data and "to" in data:
-            if data["to"] < data["from_"]:
-                raise ValidationError("must not be before 'from'", "to")
-            if (data["to"] - data["from_"]).days > 366:
-                raise ValidationError("at most 366 days per request", "to")
+    def _span(self, data, **kwargs):
+        if "from_" in data and "to" in data and (data["to"] - data["from_"]).days > 366:
+            raise ValidationError("at most 366 days per request", "to")
 
 
 class ScaleOut(Schema):
@@ -213,16 +210,8 @@ class StaffProtocolOut(Schema):
 # --- a participant's entries (staff) ------------------------------------------
 
 
-class StaffRangeQuery(StrictSchema):
+class StaffRangeQuery(DateRangeQuery):
     """Both optional: the diary's first and last dates by default."""
-
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
-
-    @validates_schema
-    def _order(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["to"] < data["from_"]:
-            raise ValidationError("must not be before 'from'", "to")
 
 
 class ClarificationIn(EntryIn):
