@@ -4,10 +4,10 @@ and free of serious or critical axe-core violations; the participant charts."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import pytest
+from app_support import protocol_changed
 from playwright.sync_api import expect
 from test_console_support import DESK, PHONE, desk, serious_violations, snap, study  # noqa: F401
 
@@ -126,11 +126,7 @@ def test_participant_charts_show_baselines_the_50_mme_line_and_flags(desk, make_
 def test_the_console_draws_the_protocols_thresholds_not_its_own(desk, make_staff, study):
     """A protocol with another high-MME threshold and fever mark changes the chart line
     and the entries' temperature mark, with no change to the console's code."""
-    saved = study.app.extensions["diary.study"]
-    study.app.extensions["diary.study"] = dataclasses.replace(
-        saved, thresholds=dataclasses.replace(saved.thresholds, mme_high=55, fever_c=38.5)
-    )
-    try:
+    with protocol_changed(study.app, thresholds={"mme_high": 55, "fever_c": 38.5}):
         make_staff("coord@a.test", "coordinator", ("SITE-A",))
         study.busy_participant("LBP-001")
         page = desk.page()
@@ -142,23 +138,13 @@ def test_the_console_draws_the_protocols_thresholds_not_its_own(desk, make_staff
         temperature = page.get_by_role("listitem").filter(has_text="Temperature 38.4 °C")
         expect(temperature).to_have_count(1)
         expect(temperature).not_to_have_class(re.compile(r"\bred\b"))
-    finally:
-        study.app.extensions["diary.study"] = saved
 
 
 def test_the_console_shows_the_protocols_symptom_words(desk, make_staff, study):
     """A symptom relabelled in the protocol shows with its new words in the console."""
-    saved = study.app.extensions["diary.study"]
-    symptoms = tuple(
-        dataclasses.replace(s, label="Fever, as the protocol words it") if s.code == "fever" else s
-        for s in saved.symptoms
-    )
-    study.app.extensions["diary.study"] = dataclasses.replace(saved, symptoms=symptoms)
-    try:
+    with protocol_changed(study.app, labels={"fever": "Fever, as the protocol words it"}):
         make_staff("coord@a.test", "coordinator", ("SITE-A",))
         study.busy_participant("LBP-001")
         page = desk.page()
         desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
         expect(page.get_by_text("Fever, as the protocol words it").first).to_be_visible()
-    finally:
-        study.app.extensions["diary.study"] = saved

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
+from app_support import protocol_changed
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -194,11 +193,7 @@ def test_a_temperature_below_the_protocol_threshold_offline_shows_no_advice(pwa,
 
 def test_the_phone_takes_the_fever_threshold_from_the_protocol(pwa, page, context):
     """A protocol that sets the threshold lower changes the phone's advice, no JS touched."""
-    study = pwa.app.extensions["diary.study"]
-    pwa.app.extensions["diary.study"] = dataclasses.replace(
-        study, thresholds=dataclasses.replace(study.thresholds, fever_c=37.5)
-    )
-    try:
+    with protocol_changed(pwa.app, thresholds={"fever_c": 37.5}):
         pwa.activate(page)
         context.set_offline(True)
         pwa.fill(page, doses=())
@@ -206,19 +201,9 @@ def test_the_phone_takes_the_fever_threshold_from_the_protocol(pwa, page, contex
         page.get_by_label("Temperature (optional)").fill("37.9")
         page.get_by_role("button", name="Save today's diary").click()
         expect(page.get_by_role("alertdialog", name="Contact your study team now")).to_be_visible()
-    finally:
-        pwa.app.extensions["diary.study"] = study
 
 
 def test_the_phone_shows_the_protocols_symptom_words(pwa, page):
-    study = pwa.app.extensions["diary.study"]
-    symptoms = tuple(
-        dataclasses.replace(s, label="Fever, as the protocol words it") if s.code == "fever" else s
-        for s in study.symptoms
-    )
-    pwa.app.extensions["diary.study"] = dataclasses.replace(study, symptoms=symptoms)
-    try:
+    with protocol_changed(pwa.app, labels={"fever": "Fever, as the protocol words it"}):
         pwa.activate(page)
         expect(page.get_by_role("checkbox", name="Fever, as the protocol words it")).to_be_visible()
-    finally:
-        pwa.app.extensions["diary.study"] = study
