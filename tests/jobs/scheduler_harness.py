@@ -3,7 +3,7 @@
 Usage: python scheduler_harness.py DATABASE SECONDS START
 Each process waits for the wall-clock instant START (a Unix time, so that two
 processes whose imports take different times still run side by side), then fires
-the job every 50 ms for SECONDS. Each run takes 100-200 ms, drawn at random: with
+the job every 50 ms (jittered) for SECONDS. Each run takes 100-200 ms, drawn at random: with
 a fixed length, the process whose ticks happen to fall just after the other's
 release would win the lock every time, and the other would never run.
 """
