@@ -11,7 +11,7 @@ from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
 
 from . import config as config_module
-from . import db, errors, security, study
+from . import db, errors, schemas, security, study
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +112,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    app.url_map.converters["date"] = schemas.DateConverter
     api = DiaryApi(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.register_converter(schemas.DateConverter, schemas.DateConverter.openapi)
     _register_blueprints(app, api)
 
     from . import cli

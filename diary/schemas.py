@@ -7,6 +7,8 @@ import re
 import flask_smorest
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.routing import BaseConverter
 
 from . import clock
 
@@ -35,6 +37,32 @@ class DateRangeQuery(StrictSchema):
     def _order(self, data, **kwargs):
         if "from_" in data and "to" in data and data["to"] < data["from_"]:
             raise ValidationError("must not be before 'from'", "to")
+
+
+class DateConverter(BaseConverter):
+    """`<date:day>` in a URL: a calendar date exactly as YYYY-MM-DD (clock.parse_date),
+    given to the view as a `date`. Any other text in that place is a 422 naming the date,
+    before the view runs, so no view parses a date of its own."""
+
+    # Any one path segment: a malformed date is answered, not routed to a 404.
+    regex = "[^/]+"
+
+    def to_python(self, value: str):
+        day = clock.parse_date(value)
+        if day is None:
+            # An HTTPException, because Flask keeps only those from routing for the
+            # error handlers; `data` is where webargs puts field messages too.
+            error = UnprocessableEntity()
+            error.data = {"messages": {"view_args": {"date": ["must be a date as YYYY-MM-DD"]}}}
+            raise error
+        return day
+
+    def to_url(self, value) -> str:
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    @staticmethod
+    def openapi(converter) -> dict[str, str]:
+        return {"type": "string", "format": "date"}
 
 
 class TimeZoneField(fields.String):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlsplit
 
 from flask import current_app, request
@@ -13,7 +12,7 @@ from ..auth import ParticipantUser, participant_required, sign_in, staff_require
 from ..auth import queries as auth_queries
 from ..auth.schemas import ActivateSchema
 from ..db import get_db, transaction
-from ..errors import APIError, invalid, not_found
+from ..errors import APIError, invalid
 from ..flags import queries as flag_queries
 from ..flags import service as flag_service
 from ..flags.schemas import AdverseEventInSchema, AdverseEventListSchema, AdverseEventSchema
@@ -263,15 +262,7 @@ def add_injection(body, study_id):
     return _detail(db, queries.get_by_id(db, participant["id"]))
 
 
-def _injection_day(study_id: str, text: str) -> date:
-    """The injection date in the path; a string that is no date names no injection."""
-    day = clock.parse_date(text)
-    if day is None:
-        raise not_found(f"No injection on {text[:10]} for {study_id}.")
-    return day
-
-
-@blp.route("/staff/participants/<study_id>/injections/<day>/void", methods=["POST"])
+@blp.route("/staff/participants/<study_id>/injections/<date:day>/void", methods=["POST"])
 @staff_required("injections.correct")
 @blp.arguments(InjectionVoidSchema)
 @blp.response(200, ParticipantSchema)
@@ -287,7 +278,7 @@ def void_injection(body, study_id, day):
             current_study(),
             actor=current_user.actor,
             participant=participant,
-            day=_injection_day(study_id, day),
+            day=day,
             reason=body["reason"],
             staff_id=current_user.staff_id,
             now=clock.now(),
@@ -295,7 +286,7 @@ def void_injection(body, study_id, day):
     return _detail(db, queries.get_by_id(db, participant["id"]))
 
 
-@blp.route("/staff/participants/<study_id>/injections/<day>", methods=["PATCH"])
+@blp.route("/staff/participants/<study_id>/injections/<date:day>", methods=["PATCH"])
 @staff_required("injections.correct")
 @blp.arguments(InjectionCorrectSchema)
 @blp.response(200, ParticipantSchema)
@@ -313,7 +304,7 @@ def correct_injection(body, study_id, day):
             current_study(),
             actor=current_user.actor,
             participant=participant,
-            day=_injection_day(study_id, day),
+            day=day,
             new_day=body["date"],
             reason=body["reason"],
             staff_id=current_user.staff_id,

@@ -369,14 +369,18 @@ def test_participants_cannot_void_or_correct(participant_client, method, path, b
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("day", ["2026-03-05", "2026-3-8", "20260308", "not-a-date-at-all"])
-def test_a_date_with_no_injection_is_404(crossed, db, day):
+@pytest.mark.parametrize(
+    "day, status", [("2026-03-05", 404), ("2026-3-8", 422), ("20260308", 422), ("no-date", 422)]
+)
+def test_a_date_with_no_injection_is_404_and_a_malformed_date_422(crossed, db, day, status):
     before = counts(db)
     void = crossed.post(f"staff/participants/LBP-001/injections/{day}/void", {"reason": "typo"})
     correct = crossed.patch(
         f"staff/participants/LBP-001/injections/{day}", {"date": "2026-03-07", "reason": "typo"}
     )
-    assert (void.status_code, correct.status_code) == (404, 404)
+    assert (void.status_code, correct.status_code) == (status, status)
+    if status == 422:
+        assert "YYYY-MM-DD" in void.get_json()["error"]["fields"]["date"][0]
     assert counts(db) == before
 
 
