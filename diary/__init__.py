@@ -164,8 +164,9 @@ def _check_schema(app: Flask) -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from . import pages
+    from .adherence.views import blp as adherence_blp
+    from .audit.views import blp as audit_blp
     from .auth.views import blp as auth_blp
-    from .console.views import blp as console_blp
     from .entries.views import blp as entries_blp
     from .exports.views import blp as exports_blp
     from .flags.views import blp as flags_blp
@@ -179,7 +180,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         entries_blp,
         flags_blp,
         notify_blp,
-        console_blp,
+        adherence_blp,
+        audit_blp,
         exports_blp,
         jobs_blp,
     ):

@@ -42,14 +42,26 @@ def test_function_local_imports_count():
 LAYERS = [
     {"app"},
     {"cli", "jobs"},
-    {"console", "exports"},
+    {"exports"},
     {"entries"},
     {"participants"},
     {"adherence"},
     {"flags"},
     {"notify"},
     {"auth"},
-    {"study", "mme", "audit", "db", "clock", "errors", "schemas", "config", "pages", "security"},
+    {
+        "study",
+        "mme",
+        "audit",
+        "access",
+        "db",
+        "clock",
+        "errors",
+        "schemas",
+        "config",
+        "pages",
+        "security",
+    },
 ]
 
 

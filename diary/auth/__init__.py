@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,7 +109,7 @@ def load_user(token: str):
             queries.end_session(db, row["id"], reason, now=now)
         return None
     if row["kind"] == "staff":
-        staff = next(db.query("SELECT * FROM staff WHERE id = ?", [row["staff_id"]]), None)
+        staff = queries.staff_by_id(db, row["staff_id"])
         if staff is None or not staff["active"]:
             return None
         sites = (
@@ -119,13 +117,7 @@ def load_user(token: str):
         )
         user = StaffUser(token, row["id"], staff["id"], staff["email"], staff["role"], sites)
     else:
-        p = next(
-            db.query(
-                "SELECT id, study_id, site_id, status FROM participants WHERE id = ?",
-                [row["participant_id"]],
-            ),
-            None,
-        )
+        p = queries.session_participant(db, row["participant_id"])
         if p is None or p["status"] == "withdrawn":
             return None
         user = ParticipantUser(token, row["id"], p["id"], p["study_id"], p["site_id"])
@@ -134,10 +126,7 @@ def load_user(token: str):
         with transaction(db):
             queries.touch_session(db, row["id"], now=now)
             if row["kind"] == "participant":
-                db.execute(
-                    "UPDATE participants SET last_seen_at = ? WHERE id = ?",
-                    [clock.iso(now), row["participant_id"]],
-                )
+                queries.touch_participant(db, row["participant_id"], now=now)
     return user
 
 
@@ -169,35 +158,6 @@ def sign_out() -> None:
             )
     logout_user()
     session.clear()
-
-
-def participant_required(view: Callable) -> Callable:
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            raise APIError(401, "Sign in first (your session may have ended).")
-        if current_user.kind != "participant":
-            raise APIError(403, "This is for participants only.")
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def staff_required(permission: str) -> Callable[[Callable], Callable]:
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                raise APIError(401, "Sign in first (your session may have ended).")
-            if current_user.kind != "staff":
-                raise APIError(403, "This is for study staff only.")
-            if not current_user.can(permission):
-                raise APIError(403, f"Your role ({current_user.role}) cannot do this.")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def init_app(app: Flask) -> None:

@@ -50,6 +50,28 @@ def staff_by_email(db: Database, email: str) -> dict[str, Any] | None:
     return next(db.query("SELECT * FROM staff WHERE email = ?", [email.strip()]), None)
 
 
+def staff_by_id(db: Database, staff_id: int) -> dict[str, Any] | None:
+    return next(db.query("SELECT * FROM staff WHERE id = ?", [staff_id]), None)
+
+
+def session_participant(db: Database, participant_id: int) -> dict[str, Any] | None:
+    """What a participant's session needs of them: who, which site, still enrolled?"""
+    return next(
+        db.query(
+            "SELECT id, study_id, site_id, status FROM participants WHERE id = ?",
+            [participant_id],
+        ),
+        None,
+    )
+
+
+def touch_participant(db: Database, participant_id: int, *, now: datetime) -> None:
+    """When the participant was last seen (the console's reachability)."""
+    db.execute(
+        "UPDATE participants SET last_seen_at = ? WHERE id = ?", [clock.iso(now), participant_id]
+    )
+
+
 def staff_site_ids(db: Database, staff_id: int) -> set[int]:
     return {
         r["site_id"]

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from marshmallow import Schema, fields, validate
 
 from ..schemas import StrictSchema
@@ -28,3 +30,13 @@ class StaffLoginSchema(StrictSchema):
 
 class ActivateSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class SiteSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    timezone = fields.String(required=True)
+
+
+class SiteListSchema(Schema):
+    sites = fields.List(fields.Nested(SiteSchema), required=True)

@@ -7,12 +7,13 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from .. import audit, clock
+from ..access import staff_required
 from ..db import get_db, transaction
 from ..errors import APIError
 from ..schemas import Blueprint, OkSchema
 from . import StaffUser, queries, sign_in, sign_out
 from .passwords import hash_password, needs_rehash, verify_password
-from .schemas import SessionSchema, StaffLoginSchema, UserSchema
+from .schemas import SessionSchema, SiteListSchema, StaffLoginSchema, UserSchema
 
 blp = Blueprint("auth", __name__, description="Sessions, sign-in and activation")
 
@@ -103,3 +104,11 @@ def staff_logout():
 def logout():
     sign_out()
     return {"ok": True}
+
+
+@blp.route("/staff/sites", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, SiteListSchema)
+def list_sites():
+    """The sites the signed-in staff member works at (every site for admins)."""
+    return {"sites": queries.list_sites(get_db(), current_user.site_ids)}

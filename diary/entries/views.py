@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from .. import clock
-from ..auth import participant_required, staff_required
+from ..access import participant_required, staff_required
 from ..db import get_db
 from ..errors import not_found
 from ..notify import webpush

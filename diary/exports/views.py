@@ -6,7 +6,7 @@ from flask import Response
 from flask_login import current_user
 
 from .. import clock
-from ..auth import staff_required
+from ..access import staff_required
 from ..db import get_db
 from ..schemas import Blueprint
 from ..study import current_study

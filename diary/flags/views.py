@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from .. import clock
-from ..auth import staff_required
+from ..access import staff_required
 from ..db import get_db, transaction
 from ..errors import not_found
 from ..notify import queries as notify_queries

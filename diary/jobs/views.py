@@ -9,7 +9,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from .. import clock
-from ..auth import staff_required
+from ..access import staff_required
 from ..db import get_db
 from ..schemas import Blueprint
 from . import queries

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask_login import current_user
 
 from .. import audit, clock
-from ..auth import participant_required, staff_required
+from ..access import participant_required, staff_required
 from ..db import get_db, transaction
 from ..schemas import Blueprint, OkSchema
 from . import queries, webpush

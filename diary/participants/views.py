@@ -8,7 +8,8 @@ from flask import current_app, request
 from flask_login import current_user
 
 from .. import adherence, clock
-from ..auth import ParticipantUser, participant_required, sign_in, staff_required
+from ..access import participant_required, staff_required
+from ..auth import ParticipantUser, sign_in
 from ..auth import queries as auth_queries
 from ..auth.schemas import ActivateSchema
 from ..db import get_db, transaction

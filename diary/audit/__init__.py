@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import clock
+from .. import clock
 
 GENESIS = "0" * 64
 _FIELDS = (
@@ -140,11 +140,15 @@ def list_rows(
     actor_type: str | None = None,
     actor_id: str | None = None,
     participant_id: int | None = None,
+    study_id: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Audit rows newest first, filtered; `site_ids` None means every site."""
     where, params = [], []
+    if study_id is not None:
+        where.append("participant_id = (SELECT id FROM participants WHERE study_id = ?)")
+        params.append(study_id)
     for column, value in (
         ("object_type", object_type),
         ("object_id", object_id),
