@@ -19,6 +19,12 @@ export function select(name, options, value) {
     options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
 }
 
+/** One labelled radio button: radio('serious', 'true', 'Yes'). */
+export function radio(name, value, text) {
+  const id = uid('r');
+  return h('div', { class: 'radio' }, h('input', { type: 'radio', name, value, id }), h('label', { for: id }, text));
+}
+
 export const entries = (table) => Object.entries(table);
 
 /** Mark fields the API named (422) and return a summary notice. */

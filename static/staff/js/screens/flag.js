@@ -8,7 +8,7 @@ import {
   AE_SOURCES, CTCAE, KINDS, OUTCOMES, RELATED, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label,
   symptom,
 } from '../labels.js';
-import { badge, busy, entries, facts, field, put, select, showError, table } from '../ui.js';
+import { badge, busy, entries, facts, field, put, radio, select, showError, table } from '../ui.js';
 
 const ACTIONS = {
   'flag.open': 'Opened',
@@ -213,10 +213,4 @@ export function adverseEvent(ae) {
     ]));
 }
 
-function radio(name, value, text) {
-  const id = uid('r');
-  return h('div', { class: 'radio' }, h('input', { type: 'radio', name, value, id }), h('label', { for: id }, text));
-}
-
-export { radio };
 export default { title: 'Flag', render };

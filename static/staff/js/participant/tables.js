@@ -1,0 +1,117 @@
+// What a participant's page lists: flags, adverse events, diary entries with their
+// corrections (who, when, why, old and new values), and reachability.
+import { h } from '../../../js/dom.js';
+import {
+  AE_SOURCES, CTCAE, DRUGS, KINDS, RED_FLAGS, RELATED, SEVERITIES, STATUSES, THRESHOLDS,
+  dateRange, day, dose, flagSummary, instant, label, num, symptom,
+} from '../labels.js';
+import { badge, facts, table } from '../ui.js';
+
+/** The participant's flags, each linked to its screen. */
+export function flagTable(studyId, flags) {
+  return table({ text: `Flags of ${studyId}`, hidden: true }, [
+  { title: 'Flag', cell: (f) => h('a', { href: `#/flags/${f.id}` }, label(KINDS, f.kind)) },
+  { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
+  { title: 'Finding', className: 'wide', cell: (f) => flagSummary(f) },
+  { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
+  { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.outcome ? h('span', { class: 'hint block' }, f.outcome === 'adverse_event' ? 'adverse event' : 'not an AE') : null] },
+], flags, { empty: 'No flags.' });
+}
+
+/** The adverse events recorded for the participant. */
+export function adverseEventTable(studyId, events) {
+  return table({ text: `Adverse events of ${studyId}`, hidden: true }, [
+  { title: 'Term', className: 'wide', cell: (a) => a.term },
+  { title: 'Onset', cell: (a) => day(a.onset_date) },
+  { title: 'Grade', cell: (a) => label(CTCAE, a.ctcae_grade) },
+  { title: 'Serious', cell: (a) => (a.serious ? badge('sev-urgent', 'Serious') : 'No') },
+  { title: 'Relatedness', cell: (a) => label(RELATED, a.related) },
+  { title: 'Source', cell: (a) => [label(AE_SOURCES, a.source), a.flag_id ? [' ', h('a', { href: `#/flags/${a.flag_id}` }, `(flag ${a.flag_id})`)] : null] },
+  { title: 'Recorded', cell: (a) => [instant(a.recorded_at), h('span', { class: 'hint block' }, a.recorded_by)] },
+], events, { empty: 'No adverse events recorded.' });
+}
+
+/** The entries of a period, newest first, each with its versions and a Correct button. */
+export function entryTable(studyId, rows, { from, to, onCorrect }) {
+  const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
+  const syncedLate = rows.filter((e) => e.synced_late).length;
+  return [
+    h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first`,
+      syncedLate ? `; ${syncedLate} synced late (made in time on the phone, received after the entry window closed)` : '',
+      '. Correcting an entry after its window is a documented data clarification: give the reason.'),
+    table({ text: `Diary entries of ${studyId}`, hidden: true }, [
+      { title: 'Date', cell: (e) => [day(e.date), timing(e)] },
+      { title: 'Back', className: 'num', cell: (e) => String(e.back_pain) },
+      { title: 'Leg', className: 'num', cell: (e) => String(e.leg_pain) },
+      { title: 'MME', className: 'num', cell: (e) => [num(e.mme), (e.mme_unconverted || []).length ? h('span', { class: 'hint block' }, `+ ${e.mme_unconverted.map((d) => DRUGS[d] ? DRUGS[d][0] : d).join(', ')} not converted`) : null] },
+      { title: 'Opioids', className: 'wide', cell: (e) => ((e.doses || []).length ? h('ul', { class: 'plain-list' }, e.doses.map((d) => h('li', {}, dose(d)))) : 'None') },
+      { title: 'Symptoms', className: 'wide', cell: (e) => symptomsCell(e) },
+      { title: 'Note', className: 'wide', cell: (e) => e.note || '' },
+      { title: 'Version', className: 'wide', cell: (e) => corrections(e) },
+      { title: 'Action', bare: true, cell: (e) => h('button', { type: 'button', class: 'btn small', 'aria-label': `Correct the entry of ${day(e.date)}`, onclick: (ev) => onCorrect(e, ev.currentTarget) }, 'Correct…') },
+    ], sorted, { empty: 'No entries in this period.' }),
+  ];
+}
+
+/** How the participant can be reached: reminders, push subscriptions, last contact. */
+export function reachability(r) {
+  return [facts([
+  ['Reminders', r.notifications_enabled ? `on, at ${r.reminder_time || 'the study default'}` : 'off'],
+  ['Push subscriptions', `${r.push_subscriptions} live`],
+  ['Last seen', r.last_seen_at ? instant(r.last_seen_at) : '—'],
+  ['Last entry', r.last_entry_date ? `${day(r.last_entry_date)} (received ${instant(r.last_entry_received_at)})` : '—'],
+  ['Last reminder', instant(r.last_reminder_at)],
+  ['Last push delivered', instant(r.last_push_delivered_at)],
+], 'facts cols'), (r.subscriptions || []).length ? table({ text: 'Push subscriptions', hidden: false }, [
+  { title: 'Service', cell: (s) => s.service },
+  { title: 'Since', cell: (s) => instant(s.created_at) },
+  { title: 'Last success', cell: (s) => instant(s.last_success_at) },
+  { title: 'Ended', cell: (s) => (s.ended_at ? `${instant(s.ended_at)} (${s.end_reason || ''})` : 'live') },
+], r.subscriptions) : ''];
+}
+
+/** When the entry was made and received, in words (not colour alone). */
+export function timing(e) {
+  return [
+    e.late ? h('span', { class: 'hint block' }, 'entered late (after its day ended)') : null,
+    e.synced_late ? h('span', { class: 'block' }, badge('synced-late', 'Synced late'),
+      h('span', { class: 'hint block' }, 'received after the entry window closed')) : null,
+  ];
+}
+
+function symptomsCell(e) {
+  const list = (e.symptoms || []).map((code) => h('li', { class: RED_FLAGS.has(code) ? 'red' : null }, symptom(code)));
+  if (e.temperature_c != null) list.push(h('li', { class: THRESHOLDS.fever_c != null && e.temperature_c >= THRESHOLDS.fever_c ? 'red' : null }, `Temperature ${num(e.temperature_c)} °C`));
+  return list.length ? h('ul', { class: 'plain-list' }, list) : 'None';
+}
+
+function corrections(e) {
+  const list = e.corrections || [];
+  const head = `v${e.version}${e.entered_by ? ` · by ${e.entered_by}` : ''}`;
+  if (!list.length) return head;
+  return h('details', { class: 'corrections' },
+    h('summary', {}, `${head} · ${list.length} correction${list.length === 1 ? '' : 's'}`),
+    h('ol', {}, list.map((c) => h('li', {},
+      h('p', {}, h('strong', {}, c.action === 'entry.create' ? `Version ${c.version ?? 1}, entered` : `Version ${c.version ?? '?'}, corrected`),
+        ` · ${instant(c.at)} · ${c.actor || '—'}${c.actor_type && c.actor_type !== 'participant' ? ` (${c.actor_type})` : ''}`),
+      c.action === 'entry.create' ? null : h('p', {}, 'Reason: ', c.reason || '—'),
+      changes(c.before, c.after)))));
+}
+
+function show(value) {
+  if (value == null) return '—';
+  if (Array.isArray(value)) return value.map((v) => (v && typeof v === 'object' && v.drug ? dose(v) : typeof v === 'string' ? symptom(v) : JSON.stringify(v))).join('; ') || 'none';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function changes(before = {}, after = {}) {
+  const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])]
+    .filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]));
+  if (!keys.length) return null;
+  return h('table', { class: 'changes' },
+    h('caption', { class: 'visually-hidden' }, 'Changed values'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Old value'), h('th', { scope: 'col' }, 'New value'))),
+    h('tbody', {}, keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k.replaceAll('_', ' ')),
+      h('td', { class: 'old' }, show((before || {})[k])), h('td', {}, show((after || {})[k]))))));
+}
