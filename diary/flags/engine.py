@@ -27,9 +27,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import audit, clock
-from ..notify import outbox
 from ..study import Study
-from . import queries, rules
+from . import episodes, queries, rules
+from . import missed as missed_flags
 
 ONE_DAY = timedelta(days=1)
 
@@ -121,7 +121,7 @@ def evaluate(
     injections = queries.injection_dates(db, [s.participant["id"] for s in scopes])
 
     counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
-    missed = _MissedDates()
+    missed = missed_flags.MissedDates()
     for s in scopes:
         pid = s.participant["id"]
         args = (db, study, s, starts[pid], days.get(pid, {}), near.get(pid, []))
@@ -129,7 +129,7 @@ def evaluate(
         if on_error is None:
             _add(counts, _evaluate_one(*args, missed=missed, **kwargs))
             continue
-        mine = _MissedDates()
+        mine = missed_flags.MissedDates()
         savepoint = _Savepoint(db)  # this participant's writes, or none of them
         try:
             _add(counts, _evaluate_one(*args, missed=mine, before_write=savepoint.open, **kwargs))
@@ -229,18 +229,6 @@ class _Savepoint:
             self.db.conn.execute("RELEASE SAVEPOINT flag_engine_participant")
 
 
-@dataclasses.dataclass
-class _MissedDates:
-    """Missed-date rows to write once per evaluation (one statement, not one per participant)."""
-
-    new: list[tuple[int, date]] = dataclasses.field(default_factory=list)
-    entered: list[tuple[int, date]] = dataclasses.field(default_factory=list)
-
-    def extend(self, other: _MissedDates) -> None:
-        self.new += other.new
-        self.entered += other.entered
-
-
 def _add(counts: dict[str, int], more: dict[str, int]) -> None:
     for key, value in more.items():
         counts[key] = counts.get(key, 0) + value
@@ -257,7 +245,7 @@ def _evaluate_one(
     injections: Sequence[str],
     actor: audit.Actor,
     now: datetime,
-    missed: _MissedDates,
+    missed: missed_flags.MissedDates,
     before_write: Callable[[], None] = lambda: None,
 ) -> dict[str, int]:
     t = study.thresholds
@@ -285,22 +273,22 @@ def _evaluate_one(
     counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0}
     runs = [f for f in findings if f.kind == "missed_entries"]
     if "missed_entries" in s.kinds:
-        _missed_dates(s, expected, entered, missed)
-        runs = _reconcile_missed(
+        missed_flags.record_missed_dates(s, expected, entered, missed)
+        runs = missed_flags.reconcile_missed(
             db, t, s, runs, flags, actor=actor, now=now, counts=counts, before_write=before_write
         )
     for finding in [*runs, *(f for f in findings if f.kind != "missed_entries")]:
         if finding.last_date < s.evaluate_from:
             continue  # wholly in dates evaluated before
-        finding = _with_injection(finding, injected)
-        placed = _place(finding, flags, t, records)
+        finding = episodes.with_injection(finding, injected)
+        placed = episodes.place(finding, flags, t, records)
         if placed is None:
             continue
         finding, episode_key = placed
-        if _unchanged(finding, episode_key, flags):
+        if episodes.unchanged(finding, episode_key, flags):
             continue
         before_write()
-        _, outcome = upsert(
+        _, outcome = episodes.upsert(
             db, t, participant=p, finding=finding, episode_key=episode_key, actor=actor, now=now
         )
         if outcome == "opened":
@@ -308,346 +296,6 @@ def _evaluate_one(
         elif outcome == "updated":
             counts["flags_updated"] += 1
     return counts
-
-
-def _missed_dates(
-    s: Scope, expected: list[date], entered: Mapping[date, Any], missed: _MissedDates
-) -> None:
-    """Keep the missed-date record (adherence, exports) in step with the flags."""
-    pid = s.participant["id"]
-    if s.new_from is not None:
-        missed.new += [(pid, d) for d in expected if d >= s.new_from and d not in entered]
-    if s.late_from is not None:
-        missed.entered += [(pid, d) for d in entered if d >= s.late_from]
-
-
-def _reconcile_missed(
-    db: Database,
-    t: rules.Thresholds,
-    s: Scope,
-    runs: list[rules.Finding],
-    flags: list[dict[str, Any]],
-    *,
-    actor: audit.Actor,
-    now: datetime,
-    counts: dict[str, int],
-    before_write: Callable[[], None],
-) -> list[rules.Finding]:
-    """Bring unresolved missed-entries flags that may hold a changed date in line with
-    the runs of misses the data show; return the runs left for ordinary placement.
-
-    A flag keeps the first run inside its dates; further runs inside it (a date in
-    the middle was entered) open flags of their own; a flag with none left resolves
-    itself. Runs that only a new closing date produced are placed as usual, and only
-    when this evaluation closes dates.
-    """
-    p = s.participant
-    runs = [r for r in (_trim(run, flags, t) for run in runs) if r is not None]
-    taken: set[int] = set()
-    for flag in flags:
-        if (
-            flag["kind"] != "missed_entries"
-            or flag["status"] == "resolved"
-            or flag["last_date"] < s.evaluate_from
-        ):
-            continue
-        mine = [
-            i
-            for i, run in enumerate(runs)
-            if run.first_date <= flag["last_date"] and run.last_date >= flag["first_date"]
-        ]
-        taken.update(mine)
-        before_write()
-        if not mine:
-            _auto_resolve(db, flag, participant=p, actor=actor, now=now)
-            counts["flags_auto_resolved"] += 1
-            continue
-        if _set_missed(db, t, flag, runs[mine[0]], participant=p, actor=actor, now=now):
-            counts["flags_updated"] += 1
-        for i in mine[1:]:
-            run = runs[i]
-            upsert(
-                db,
-                t,
-                participant=p,
-                finding=run,
-                episode_key=run.first_date.isoformat(),
-                actor=actor,
-                now=now,
-            )
-            counts["flags_opened"] += 1
-    if s.new_from is None:
-        return []
-    return [run for i, run in enumerate(runs) if i not in taken]
-
-
-def _auto_resolve(
-    db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
-) -> None:
-    note = "No date of it is missing any more: each was entered later, or is no longer expected."
-    queries.update_flag(
-        db,
-        flag["id"],
-        {
-            "status": "resolved",
-            "outcome": "auto_resolved",
-            "resolved_at": now,
-            "resolution_note": note,
-            "updated_at": now,
-        },
-    )
-    audit.record(
-        db,
-        actor=actor,
-        action="flag.auto_resolve",
-        object_type="flag",
-        object_id=flag["id"],
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before={"status": flag["status"], "detail": _detail(flag)},
-        after={"status": "resolved", "outcome": "auto_resolved", "note": note},
-        at=now,
-    )
-    flag["status"] = "resolved"
-
-
-def _set_missed(
-    db: Database,
-    t: rules.Thresholds,
-    flag: dict[str, Any],
-    run: rules.Finding,
-    *,
-    participant: Mapping,
-    actor: audit.Actor,
-    now: datetime,
-) -> bool:
-    """A missed-entries flag takes the run's dates, count and severity exactly."""
-    new = {
-        "severity": run.severity,
-        "first_date": run.first_date,
-        "last_date": run.last_date,
-        "detail": {**_detail(flag), **run.detail},
-    }
-    old = {k: flag[k] for k in new}
-    if new == old:
-        return False
-    queries.update_flag(
-        db, flag["id"], {**new, "rule": rules.basis(run.kind, t), "updated_at": now}
-    )
-    audit.record(
-        db,
-        actor=actor,
-        action="flag.update",
-        object_type="flag",
-        object_id=flag["id"],
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before=_jsonable(old),
-        after=_jsonable(new),
-        at=now,
-    )
-    flag.update(new)
-    return True
-
-
-def _unchanged(finding: rules.Finding, episode_key: str, flags: list[dict[str, Any]]) -> bool:
-    """True when the episode's unresolved flag, as listed, already holds the finding and
-    nobody needs to hear of it: the common case of a daily run, decided without a query.
-    (Merging only widens a flag, so a flag written earlier in this run cannot make a
-    finding that matched its listed state change it.)"""
-    for f in flags:
-        if (
-            f["kind"] == finding.kind
-            and f["status"] != "resolved"
-            and f["episode_key"] == episode_key
-        ):
-            detail = _detail(f)
-            merged = rules.merge(
-                severity=f["severity"],
-                first_date=f["first_date"],
-                last_date=f["last_date"],
-                detail=detail,
-                finding=finding,
-            )
-            decision = rules.notice(
-                status=f["status"],
-                severity_before=f["severity"],
-                merged=merged,
-                severity=merged.severity,
-            )
-            return (
-                not decision.notify
-                and not decision.reopen
-                and (merged.severity, merged.first_date, merged.last_date, merged.detail)
-                == (f["severity"], f["first_date"], f["last_date"], detail)
-            )
-    return False
-
-
-def _detail(flag: dict[str, Any]) -> dict[str, Any]:
-    """A listed flag's detail, decoded when first needed."""
-    if isinstance(flag["detail"], str):
-        flag["detail"] = json.loads(flag["detail"])
-    return flag["detail"]
-
-
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
-
-
-def upsert(
-    db: Database,
-    t: rules.Thresholds,
-    *,
-    participant: Mapping[str, Any],
-    finding: rules.Finding,
-    episode_key: str,
-    actor: audit.Actor,
-    now: datetime,
-    entry_id: int | None = None,
-) -> tuple[int, str]:
-    """Open a flag for a new episode or apply the finding to the unresolved one; queue
-    the urgent notice that rules.notice asks for. Returns the flag's id and 'opened',
-    'updated' or 'unchanged'. Must run inside the caller's transaction; every change is audited."""
-    rule = rules.basis(finding.kind, t)
-    existing = queries.open_episode(db, participant["id"], finding.kind, episode_key)
-    if existing is None:
-        flag_id = _open_flag(
-            db, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
-        )
-        return flag_id, "opened"
-    changed = _apply(db, existing, participant, finding, rule, actor=actor, now=now)
-    return existing["id"], "updated" if changed else "unchanged"
-
-
-def _open_flag(
-    db: Database,
-    participant: Mapping[str, Any],
-    finding: rules.Finding,
-    episode_key: str,
-    rule: dict[str, Any],
-    *,
-    actor: audit.Actor,
-    now: datetime,
-    entry_id: int | None,
-) -> int:
-    """A new episode's flag, audited, with its urgent notice queued when rules.notice asks."""
-    flag_id = queries.insert_flag(
-        db,
-        participant_id=participant["id"],
-        kind=finding.kind,
-        severity=finding.severity,
-        episode_key=episode_key,
-        first_date=finding.first_date,
-        last_date=finding.last_date,
-        detail=finding.detail,
-        rule=rule,
-        entry_id=entry_id,
-        now=now,
-    )
-    audit.record(
-        db,
-        actor=actor,
-        action="flag.open",
-        object_type="flag",
-        object_id=flag_id,
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        after={
-            "kind": finding.kind,
-            "severity": finding.severity,
-            "first_date": finding.first_date.isoformat(),
-            "last_date": finding.last_date.isoformat(),
-            "detail": finding.detail,
-            "rule": rule,
-        },
-        at=now,
-    )
-    decision = rules.notice(
-        status=None, severity_before=None, merged=None, severity=finding.severity
-    )
-    if decision.notify:
-        queries.update_flag(db, flag_id, {"notices": 1})
-        outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
-    return flag_id
-
-
-def _apply(
-    db: Database,
-    existing: dict[str, Any],
-    participant: Mapping[str, Any],
-    finding: rules.Finding,
-    rule: dict[str, Any],
-    *,
-    actor: audit.Actor,
-    now: datetime,
-) -> bool:
-    """The finding merged into the episode's unresolved flag (rules.merge); reopened, audited
-    and noticed as rules.notice asks. False when the flag already held it all."""
-    merged = rules.merge(
-        severity=existing["severity"],
-        first_date=existing["first_date"],
-        last_date=existing["last_date"],
-        detail=existing["detail"],
-        finding=finding,
-    )
-    decision = rules.notice(
-        status=existing["status"],
-        severity_before=existing["severity"],
-        merged=merged,
-        severity=merged.severity,
-    )
-    detail = merged.detail
-    if decision.reopen:
-        detail = {
-            **detail,
-            "added_after_acknowledgement": sorted(
-                {*detail.get("added_after_acknowledgement", []), *merged.gained, *merged.peaks}
-            ),
-        }
-    new: dict[str, Any] = {
-        "severity": merged.severity,
-        "first_date": merged.first_date,
-        "last_date": merged.last_date,
-        "detail": detail,
-    }
-    if decision.reopen:
-        new.update(
-            status="open",
-            acknowledged_at=None,
-            acknowledged_by=None,
-            reopened_at=clock.iso(now),
-            reopen_count=existing["reopen_count"] + 1,
-        )
-    old = {k: existing[k] for k in new}
-    if new == old:
-        return False
-    if decision.notify:
-        new["notices"] = existing["notices"] + 1
-    queries.update_flag(db, existing["id"], {**new, "rule": rule, "updated_at": now})
-    audit.record(
-        db,
-        actor=actor,
-        action="flag.reopen" if decision.reopen else "flag.update",
-        object_type="flag",
-        object_id=existing["id"],
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before=_jsonable({k: existing[k] for k in new}),
-        after=_jsonable({**new, "gained": [*merged.gained, *merged.peaks]}),
-        at=now,
-    )
-    if decision.notify:
-        outbox.enqueue_urgent_flag(
-            db,
-            flag_id=existing["id"],
-            participant=participant,
-            now=now,
-            notice=existing["notices"],
-            restart_clock=decision.reopen,
-            gained=(*merged.gained, *merged.peaks),
-        )
-    return True
 
 
 def raise_red_flags(
@@ -681,7 +329,7 @@ def raise_red_flags(
             "entry_version": entry_version,
         },
     )
-    upsert(
+    episodes.upsert(
         db,
         study.thresholds,
         participant=participant,
@@ -826,124 +474,3 @@ def baseline_opioids(participant: Mapping[str, Any]) -> list[str]:
     if isinstance(value, str):
         return [] if value == "[]" else json.loads(value)
     return list(value)
-
-
-def _with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:
-    """Watch windows count from the latest injection on or before the episode's start."""
-    if finding.kind == "missed_entries":
-        return finding
-    latest = max((d for d in injections if d <= finding.first_date), default=None)
-    if latest is None:
-        return finding
-    detail = {
-        **finding.detail,
-        "injection_date": latest.isoformat(),
-        "days_after_injection": (finding.first_date - latest).days,
-    }
-    return dataclasses.replace(finding, detail=detail)
-
-
-def _after(
-    finding: rules.Finding,
-    day: date,
-    t: rules.Thresholds,
-    records: Sequence[rules.DayRecord] | None = None,
-) -> rules.Finding:
-    """The part of a finding after `day` (a resolved flag covered the rest). A per-day
-    rule judges that part on its own days: a resolved urgent day does not make the
-    days after it urgent."""
-    if finding.kind == "opioid_threshold" and records is not None:
-        later = [r for r in records if day < r.date <= finding.last_date]
-        rest = next(iter(rules.opioid_threshold(later, t=t)), None)
-        if rest is not None:
-            return dataclasses.replace(
-                rest,
-                detail={
-                    **finding.detail,
-                    **rest.detail,
-                    "episode_first_date": finding.first_date.isoformat(),
-                },
-            )
-    if finding.kind == "missed_entries":
-        later = [date.fromisoformat(d) for d in finding.detail["dates"] if d > day.isoformat()]
-        rest = rules.missed_finding(later, t=t)
-        # The severity is the whole run's: four misses in a row are four, however split.
-        return dataclasses.replace(
-            rest,
-            severity=finding.severity,
-            detail={**rest.detail, "episode_first_date": finding.first_date.isoformat()},
-        )
-    return dataclasses.replace(
-        finding,
-        first_date=day + ONE_DAY,
-        detail={**finding.detail, "episode_first_date": finding.first_date.isoformat()},
-    )
-
-
-def _trim(
-    finding: rules.Finding,
-    flags: list[dict[str, Any]],
-    t: rules.Thresholds,
-    records: Sequence[rules.DayRecord] | None = None,
-) -> rules.Finding | None:
-    """The finding less the dates staff resolved in a flag of its kind: what continues
-    after a resolution is raised from the day after; None if nothing is left.
-
-    A flag the data resolved (auto_resolved) covers nothing: if its dates are missed
-    again, they are raised again. A finding whose peak is above what staff resolved
-    (a dose corrected upward) is raised again whole.
-    """
-    covering = [
-        f
-        for f in flags
-        if f["kind"] == finding.kind
-        and f["status"] == "resolved"
-        and f.get("outcome") != "auto_resolved"
-        and f["first_date"] <= finding.last_date
-        and f["last_date"] >= finding.first_date
-    ]
-    if not covering:
-        return finding
-    if finding.severity == "urgent" and any(_worse(finding, f) for f in covering):
-        return finding
-    resolved_through = max(f["last_date"] for f in covering)
-    if resolved_through < finding.first_date:
-        return finding
-    if resolved_through >= finding.last_date:
-        return None
-    return _after(finding, resolved_through, t, records)
-
-
-def _worse(finding: rules.Finding, flag: dict[str, Any]) -> bool:
-    """True when the finding's peak value is above the one the flag was resolved with."""
-    detail = _detail(flag)
-    return any(
-        isinstance(finding.detail.get(k), int | float)
-        and isinstance(detail.get(k), int | float)
-        and finding.detail[k] > detail[k]
-        for k in rules.PEAKS
-    )
-
-
-def _place(
-    finding: rules.Finding,
-    flags: list[dict[str, Any]],
-    t: rules.Thresholds,
-    records: Sequence[rules.DayRecord] | None = None,
-) -> tuple[rules.Finding, str] | None:
-    """The episode key a finding belongs to, and the finding trimmed to unresolved dates.
-
-    A finding overlapping an unresolved flag of its kind continues that flag.
-    """
-    trimmed = _trim(finding, flags, t, records)
-    if trimmed is None:
-        return None
-    for f in flags:  # ordered by first_date: the earliest open flag carries the episode
-        if (
-            f["kind"] == trimmed.kind
-            and f["status"] != "resolved"
-            and f["first_date"] <= trimmed.last_date
-            and f["last_date"] >= trimmed.first_date
-        ):
-            return trimmed, f["episode_key"]
-    return trimmed, trimmed.first_date.isoformat()

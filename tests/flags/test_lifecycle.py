@@ -8,7 +8,7 @@ import pytest
 
 from diary import audit, clock
 from diary.db import transaction
-from diary.flags import engine as flag_engine
+from diary.flags import episodes as flag_episodes
 from diary.flags.rules import Finding
 from diary.participants import queries as participant_queries
 
@@ -32,7 +32,7 @@ def raise_flag(app, db, enroll):
             detail or {"max_back_pain": 9, "baseline_back_pain": 4, "days": 2},
         )
         with transaction(db):
-            flag_id, _ = flag_engine.upsert(
+            flag_id, _ = flag_episodes.upsert(
                 db,
                 app.extensions["diary.study"].thresholds,
                 participant=participant,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from diary import audit, clock
 from diary.db import transaction
-from diary.flags import engine as flag_engine
+from diary.flags import episodes as flag_episodes
 from diary.flags.rules import Finding, Thresholds
 from diary.jobs import deliver, digests, escalations, reminders
 from diary.notify import queries as notify_queries
@@ -75,7 +75,7 @@ def open_flag(
     p = participant(db, study_id)
     finding = Finding(kind, severity, day, day, detail or {"max_back_pain": 9, "days": 1})
     with transaction(db):
-        flag_id, _ = flag_engine.upsert(
+        flag_id, _ = flag_episodes.upsert(
             db,
             Thresholds(),
             participant=p,

@@ -1,0 +1,347 @@
+"""A finding in its episode: where it belongs, whether it changes anything, and
+writing it (SPEC §6, §7).
+
+`place` finds the episode a finding continues (an unresolved flag of its kind
+that it overlaps) and trims off the dates staff already resolved; `unchanged`
+says, without a query, when the listed flag already holds it; `upsert` opens
+the episode's flag or merges the finding into it (rules.merge), reopens it when
+it gained something after an acknowledgement, audits the change and queues the
+urgent notice rules.notice asks for. All inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit, clock
+from ..notify import outbox
+from . import queries, rules
+
+ONE_DAY = timedelta(days=1)
+
+
+def unchanged(finding: rules.Finding, episode_key: str, flags: list[dict[str, Any]]) -> bool:
+    """True when the episode's unresolved flag, as listed, already holds the finding and
+    nobody needs to hear of it: the common case of a daily run, decided without a query.
+    (Merging only widens a flag, so a flag written earlier in this run cannot make a
+    finding that matched its listed state change it.)"""
+    for f in flags:
+        if (
+            f["kind"] == finding.kind
+            and f["status"] != "resolved"
+            and f["episode_key"] == episode_key
+        ):
+            detail = detail_of(f)
+            merged = rules.merge(
+                severity=f["severity"],
+                first_date=f["first_date"],
+                last_date=f["last_date"],
+                detail=detail,
+                finding=finding,
+            )
+            decision = rules.notice(
+                status=f["status"],
+                severity_before=f["severity"],
+                merged=merged,
+                severity=merged.severity,
+            )
+            return (
+                not decision.notify
+                and not decision.reopen
+                and (merged.severity, merged.first_date, merged.last_date, merged.detail)
+                == (f["severity"], f["first_date"], f["last_date"], detail)
+            )
+    return False
+
+
+def detail_of(flag: dict[str, Any]) -> dict[str, Any]:
+    """A listed flag's detail, decoded when first needed."""
+    if isinstance(flag["detail"], str):
+        flag["detail"] = json.loads(flag["detail"])
+    return flag["detail"]
+
+
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def upsert(
+    db: Database,
+    t: rules.Thresholds,
+    *,
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    episode_key: str,
+    actor: audit.Actor,
+    now: datetime,
+    entry_id: int | None = None,
+) -> tuple[int, str]:
+    """Open a flag for a new episode or apply the finding to the unresolved one; queue
+    the urgent notice that rules.notice asks for. Returns the flag's id and 'opened',
+    'updated' or 'unchanged'. Must run inside the caller's transaction; every change is audited."""
+    rule = rules.basis(finding.kind, t)
+    existing = queries.open_episode(db, participant["id"], finding.kind, episode_key)
+    if existing is None:
+        flag_id = _open_flag(
+            db, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
+        )
+        return flag_id, "opened"
+    changed = _apply(db, existing, participant, finding, rule, actor=actor, now=now)
+    return existing["id"], "updated" if changed else "unchanged"
+
+
+def _open_flag(
+    db: Database,
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    episode_key: str,
+    rule: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    entry_id: int | None,
+) -> int:
+    """A new episode's flag, audited, with its urgent notice queued when rules.notice asks."""
+    flag_id = queries.insert_flag(
+        db,
+        participant_id=participant["id"],
+        kind=finding.kind,
+        severity=finding.severity,
+        episode_key=episode_key,
+        first_date=finding.first_date,
+        last_date=finding.last_date,
+        detail=finding.detail,
+        rule=rule,
+        entry_id=entry_id,
+        now=now,
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.open",
+        object_type="flag",
+        object_id=flag_id,
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        after={
+            "kind": finding.kind,
+            "severity": finding.severity,
+            "first_date": finding.first_date.isoformat(),
+            "last_date": finding.last_date.isoformat(),
+            "detail": finding.detail,
+            "rule": rule,
+        },
+        at=now,
+    )
+    decision = rules.notice(
+        status=None, severity_before=None, merged=None, severity=finding.severity
+    )
+    if decision.notify:
+        queries.update_flag(db, flag_id, {"notices": 1})
+        outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
+    return flag_id
+
+
+def _apply(
+    db: Database,
+    existing: dict[str, Any],
+    participant: Mapping[str, Any],
+    finding: rules.Finding,
+    rule: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+) -> bool:
+    """The finding merged into the episode's unresolved flag (rules.merge); reopened, audited
+    and noticed as rules.notice asks. False when the flag already held it all."""
+    merged = rules.merge(
+        severity=existing["severity"],
+        first_date=existing["first_date"],
+        last_date=existing["last_date"],
+        detail=existing["detail"],
+        finding=finding,
+    )
+    decision = rules.notice(
+        status=existing["status"],
+        severity_before=existing["severity"],
+        merged=merged,
+        severity=merged.severity,
+    )
+    detail = merged.detail
+    if decision.reopen:
+        detail = {
+            **detail,
+            "added_after_acknowledgement": sorted(
+                {*detail.get("added_after_acknowledgement", []), *merged.gained, *merged.peaks}
+            ),
+        }
+    new: dict[str, Any] = {
+        "severity": merged.severity,
+        "first_date": merged.first_date,
+        "last_date": merged.last_date,
+        "detail": detail,
+    }
+    if decision.reopen:
+        new.update(
+            status="open",
+            acknowledged_at=None,
+            acknowledged_by=None,
+            reopened_at=clock.iso(now),
+            reopen_count=existing["reopen_count"] + 1,
+        )
+    old = {k: existing[k] for k in new}
+    if new == old:
+        return False
+    if decision.notify:
+        new["notices"] = existing["notices"] + 1
+    queries.update_flag(db, existing["id"], {**new, "rule": rule, "updated_at": now})
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.reopen" if decision.reopen else "flag.update",
+        object_type="flag",
+        object_id=existing["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before=jsonable({k: existing[k] for k in new}),
+        after=jsonable({**new, "gained": [*merged.gained, *merged.peaks]}),
+        at=now,
+    )
+    if decision.notify:
+        outbox.enqueue_urgent_flag(
+            db,
+            flag_id=existing["id"],
+            participant=participant,
+            now=now,
+            notice=existing["notices"],
+            restart_clock=decision.reopen,
+            gained=(*merged.gained, *merged.peaks),
+        )
+    return True
+
+
+def with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:
+    """Watch windows count from the latest injection on or before the episode's start."""
+    if finding.kind == "missed_entries":
+        return finding
+    latest = max((d for d in injections if d <= finding.first_date), default=None)
+    if latest is None:
+        return finding
+    detail = {
+        **finding.detail,
+        "injection_date": latest.isoformat(),
+        "days_after_injection": (finding.first_date - latest).days,
+    }
+    return dataclasses.replace(finding, detail=detail)
+
+
+def _after(
+    finding: rules.Finding,
+    day: date,
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
+) -> rules.Finding:
+    """The part of a finding after `day` (a resolved flag covered the rest). A per-day
+    rule judges that part on its own days: a resolved urgent day does not make the
+    days after it urgent."""
+    if finding.kind == "opioid_threshold" and records is not None:
+        later = [r for r in records if day < r.date <= finding.last_date]
+        rest = next(iter(rules.opioid_threshold(later, t=t)), None)
+        if rest is not None:
+            return dataclasses.replace(
+                rest,
+                detail={
+                    **finding.detail,
+                    **rest.detail,
+                    "episode_first_date": finding.first_date.isoformat(),
+                },
+            )
+    if finding.kind == "missed_entries":
+        later = [date.fromisoformat(d) for d in finding.detail["dates"] if d > day.isoformat()]
+        rest = rules.missed_finding(later, t=t)
+        # The severity is the whole run's: four misses in a row are four, however split.
+        return dataclasses.replace(
+            rest,
+            severity=finding.severity,
+            detail={**rest.detail, "episode_first_date": finding.first_date.isoformat()},
+        )
+    return dataclasses.replace(
+        finding,
+        first_date=day + ONE_DAY,
+        detail={**finding.detail, "episode_first_date": finding.first_date.isoformat()},
+    )
+
+
+def trim(
+    finding: rules.Finding,
+    flags: list[dict[str, Any]],
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
+) -> rules.Finding | None:
+    """The finding less the dates staff resolved in a flag of its kind: what continues
+    after a resolution is raised from the day after; None if nothing is left.
+
+    A flag the data resolved (auto_resolved) covers nothing: if its dates are missed
+    again, they are raised again. A finding whose peak is above what staff resolved
+    (a dose corrected upward) is raised again whole.
+    """
+    covering = [
+        f
+        for f in flags
+        if f["kind"] == finding.kind
+        and f["status"] == "resolved"
+        and f.get("outcome") != "auto_resolved"
+        and f["first_date"] <= finding.last_date
+        and f["last_date"] >= finding.first_date
+    ]
+    if not covering:
+        return finding
+    if finding.severity == "urgent" and any(_worse(finding, f) for f in covering):
+        return finding
+    resolved_through = max(f["last_date"] for f in covering)
+    if resolved_through < finding.first_date:
+        return finding
+    if resolved_through >= finding.last_date:
+        return None
+    return _after(finding, resolved_through, t, records)
+
+
+def _worse(finding: rules.Finding, flag: dict[str, Any]) -> bool:
+    """True when the finding's peak value is above the one the flag was resolved with."""
+    detail = detail_of(flag)
+    return any(
+        isinstance(finding.detail.get(k), int | float)
+        and isinstance(detail.get(k), int | float)
+        and finding.detail[k] > detail[k]
+        for k in rules.PEAKS
+    )
+
+
+def place(
+    finding: rules.Finding,
+    flags: list[dict[str, Any]],
+    t: rules.Thresholds,
+    records: Sequence[rules.DayRecord] | None = None,
+) -> tuple[rules.Finding, str] | None:
+    """The episode key a finding belongs to, and the finding trimmed to unresolved dates.
+
+    A finding overlapping an unresolved flag of its kind continues that flag.
+    """
+    trimmed = trim(finding, flags, t, records)
+    if trimmed is None:
+        return None
+    for f in flags:  # ordered by first_date: the earliest open flag carries the episode
+        if (
+            f["kind"] == trimmed.kind
+            and f["status"] != "resolved"
+            and f["first_date"] <= trimmed.last_date
+            and f["last_date"] >= trimmed.first_date
+        ):
+            return trimmed, f["episode_key"]
+    return trimmed, trimmed.first_date.isoformat()

@@ -1,0 +1,173 @@
+"""Missed-entries flags kept exact: a flag lists just the expected dates still
+without an entry (SPEC §6). A date entered later (an offline sync, a staff
+clarification) comes off it, a date in the middle splits it, and a flag left
+with no date resolves itself (`auto_resolved`, audited). The missed-date record
+that adherence and exports read is kept in step in the same transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from .. import audit
+from . import episodes, queries, rules
+
+if TYPE_CHECKING:  # engine calls this module; a Scope is what it hands over
+    from .engine import Scope
+
+
+@dataclasses.dataclass
+class MissedDates:
+    """Missed-date rows to write once per evaluation (one statement, not one per participant)."""
+
+    new: list[tuple[int, date]] = dataclasses.field(default_factory=list)
+    entered: list[tuple[int, date]] = dataclasses.field(default_factory=list)
+
+    def extend(self, other: MissedDates) -> None:
+        self.new += other.new
+        self.entered += other.entered
+
+
+def record_missed_dates(
+    s: Scope, expected: list[date], entered: Mapping[date, Any], missed: MissedDates
+) -> None:
+    """Keep the missed-date record (adherence, exports) in step with the flags."""
+    pid = s.participant["id"]
+    if s.new_from is not None:
+        missed.new += [(pid, d) for d in expected if d >= s.new_from and d not in entered]
+    if s.late_from is not None:
+        missed.entered += [(pid, d) for d in entered if d >= s.late_from]
+
+
+def reconcile_missed(
+    db: Database,
+    t: rules.Thresholds,
+    s: Scope,
+    runs: list[rules.Finding],
+    flags: list[dict[str, Any]],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    counts: dict[str, int],
+    before_write: Callable[[], None],
+) -> list[rules.Finding]:
+    """Bring unresolved missed-entries flags that may hold a changed date in line with
+    the runs of misses the data show; return the runs left for ordinary placement.
+
+    A flag keeps the first run inside its dates; further runs inside it (a date in
+    the middle was entered) open flags of their own; a flag with none left resolves
+    itself. Runs that only a new closing date produced are placed as usual, and only
+    when this evaluation closes dates.
+    """
+    p = s.participant
+    runs = [r for r in (episodes.trim(run, flags, t) for run in runs) if r is not None]
+    taken: set[int] = set()
+    for flag in flags:
+        if (
+            flag["kind"] != "missed_entries"
+            or flag["status"] == "resolved"
+            or flag["last_date"] < s.evaluate_from
+        ):
+            continue
+        mine = [
+            i
+            for i, run in enumerate(runs)
+            if run.first_date <= flag["last_date"] and run.last_date >= flag["first_date"]
+        ]
+        taken.update(mine)
+        before_write()
+        if not mine:
+            _auto_resolve(db, flag, participant=p, actor=actor, now=now)
+            counts["flags_auto_resolved"] += 1
+            continue
+        if _set_missed(db, t, flag, runs[mine[0]], participant=p, actor=actor, now=now):
+            counts["flags_updated"] += 1
+        for i in mine[1:]:
+            run = runs[i]
+            episodes.upsert(
+                db,
+                t,
+                participant=p,
+                finding=run,
+                episode_key=run.first_date.isoformat(),
+                actor=actor,
+                now=now,
+            )
+            counts["flags_opened"] += 1
+    if s.new_from is None:
+        return []
+    return [run for i, run in enumerate(runs) if i not in taken]
+
+
+def _auto_resolve(
+    db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
+) -> None:
+    note = "No date of it is missing any more: each was entered later, or is no longer expected."
+    queries.update_flag(
+        db,
+        flag["id"],
+        {
+            "status": "resolved",
+            "outcome": "auto_resolved",
+            "resolved_at": now,
+            "resolution_note": note,
+            "updated_at": now,
+        },
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.auto_resolve",
+        object_type="flag",
+        object_id=flag["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before={"status": flag["status"], "detail": episodes.detail_of(flag)},
+        after={"status": "resolved", "outcome": "auto_resolved", "note": note},
+        at=now,
+    )
+    flag["status"] = "resolved"
+
+
+def _set_missed(
+    db: Database,
+    t: rules.Thresholds,
+    flag: dict[str, Any],
+    run: rules.Finding,
+    *,
+    participant: Mapping,
+    actor: audit.Actor,
+    now: datetime,
+) -> bool:
+    """A missed-entries flag takes the run's dates, count and severity exactly."""
+    new = {
+        "severity": run.severity,
+        "first_date": run.first_date,
+        "last_date": run.last_date,
+        "detail": {**episodes.detail_of(flag), **run.detail},
+    }
+    old = {k: flag[k] for k in new}
+    if new == old:
+        return False
+    queries.update_flag(
+        db, flag["id"], {**new, "rule": rules.basis(run.kind, t), "updated_at": now}
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.update",
+        object_type="flag",
+        object_id=flag["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before=episodes.jsonable(old),
+        after=episodes.jsonable(new),
+        at=now,
+    )
+    flag.update(new)
+    return True
