@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from .auth import staff as staff_accounts
 from .auth.passwords import MIN_LENGTH
 from .auth.roles import ROLES
 from .db import MIGRATE_COMMAND, connect, migrate, pending_migrations_at, transaction
+from .db import backup as backup_copy
 from .participants import queries as participant_queries
 from .participants import service as participants
 from .study import current_study
@@ -222,19 +222,7 @@ def backup(path: Path):
     if path.exists():
         _fail(f"{path} exists; choose a new file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(current_app.config["DIARY_DATABASE"], timeout=30)
-    target = sqlite3.connect(path)
-    try:
-        # One step under a read transaction: in WAL mode writers carry on, and a
-        # step-wise copy would restart on every write and might never finish.
-        source.backup(target, pages=-1)
-    finally:
-        source.close()
-    try:
-        result = target.execute("PRAGMA integrity_check").fetchall()
-        count = target.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-    finally:
-        target.close()
+    result, count = backup_copy(current_app.config["DIARY_DATABASE"], path)
     if result != [("ok",)]:
         _fail(f"integrity_check of the copy failed: {result[:5]}")
     click.echo(f"backup written to {path} (integrity ok, {count} audit rows)")

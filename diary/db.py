@@ -147,6 +147,31 @@ def transaction(db: Database, *, immediate: bool = True) -> Iterator[Database]:
             os.close(lock)
 
 
+class LazySavepoint:
+    """A savepoint opened only before the first write it guards (`open()` from the code
+    about to write): a loop over ten thousand participants of whom most write nothing
+    would spend more on savepoints than on its work. Never nested: one name at a time."""
+
+    def __init__(self, db: Database, name: str) -> None:
+        self.db = db
+        self.name = name
+        self.opened = False
+
+    def open(self) -> None:
+        if not self.opened:
+            self.db.conn.execute(f"SAVEPOINT {self.name}")
+            self.opened = True
+
+    def release(self) -> None:
+        if self.opened:
+            self.db.conn.execute(f"RELEASE SAVEPOINT {self.name}")
+
+    def roll_back(self) -> None:
+        if self.opened and self.db.conn.in_transaction:
+            self.db.conn.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
+            self.db.conn.execute(f"RELEASE SAVEPOINT {self.name}")
+
+
 def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
@@ -243,6 +268,25 @@ def _statements(sql: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         raise RuntimeError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def backup(source_path: str, target_path: Path) -> tuple[list[tuple], int]:
+    """An online copy of the database at `target_path`, then PRAGMA integrity_check on
+    the copy: the check's rows ([("ok",)] when sound) and the copy's audit rows."""
+    source = sqlite3.connect(source_path, timeout=30)
+    target = sqlite3.connect(target_path)
+    try:
+        # One step under a read transaction: in WAL mode writers carry on, and a
+        # step-wise copy would restart on every write and might never finish.
+        source.backup(target, pages=-1)
+    finally:
+        source.close()
+    try:
+        result = target.execute("PRAGMA integrity_check").fetchall()
+        count = target.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    finally:
+        target.close()
+    return result, count
 
 
 def init_app(app) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import audit, clock
+from ..db import LazySavepoint
 from ..study import Study
 from . import episodes, queries, rules
 from . import missed as missed_flags
@@ -130,7 +131,8 @@ def evaluate(
             _add(counts, _evaluate_one(*args, missed=missed, **kwargs))
             continue
         mine = missed_flags.MissedDates()
-        savepoint = _Savepoint(db)  # this participant's writes, or none of them
+        # this participant's writes, or none of them
+        savepoint = LazySavepoint(db, "flag_engine_participant")
         try:
             _add(counts, _evaluate_one(*args, missed=mine, before_write=savepoint.open, **kwargs))
         except Exception as exc:  # noqa: BLE001 - one participant's data must not stop the rest
@@ -203,30 +205,6 @@ def _screen(
         return scopes, since
     kept = [(s, r) for s, r in zip(scopes, since, strict=True) if s.participant["id"] not in quiet]
     return [s for s, _ in kept], [r for _, r in kept]
-
-
-class _Savepoint:
-    """A participant's savepoint, opened only before their first write: most
-    participants of a daily run write nothing, and ten thousand savepoints cost more
-    than the rules. A fixed name: it is never nested."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.opened = False
-
-    def open(self) -> None:
-        if not self.opened:
-            self.db.conn.execute("SAVEPOINT flag_engine_participant")
-            self.opened = True
-
-    def release(self) -> None:
-        if self.opened:
-            self.db.conn.execute("RELEASE SAVEPOINT flag_engine_participant")
-
-    def roll_back(self) -> None:
-        if self.opened and self.db.conn.in_transaction:
-            self.db.conn.execute("ROLLBACK TO SAVEPOINT flag_engine_participant")
-            self.db.conn.execute("RELEASE SAVEPOINT flag_engine_participant")
 
 
 def _add(counts: dict[str, int], more: dict[str, int]) -> None:
