@@ -17,8 +17,10 @@ from .auth.passwords import MIN_LENGTH
 from .auth.roles import ROLES
 from .db import MIGRATE_COMMAND, connect, migrate, pending_migrations_at, transaction
 from .db import backup as backup_copy
+from .errors import APIError
 from .participants import queries as participant_queries
 from .participants import service as participants
+from .participants.schemas import EnrollSchema
 from .study import current_study
 
 diary = AppGroup("diary", help="Participant Diary administration.")
@@ -49,7 +51,6 @@ def init_db():
 
 
 def _create_staff(db, *, email, role, site_codes, password, now):
-    from .errors import APIError
 
     try:
         return staff_accounts.create_staff(
@@ -89,7 +90,6 @@ def create_staff(email, role, sites, password_stdin):
 
 
 def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme, now, opioids=()):
-    from .participants.schemas import EnrollSchema
 
     errors = EnrollSchema().validate(
         {
@@ -148,7 +148,6 @@ def enroll(
     study_id, site, timezone, injection_date, baseline_back_pain, baseline_mme, baseline_opioids
 ):
     """Enroll a participant and print the activation code."""
-    from .errors import APIError
 
     try:
         issued = _enroll(
@@ -175,7 +174,6 @@ def enroll(
 @click.option("--date", "day", required=True)
 def add_injection(study_id, day):
     """Record another injection (e.g. the placebo arm's crossover at month 6)."""
-    from .errors import APIError
 
     try:
         when = date.fromisoformat(day)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from .. import audit
+from ..db import transaction
 from ..errors import APIError
 from . import queries
 from .passwords import hash_password
@@ -26,8 +27,6 @@ def create_staff(
 ) -> int:
     """Create a staff account; sites named that do not exist yet are created."""
     password_hash = hash_password(password)  # slow: before the write lock is taken
-    from ..db import transaction
-
     with transaction(db):
         if queries.staff_by_email(db, email):
             raise APIError(409, f"Staff {email} already exists.", fields={"email": ["exists"]})
