@@ -195,33 +195,10 @@ def put_entry(
         synced_late = int(not by_staff and now > window_closes(study, day, tz))
         if not by_staff:
             values["synced_late"] = synced_late
-        existing = queries.get_entry(db, participant_id, day)
-        entry_id = None
-        if existing is None:
-            entry_id = queries.insert_entry(
-                db,
-                {
-                    **values,
-                    "participant_id": participant_id,
-                    "date": day.isoformat(),
-                    "timezone": tz,
-                    "received_at": clock.iso(now),
-                    "late": int(made_at >= clock.day_end(day, tz)),
-                    "synced_late": synced_late,
-                    "version": 1,
-                },
-            )
-            if entry_id is None:  # another write created it first: this is a change
-                existing = queries.get_entry(db, participant_id, day)
-        if existing is not None:
-            if not body.get("reason"):
-                raise invalid("reason", "a reason is required to change an existing entry")
-            entry_id = existing["id"]
-            version = existing["version"] + 1
-            queries.update_entry(db, entry_id, {**values, "version": version})
-            status, action = 200, "entry.correct"
-        else:
-            version, status, action = 1, 201, "entry.create"
+        existing, entry_id, version = _create_or_correct(
+            db, participant, day, values, body=body, made_at=made_at, now=now
+        )
+        status, action = (200, "entry.correct") if existing else (201, "entry.create")
         queries.replace_doses(db, entry_id, doses)
         queries.record_write(
             db,
@@ -252,6 +229,44 @@ def put_entry(
         )
         codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
     return {**_public(study, entry), "alerts": alerts_for(study, codes)}, status
+
+
+def _create_or_correct(
+    db: Database,
+    participant: dict[str, Any],
+    day: date,
+    values: dict[str, Any],
+    *,
+    body: dict[str, Any],
+    made_at: datetime,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, int, int]:
+    """Insert the day's first entry, or correct the one there (a reason is required);
+    return the entry as it was (None when new), its id and its new version."""
+    tz = participant["timezone"]
+    existing = queries.get_entry(db, participant["id"], day)
+    if existing is None:
+        entry_id = queries.insert_entry(
+            db,
+            {
+                **values,
+                "participant_id": participant["id"],
+                "date": day.isoformat(),
+                "timezone": tz,
+                "received_at": clock.iso(now),
+                "late": int(made_at >= clock.day_end(day, tz)),
+                "synced_late": values.get("synced_late", 0),
+                "version": 1,
+            },
+        )
+        if entry_id is not None:
+            return None, entry_id, 1
+        existing = queries.get_entry(db, participant["id"], day)  # another write came first
+    if not body.get("reason"):
+        raise invalid("reason", "a reason is required to change an existing entry")
+    version = existing["version"] + 1
+    queries.update_entry(db, existing["id"], {**values, "version": version})
+    return existing, existing["id"], version
 
 
 def _replayed(
