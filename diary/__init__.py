@@ -95,6 +95,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("diary").setLevel(app.config["DIARY_LOG_LEVEL"])
 
     app.extensions["diary.study"] = study.load(app.config["DIARY_STUDY_FILE"])
+    from .questionnaires import catalog
+
+    # A bad questionnaire file, or a schedule naming one that is not there, stops start-up.
+    catalog.for_study(app.extensions["diary.study"], app.config["DIARY_CONTENT_DIR"])
 
     db.init_app(app)
     _check_schema(app)
@@ -173,11 +177,13 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from .jobs.views import blp as jobs_blp
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
+    from .questionnaires.views import blp as questionnaires_blp
 
     for blueprint in (
         auth_blp,
         participants_blp,
         entries_blp,
+        questionnaires_blp,
         flags_blp,
         notify_blp,
         adherence_blp,

@@ -6,6 +6,16 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+# What a phone writes offline inside its window (a diary entry, a questionnaire) is
+# accepted when it syncs later, up to this long after it was made: losing it to a
+# dead zone is worse than a late sync, and the receipt time stays on record next to
+# the device time.
+MAX_OFFLINE = timedelta(days=7)
+# How far a device's clock may run ahead of the server's, or before the thing it
+# dates began, and still be believed: phones keep network time to within seconds,
+# so minutes more mean a clock set by hand, and the time it claims cannot be trusted.
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 def now() -> datetime:
     """The current instant, aware, in UTC (tests travel with time-machine)."""

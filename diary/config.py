@@ -23,6 +23,7 @@ ENV_KEYS = (
     "DIARY_VAPID_SUBJECT",
     "DIARY_LOG_LEVEL",
     "DIARY_TRUSTED_PROXIES",
+    "DIARY_CONTENT_DIR",
 )
 
 
@@ -45,6 +46,9 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
         # (client address for rate limits, https for cookies and the CSRF check).
         "DIARY_TRUSTED_PROXIES": 0,
+        # A folder of licensed questionnaires kept out of git (SPEC §13), beside the
+        # study's own instruments/ folder.
+        "DIARY_CONTENT_DIR": None,
         # Sessions (SPEC §9)
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),

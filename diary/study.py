@@ -81,6 +81,48 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class Score:
+    """One score of a questionnaire (SPEC §13): `method` over `items` (None: every
+    item with a numeric value), computed when at most `max_missing` of them are
+    unanswered (prorated), else no score. `lookup` maps the raw sum to a table value
+    (a T-score); `digits` rounds the result."""
+
+    name: str
+    method: str  # sum | mean | percent_of_max | lookup
+    items: tuple[str, ...] | None = None
+    max_missing: int = 0
+    table: tuple[tuple[float, float], ...] = ()
+    digits: int = 1
+
+
+@dataclass(frozen=True)
+class QuestionnaireSchedule:
+    """When an instrument is due: `offsets_days` from the anchor (and, when
+    `repeat_every_days` is set, every so many days after the last offset through
+    `repeat_until_day`), each open from `window_before_days` before its due date to
+    `window_after_days` after it, in the participant's local dates."""
+
+    instrument: str
+    anchor: str  # first_injection | each_injection | enrollment
+    offsets_days: tuple[int, ...]
+    window_before_days: int
+    window_after_days: int
+    repeat_every_days: int | None = None
+    repeat_until_day: int | None = None
+    scores: tuple[Score, ...] = ()
+
+    def days(self) -> tuple[int, ...]:
+        """Every offset, repeats included, in order."""
+        days = list(self.offsets_days)
+        if self.repeat_every_days and self.repeat_until_day is not None:
+            day = days[-1] + self.repeat_every_days
+            while day <= self.repeat_until_day:
+                days.append(day)
+                day += self.repeat_every_days
+        return tuple(days)
+
+
+@dataclass(frozen=True)
 class Study:
     id: str
     title: str
@@ -101,6 +143,7 @@ class Study:
     escalation_after_minutes: int
     digest_time: time
     source: str = ""
+    questionnaires: tuple[QuestionnaireSchedule, ...] = ()
 
     def last_diary_date(self, first_injection: date) -> date:
         """The last expected diary date: day `length_days` counted from the first injection."""
@@ -241,6 +284,75 @@ class FlagsSection(_Strict):
             raise ValidationError("must not exceed increase_window_days", "increase_min_entries")
 
 
+SCORE_METHODS = ("sum", "mean", "percent_of_max", "lookup")
+ANCHORS = ("first_injection", "each_injection", "enrollment")
+
+
+class ScoreSection(_Strict):
+    name = fields.String(required=True, validate=CODE)
+    method = fields.String(required=True, validate=validate.OneOf(SCORE_METHODS))
+    items = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=None)
+    max_missing = fields.Integer(load_default=0, validate=validate.Range(0, 100))
+    # [[raw, value], …]: the raw sum of the items → the reported value (e.g. a T-score).
+    table = fields.List(fields.List(fields.Float(), validate=validate.Length(2, 2)))
+    digits = fields.Integer(load_default=1, validate=validate.Range(0, 4))
+
+    @validates_schema
+    def _table(self, data, **kwargs):
+        table = data.get("table")
+        if data.get("method") == "lookup":
+            if not table:
+                raise ValidationError("a lookup score needs a table of [raw, value] pairs", "table")
+            raws = [r for r, _ in table]
+            values = [v for _, v in table]
+            if any(b <= a for a, b in zip(raws, raws[1:], strict=False)):
+                raise ValidationError("raw scores must increase from row to row", "table")
+            if any(b < a for a, b in zip(values, values[1:], strict=False)):
+                raise ValidationError("values must not decrease as the raw score rises", "table")
+        elif table:
+            raise ValidationError("only a lookup score has a table", "table")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        data["items"] = tuple(data["items"]) if data.get("items") is not None else None
+        data["table"] = tuple((r, v) for r, v in data.get("table") or ())
+        return Score(**data)
+
+
+class QuestionnaireSection(_Strict):
+    instrument = fields.String(required=True, validate=validate.Length(1, 64))
+    anchor = fields.String(required=True, validate=validate.OneOf(ANCHORS))
+    offsets_days = fields.List(
+        fields.Integer(validate=validate.Range(-60, 3650)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    window_before_days = fields.Integer(required=True, validate=validate.Range(0, 60))
+    window_after_days = fields.Integer(required=True, validate=validate.Range(0, 60))
+    repeat_every_days = fields.Integer(validate=validate.Range(1, 3650))
+    repeat_until_day = fields.Integer(validate=validate.Range(0, 3650))
+    scores = fields.List(fields.Nested(ScoreSection), load_default=list)
+
+    @validates_schema
+    def _days(self, data, **kwargs):
+        offsets = data.get("offsets_days") or []
+        if any(b <= a for a, b in zip(offsets, offsets[1:], strict=False)):
+            raise ValidationError("offsets must increase", "offsets_days")
+        if ("repeat_every_days" in data) != ("repeat_until_day" in data):
+            raise ValidationError(
+                "give repeat_every_days and repeat_until_day together", "repeat_every_days"
+            )
+        names = [s.name for s in data.get("scores", [])]
+        if len(set(names)) != len(names):
+            raise ValidationError("two scores share a name", "scores")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        data["offsets_days"] = tuple(data["offsets_days"])
+        data["scores"] = tuple(data.get("scores", ()))
+        return QuestionnaireSchedule(**data)
+
+
 class NotificationsSection(_Strict):
     escalation_after_minutes = fields.Integer(required=True, validate=validate.Range(1, 10080))
     digest_time = _TimeText(required=True)
@@ -254,6 +366,7 @@ class ProtocolSchema(_Strict):
     formulary = fields.List(fields.Nested(DrugSection), required=True)
     flags = fields.Nested(FlagsSection, required=True)
     notifications = fields.Nested(NotificationsSection, required=True)
+    questionnaires = fields.List(fields.Nested(QuestionnaireSection), load_default=list)
 
     @validates_schema
     def _unique_codes(self, data, **kwargs):
@@ -320,6 +433,7 @@ def parse(text: str, source: str = "study.toml") -> Study:
         escalation_after_minutes=n["escalation_after_minutes"],
         digest_time=n["digest_time"],
         source=source,
+        questionnaires=tuple(data["questionnaires"]),
     )
 
 

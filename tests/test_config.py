@@ -1,5 +1,6 @@
 """Configuration and the study protocol file are validated at start-up (SPEC §3, Appendix A)."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,7 @@ def test_a_bad_protocol_file_names_the_bad_key(old, new, key):
 def test_a_threshold_changes_without_code(tmp_path):
     custom = tmp_path / "study.toml"
     custom.write_text(GOOD.replace("mme_high = 50", "mme_high = 40"))
+    shutil.copytree(ROOT / "instruments", tmp_path / "instruments")
     app = create_app(
         {"DIARY_DATABASE": str(tmp_path / "d.sqlite3"), "DIARY_STUDY_FILE": str(custom)}
     )

@@ -43,7 +43,7 @@ LAYERS = [
     {"app"},
     {"cli", "jobs"},
     {"exports"},
-    {"entries"},
+    {"entries", "questionnaires"},
     {"participants"},
     {"adherence"},
     {"flags"},

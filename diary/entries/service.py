@@ -19,14 +19,8 @@ from ..participants import queries as participant_queries
 from ..study import Study
 from . import queries
 
-# An entry made offline inside its window is accepted when it syncs later, up to
-# this long after it was made: losing a diary entry to a dead zone is worse than a
-# late sync, and the receipt time stays on record next to the device time.
-MAX_OFFLINE = timedelta(days=7)
-# How far a device's clock may run ahead of the server's, or before the diary date
-# began, and still be believed: phones keep network time to within seconds, so
-# minutes more mean a clock set by hand, and the time it claims cannot be trusted.
-CLOCK_SKEW = timedelta(minutes=5)
+MAX_OFFLINE = clock.MAX_OFFLINE
+CLOCK_SKEW = clock.CLOCK_SKEW
 
 
 def expected_range(study: Study, participant: dict) -> tuple[date, date]:

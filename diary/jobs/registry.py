@@ -8,7 +8,7 @@ what is due as of `now`.
 
 from __future__ import annotations
 
-from . import JobSpec, close_days, deliver, digests, escalations, reminders
+from . import JobSpec, close_days, deliver, digests, escalations, questionnaires, reminders
 
 JOBS: list[JobSpec] = [
     JobSpec(
@@ -19,6 +19,14 @@ JOBS: list[JobSpec] = [
         trigger={"trigger": "cron", "minute": "*/15", "second": 5},
         description="Close diary dates whose entry window ended; record misses; "
         "raise missed-entry, pain-flare and opioid flags.",
+    ),
+    JobSpec(
+        id=questionnaires.JOB_ID,
+        run=questionnaires.run,
+        # Every quarter hour: windows open and close at local midnight in every zone.
+        trigger={"trigger": "cron", "minute": "*/15", "second": 25},
+        description="Schedule each participant's questionnaires from the protocol; close "
+        "as missed (once) those whose window ended without a response.",
     ),
     # Notification jobs enqueue into the outbox early in the minute; delivery
     # runs later in the same minute so a message goes out within the minute.

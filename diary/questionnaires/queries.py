@@ -1,0 +1,185 @@
+"""SQL for questionnaire occurrences, responses and the client-write log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import clock
+from .schedule import Due
+
+_OCCURRENCE = """
+SELECT o.*, r.id AS response_id, r.answers, r.scores, r.device_time, r.received_at,
+       r.synced_late, r.version, r.entered_by, r.updated_at AS response_updated_at
+FROM questionnaire_occurrences o
+LEFT JOIN questionnaire_responses r ON r.occurrence_id = o.id
+"""
+
+
+def _decoded(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is not None:
+        for key in ("answers", "scores"):
+            row[key] = json.loads(row[key]) if row[key] is not None else None
+        row["synced_late"] = bool(row["synced_late"]) if row["response_id"] else None
+    return row
+
+
+def occurrences(db: Database, participant_id: int) -> list[dict[str, Any]]:
+    rows = db.query(
+        f"{_OCCURRENCE} WHERE o.participant_id = ? ORDER BY o.due_date, o.instrument, o.id",
+        [participant_id],
+    )
+    return [_decoded(r) for r in rows]
+
+
+def occurrence(db: Database, occurrence_id: int, participant_id: int) -> dict[str, Any] | None:
+    """One of this participant's occurrences (None for anybody else's)."""
+    row = next(
+        db.query(
+            f"{_OCCURRENCE} WHERE o.id = ? AND o.participant_id = ?",
+            [occurrence_id, participant_id],
+        ),
+        None,
+    )
+    return _decoded(row)
+
+
+def sync_occurrences(
+    db: Database, participant_id: int, due: Iterable[Due], tz: str, *, now: datetime
+) -> tuple[int, int]:
+    """Make the pending occurrences match the schedule: add the new ones, move the
+    instants of pending ones whose window changed (a new zone), and drop pending ones
+    the schedule no longer gives (a voided injection). Completed and missed ones stay
+    as they are. Returns (added, dropped)."""
+    wanted = {d.key: d for d in due}
+    existing = {
+        (r["instrument"], r["anchor"], r["anchor_date"], r["offset_days"]): r
+        for r in db.query(
+            "SELECT id, instrument, anchor, anchor_date, offset_days, status, window_opens,"
+            " window_closes FROM questionnaire_occurrences WHERE participant_id = ?",
+            [participant_id],
+        )
+    }
+    added = dropped = 0
+    for key, d in wanted.items():
+        row = existing.get(key)
+        opens, closes = clock.iso(d.window_opens), clock.iso(d.window_closes)
+        if row is None:
+            db.execute(
+                "INSERT INTO questionnaire_occurrences (participant_id, instrument, anchor,"
+                " anchor_date, offset_days, due_date, window_opens, window_closes, timezone,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    participant_id,
+                    d.instrument,
+                    d.anchor,
+                    d.anchor_date.isoformat(),
+                    d.offset_days,
+                    d.due_date.isoformat(),
+                    opens,
+                    closes,
+                    tz,
+                    clock.iso(now),
+                ],
+            )
+            added += 1
+        elif row["status"] == "pending" and (row["window_opens"], row["window_closes"]) != (
+            opens,
+            closes,
+        ):
+            db.execute(
+                "UPDATE questionnaire_occurrences SET window_opens = ?, window_closes = ?,"
+                " timezone = ? WHERE id = ?",
+                [opens, closes, tz, row["id"]],
+            )
+    for key, row in existing.items():
+        if key not in wanted and row["status"] == "pending":
+            cursor = db.execute(
+                "DELETE FROM questionnaire_occurrences WHERE id = ? AND status = 'pending'"
+                " AND NOT EXISTS (SELECT 1 FROM questionnaire_writes w"
+                " WHERE w.occurrence_id = questionnaire_occurrences.id)",
+                [row["id"]],
+            )
+            dropped += cursor.rowcount
+    return added, dropped
+
+
+def close_missed(db: Database, *, now: datetime) -> list[dict[str, Any]]:
+    """Mark missed, once, every pending occurrence whose window has closed; return them."""
+    return list(
+        db.query(
+            "UPDATE questionnaire_occurrences SET status = 'missed', missed_at = ?"
+            " WHERE status = 'pending' AND window_closes <= ?"
+            " RETURNING id, participant_id, instrument, due_date, window_closes",
+            [clock.iso(now), clock.iso(now)],
+        )
+    )
+
+
+def write_by_client_id(db: Database, client_id: str) -> dict[str, Any] | None:
+    return next(
+        db.query("SELECT * FROM questionnaire_writes WHERE client_id = ?", [client_id]), None
+    )
+
+
+def insert_response(db: Database, values: dict[str, Any]) -> int | None:
+    """Insert; None when the occurrence already has a response (a race lost)."""
+    columns = list(values)
+    cursor = db.execute(
+        f"INSERT INTO questionnaire_responses ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (occurrence_id) DO NOTHING",
+        [values[c] for c in columns],
+    )
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def update_response(db: Database, response_id: int, values: dict[str, Any]) -> None:
+    sets = ", ".join(f"{c} = ?" for c in values)
+    db.execute(
+        f"UPDATE questionnaire_responses SET {sets} WHERE id = ?", [*values.values(), response_id]
+    )
+
+
+def mark_completed(db: Database, occurrence_id: int) -> None:
+    db.execute(
+        "UPDATE questionnaire_occurrences SET status = 'completed' WHERE id = ?", [occurrence_id]
+    )
+
+
+def record_write(
+    db: Database,
+    *,
+    client_id: str,
+    participant_id: int,
+    occurrence_id: int,
+    request_hash: str,
+    version: int,
+    received_at: str,
+) -> None:
+    db.execute(
+        "INSERT INTO questionnaire_writes (client_id, participant_id, occurrence_id,"
+        " request_hash, version, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [client_id, participant_id, occurrence_id, request_hash, version, received_at],
+    )
+
+
+def scheduling_participants(db: Database) -> list[dict[str, Any]]:
+    """Every participant, with what scheduling needs: status, enrollment, when they left
+    and their current zone."""
+    return list(
+        db.query(
+            "SELECT p.id, p.status, p.enrolled_at, p.ended_at,"
+            " (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
+            "  ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone"
+            " FROM participants p ORDER BY p.id"
+        )
+    )
+
+
+def site_of(db: Database, participant_id: int) -> int | None:
+    row = db.execute("SELECT site_id FROM participants WHERE id = ?", [participant_id]).fetchone()
+    return row[0] if row else None

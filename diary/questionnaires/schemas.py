@@ -1,0 +1,61 @@
+"""Questionnaire request and response schemas (SPEC §13)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..schemas import StrictSchema
+
+STATUSES = ("upcoming", "open", "completed", "missed")
+
+
+class ResponseIn(StrictSchema):
+    client_id = fields.UUID(required=True)
+    # {linkId: value}: checked against the instrument by the service (422 naming the linkId).
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 100)),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        validate=validate.Length(max=500),
+    )
+    device_time = fields.AwareDateTime(required=True, format="iso")
+    reason = fields.String(validate=validate.Length(3, 500))
+
+
+class OccurrenceOut(Schema):
+    id = fields.Integer(required=True)
+    instrument = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
+    due_date = fields.String(required=True, metadata={"description": "participant's local date"})
+    window_opens = fields.String(required=True, metadata={"description": "instant, UTC"})
+    window_closes = fields.String(required=True, metadata={"description": "instant, UTC"})
+    completed_at = fields.String(allow_none=True)
+    synced_late = fields.Boolean(allow_none=True)
+    scores = fields.Dict(
+        keys=fields.String(), values=fields.Float(allow_none=True), allow_none=True
+    )
+
+
+class ResponseOut(Schema):
+    answers = fields.Dict(required=True)
+    scores = fields.Dict(required=True)
+    device_time = fields.String(required=True)
+    received_at = fields.String(required=True)
+    synced_late = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+
+
+class OccurrenceDetailOut(OccurrenceOut):
+    questionnaire = fields.Dict(
+        allow_none=True, metadata={"description": "the FHIR R4 Questionnaire resource"}
+    )
+    response = fields.Nested(ResponseOut, allow_none=True)
+
+
+class OccurrenceListOut(Schema):
+    questionnaires = fields.List(fields.Nested(OccurrenceOut), required=True)
+
+
+class StaffOccurrenceListOut(Schema):
+    questionnaires = fields.List(fields.Nested(OccurrenceDetailOut), required=True)

@@ -1,0 +1,271 @@
+"""Questionnaires for participants (SPEC §13): scheduling occurrences, closing missed
+ones, and writing responses (window, replay, correction, scores, audit)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import audit, clock
+from ..db import transaction
+from ..errors import APIError, not_found
+from ..study import Study
+from . import queries, schedule, scoring
+from .instruments import Instrument, check_answers
+
+
+def due_for(study: Study, participant: dict[str, Any], injections) -> list[schedule.Due]:
+    """The occurrences the schedule gives a participant (none without a zone)."""
+    if not participant["timezone"]:
+        return []
+    tz = participant["timezone"]
+    ended = participant.get("ended_at")
+    return schedule.occurrences(
+        study.questionnaires,
+        injections=injections,
+        enrolled_on=clock.local_date(clock.parse_iso(participant["enrolled_at"]), tz),
+        tz=tz,
+        ended_at=clock.parse_iso(ended) if ended else None,
+    )
+
+
+def schedule_participant(
+    db: Database, study: Study, participant: dict[str, Any], injections, *, now: datetime
+) -> tuple[int, int]:
+    """Bring one participant's occurrences in line with the schedule; inside the caller's
+    transaction. Returns (added, dropped)."""
+    if not participant["timezone"]:
+        return 0, 0
+    due = due_for(study, participant, injections)
+    return queries.sync_occurrences(db, participant["id"], due, participant["timezone"], now=now)
+
+
+def status_of(row: dict[str, Any], now: datetime) -> str:
+    """upcoming | open | completed | missed: a pending occurrence by the clock."""
+    if row["status"] != "pending":
+        return row["status"]
+    if now < clock.parse_iso(row["window_opens"]):
+        return "upcoming"
+    return "open" if now < clock.parse_iso(row["window_closes"]) else "missed"
+
+
+def present(
+    row: dict[str, Any], instruments: dict[str, Instrument], now: datetime
+) -> dict[str, Any]:
+    instrument = instruments.get(row["instrument"])
+    return {
+        "id": row["id"],
+        "instrument": row["instrument"],
+        "title": instrument.title if instrument else row["instrument"],
+        "status": status_of(row, now),
+        "due_date": row["due_date"],
+        "window_opens": row["window_opens"],
+        "window_closes": row["window_closes"],
+        "completed_at": row["received_at"],
+        "synced_late": row["synced_late"],
+        "scores": row["scores"],
+    }
+
+
+def with_response(
+    row: dict[str, Any], instruments: dict[str, Instrument], now: datetime
+) -> dict[str, Any]:
+    """The occurrence with its FHIR Questionnaire and its response, if any."""
+    instrument = instruments.get(row["instrument"])
+    response = None
+    if row["response_id"]:
+        response = {
+            "answers": row["answers"],
+            "scores": row["scores"],
+            "device_time": row["device_time"],
+            "received_at": row["received_at"],
+            "synced_late": row["synced_late"],
+            "version": row["version"],
+        }
+    return {
+        **present(row, instruments, now),
+        "questionnaire": dict(instrument.resource) if instrument else None,
+        "response": response,
+    }
+
+
+def put_response(
+    db: Database,
+    study: Study,
+    instruments: dict[str, Instrument],
+    *,
+    participant_id: int,
+    occurrence_id: int,
+    body: dict[str, Any],
+    actor: audit.Actor,
+    now: datetime,
+) -> tuple[dict[str, Any], int]:
+    """Create, correct or replay the response to one occurrence; (occurrence, status).
+
+    One write transaction: the response, its scores, the occurrence's status, the
+    write log and the audit row commit together or not at all."""
+    client_id = str(body["client_id"])
+    request_hash = _request_hash(occurrence_id, body)
+    with transaction(db):
+        prior = queries.write_by_client_id(db, client_id)
+        if prior is not None:
+            if (prior["participant_id"], prior["occurrence_id"], prior["request_hash"]) != (
+                participant_id,
+                occurrence_id,
+                request_hash,
+            ):
+                raise APIError(
+                    409,
+                    "This client_id was already used for different content; "
+                    "generate a new client_id for a new write.",
+                    code="client_id_conflict",
+                )
+            row = queries.occurrence(db, occurrence_id, participant_id)
+            return with_response(row, instruments, now), 200
+        row = queries.occurrence(db, occurrence_id, participant_id)
+        if row is None:
+            raise not_found(f"No questionnaire {occurrence_id} for you.")
+        instrument = instruments.get(row["instrument"])
+        if instrument is None:
+            raise APIError(409, "This questionnaire is no longer part of the study.")
+        made_at = _made_at(body["device_time"], row, now)
+        _check_window(row, made_at, now)
+        answers, problems = check_answers(instrument, body["answers"])
+        if problems:
+            raise APIError(
+                422,
+                "Some answers need attention.",
+                fields={"answers": problems},
+            )
+        schedule_entry = next(
+            (q for q in study.questionnaires if q.instrument == row["instrument"]), None
+        )
+        scores = scoring.compute_all(
+            instrument, schedule_entry.scores if schedule_entry else (), answers
+        )
+        values = {
+            "answers": json.dumps(answers, sort_keys=True),
+            "scores": json.dumps(scores, sort_keys=True),
+            "device_time": clock.iso(body["device_time"]),
+            "received_at": clock.iso(now),
+            "synced_late": int(now >= clock.parse_iso(row["window_closes"])),
+            "updated_at": clock.iso(now),
+        }
+        before = _audited(row)
+        if row["response_id"] is None:
+            response_id = queries.insert_response(
+                db,
+                {**values, "occurrence_id": occurrence_id, "participant_id": participant_id},
+            )
+            if response_id is None:  # a racing first write won: this one is a change
+                row = queries.occurrence(db, occurrence_id, participant_id)
+                before = _audited(row)
+        if row["response_id"] is not None:
+            if not (body.get("reason") or "").strip():
+                raise APIError(
+                    422,
+                    "A reason is required to change a questionnaire you already sent.",
+                    fields={"reason": ["a reason is required to change an existing response"]},
+                )
+            version = row["version"] + 1
+            queries.update_response(db, row["response_id"], {**values, "version": version})
+            status, action = 200, "questionnaire.correct"
+        else:
+            version, status, action = 1, 201, "questionnaire.respond"
+        queries.mark_completed(db, occurrence_id)
+        queries.record_write(
+            db,
+            client_id=client_id,
+            participant_id=participant_id,
+            occurrence_id=occurrence_id,
+            request_hash=request_hash,
+            version=version,
+            received_at=clock.iso(now),
+        )
+        after = queries.occurrence(db, occurrence_id, participant_id)
+        audit.record(
+            db,
+            actor=actor,
+            action=action,
+            object_type="questionnaire",
+            object_id=str(occurrence_id),
+            site_id=queries.site_of(db, participant_id),
+            participant_id=participant_id,
+            before=before,
+            after=_audited(after),
+            reason=(body.get("reason") or "").strip() or None,
+            at=now,
+        )
+    return with_response(after, instruments, now), status
+
+
+def close_missed(db: Database, *, now: datetime, actor: audit.Actor) -> int:
+    """Mark missed, exactly once, every pending occurrence whose window has closed."""
+    with transaction(db):
+        closed = queries.close_missed(db, now=now)
+        for row in closed:
+            audit.record(
+                db,
+                actor=actor,
+                action="questionnaire.missed",
+                object_type="questionnaire",
+                object_id=str(row["id"]),
+                site_id=queries.site_of(db, row["participant_id"]),
+                participant_id=row["participant_id"],
+                after={
+                    "instrument": row["instrument"],
+                    "due_date": row["due_date"],
+                    "window_closes": row["window_closes"],
+                },
+                at=now,
+            )
+    return len(closed)
+
+
+def _made_at(device_time: datetime, row: dict[str, Any], now: datetime) -> datetime:
+    """When the phone says the answers were given; 422 for a clock that cannot be right."""
+    if device_time > now + clock.CLOCK_SKEW:
+        raise APIError(
+            422,
+            "The date and time on this device are ahead of the real time. Check the date "
+            "and time settings of this device, then send the questionnaire again.",
+            fields={"device_time": ["is ahead of the server's clock"]},
+        )
+    return min(device_time, now)
+
+
+def _check_window(row: dict[str, Any], made_at: datetime, now: datetime) -> None:
+    opens = clock.parse_iso(row["window_opens"])
+    closes = clock.parse_iso(row["window_closes"])
+    if now < opens or made_at < opens - clock.CLOCK_SKEW:
+        raise APIError(
+            409,
+            f"This questionnaire opens on {row['window_opens'][:10]}; answer it then.",
+            code="window_not_open",
+        )
+    if made_at >= closes or now - made_at > clock.MAX_OFFLINE:
+        raise APIError(
+            409,
+            "The time to answer this questionnaire has ended. Your study team can help.",
+            code="window_closed",
+        )
+
+
+def _request_hash(occurrence_id: int, body: dict[str, Any]) -> str:
+    canonical = {
+        "occurrence": occurrence_id,
+        "answers": body["answers"],
+        "device_time": clock.iso(body["device_time"]),
+        "reason": body.get("reason"),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _audited(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not row or not row["response_id"]:
+        return None
+    return {"answers": row["answers"], "scores": row["scores"], "version": row["version"]}

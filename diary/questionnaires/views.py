@@ -1,0 +1,91 @@
+"""Questionnaire endpoints: a participant's own, and staff's view of a participant's."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from .. import clock
+from ..access import participant_required, staff_required
+from ..db import get_db, transaction
+from ..errors import not_found
+from ..participants import queries as participant_queries
+from ..participants.scope import scoped_participant
+from ..schemas import Blueprint
+from ..study import current_study
+from . import catalog, queries, service
+from .schemas import OccurrenceDetailOut, OccurrenceListOut, ResponseIn, StaffOccurrenceListOut
+
+blp = Blueprint("questionnaires", __name__, description="Questionnaires (scheduled instruments)")
+
+
+def _occurrences(participant: dict) -> list[dict]:
+    """The participant's occurrences, scheduled first if the schedule gives one not yet
+    written (a participant enrolled or injected since the job last ran)."""
+    db = get_db()
+    study = current_study()
+    rows = queries.occurrences(db, participant["id"])
+    injections = participant_queries.injections(db, participant["id"])
+    have = {(r["instrument"], r["anchor"], r["anchor_date"], r["offset_days"]) for r in rows}
+    if any(d.key not in have for d in service.due_for(study, participant, injections)):
+        with transaction(db):
+            service.schedule_participant(db, study, participant, injections, now=clock.now())
+        rows = queries.occurrences(db, participant["id"])
+    return rows
+
+
+@blp.route("/questionnaires", methods=["GET"])
+@participant_required
+@blp.response(200, OccurrenceListOut)
+def list_questionnaires():
+    """The signed-in participant's questionnaires: upcoming, open, completed, missed."""
+    participant = participant_queries.get_by_id(get_db(), current_user.participant_id)
+    now, instruments = clock.now(), catalog.current()
+    return {
+        "questionnaires": [service.present(r, instruments, now) for r in _occurrences(participant)]
+    }
+
+
+@blp.route("/questionnaires/<int:occurrence_id>", methods=["GET"])
+@participant_required
+@blp.response(200, OccurrenceDetailOut)
+def get_questionnaire(occurrence_id):
+    """One questionnaire with its FHIR Questionnaire and the response, if any."""
+    row = queries.occurrence(get_db(), occurrence_id, current_user.participant_id)
+    if row is None:
+        raise not_found(f"No questionnaire {occurrence_id} for you.")
+    return service.with_response(row, catalog.current(), clock.now())
+
+
+@blp.route("/questionnaires/<int:occurrence_id>/response", methods=["PUT"])
+@participant_required
+@blp.arguments(ResponseIn())
+@blp.response(200, OccurrenceDetailOut)
+@blp.alt_response(201, schema=OccurrenceDetailOut, description="Created")
+@blp.alt_response(409, description="Outside the window, or client_id reused for other content")
+@blp.alt_response(422, description="Answers that do not fit the questionnaire; nothing written")
+def put_response(body, occurrence_id):
+    return service.put_response(
+        get_db(),
+        current_study(),
+        catalog.current(),
+        participant_id=current_user.participant_id,
+        occurrence_id=occurrence_id,
+        body=body,
+        actor=current_user.actor,
+        now=clock.now(),
+    )
+
+
+@blp.route("/staff/participants/<study_id>/questionnaires", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, StaffOccurrenceListOut)
+def list_staff_questionnaires(study_id):
+    """A participant's questionnaires with status, scores and each response."""
+    participant = scoped_participant(study_id)
+    now, instruments = clock.now(), catalog.current()
+    return {
+        "questionnaires": [
+            {**service.with_response(r, instruments, now), "questionnaire": None}
+            for r in queries.occurrences(get_db(), participant["id"])
+        ]
+    }
