@@ -99,3 +99,22 @@ def adverse_events(db: Database, site_ids, site_code: str | None) -> list[dict[s
             params,
         )
     )
+
+
+def questionnaire_responses(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    """Every answered or missed questionnaire occurrence in scope, with its response."""
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
+            " o.id AS occurrence_id, o.instrument, o.anchor, o.anchor_date, o.offset_days,"
+            " o.due_date, o.window_opens, o.window_closes, o.status, r.answers, r.scores,"
+            " r.device_time, r.received_at, r.synced_late, r.version"
+            " FROM questionnaire_occurrences o"
+            " JOIN participants p ON p.id = o.participant_id JOIN sites s ON s.id = p.site_id"
+            " LEFT JOIN questionnaire_responses r ON r.occurrence_id = o.id"
+            f" WHERE o.status IN ('completed', 'missed') AND {where}"
+            " ORDER BY p.study_id, o.due_date, o.instrument, o.id",
+            params,
+        )
+    )

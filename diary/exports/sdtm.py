@@ -27,6 +27,7 @@ from sqlite_utils import Database
 from ..mme import Dose, daily_mme
 from ..study import Study
 from . import queries
+from . import questionnaires as questionnaire_exports
 from .tables import Table, to_csv
 
 
@@ -86,15 +87,32 @@ PAIN_TESTS = {
 
 QS = Dataset(
     "QS",
-    "Questionnaires: daily pain numeric rating scales",
-    "One record per subject per diary date per test",
+    "Questionnaires: daily pain numeric rating scales and the scheduled instruments",
+    "One record per subject per diary date per test; per answered item or score of a questionnaire",
     ("STUDYID", "USUBJID", "QSTESTCD", "QSDTC"),
     (
         *_COMMON,
         Var("QSSEQ", "Sequence Number", "Num", notes="1.. within subject"),
-        Var("QSTESTCD", "Question Short Name", "Char", "BACKPAIN; LEGPAIN"),
-        Var("QSTEST", "Question Name", "Char", "Back Pain Intensity NRS; Leg Pain Intensity NRS"),
-        Var("QSCAT", "Category of Question", "Char", "PAIN NRS"),
+        Var(
+            "QSTESTCD",
+            "Question Short Name",
+            "Char",
+            "BACKPAIN; LEGPAIN; a questionnaire's linkIds and score names",
+            "questionnaire items: the linkId in capitals and digits, at most 8 characters",
+        ),
+        Var(
+            "QSTEST",
+            "Question Name",
+            "Char",
+            "Back Pain Intensity NRS; Leg Pain Intensity NRS; the item's text",
+            "questionnaire items: the item text, cut to 40 characters",
+        ),
+        Var(
+            "QSCAT",
+            "Category of Question",
+            "Char",
+            "PAIN NRS; the instrument's code in capitals (e.g. PEG, PGIC)",
+        ),
         Var(
             "QSORRES",
             "Finding in Original Units",
@@ -221,7 +239,7 @@ SUPPQS = Dataset(
     ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
     _supp_vars(
         "; ".join(SUPPQS_QUALIFIERS),
-        "Y or N for every QS record. ENTLATE: Y when the entry was made (by the device's "
+        "Y or N for every QS record (ENTLATE for diary records only). ENTLATE: Y when the entry was made (by the device's "
         "clock) after its local diary date ended, inside the entry window (entries.csv "
         "late); SYNCLATE: Y when the participant's latest write of the entry reached the "
         "server after the entry window closed, i.e. made offline in time and sent later "
@@ -386,7 +404,9 @@ def dm(db: Database, study: Study, site_ids, site_code) -> list[dict[str, Any]]:
     ]
 
 
-def qs(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], list[dict]]:
+def qs(
+    db: Database, study: Study, site_ids, site_code, instruments=None
+) -> tuple[list[dict], list[dict]]:
     rows = []
     for e in queries.entries(db, site_ids, site_code):
         for field, (testcd, test) in PAIN_TESTS.items():
@@ -408,12 +428,25 @@ def qs(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], lis
                     "_entry": e,
                 }
             )
+    responses = queries.questionnaire_responses(db, site_ids, site_code)
+    for r in questionnaire_exports.decoded(responses):
+        instrument = (instruments or {}).get(r["instrument"])
+        if r["status"] == "completed" and instrument is not None:
+            rows += questionnaire_exports.qs_rows(
+                study, instrument, r, _usubjid(study, r["study_id"]), sdtm_day
+            )
+    rows.sort(key=lambda row: (row["USUBJID"], row["QSDTC"][:10]))
     _seq(rows, "QSSEQ")
     supp = []
     for row in rows:
-        e = row.pop("_entry")
-        values = {"ENTLATE": e["late"], "SYNCLATE": e["synced_late"]}
+        e = row.pop("_entry", None)
+        if e is None:  # a questionnaire answer: only when it was received counts
+            values = {"SYNCLATE": row.pop("_synced_late")}
+        else:
+            values = {"ENTLATE": e["late"], "SYNCLATE": e["synced_late"]}
         for qnam, (qlabel, qorig) in SUPPQS_QUALIFIERS.items():
+            if qnam not in values:
+                continue
             supp.append(
                 _supp(
                     study,
@@ -591,9 +624,11 @@ def define_csv(study: Study) -> Table:
     return Table(columns, rows)
 
 
-def tables(db: Database, study: Study, site_ids, site_code: str | None) -> dict[str, Table]:
+def tables(
+    db: Database, study: Study, site_ids, site_code: str | None, instruments=None
+) -> dict[str, Table]:
     """Every dataset of the package, by name."""
-    qs_rows, suppqs = qs(db, study, site_ids, site_code)
+    qs_rows, suppqs = qs(db, study, site_ids, site_code, instruments)
     cm_rows, suppcm = cm(db, study, site_ids, site_code)
     ae_rows, suppae = ae(db, study, site_ids, site_code)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,10 +14,16 @@ from .. import audit, clock
 from ..auth import queries as auth_queries
 from ..db import transaction
 from ..errors import not_found
+from ..questionnaires import catalog
 from ..study import Study
-from . import sdtm, tables
+from . import questionnaires, sdtm, tables
 
-NAMES = (*tables.CSV_EXPORTS, "sdtm.zip")
+CSV_EXPORTS = {
+    **tables.CSV_EXPORTS,
+    "questionnaires.csv": questionnaires.responses_table,
+    "questionnaire_items.csv": questionnaires.items_table,
+}
+NAMES = (*CSV_EXPORTS, "questionnaire_responses.json", "sdtm.zip")
 
 
 @dataclass(frozen=True)
@@ -35,15 +42,24 @@ def filename(study: Study, name: str, site_code: str | None, now: datetime) -> s
 
 
 def _build(db: Database, study: Study, name: str, site_ids, site_code, now) -> Export:
+    instruments = catalog.current()
+    if name == "questionnaire_responses.json":
+        bundle = questionnaires.bundle(db, study, site_ids, site_code, instruments=instruments)
+        return Export(
+            filename(study, name, site_code, now),
+            "application/fhir+json",
+            (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+            {"questionnaire_responses": len(bundle["entry"])},
+        )
     if name == "sdtm.zip":
-        datasets = sdtm.tables(db, study, site_ids, site_code)
+        datasets = sdtm.tables(db, study, site_ids, site_code, instruments)
         return Export(
             filename(study, name, site_code, now),
             "application/zip",
             sdtm.package(study, datasets, now=now),
             {k: len(t.rows) for k, t in datasets.items()},
         )
-    table = tables.CSV_EXPORTS[name](db, study, site_ids, site_code, now=now)
+    table = CSV_EXPORTS[name](db, study, site_ids, site_code, now=now, instruments=instruments)
     return Export(
         filename(study, name, site_code, now),
         "text/csv; charset=utf-8",

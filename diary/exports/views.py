@@ -20,14 +20,17 @@ blp = Blueprint("exports", __name__, description="Exports for the statisticians 
 @staff_required("exports.read")
 @blp.arguments(ExportQuery, location="query")
 @blp.doc(
-    description="entries.csv, doses.csv, flags.csv, adverse_events.csv, adherence.csv "
-    "or sdtm.zip (DM, QS, SUPPQS, CM, SUPPCM, AE, SUPPAE and define.json/define.csv).",
+    description="entries.csv, doses.csv, flags.csv, adverse_events.csv, adherence.csv, "
+    "questionnaires.csv, questionnaire_items.csv, questionnaire_responses.json (a FHIR "
+    "Bundle of QuestionnaireResponse) or sdtm.zip (DM, QS, SUPPQS, CM, SUPPCM, AE, SUPPAE "
+    "and define.json/define.csv).",
     responses={
         "200": {
             "description": "The file, as an attachment",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/fhir+json": {"schema": {"type": "object"}},
             },
         },
         "404": {"$ref": "#/components/responses/DEFAULT_ERROR"},

@@ -50,6 +50,7 @@ class Option:
     code: str
     display: str
     score: float | None
+    coded: bool = True  # a valueCoding (False: a valueString, whose text is its code)
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def _option(raw: dict, where: str) -> Option:
     for ext in extensions:
         if ext.get("url") in ORDINAL:
             score = ext.get("valueDecimal", ext.get("valueInteger"))
-    return Option(code=code, display=display, score=score)
+    return Option(code=code, display=display, score=score, coded=coding is not None)
 
 
 def _condition(raw: dict, where: str) -> Condition:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CONTENT, ROOT, study_folder
+from questionnaire_support import CONTENT, ROOT, study_folder
 
 from diary import create_app
 from diary.questionnaires import catalog

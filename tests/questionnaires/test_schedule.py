@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import time_machine
-from conftest import ROOT
+from questionnaire_support import ROOT
 
 from diary import clock
 from diary.db import transaction

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONTENT, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
+from questionnaire_support import CONTENT, ROOT
 
 from diary.questionnaires import scoring
 from diary.questionnaires.instruments import load_file, parse

@@ -11,7 +11,10 @@ const FILES = [
   ['flags.csv', 'Flags', 'Every flag with its status, dates and resolution.'],
   ['adverse_events.csv', 'Adverse events', 'Confirmed adverse events: term, CTCAE grade, seriousness, relatedness.'],
   ['adherence.csv', 'Adherence', 'Expected and entered diary dates per participant (closed dates only), entered on time and synced late counted apart.'],
-  ['sdtm.zip', 'SDTM package', 'QS (pain scores, with SUPPQS: entered late, synced late), CM (opioid doses, with SUPPCM: MME) and AE domains as CSV, with a data dictionary.'],
+  ['questionnaires.csv', 'Questionnaires', 'One row per answered or missed questionnaire: due date, window, when it was answered and its scores.'],
+  ['questionnaire_items.csv', 'Questionnaire answers', 'One row per answer: item, answer code, its text and its score.'],
+  ['questionnaire_responses.json', 'Questionnaire responses (FHIR)', 'Each answered questionnaire as an HL7 FHIR R4 QuestionnaireResponse, in one Bundle.'],
+  ['sdtm.zip', 'SDTM package', 'QS (pain scores and questionnaire answers and scores, with SUPPQS: entered late, synced late), CM (opioid doses, with SUPPCM: MME) and AE domains as CSV, with a data dictionary.'],
 ];
 
 function render(root, ctx) {
