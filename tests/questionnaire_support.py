@@ -7,7 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from app_support import migrated_app
+
+HERE = Path(__file__).resolve().parent / "questionnaires"
 ROOT = HERE.parents[1]
 CONTENT = HERE / "content"
 
@@ -34,3 +36,17 @@ def study_folder(tmp_path: Path, extra: str = ALL_TYPES) -> Path:
     (folder / "study.toml").write_text((ROOT / "study.toml").read_text() + extra)
     shutil.copytree(ROOT / "instruments", folder / "instruments")
     return folder / "study.toml"
+
+
+def questionnaire_app(tmp_path: Path):
+    """The real app on a database of its own, with the test instrument scheduled."""
+    return migrated_app(
+        {
+            "DIARY_DATABASE": str(tmp_path / "diary.sqlite3"),
+            "DIARY_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
+            "DIARY_BASE_URL": "http://diary.test",
+            "DIARY_STUDY_FILE": str(study_folder(tmp_path)),
+            "DIARY_CONTENT_DIR": str(CONTENT),
+            "TESTING": True,
+        }
+    )
