@@ -1,4 +1,5 @@
-// Start-up, routing (#/activate, #/today, #/history, #/settings) and the state
+// Start-up, routing (#/activate, #/today, #/history, #/questionnaires,
+// #/questionnaire?id=N, #/settings) and the state
 // the screens share. The first screen renders from what the phone already
 // holds; the network only refreshes it.
 import './outbox.js';
@@ -8,10 +9,12 @@ import { announce, clear } from './dom.js';
 import * as store from './store.js';
 import activate from './screens/activate.js';
 import history from './screens/history.js';
+import questionnaire from './screens/questionnaire.js';
+import questionnaires, { refreshQuestionnaires } from './screens/questionnaires.js';
 import settings from './screens/settings.js';
 import today from './screens/today.js';
 
-const SCREENS = { activate, today, history, settings };
+const SCREENS = { activate, today, history, questionnaires, questionnaire, settings };
 const main = document.getElementById('main');
 let current = null;
 
@@ -93,8 +96,9 @@ function render() {
   document.title = `${screen.title} – Pain Diary`;
   document.getElementById('nav').hidden = !ctx.user;
   for (const link of document.querySelectorAll('#nav a')) {
-    if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
+    if (link.dataset.route === name || (name === 'questionnaire' && link.dataset.route === 'questionnaires')) {
+      link.setAttribute('aria-current', 'page');
+    } else link.removeAttribute('aria-current');
   }
   document.getElementById('who').textContent = ctx.user ? ctx.user.study_id : '';
   clear(main);
@@ -119,6 +123,10 @@ async function refresh() {
     ctx.protocol = protocol;
     store.save('protocol', protocol);
     update();
+    // Keep the questionnaires on the phone too, so they can be answered without signal.
+    refreshQuestionnaires(ctx).then(() => {
+      if (current && current.view.questionnairesChanged) current.view.questionnairesChanged();
+    }, () => {});
   } catch (error) {
     if (!(error instanceof Offline || error instanceof ApiError)) throw error;
     if (error instanceof ApiError && error.status !== 401) {
@@ -162,7 +170,8 @@ async function afterSync(result) {
   if (result && result.sent) {
     announce(result.sent === 1 ? 'Your diary entry was sent.' : `${result.sent} diary entries were sent.`);
   }
-  if (result && result.refused) announce('The server did not accept an entry. See History.');
+  if (result && result.questionnaires) announce('Your questionnaire answers were sent.');
+  if (result && result.refused) announce('The server did not accept something you saved. See History and Questionnaires.');
   update();
   return result;
 }

@@ -29,6 +29,11 @@ export function clear(el) {
   return el;
 }
 
+/** A random UUID for a write's client_id (crypto.randomUUID where the browser has it). */
+export const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
+  : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
+    (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)));
+
 let seq = 0;
 /** A unique id for label/aria wiring. */
 export const uid = (prefix = 'f') => `${prefix}-${++seq}`;

@@ -1,5 +1,7 @@
-/* The diary's IndexedDB: the outbox of entries waiting to be sent, and a copy
- * of the entries the server accepted (so the app shows them offline).
+/* The diary's IndexedDB: the outbox of what waits to be sent (diary entries and
+ * questionnaire answers, in one queue), a copy of the entries the server
+ * accepted, and a copy of the participant's questionnaires (so the app shows
+ * and fills them offline).
  *
  * A classic script, not a module: the page imports it for its side effect and
  * the (classic) service worker loads it with importScripts, so one piece of
@@ -16,12 +18,18 @@
   function open() {
     if (!opening) {
       opening = new Promise(function (resolve, reject) {
-        var req = indexedDB.open(DB_NAME, 1);
+        var req = indexedDB.open(DB_NAME, 2);
         req.onupgradeneeded = function () {
-          req.result.createObjectStore('outbox', { keyPath: 'client_id' });
-          req.result.createObjectStore('entries', { keyPath: 'key' });
+          var names = req.result.objectStoreNames;
+          if (!names.contains('outbox')) req.result.createObjectStore('outbox', { keyPath: 'client_id' });
+          if (!names.contains('entries')) req.result.createObjectStore('entries', { keyPath: 'key' });
+          if (!names.contains('questionnaires')) req.result.createObjectStore('questionnaires', { keyPath: 'key' });
         };
-        req.onsuccess = function () { resolve(req.result); };
+        req.onsuccess = function () {
+          // A newer page (or worker) upgrading the database must not wait for this one.
+          req.result.onversionchange = function () { req.result.close(); opening = null; };
+          resolve(req.result);
+        };
         req.onerror = function () { opening = null; reject(req.error); };
       });
     }
@@ -77,6 +85,48 @@
         if (e.target.result) { e.target.result.advised = true; store.put(e.target.result); }
       };
     });
+  }
+
+  /* Keep a questionnaire's answers on the phone until the server has them; an unsent
+   * record for the same questionnaire is replaced. */
+  function saveQuestionnaire(studyId, occurrenceId, body) {
+    var record = {
+      client_id: body.client_id, study_id: studyId, kind: 'questionnaire',
+      occurrence_id: occurrenceId, url: '/api/v1/questionnaires/' + occurrenceId + '/response',
+      body: body, saved_at: body.device_time, status: 'waiting', error: null,
+    };
+    return tx(['outbox'], 'readwrite', function (t) {
+      var store = t.objectStore('outbox');
+      store.getAll().onsuccess = function (e) {
+        e.target.result.forEach(function (r) {
+          if (r.study_id === studyId && r.kind === 'questionnaire' && r.occurrence_id === occurrenceId) {
+            store.delete(r.client_id);
+          }
+        });
+        store.put(record);
+      };
+      return record;
+    });
+  }
+
+  /* The participant's questionnaires as the server last sent them (each with its
+   * FHIR Questionnaire), replacing the phone's copy. */
+  function cacheQuestionnaires(studyId, list) {
+    return tx(['questionnaires'], 'readwrite', function (t) {
+      var store = t.objectStore('questionnaires');
+      store.getAll().onsuccess = function (e) {
+        e.target.result.forEach(function (row) {
+          if (row.study_id === studyId) store.delete(row.key);
+        });
+        list.forEach(function (q) {
+          store.put({ key: studyId + '|' + q.id, study_id: studyId, questionnaire: q });
+        });
+      };
+    });
+  }
+
+  function keepQuestionnaire(t, studyId, q) {
+    t.objectStore('questionnaires').put({ key: studyId + '|' + q.id, study_id: studyId, questionnaire: q });
   }
 
   function remove(clientId) {
@@ -142,8 +192,11 @@
   }
 
   function settle(record, r) {
-    return tx(['outbox', 'entries'], 'readwrite', function (t) {
-      if (r.ok) {
+    return tx(['outbox', 'entries', 'questionnaires'], 'readwrite', function (t) {
+      if (r.ok && record.kind === 'questionnaire') {
+        t.objectStore('outbox').delete(record.client_id);
+        keepQuestionnaire(t, record.study_id, r.data);
+      } else if (r.ok) {
         var entry = r.data;
         t.objectStore('outbox').delete(record.client_id);
         t.objectStore('entries').put({
@@ -174,7 +227,8 @@
           function next(i, retried) {
             if (i >= mine.length) return result;
             var rec = mine[i];
-            return request('PUT', '/api/v1/entries/' + rec.date, csrf, rec.body).then(function (r) {
+            var url = rec.url || '/api/v1/entries/' + rec.date;
+            return request('PUT', url, csrf, rec.body).then(function (r) {
               var code = r.data && r.data.error && r.data.error.code;
               if (code === 'csrf_failed' && !retried) {
                 return session().then(function (s2) { csrf = s2.csrf_token; return next(i, true); });
@@ -184,7 +238,9 @@
               if (r.status >= 500 || r.status === 429 || r.status === 408) return result;
               return settle(rec, r).then(function () {
                 result.waiting -= 1;
-                if (r.ok) { result.sent += 1; result.entries.push(r.data); } else result.refused += 1;
+                if (!r.ok) result.refused += 1;
+                else if (rec.kind === 'questionnaire') result.questionnaires = (result.questionnaires || 0) + 1;
+                else { result.sent += 1; result.entries.push(r.data); }
                 return next(i + 1, false);
               });
             });
@@ -206,7 +262,24 @@
     remove: remove,
     markAdvised: markAdvised,
     flush: flush,
-    pending: function (studyId) { return all('outbox', studyId); },
+    saveQuestionnaire: saveQuestionnaire,
+    cacheQuestionnaires: cacheQuestionnaires,
+    /* Diary entries waiting or refused (questionnaire answers are apart). */
+    pending: function (studyId) {
+      return all('outbox', studyId).then(function (rows) {
+        return rows.filter(function (r) { return r.kind !== 'questionnaire'; });
+      });
+    },
+    pendingQuestionnaires: function (studyId) {
+      return all('outbox', studyId).then(function (rows) {
+        return rows.filter(function (r) { return r.kind === 'questionnaire'; });
+      });
+    },
+    questionnaires: function (studyId) {
+      return all('questionnaires', studyId).then(function (rows) {
+        return rows.map(function (r) { return r.questionnaire; });
+      });
+    },
     cached: function (studyId) {
       return all('entries', studyId).then(function (rows) { return rows.map(function (r) { return r.entry; }); });
     },

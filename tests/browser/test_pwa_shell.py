@@ -13,7 +13,9 @@ from diary import pages
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
-BUDGET = 100 * 1024  # SPEC §11 / issue 4: HTML + CSS + JS + manifest, uncompressed
+# HTML + CSS + JS + manifest, uncompressed: 100 KB for the diary (issue 4), plus 20 KB
+# for the questionnaires (SPEC §13), which must work offline too and so are precached.
+BUDGET = 120 * 1024
 
 
 @pytest.fixture

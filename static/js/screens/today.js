@@ -3,16 +3,13 @@
 import { localAlert, redFlagLabels } from '../alert.js';
 import { Offline, get } from '../api.js';
 import { addDays, deviceTime, showDate, showTime, zoned } from '../dates.js';
-import { h, notice } from '../dom.js';
+import { h, notice, uuid } from '../dom.js';
 import { dosesSection } from '../doses.js';
+import { loadQuestionnaires } from './questionnaires.js';
 import { entrySummary as summary, extrasSection, fieldText, painScale, reasonField, symptomsSection } from '../fields.js';
 
-const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
-  : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
-    (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)));
-
 function render(root, ctx, params) {
-  const view = { dirty: false, update: () => { if (!view.dirty) load(); } };
+  const view = { dirty: false, update: () => { if (!view.dirty) load(); }, questionnairesChanged: () => showAsked() };
   const tz = ctx.profile && ctx.profile.timezone;
   const now = zoned(tz);
   const today = now.date;
@@ -36,11 +33,13 @@ function render(root, ctx, params) {
   const sub = h('p', { class: 'lead' }, showDate(date, { weekday: 'long', day: 'numeric', month: 'short' }),
     ctx.profile && isToday ? ` · study day ${ctx.profile.day}` : '');
   const body = h('div', { class: 'today' }, h('p', {}, 'Loading…'));
-  root.append(title, sub, body);
+  const asked = h('div'); // an open questionnaire, if any
+  root.append(title, sub, asked, body);
   load();
   return view;
 
   async function load() {
+    showAsked();
     await read();
     if (!view.dirty) draw(offerYesterday());
     if (fetched || !ctx.online) return;
@@ -55,6 +54,12 @@ function render(root, ctx, params) {
     } catch (error) {
       if (!(error instanceof Offline)) throw error;
     }
+  }
+
+  async function showAsked() {
+    const open = (await loadQuestionnaires(ctx)).filter((q) => q.now === 'open');
+    asked.replaceChildren(...open.slice(0, 2).map((q) => notice('info', `Your study asks you to answer: ${q.title}. `,
+      h('a', { href: `#/questionnaire?id=${q.id}` }, 'Answer it now'))));
   }
 
   async function read() {
