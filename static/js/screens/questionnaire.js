@@ -16,8 +16,34 @@ function render(root, ctx, params) {
   let answers = {};
   let step = 0;
   let dirty = false;
+  let waitingToSend = false; // answers sent offline: say so when they reach the server
   load();
-  return { update: () => { if (!dirty && !q) load(); } };
+  return {
+    update: () => {
+      if (waitingToSend) checkSent();
+      else if (!dirty && !q) load();
+    },
+  };
+
+  async function checkSent() {
+    const now = (await loadQuestionnaires(ctx)).find((x) => x.id === id);
+    if (!now || now.now === 'waiting') return;
+    waitingToSend = false;
+    done(now.now === 'refused' ? now : null);
+  }
+
+  function done(refused) {
+    if (refused) {
+      body.replaceChildren(notice('error', h('strong', {}, 'Not accepted. '), refused.record.error.message, fieldsText(refused.record.error.fields)),
+        h('button', { type: 'button', class: 'btn', onclick: () => { step = 0; draw(); } }, 'Check my answers'));
+      ctx.announce(`Not accepted: ${refused.record.error.message}`);
+      return;
+    }
+    const message = waitingToSend ? 'Saved on this phone. It will be sent when you are online.' : 'Thank you: your answers were sent.';
+    body.replaceChildren(notice(waitingToSend ? 'waiting' : 'done', h('strong', {}, message)),
+      h('a', { class: 'btn', href: '#/questionnaires' }, 'Back to questionnaires'));
+    ctx.announce(message);
+  }
 
   async function load() {
     let list = await loadQuestionnaires(ctx);
@@ -120,18 +146,9 @@ function render(root, ctx, params) {
       if (navigator.onLine) await ctx.sync();
       const now = (await loadQuestionnaires(ctx)).find((x) => x.id === id);
       const state = now ? now.now : 'waiting';
-      if (state === 'refused') {
-        body.replaceChildren(notice('error', h('strong', {}, 'Not accepted. '), now.record.error.message, fieldsText(now.record.error.fields)),
-          h('button', { type: 'button', class: 'btn', onclick: () => { step = 0; draw(); } }, 'Check my answers'));
-        ctx.announce(`Not accepted: ${now.record.error.message}`);
-        return;
-      }
-      const waiting = state === 'waiting';
-      if (waiting) ctx.backgroundSync();
-      const message = waiting ? 'Saved on this phone. It will be sent when you are online.' : 'Thank you: your answers were sent.';
-      body.replaceChildren(notice(waiting ? 'waiting' : 'done', h('strong', {}, message)),
-        h('a', { class: 'btn', href: '#/questionnaires' }, 'Back to questionnaires'));
-      ctx.announce(message);
+      waitingToSend = state === 'waiting';
+      if (waitingToSend) ctx.backgroundSync();
+      done(state === 'refused' ? now : null);
       title.focus({ preventScroll: true });
     }
   }

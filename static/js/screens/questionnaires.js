@@ -3,7 +3,7 @@
 // the phone keeps, so it works without signal; refreshed from the server.
 import { Offline, get } from '../api.js';
 import { showDate, zoned } from '../dates.js';
-import { h, notice } from '../dom.js';
+import { add, h, notice } from '../dom.js';
 
 /** open | upcoming | completed | missed | closed by the phone's clock, or waiting /
  * refused while answers sit in the outbox. */
@@ -66,7 +66,8 @@ function render(root, ctx) {
     const done = list.filter((q) => q.now === 'completed').reverse();
     const missed = list.filter((q) => q.now === 'missed' || q.now === 'closed');
     const item = (q, extra) => h('li', { class: 'card questionnaire' }, h('h3', {}, q.title), extra);
-    body.replaceChildren(
+    body.replaceChildren();
+    add(body, [
       h('h2', {}, 'To answer now'),
       now.length ? h('ul', { class: 'plain' }, now.map((q) => item(q, [
         q.now === 'waiting' ? notice('waiting', h('strong', {}, 'Saved on this phone — waiting to send. '), 'It is sent automatically when you are online.') : null,
@@ -81,7 +82,7 @@ function render(root, ctx) {
         `✓ ${q.title} (${showDate(q.due_date)})${q.synced_late ? ', sent late' : ''}`)))] : null,
       missed.length ? [h('h2', {}, 'Missed'), h('ul', { class: 'plain' }, missed.map((q) => h('li', {},
         `${q.title} (${showDate(q.due_date)}): the time to answer it ended.`)))] : null,
-    );
+    ]);
   }
 }
 
