@@ -57,5 +57,21 @@ class OccurrenceListOut(Schema):
     questionnaires = fields.List(fields.Nested(OccurrenceOut), required=True)
 
 
+class AnswerOut(Schema):
+    link_id = fields.String(required=True)
+    text = fields.String(required=True)
+    answer = fields.Raw(required=True)
+    display = fields.String(allow_none=True, metadata={"description": "a choice's text"})
+    score = fields.Float(allow_none=True)
+
+
+class StaffResponseOut(ResponseOut):
+    items = fields.List(fields.Nested(AnswerOut), required=True)
+
+
+class StaffOccurrenceOut(OccurrenceOut):
+    response = fields.Nested(StaffResponseOut, allow_none=True)
+
+
 class StaffOccurrenceListOut(Schema):
-    questionnaires = fields.List(fields.Nested(OccurrenceDetailOut), required=True)
+    questionnaires = fields.List(fields.Nested(StaffOccurrenceOut), required=True)

@@ -93,6 +93,34 @@ def with_response(
     }
 
 
+def for_staff(
+    row: dict[str, Any], instruments: dict[str, Instrument], now: datetime
+) -> dict[str, Any]:
+    """The occurrence as staff review it: its response with each answer beside the
+    question's text, the chosen option's text and its score."""
+    out = with_response(row, instruments, now)
+    out["questionnaire"] = None
+    instrument = instruments.get(row["instrument"])
+    if out["response"] is not None:
+        items = []
+        for item in instrument.items if instrument else ():
+            if item.link_id not in row["answers"]:
+                continue
+            value = row["answers"][item.link_id]
+            option = item.option(value) if item.type == "choice" else None
+            items.append(
+                {
+                    "link_id": item.link_id,
+                    "text": item.text,
+                    "answer": value,
+                    "display": option.display if option else None,
+                    "score": scoring.value_of(item, value),
+                }
+            )
+        out["response"]["items"] = items
+    return out
+
+
 def put_response(
     db: Database,
     study: Study,

@@ -13,7 +13,12 @@ from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
 from . import catalog, queries, service
-from .schemas import OccurrenceDetailOut, OccurrenceListOut, ResponseIn, StaffOccurrenceListOut
+from .schemas import (
+    OccurrenceDetailOut,
+    OccurrenceListOut,
+    ResponseIn,
+    StaffOccurrenceListOut,
+)
 
 blp = Blueprint("questionnaires", __name__, description="Questionnaires (scheduled instruments)")
 
@@ -85,7 +90,7 @@ def list_staff_questionnaires(study_id):
     now, instruments = clock.now(), catalog.current()
     return {
         "questionnaires": [
-            {**service.with_response(r, instruments, now), "questionnaire": None}
+            service.for_staff(r, instruments, now)
             for r in queries.occurrences(get_db(), participant["id"])
         ]
     }

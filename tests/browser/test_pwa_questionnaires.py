@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_console_support are parameters here
 """Questionnaires on the phone: every item type, skip logic as answers change, offline
 completion and one sync; axe finds nothing serious (SPEC §11, §13)."""
 
@@ -8,7 +9,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 from questionnaire_support import questionnaire_app
-from test_console_support import serious_violations
+from test_console_support import desk, serious_violations  # noqa: F401 (fixture)
 
 from diary.db import close_thread_connections
 
@@ -119,3 +120,32 @@ def test_every_item_type_with_skip_logic_answered_offline_and_sent_once(
     assert pwa.server.count("PUT", "/api/v1/questionnaires/") == 1
     page.get_by_role("link", name="Questions").click()
     expect(page.get_by_text(f"✓ {TITLE}")).to_be_visible()
+
+
+def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff, shoot):
+    pwa.activate(page, days_since_injection=0)
+    page.get_by_role("link", name="Questions").click()
+    page.get_by_role("link", name=f"Answer: {TITLE}").click()
+    next_step(page)
+    page.get_by_role("radiogroup", name="How far can you walk?").get_by_role(
+        "radio", name="More than a mile"
+    ).check()
+    next_step(page)
+    page.get_by_label("Days off work in the past week").fill("1")
+    for _ in range(3):
+        next_step(page)
+    page.get_by_role("button", name="Review").click()
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    staff = desk.page()
+    desk.sign_in(staff, "coord@a.test")
+    desk.go(staff, "participants/LBP-001")
+    section = staff.get_by_role("region", name="Questionnaires")
+    expect(section.get_by_role("cell", name="Completed")).to_be_visible()
+    expect(section.get_by_text("effort: 1")).to_be_visible()
+    section.get_by_text("Answered").click()
+    expect(section.get_by_text("More than a mile (far, score 0)")).to_be_visible()
+    assert serious_violations(staff) == []
+    shoot(staff, "console-questionnaires")

@@ -217,4 +217,12 @@ def test_staff_see_responses_at_their_sites_only(phone, staff_client):
     assert seen.status_code == 200
     done = [q for q in seen.get_json()["questionnaires"] if q["status"] == "completed"]
     assert done[0]["response"]["answers"]["days_off"] == 2
+    walk = next(i for i in done[0]["response"]["items"] if i["link_id"] == "walk")
+    assert walk == {
+        "link_id": "walk",
+        "text": "How far can you walk?",
+        "answer": "some",
+        "display": "Less than a mile",
+        "score": 1,
+    }
     assert hidden.status_code == 404

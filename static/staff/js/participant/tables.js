@@ -53,6 +53,32 @@ export function entryTable(studyId, rows, { from, to, onCorrect }) {
   ];
 }
 
+const Q_STATUS = { upcoming: 'Upcoming', open: 'Open', completed: 'Completed', missed: 'Missed' };
+
+/** The participant's questionnaires: window, status, scores, and each response's answers. */
+export function questionnaireTable(studyId, list) {
+  const shown = list.filter((q) => q.status !== 'upcoming');
+  const upcoming = list.length - shown.length;
+  return [
+    table({ text: `Questionnaires of ${studyId}`, hidden: true }, [
+      { title: 'Questionnaire', className: 'wide', cell: (q) => q.title },
+      { title: 'Due', cell: (q) => day(q.due_date) },
+      { title: 'Window', cell: (q) => `${instant(q.window_opens)} – ${instant(q.window_closes)}` },
+      { title: 'Status', cell: (q) => [badge(`q-${q.status}`, Q_STATUS[q.status] || q.status),
+        q.synced_late ? h('span', { class: 'hint block' }, 'received after the window closed') : null] },
+      { title: 'Scores', cell: (q) => Object.entries(q.scores || {}).map(([k, v]) => h('span', { class: 'block' }, `${k}: ${v == null ? 'no score (items missing)' : num(v)}`)) },
+      { title: 'Answers', className: 'wide', cell: (q) => (q.response ? h('details', {},
+        h('summary', {}, `Answered ${instant(q.completed_at)} (version ${q.response.version})`),
+        h('dl', { class: 'answers' }, q.response.items.map((a) => [
+          h('dt', {}, a.text || a.link_id),
+          h('dd', {}, a.display ? `${a.display} (${a.answer}${a.score == null ? '' : `, score ${num(a.score)}`})`
+            : typeof a.answer === 'boolean' ? (a.answer ? 'Yes' : 'No') : show(a.answer)),
+        ]))) : '') },
+    ], shown, { empty: 'No questionnaire due yet.' }),
+    upcoming ? h('p', { class: 'hint' }, `${upcoming} more scheduled later.`) : null,
+  ];
+}
+
 /** How the participant can be reached: reminders, push subscriptions, last contact. */
 export function reachability(r) {
   return [facts([

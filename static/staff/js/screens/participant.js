@@ -11,7 +11,7 @@ import { announce, h, notice } from '../../../js/dom.js';
 import { DRUGS, PARTICIPANT_STATUSES, age, day, instant, label, num } from '../labels.js';
 import { participantCharts } from '../participant/charts.js';
 import { participantForms } from '../participant/forms.js';
-import { adverseEventTable, entryTable, flagTable, reachability } from '../participant/tables.js';
+import { adverseEventTable, entryTable, flagTable, questionnaireTable, reachability } from '../participant/tables.js';
 import { activationSheet } from '../sheet.js';
 import { busy, facts, field, put, select, showError, table } from '../ui.js';
 
@@ -51,6 +51,7 @@ function render(root, ctx, { id: studyId, params }) {
     const aeList = h('div', {}, h('p', { class: 'loading' }, 'Loading adverse events…'));
     const entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
     const reach = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+    const asked = h('div', {}, h('p', { class: 'loading' }, 'Loading questionnaires…'));
     showProfile();
     const rangePick = select('days', RANGES, range);
     rangePick.addEventListener('change', () => {
@@ -74,12 +75,23 @@ function render(root, ctx, { id: studyId, params }) {
       h('section', { class: 'card', 'aria-labelledby': 'p-flags' }, h('h2', { id: 'p-flags' }, 'Flags'), flagList),
       h('section', { class: 'card', 'aria-labelledby': 'p-aes' }, h('h2', { id: 'p-aes' }, 'Adverse events'), aeList),
       h('section', { class: 'card', 'aria-labelledby': 'p-entries' }, h('h2', { id: 'p-entries' }, 'Diary entries'), entryList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-questionnaires' }, h('h2', { id: 'p-questionnaires' }, 'Questionnaires'), asked),
       h('section', { class: 'card', 'aria-labelledby': 'p-reach' }, h('h2', { id: 'p-reach' }, 'Reachability'), reach),
     );
     loadFlags(flagList);
     loadAdverseEvents(aeList);
     loadEntries(entryList);
     loadReachability(reach);
+    loadQuestionnaires(asked);
+  }
+
+  async function loadQuestionnaires(target) {
+    try {
+      const { questionnaires } = await get(`${path}/questionnaires`);
+      put(target, questionnaireTable(studyId, questionnaires));
+    } catch (error) {
+      put(target, showError(null, error, 'Could not load the questionnaires.'));
+    }
   }
 
   /** The profile facts of `person`; shown again after each change to it. */
