@@ -180,7 +180,10 @@ def _send_push(db, row, transports, now) -> Outcome:
     if sub is None or sub["ended_at"]:
         reason = sub["end_reason"] if sub else "removed"
         return Outcome("failed", f"the push subscription has ended ({reason})")
-    if row["purpose"] == "reminder" and queries.has_entry(
+    if row["purpose"] == "reminder" and "occurrence_id" in row["payload"]:
+        if queries.questionnaire_done(db, row["payload"]["occurrence_id"]):
+            return Outcome("dead", "not needed any more: the questionnaire was answered")
+    elif row["purpose"] == "reminder" and queries.has_entry(
         db, row["participant_id"], date.fromisoformat(row["payload"]["date"])
     ):
         return Outcome("dead", "not needed any more: the day's entry was made")

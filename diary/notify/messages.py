@@ -203,6 +203,16 @@ def push_message(row: dict[str, Any]) -> dict[str, Any]:
     """The JSON the service worker shows: title, body, url to open, tag."""
     p = row["payload"]
     purpose = row["purpose"]
+    if purpose == "reminder" and "occurrence_id" in p:
+        last = p["which"] == "last_day"
+        return {
+            "title": "A questionnaire from your study",
+            "body": f"{p['title']}: today is the last day to answer it."
+            if last
+            else f"{p['title']} is open: it takes a few minutes.",
+            "url": f"/#/questionnaire?id={p['occurrence_id']}",
+            "tag": f"questionnaire-{p['occurrence_id']}-{p['which']}",
+        }
     if purpose == "reminder":
         return {
             "title": "Time for your diary",

@@ -234,3 +234,42 @@ def enqueue_reminder(
             )
         )
     return [i for i in ids if i is not None]
+
+
+def enqueue_questionnaire_reminder(
+    db: Database,
+    *,
+    participant_id: int,
+    occurrence: dict[str, Any],
+    title: str,
+    which: str,
+    expires_at: datetime,
+    now: datetime,
+) -> list[int]:
+    """A questionnaire's reminder (`which`: window_opens or last_day), pushed to each of
+    the participant's devices; once per occurrence, reminder and device."""
+    _require_transaction(db)
+    ids = []
+    for sub in queries.live_subscriptions(db, "participant", [participant_id]):
+        ids.append(
+            queries.enqueue(
+                db,
+                recipient_kind="participant",
+                recipient_id=participant_id,
+                channel="push",
+                push_subscription_id=sub["id"],
+                purpose="reminder",
+                subject=f"Questionnaire reminder: {title}",
+                payload={
+                    "occurrence_id": occurrence["id"],
+                    "title": title,
+                    "which": which,
+                    "date": occurrence["due_date"],
+                },
+                dedupe_key=f"questionnaire:{occurrence['id']}:{which}:push:{sub['id']}",
+                participant_id=participant_id,
+                expires_at=expires_at,
+                now=now,
+            )
+        )
+    return [i for i in ids if i is not None]

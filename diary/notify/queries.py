@@ -461,6 +461,14 @@ def has_entry(db: Database, participant_id: int, day: date) -> bool:
     )
 
 
+def questionnaire_done(db: Database, occurrence_id: int) -> bool:
+    """True once the questionnaire is answered or closed: its reminder is not needed."""
+    row = db.execute(
+        "SELECT status FROM questionnaire_occurrences WHERE id = ?", [occurrence_id]
+    ).fetchone()
+    return row is None or row[0] != "pending"
+
+
 def was_reminded(db: Database, participant_id: int, day: date) -> bool:
     return (
         db.execute(

@@ -183,3 +183,16 @@ def scheduling_participants(db: Database) -> list[dict[str, Any]]:
 def site_of(db: Database, participant_id: int) -> int | None:
     row = db.execute("SELECT site_id FROM participants WHERE id = ?", [participant_id]).fetchone()
     return row[0] if row else None
+
+
+def pending_open(db: Database, participant_id: int, *, now: datetime) -> list[dict[str, Any]]:
+    """The participant's questionnaires open now and not answered yet."""
+    stamp = clock.iso(now)
+    return list(
+        db.query(
+            "SELECT id, instrument, due_date, window_opens, window_closes, timezone"
+            " FROM questionnaire_occurrences WHERE participant_id = ? AND status = 'pending'"
+            " AND window_opens <= ? AND window_closes > ? ORDER BY window_closes, id",
+            [participant_id, stamp, stamp],
+        )
+    )

@@ -133,7 +133,11 @@ def test_the_reminder_reaches_the_push_service_and_decrypts_to_the_today_screen(
     _subscribe(client, sub)
     at = local(DAY, "20:00")
 
-    assert run(app, db, "reminders", at) == {"reminded": 1, "notifications": 1}
+    assert run(app, db, "reminders", at) == {
+        "reminded": 1,
+        "notifications": 1,
+        "questionnaire_notifications": 0,
+    }
     assert run(app, db, "deliver", at) == {"sent": 1}
 
     [request] = push_service.requests
