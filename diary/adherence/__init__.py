@@ -29,7 +29,13 @@ from sqlite_utils import Database
 from .. import clock
 from ..clock import last_closed_date
 from ..study import Study
-from .queries import entry_counts, open_flag_counts, scoped_participants, status_changed_at
+from .queries import (
+    entry_counts,
+    open_flag_counts,
+    questionnaire_counts,
+    scoped_participants,
+    status_changed_at,
+)
 
 ONE_DAY = timedelta(days=1)
 RECENT_DAYS = 7
@@ -115,6 +121,7 @@ def compute(
         db,
         [(pid, o.first, o.last, r.first, r.last) for pid, (o, r, _) in spans.items()],
     )
+    asked = questionnaire_counts(db, [p["id"] for p in participants], now=now)
     out = []
     for p in participants:
         overall, recent, through = spans[p["id"]]
@@ -133,6 +140,8 @@ def compute(
                 **counts(overall.days, entered, synced),
                 "last_7": counts(recent.days, entered_7, synced_7),
                 "last_entry_date": c["last_entry_date"],
+                # questionnaires whose window closed: answered (on time or synced late)
+                "questionnaires": counts(*asked.get(p["id"], (0, 0, 0))),
             }
         )
     return out
@@ -142,11 +151,23 @@ def by_site(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-site totals of participant rows (sites in first-seen order)."""
     totals: dict[str, list[int]] = {}
     for row in rows:
-        site = totals.setdefault(row["site"], [0, 0, 0])
-        site[0] += row["expected"]
-        site[1] += row["entered"]
-        site[2] += row["entered_synced_late"]
-    return [{"site": code, **counts(*sums)} for code, sums in totals.items()]
+        site = totals.setdefault(row["site"], [0, 0, 0, 0, 0, 0])
+        q = row["questionnaires"]
+        for i, value in enumerate(
+            (
+                row["expected"],
+                row["entered"],
+                row["entered_synced_late"],
+                q["expected"],
+                q["entered"],
+                q["entered_synced_late"],
+            )
+        ):
+            site[i] += value
+    return [
+        {"site": code, **counts(*sums[:3]), "questionnaires": counts(*sums[3:])}
+        for code, sums in totals.items()
+    ]
 
 
 def report(

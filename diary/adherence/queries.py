@@ -114,3 +114,19 @@ def open_flag_counts(db: Database, participant_ids: Iterable[int]) -> dict[int, 
         params,
     )
     return dict(rows.fetchall())
+
+
+def questionnaire_counts(
+    db: Database, participant_ids: Iterable[int], *, now: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """Per participant: questionnaires whose window has closed, how many of those were
+    answered, and how many of the answers arrived after the window closed."""
+    clause, params = _in("o.participant_id", participant_ids)
+    rows = db.execute(
+        "SELECT o.participant_id, count(*), count(r.id), coalesce(sum(r.synced_late), 0)"
+        " FROM questionnaire_occurrences o"
+        " LEFT JOIN questionnaire_responses r ON r.occurrence_id = o.id"
+        f" WHERE {clause} AND o.window_closes <= ? GROUP BY o.participant_id",
+        [*params, clock.iso(now)],
+    )
+    return {pid: (expected, done, late) for pid, expected, done, late in rows}

@@ -26,8 +26,17 @@ class CountsSchema(Schema):
     )
 
 
+QUESTIONNAIRES = (
+    "questionnaires whose window has closed (expected) and how many were answered "
+    "(entered: on time or synced late)"
+)
+
+
 class SiteAdherenceSchema(CountsSchema):
     site = fields.String(required=True)
+    questionnaires = fields.Nested(
+        CountsSchema, required=True, metadata={"description": QUESTIONNAIRES}
+    )
 
 
 class ParticipantAdherenceSchema(CountsSchema):
@@ -39,6 +48,9 @@ class ParticipantAdherenceSchema(CountsSchema):
     )
     last_7 = fields.Nested(CountsSchema, required=True)
     last_entry_date = fields.String(allow_none=True)
+    questionnaires = fields.Nested(
+        CountsSchema, required=True, metadata={"description": QUESTIONNAIRES}
+    )
 
 
 class AdherenceSchema(Schema):

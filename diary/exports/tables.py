@@ -245,6 +245,10 @@ ADHERENCE_COLUMNS = (
     "last_7_entered_synced_late",
     "last_7_rate",
     "last_entry_date",
+    "questionnaires_expected",
+    "questionnaires_answered",
+    "questionnaires_synced_late",
+    "questionnaires_rate",
 )
 
 
@@ -260,6 +264,10 @@ def adherence_table(
             "last_7_entered": r["last_7"]["entered"],
             "last_7_entered_on_time": r["last_7"]["entered_on_time"],
             "last_7_entered_synced_late": r["last_7"]["entered_synced_late"],
+            "questionnaires_expected": r["questionnaires"]["expected"],
+            "questionnaires_answered": r["questionnaires"]["entered"],
+            "questionnaires_synced_late": r["questionnaires"]["entered_synced_late"],
+            "questionnaires_rate": r["questionnaires"]["rate"],
             "last_7_rate": r["last_7"]["rate"],
         }
         for r in report["participants"]

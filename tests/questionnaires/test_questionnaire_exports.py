@@ -15,6 +15,7 @@ import time_machine
 from fhir.resources.R4B.bundle import Bundle
 
 from diary import clock
+from diary.jobs import questionnaires as schedule_job
 
 DAY0 = date(2026, 3, 1)
 ALL = {"walk": "none", "aid": True, "aid_kind": "a stick", "days_off": 3, "hours": 2.5}
@@ -131,3 +132,24 @@ def test_sdtm_qs_has_a_record_per_answer_and_score(answered, staff_client):
     assert [
         s["QNAM"] for s in supp if s["IDVARVAL"] == peg_seq and s["USUBJID"].endswith("LBP-001")
     ] == ["SYNCLATE"]
+
+
+def test_adherence_counts_closed_questionnaires_answered_or_not(answered, staff_client, app, db):
+    when = datetime(2026, 3, 20, 16, tzinfo=UTC)
+    with time_machine.travel(when, tick=False), app.app_context():
+        schedule_job.run(db, now=when, study=app.extensions["diary.study"], config=app.config)
+    with at(2026, 3, 20, 16):
+        coordinator = staff_client("coordinator", ("SITE-A",))
+        report = coordinator.get("staff/adherence").get_json()
+        table = rows(coordinator, "adherence.csv")
+    # closed by 20 March: the day-0 and day-14 test questionnaires and the day-7 PEG
+    [mine] = report["participants"]
+    assert mine["questionnaires"] == {
+        "expected": 3,
+        "entered": 2,
+        "entered_on_time": 2,
+        "entered_synced_late": 0,
+        "rate": 0.6667,
+    }
+    assert report["sites"][0]["questionnaires"]["expected"] == 3
+    assert (table[0]["questionnaires_expected"], table[0]["questionnaires_answered"]) == ("3", "2")
