@@ -96,6 +96,33 @@ class Score:
 
 
 @dataclass(frozen=True)
+class AnswerRule:
+    """A flag rule on a questionnaire (SPEC §13): the score `score` or the answer to
+    `item` at least `at_least`, at most `at_most`, or among `answer_in` raises a
+    `questionnaire_answer` flag of `severity`, when the answer is sent."""
+
+    name: str
+    text: str
+    severity: str
+    score: str | None = None
+    item: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    answer_in: tuple[str, ...] = ()
+
+    def met(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if self.answer_in:
+            return str(value).lower() in {a.lower() for a in self.answer_in}
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.at_least is not None and value < self.at_least:
+            return False
+        return not (self.at_most is not None and value > self.at_most)
+
+
+@dataclass(frozen=True)
 class QuestionnaireSchedule:
     """When an instrument is due: `offsets_days` from the anchor (and, when
     `repeat_every_days` is set, every so many days after the last offset through
@@ -110,6 +137,7 @@ class QuestionnaireSchedule:
     repeat_every_days: int | None = None
     repeat_until_day: int | None = None
     scores: tuple[Score, ...] = ()
+    flags: tuple[AnswerRule, ...] = ()
 
     def days(self) -> tuple[int, ...]:
         """Every offset, repeats included, in order."""
@@ -319,6 +347,32 @@ class ScoreSection(_Strict):
         return Score(**data)
 
 
+class AnswerRuleSection(_Strict):
+    name = fields.String(required=True, validate=CODE)
+    text = fields.String(required=True, validate=validate.Length(1, 300))
+    severity = fields.String(required=True, validate=validate.OneOf(("low", "high", "urgent")))
+    score = fields.String(validate=CODE)
+    item = fields.String(validate=validate.Length(1, 100))
+    at_least = fields.Float()
+    at_most = fields.Float()
+    answer_in = fields.List(fields.String(validate=validate.Length(1, 100)))
+
+    @validates_schema
+    def _one_test(self, data, **kwargs):
+        if ("score" in data) == ("item" in data):
+            raise ValidationError("name either a score or an item", "score")
+        tests = [k for k in ("at_least", "at_most") if k in data]
+        if bool(tests) == bool(data.get("answer_in")):
+            raise ValidationError("give at_least / at_most, or answer_in", "answer_in")
+        if "score" in data and data.get("answer_in"):
+            raise ValidationError("a score is a number: use at_least / at_most", "answer_in")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        data["answer_in"] = tuple(data.get("answer_in", ()))
+        return AnswerRule(**data)
+
+
 class QuestionnaireSection(_Strict):
     instrument = fields.String(required=True, validate=validate.Length(1, 64))
     anchor = fields.String(required=True, validate=validate.OneOf(ANCHORS))
@@ -332,6 +386,7 @@ class QuestionnaireSection(_Strict):
     repeat_every_days = fields.Integer(validate=validate.Range(1, 3650))
     repeat_until_day = fields.Integer(validate=validate.Range(0, 3650))
     scores = fields.List(fields.Nested(ScoreSection), load_default=list)
+    flags = fields.List(fields.Nested(AnswerRuleSection), load_default=list)
 
     @validates_schema
     def _days(self, data, **kwargs):
@@ -345,11 +400,15 @@ class QuestionnaireSection(_Strict):
         names = [s.name for s in data.get("scores", [])]
         if len(set(names)) != len(names):
             raise ValidationError("two scores share a name", "scores")
+        for rule in data.get("flags", []):
+            if rule.score is not None and rule.score not in names:
+                raise ValidationError(f"{rule.name}: no score named {rule.score!r}", "flags")
 
     @post_load
     def _make(self, data, **kwargs):
         data["offsets_days"] = tuple(data["offsets_days"])
         data["scores"] = tuple(data.get("scores", ()))
+        data["flags"] = tuple(data.get("flags", ()))
         return QuestionnaireSchedule(**data)
 
 

@@ -27,6 +27,20 @@ name = "effort"
 method = "sum"
 items = ["walk", "days_off"]
 max_missing = 1
+
+[[questionnaires.flags]]
+name = "cannot_walk"
+item = "walk"
+answer_in = ["none"]
+severity = "urgent"
+text = "cannot walk at all"
+
+[[questionnaires.flags]]
+name = "effort_high"
+score = "effort"
+at_least = 8
+severity = "high"
+text = "effort score of 8 or more"
 """
 
 

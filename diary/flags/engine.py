@@ -55,7 +55,7 @@ class Scope:
     evaluate_from: date
     through: date
     expected_through: date | None
-    kinds: tuple[str, ...] = rules.KINDS
+    kinds: tuple[str, ...] = rules.DIARY_KINDS
     new_from: date | None = None
     late_from: date | None = None
 
@@ -378,7 +378,7 @@ def on_entry(
                 evaluate_from=day,
                 through=max(day, closed),
                 expected_through=expected,
-                kinds=tuple(k for k in rules.KINDS if k not in rules.SUBMISSION_KINDS),
+                kinds=tuple(k for k in rules.DIARY_KINDS if k not in rules.SUBMISSION_KINDS),
                 late_from=day,
             )
         )

@@ -345,3 +345,40 @@ def place(
         ):
             return trimmed, f["episode_key"]
     return trimmed, trimmed.first_date.isoformat()
+
+
+def resolve_by_data(
+    db: Database,
+    flag: dict[str, Any],
+    *,
+    participant: Mapping[str, Any],
+    actor: audit.Actor,
+    now: datetime,
+    note: str,
+) -> None:
+    """The data took the finding away (what was missing arrived): the flag resolves
+    itself as `auto_resolved`, audited, with `note` saying why."""
+    queries.update_flag(
+        db,
+        flag["id"],
+        {
+            "status": "resolved",
+            "outcome": "auto_resolved",
+            "resolved_at": now,
+            "resolution_note": note,
+            "updated_at": now,
+        },
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="flag.auto_resolve",
+        object_type="flag",
+        object_id=flag["id"],
+        site_id=participant["site_id"],
+        participant_id=participant["id"],
+        before={"status": flag["status"], "detail": detail_of(flag)},
+        after={"status": "resolved", "outcome": "auto_resolved", "note": note},
+        at=now,
+    )
+    flag["status"] = "resolved"

@@ -107,31 +107,14 @@ def reconcile_missed(
 def _auto_resolve(
     db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
 ) -> None:
-    note = "No date of it is missing any more: each was entered later, or is no longer expected."
-    queries.update_flag(
+    episodes.resolve_by_data(
         db,
-        flag["id"],
-        {
-            "status": "resolved",
-            "outcome": "auto_resolved",
-            "resolved_at": now,
-            "resolution_note": note,
-            "updated_at": now,
-        },
-    )
-    audit.record(
-        db,
+        flag,
+        participant=participant,
         actor=actor,
-        action="flag.auto_resolve",
-        object_type="flag",
-        object_id=flag["id"],
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before={"status": flag["status"], "detail": episodes.detail_of(flag)},
-        after={"status": "resolved", "outcome": "auto_resolved", "note": note},
-        at=now,
+        now=now,
+        note="No date of it is missing any more: each was entered later, or is no longer expected.",
     )
-    flag["status"] = "resolved"
 
 
 def _set_missed(

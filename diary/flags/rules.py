@@ -29,6 +29,9 @@ FEVER = "fever"
 # date closes (the closing job, or at once for an entry that arrives after).
 ON_SUBMISSION = "on_submission"
 AT_CLOSE = "at_close"
+# Questionnaire flags: raised by the questionnaire job (a window closed unanswered)
+# and when an answer is sent; the diary's rules never evaluate them.
+QUESTIONNAIRE = "questionnaire"
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,19 @@ RULES: dict[str, Rule] = {
         ("missed_high_streak",),
         "an expected diary date closed without an entry; high from {missed_high_streak} in a row",
     ),
+    "questionnaire_missed": Rule(
+        1, QUESTIONNAIRE, (), "a questionnaire's window closed without an answer"
+    ),
+    "questionnaire_answer": Rule(
+        1,
+        QUESTIONNAIRE,
+        (),
+        "an answer or score of a questionnaire met a flag rule of the protocol",
+    ),
 }
 KINDS = tuple(RULES)
+# What the diary's rules evaluate (over diary dates), on submission or at date close.
+DIARY_KINDS = tuple(k for k, r in RULES.items() if r.evaluated != QUESTIONNAIRE)
 SUBMISSION_KINDS = tuple(k for k, r in RULES.items() if r.evaluated == ON_SUBMISSION)
 
 
@@ -426,7 +440,7 @@ def evaluate(
     baseline_mme: float,
     baseline_opioids: Collection[str] = (),
     t: Thresholds,
-    kinds: Collection[str] = KINDS,
+    kinds: Collection[str] = DIARY_KINDS,
 ) -> list[Finding]:
     """Every finding of the rules in `kinds` over one participant's days.
 

@@ -32,7 +32,7 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
     summary = {"participants": 0, "scheduled": 0, "dropped": 0, "missed": 0, "failed": 0}
     if not study.questionnaires:
         return summary
-    catalog.for_study(study, config.get("DIARY_CONTENT_DIR"))  # refuses a broken schedule
+    instruments = catalog.for_study(study, config.get("DIARY_CONTENT_DIR"))
     failures: list[tuple[int, str]] = []
     done: list[int] = []
     for participant in questionnaire_queries.scheduling_participants(db):
@@ -49,7 +49,13 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
         done.append(participant["id"])
         summary["scheduled"] += added
         summary["dropped"] += dropped
-    summary["missed"] = service.close_missed(db, now=now, actor=audit.system(JOB_ID))
+    summary["missed"] = service.close_missed(
+        db,
+        study,
+        now=now,
+        actor=audit.system(JOB_ID),
+        titles={code: i.title for code, i in instruments.items()},
+    )
     with transaction(db):
         queries.record_failures(db, JOB_ID, failures, now=now)
         queries.clear_failures(db, JOB_ID, done)

@@ -20,6 +20,8 @@ KIND_LABELS = {
     "opioid_increase": "Opioid use increase",
     "opioid_unconvertible": "Opioid without an MME factor",
     "missed_entries": "Missed diary entries",
+    "questionnaire_missed": "Missed questionnaire",
+    "questionnaire_answer": "Questionnaire answer to review",
 }
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -47,6 +47,20 @@ def for_study(study: Any, content_dir: str | None = None) -> dict[str, Instrumen
             problem = check(score, instrument)
             if problem:
                 raise InstrumentError(f"{where}: score {score.name!r}: {problem}")
+        for rule in schedule.flags:
+            if rule.item is None:
+                continue
+            item = instrument.item(rule.item)
+            if item is None or not item.answered:
+                raise InstrumentError(
+                    f"{where}: flag {rule.name!r}: no item {rule.item!r} to answer"
+                )
+            unknown = [a for a in rule.answer_in if item.type == "choice" and not item.option(a)]
+            if unknown:
+                raise InstrumentError(
+                    f"{where}: flag {rule.name!r}: {', '.join(unknown)} is not an option of"
+                    f" {rule.item!r}"
+                )
     return found
 
 

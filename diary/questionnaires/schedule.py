@@ -12,7 +12,8 @@ An occurrence's window runs from the start of the local date
 `due - window_before_days` to the end of the local date
 `due + window_after_days`, in the participant's zone: the instants move with
 DST, the dates do not. A participant who left the study (withdrawn or
-completed) is due nothing whose window opens after they left.
+completed) is due nothing whose window opens after they left, and nobody is
+due what closed before they were enrolled (day 0 may be weeks before).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def occurrences(
     enrolled_on: date,
     tz: str,
     ended_at: datetime | None = None,
+    enrolled_at: datetime | None = None,
 ) -> list[Due]:
     """Every occurrence the schedules give this participant, in due-date order."""
     out: list[Due] = []
@@ -61,6 +63,8 @@ def occurrences(
                 if ended_at is not None and opens > ended_at:
                     break
                 closes = clock.day_end(due + timedelta(days=schedule.window_after_days), tz)
+                if enrolled_at is not None and closes <= enrolled_at:
+                    continue
                 out.append(
                     Due(
                         schedule.instrument,

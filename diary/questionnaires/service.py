@@ -13,9 +13,16 @@ from sqlite_utils import Database
 from .. import audit, clock
 from ..db import transaction
 from ..errors import APIError, not_found
-from ..study import Study
+from ..flags import episodes
+from ..flags import queries as flag_queries
+from ..flags.rules import Finding
+from ..participants import queries as participant_queries
+from ..study import QuestionnaireSchedule, Study
 from . import queries, schedule, scoring
 from .instruments import Instrument, check_answers
+
+MISSED = "questionnaire_missed"
+ANSWER = "questionnaire_answer"
 
 
 def due_for(study: Study, participant: dict[str, Any], injections) -> list[schedule.Due]:
@@ -24,12 +31,14 @@ def due_for(study: Study, participant: dict[str, Any], injections) -> list[sched
         return []
     tz = participant["timezone"]
     ended = participant.get("ended_at")
+    enrolled_at = clock.parse_iso(participant["enrolled_at"])
     return schedule.occurrences(
         study.questionnaires,
         injections=injections,
-        enrolled_on=clock.local_date(clock.parse_iso(participant["enrolled_at"]), tz),
+        enrolled_on=clock.local_date(enrolled_at, tz),
         tz=tz,
         ended_at=clock.parse_iso(ended) if ended else None,
+        enrolled_at=enrolled_at,
     )
 
 
@@ -169,9 +178,7 @@ def put_response(
                 "Some answers need attention.",
                 fields={"answers": problems},
             )
-        schedule_entry = next(
-            (q for q in study.questionnaires if q.instrument == row["instrument"]), None
-        )
+        schedule_entry = _schedule_of(study, row)
         scores = scoring.compute_all(
             instrument, schedule_entry.scores if schedule_entry else (), answers
         )
@@ -215,6 +222,13 @@ def put_response(
             received_at=clock.iso(now),
         )
         after = queries.occurrence(db, occurrence_id, participant_id)
+        participant = participant_queries.get_by_id(db, participant_id)
+        if row["status"] == "missed":  # answered offline in time, received after the close
+            _resolve_missed(db, participant, occurrence_id, actor=actor, now=now)
+        if schedule_entry is not None:
+            raise_answer_flags(
+                db, study, schedule_entry, instrument, after, participant, actor=actor, now=now
+            )
         audit.record(
             db,
             actor=actor,
@@ -231,11 +245,36 @@ def put_response(
     return with_response(after, instruments, now), status
 
 
-def close_missed(db: Database, *, now: datetime, actor: audit.Actor) -> int:
-    """Mark missed, exactly once, every pending occurrence whose window has closed."""
+def close_missed(
+    db: Database, study: Study, *, now: datetime, actor: audit.Actor, titles=None
+) -> int:
+    """Mark missed, exactly once, every pending occurrence whose window has closed, and
+    raise its (low) questionnaire_missed flag for the site's daily digest."""
     with transaction(db):
         closed = queries.close_missed(db, now=now)
         for row in closed:
+            participant = participant_queries.get_by_id(db, row["participant_id"])
+            due = clock.parse_date(row["due_date"])
+            episodes.upsert(
+                db,
+                study.thresholds,
+                participant=participant,
+                finding=Finding(
+                    MISSED,
+                    "low",
+                    due,
+                    due,
+                    {
+                        "instrument": row["instrument"],
+                        "title": (titles or {}).get(row["instrument"], row["instrument"]),
+                        "occurrence_id": row["id"],
+                        "window_closes": row["window_closes"],
+                    },
+                ),
+                episode_key=f"q{row['id']}",
+                actor=actor,
+                now=now,
+            )
             audit.record(
                 db,
                 actor=actor,
@@ -252,6 +291,72 @@ def close_missed(db: Database, *, now: datetime, actor: audit.Actor) -> int:
                 at=now,
             )
     return len(closed)
+
+
+def raise_answer_flags(
+    db: Database,
+    study: Study,
+    schedule_entry: QuestionnaireSchedule,
+    instrument: Instrument,
+    row: dict[str, Any],
+    participant: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+) -> int:
+    """The protocol's flag rules over the stored answers and scores: each one met opens
+    (or updates) a questionnaire_answer flag, urgent ones noticed at once. A correction
+    that no longer meets a rule leaves its flag for staff to resolve."""
+    raised = 0
+    due = clock.parse_date(row["due_date"])
+    for rule in schedule_entry.flags:
+        if rule.score is not None:
+            value = (row["scores"] or {}).get(rule.score)
+        else:
+            value = (row["answers"] or {}).get(rule.item)
+        if not rule.met(value):
+            continue
+        item = instrument.item(rule.item) if rule.item else None
+        detail = {
+            "instrument": row["instrument"],
+            "title": instrument.title,
+            "occurrence_id": row["id"],
+            "rule": rule.name,
+            "text": rule.text,
+            "score" if rule.score else "item": rule.score or rule.item,
+        }
+        if item is None or item.type not in ("string", "text"):  # never free text
+            detail["value"] = value
+        episodes.upsert(
+            db,
+            study.thresholds,
+            participant=participant,
+            finding=Finding(ANSWER, rule.severity, due, due, detail),
+            episode_key=f"q{row['id']}:{rule.name}",
+            actor=actor,
+            now=now,
+        )
+        raised += 1
+    return raised
+
+
+def _resolve_missed(
+    db: Database, participant: dict[str, Any], occurrence_id: int, *, actor, now
+) -> None:
+    flag = flag_queries.open_episode(db, participant["id"], MISSED, f"q{occurrence_id}")
+    if flag is not None:
+        episodes.resolve_by_data(
+            db,
+            flag,
+            participant=participant,
+            actor=actor,
+            now=now,
+            note="The questionnaire was answered in its window on the phone and sent later.",
+        )
+
+
+def _schedule_of(study: Study, row: dict[str, Any]) -> QuestionnaireSchedule | None:
+    return next((q for q in study.questionnaires if q.instrument == row["instrument"]), None)
 
 
 def _made_at(device_time: datetime, row: dict[str, Any], now: datetime) -> datetime:

@@ -17,7 +17,7 @@ from diary.flags import rules
 
 T = rules.Thresholds()
 DAY0 = date(2026, 3, 1)
-AT_CLOSE = [k for k in rules.KINDS if k != "red_flag_symptom"]
+AT_CLOSE = [k for k in rules.DIARY_KINDS if k != "red_flag_symptom"]
 # Values at and around every threshold of SPEC §6 for baselines 0–30.
 MMES = st.sampled_from(
     [None, 0.0, 5.0, 9.99, 10.0, 15.0, 20.0, 30.0, 44.9, 45.0, 50.0, 50.01, 90.0]

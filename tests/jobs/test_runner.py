@@ -183,8 +183,12 @@ def test_two_flask_diary_scheduler_commands_process_each_date_once(make_db, stud
     runs = locks.runs(db, close_days.JOB_ID)
     assert _overlaps(runs) == []
     assert len(missed(db)) == 300 * (study.length_days + 1)  # each date exactly once
-    kinds = db.execute("SELECT kind, count(*) FROM flags GROUP BY kind").fetchall()
-    assert kinds == [("missed_entries", 300)]
+    kinds = dict(db.execute("SELECT kind, count(*) FROM flags GROUP BY kind").fetchall())
+    closed = db.execute(
+        "SELECT count(*) FROM questionnaire_occurrences WHERE status = 'missed'"
+    ).fetchone()[0]
+    # each closed diary date and each closed questionnaire window flagged once
+    assert kinds == {"missed_entries": 300, "questionnaire_missed": closed}
 
 
 def test_serve_runs_web_and_scheduler_in_one_process(make_db):

@@ -159,3 +159,15 @@ def test_a_voided_injection_drops_what_was_not_answered(app, db, enroll):
     with transaction(db):
         db.execute("DELETE FROM injections WHERE date = '2026-05-01'")
     assert run_job(app, db, utc(2026, 3, 2, 17))["dropped"] == 4
+
+
+def test_nothing_is_due_that_closed_before_enrollment():
+    """Day 0 may be weeks before enrollment: those windows could never be answered."""
+    due = schedule.occurrences(
+        PEG,
+        injections=[date(2026, 3, 1)],
+        enrolled_on=date(2026, 4, 15),
+        tz="America/Chicago",
+        enrolled_at=utc(2026, 4, 15, 15),
+    )
+    assert [d.due_date for d in due] == [date(2026, 5, 30), date(2026, 8, 28)]

@@ -9,6 +9,8 @@ export const KINDS = {
   opioid_increase: 'Opioid increase',
   opioid_unconvertible: 'Opioid without MME factor',
   missed_entries: 'Missed entries',
+  questionnaire_missed: 'Missed questionnaire',
+  questionnaire_answer: 'Questionnaire answer',
 };
 export const SEVERITIES = { urgent: 'Urgent', high: 'High', low: 'Low' };
 export const STATUSES = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' };
@@ -93,6 +95,10 @@ export function flagSummary(flag) {
       return `${(d.drugs || []).map(drug).join(', ') || 'An opioid'} taken, not in the baseline and with no MME factor: the day's MME is incomplete, ${d.days ?? '?'} day(s)`;
     case 'missed_entries':
       return `${d.count ?? '?'} diary date(s) without an entry`;
+    case 'questionnaire_missed':
+      return `${d.title || d.instrument || 'A questionnaire'}: not answered in its window`;
+    case 'questionnaire_answer':
+      return `${d.title || d.instrument || 'A questionnaire'}: ${d.text || d.rule}${d.value == null ? '' : ` (${d.score || d.item}: ${d.value})`}`;
     default:
       return '';
   }
