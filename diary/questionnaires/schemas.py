@@ -22,6 +22,19 @@ class ResponseIn(StrictSchema):
     reason = fields.String(validate=validate.Length(3, 500))
 
 
+class QuestionnaireClarificationIn(StrictSchema):
+    """Staff enter or correct a participant's answers: a data clarification, with why."""
+
+    client_id = fields.UUID(required=True)
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 100)),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        validate=validate.Length(max=500),
+    )
+    reason = fields.String(required=True, validate=validate.Length(3, 500))
+
+
 class OccurrenceOut(Schema):
     id = fields.Integer(required=True)
     instrument = fields.String(required=True)

@@ -140,11 +140,14 @@ def put_response(
     body: dict[str, Any],
     actor: audit.Actor,
     now: datetime,
+    by_staff: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Create, correct or replay the response to one occurrence; (occurrence, status).
 
     One write transaction: the response, its scores, the occurrence's status, the
-    write log and the audit row commit together or not at all."""
+    write log and the audit row commit together or not at all. `by_staff` (the staff
+    member's label): a data clarification, allowed once the window has opened and
+    after it closed, always with a reason; it leaves the synced-late mark as it was."""
     client_id = str(body["client_id"])
     request_hash = _request_hash(occurrence_id, body)
     with transaction(db):
@@ -169,8 +172,10 @@ def put_response(
         instrument = instruments.get(row["instrument"])
         if instrument is None:
             raise APIError(409, "This questionnaire is no longer part of the study.")
-        made_at = _made_at(body["device_time"], row, now)
-        _check_window(row, made_at, now)
+        if by_staff is None:
+            _check_window(row, _made_at(body["device_time"], row, now), now)
+        elif now < clock.parse_iso(row["window_opens"]):
+            raise APIError(409, "This questionnaire has not opened yet.", code="window_not_open")
         answers, problems = check_answers(instrument, body["answers"])
         if problems:
             raise APIError(
@@ -187,7 +192,10 @@ def put_response(
             "scores": json.dumps(scores, sort_keys=True),
             "device_time": clock.iso(body["device_time"]),
             "received_at": clock.iso(now),
-            "synced_late": int(now >= clock.parse_iso(row["window_closes"])),
+            "synced_late": int(now >= clock.parse_iso(row["window_closes"]))
+            if by_staff is None
+            else int(bool(row["synced_late"])),
+            "entered_by": by_staff,
             "updated_at": clock.iso(now),
         }
         before = _audited(row)
@@ -211,6 +219,8 @@ def put_response(
             status, action = 200, "questionnaire.correct"
         else:
             version, status, action = 1, 201, "questionnaire.respond"
+        if by_staff is not None:
+            action = "questionnaire.clarify"
         queries.mark_completed(db, occurrence_id)
         queries.record_write(
             db,
@@ -223,8 +233,13 @@ def put_response(
         )
         after = queries.occurrence(db, occurrence_id, participant_id)
         participant = participant_queries.get_by_id(db, participant_id)
-        if row["status"] == "missed":  # answered offline in time, received after the close
-            _resolve_missed(db, participant, occurrence_id, actor=actor, now=now)
+        if row["status"] == "missed":  # answered offline in time, or through the study team
+            note = (
+                "The questionnaire was answered in its window on the phone and sent later."
+                if by_staff is None
+                else "The study team entered the answers later (a data clarification)."
+            )
+            _resolve_missed(db, participant, occurrence_id, actor=actor, now=now, note=note)
         if schedule_entry is not None:
             raise_answer_flags(
                 db, study, schedule_entry, instrument, after, participant, actor=actor, now=now
@@ -341,7 +356,7 @@ def raise_answer_flags(
 
 
 def _resolve_missed(
-    db: Database, participant: dict[str, Any], occurrence_id: int, *, actor, now
+    db: Database, participant: dict[str, Any], occurrence_id: int, *, actor, now, note: str
 ) -> None:
     flag = flag_queries.open_episode(db, participant["id"], MISSED, f"q{occurrence_id}")
     if flag is not None:
@@ -351,7 +366,7 @@ def _resolve_missed(
             participant=participant,
             actor=actor,
             now=now,
-            note="The questionnaire was answered in its window on the phone and sent later.",
+            note=note,
         )
 
 

@@ -16,8 +16,10 @@ from . import catalog, queries, service
 from .schemas import (
     OccurrenceDetailOut,
     OccurrenceListOut,
+    QuestionnaireClarificationIn,
     ResponseIn,
     StaffOccurrenceListOut,
+    StaffOccurrenceOut,
 )
 
 blp = Blueprint("questionnaires", __name__, description="Questionnaires (scheduled instruments)")
@@ -94,3 +96,32 @@ def list_staff_questionnaires(study_id):
             for r in queries.occurrences(get_db(), participant["id"])
         ]
     }
+
+
+@blp.route(
+    "/staff/participants/<study_id>/questionnaires/<int:occurrence_id>/response",
+    methods=["PUT"],
+)
+@staff_required("entries.clarify")
+@blp.arguments(QuestionnaireClarificationIn)
+@blp.response(200, StaffOccurrenceOut)
+@blp.alt_response(201, schema=StaffOccurrenceOut, description="Created")
+@blp.alt_response(409, description="Not open yet, or client_id reused for other content")
+@blp.alt_response(422, description="Answers that do not fit the questionnaire; nothing written")
+def clarify_response(body, study_id, occurrence_id):
+    """A data clarification: staff enter or correct the answers, with the reason."""
+    participant = scoped_participant(study_id)
+    now, instruments = clock.now(), catalog.current()
+    _, status = service.put_response(
+        get_db(),
+        current_study(),
+        instruments,
+        participant_id=participant["id"],
+        occurrence_id=occurrence_id,
+        body={**body, "device_time": now},
+        actor=current_user.actor,
+        now=now,
+        by_staff=current_user.email,
+    )
+    row = queries.occurrence(get_db(), occurrence_id, participant["id"])
+    return service.for_staff(row, instruments, now), status

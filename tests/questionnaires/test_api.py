@@ -226,3 +226,47 @@ def test_staff_see_responses_at_their_sites_only(phone, staff_client):
         "score": 1,
     }
     assert hidden.status_code == 404
+
+
+def test_staff_clarify_a_missed_questionnaire_with_a_reason(phone, staff_client, db):
+    with at(2026, 3, 1, 16):
+        target = occurrence(phone, "all-types")
+    with at(2026, 3, 6, 16):  # the window closed on 3 March
+        coordinator = staff_client("coordinator", ("SITE-A",))
+        body = {"client_id": str(uuid.uuid4()), "answers": {"walk": "far", "days_off": 1}}
+        refused = coordinator.put(
+            f"staff/participants/LBP-001/questionnaires/{target['id']}/response", body
+        )
+        assert refused.status_code == 422 and "reason" in refused.get_json()["error"]["fields"]
+        done = coordinator.put(
+            f"staff/participants/LBP-001/questionnaires/{target['id']}/response",
+            {**body, "reason": "answered by phone call"},
+        )
+        elsewhere = staff_client("coordinator", ("SITE-B",))
+        hidden = elsewhere.put(
+            f"staff/participants/LBP-001/questionnaires/{target['id']}/response",
+            {**body, "client_id": str(uuid.uuid4()), "reason": "answered by phone call"},
+        )
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["status"] == "completed" and done.get_json()["synced_late"] is False
+    assert hidden.status_code == 404
+    action, reason = db.execute(
+        "SELECT action, reason FROM audit_log WHERE object_type = 'questionnaire'"
+        " AND action LIKE 'questionnaire.%' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert (action, reason) == ("questionnaire.clarify", "answered by phone call")
+    assert (
+        db.execute("SELECT entered_by FROM questionnaire_responses")
+        .fetchone()[0]
+        .startswith("coordinator")
+    )
+
+
+def test_a_participant_cannot_use_the_staff_endpoint(phone):
+    with at(2026, 3, 1, 16):
+        target = occurrence(phone, "all-types")
+        response = phone.put(
+            f"staff/participants/LBP-001/questionnaires/{target['id']}/response",
+            {"client_id": str(uuid.uuid4()), "answers": ALL, "reason": "mine"},
+        )
+    assert response.status_code == 403
