@@ -138,14 +138,35 @@ def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff,
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
 
+    # while the window is open the participant may change the answers, with a reason
+    page.get_by_role("link", name="Back to questionnaires").click()
+    page.get_by_role("link", name="Change my answers").click()
+    next_step(page)
+    expect(
+        page.get_by_role("radiogroup", name="How far can you walk?").get_by_role(
+            "radio", name="More than a mile"
+        )
+    ).to_be_checked()
+    next_step(page)
+    expect(page.get_by_label("Days off work in the past week")).to_have_value("1")
+    page.get_by_label("Days off work in the past week").fill("2")
+    for _ in range(3):
+        next_step(page)
+    page.get_by_role("button", name="Review").click()
+    page.get_by_role("button", name="Send the change").click()
+    expect(page.get_by_role("alert").get_by_text("Say briefly why")).to_be_visible()
+    page.get_by_label("Why are you changing your answers?").fill("I counted one day too few")
+    page.get_by_role("button", name="Send the change").click()
+    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+
     make_staff("coord@a.test", "coordinator", ("SITE-A",))
     staff = desk.page()
     desk.sign_in(staff, "coord@a.test")
     desk.go(staff, "participants/LBP-001")
     section = staff.get_by_role("region", name="Questionnaires")
     expect(section.get_by_role("cell", name="Completed")).to_be_visible()
-    expect(section.get_by_text("effort: 1")).to_be_visible()
-    section.get_by_text("Answered").click()
+    expect(section.get_by_text("effort: 2")).to_be_visible()
+    section.get_by_text("(version 2)").click()
     expect(section.get_by_text("More than a mile (far, score 0)")).to_be_visible()
     assert serious_violations(staff) == []
     shoot(staff, "console-questionnaires")

@@ -64,7 +64,8 @@ function render(root, ctx, params) {
     title.textContent = q.title;
     document.title = `${q.title} – Pain Diary`;
     answers = { ...((q.record && q.record.body.answers) || (q.response && q.response.answers) || {}) };
-    if (q.now !== 'open' && q.now !== 'refused' && q.now !== 'waiting') {
+    const changeable = q.now === 'completed' && q.response && Date.now() < Date.parse(q.window_closes);
+    if (!changeable && q.now !== 'open' && q.now !== 'refused' && q.now !== 'waiting') {
       body.replaceChildren(notice('info', q.now === 'upcoming' ? 'This questionnaire is not open yet.'
         : q.now === 'completed' ? 'Thank you: this questionnaire was sent.' : 'The time to answer this questionnaire has ended.'));
       return;

@@ -21,11 +21,14 @@ const lastDay = (q, tz) => zoned(tz, new Date(Date.parse(q.window_closes) - 1)).
 /** Fetch the list and every questionnaire still to answer, and keep them on the phone. */
 export async function refreshQuestionnaires(ctx) {
   const { questionnaires } = await get('/questionnaires');
-  // The questions themselves for what is open or opens within a week (answerable offline).
-  const soon = Date.now() + 7 * 86400000;
-  const details = await Promise.all(questionnaires.map((q) => (
-    q.status === 'open' || (q.status === 'upcoming' && Date.parse(q.window_opens) < soon)
-      ? get(`/questionnaires/${q.id}`) : q)));
+  // The questions themselves for what is open or opens within a week (answerable
+  // offline), and the answers already sent while their window is open (to change them).
+  const now = Date.now();
+  const soon = now + 7 * 86400000;
+  const wanted = (q) => q.status === 'open'
+    || (q.status === 'upcoming' && Date.parse(q.window_opens) < soon)
+    || (q.status === 'completed' && now < Date.parse(q.window_closes));
+  const details = await Promise.all(questionnaires.map((q) => (wanted(q) ? get(`/questionnaires/${q.id}`) : q)));
   await ctx.outbox.cacheQuestionnaires(ctx.user.study_id, details);
   return details;
 }
@@ -64,6 +67,7 @@ function render(root, ctx) {
     const now = list.filter((q) => ['open', 'waiting', 'refused'].includes(q.now));
     const coming = list.filter((q) => q.now === 'upcoming').slice(0, 5);
     const done = list.filter((q) => q.now === 'completed').reverse();
+    const changeable = (q) => q.questionnaire && Date.now() < Date.parse(q.window_closes);
     const missed = list.filter((q) => q.now === 'missed' || q.now === 'closed');
     const item = (q, extra) => h('li', { class: 'card questionnaire' }, h('h3', {}, q.title), extra);
     body.replaceChildren();
@@ -79,7 +83,8 @@ function render(root, ctx) {
       coming.length ? [h('h2', {}, 'Coming up'), h('ul', { class: 'plain' }, coming.map((q) => h('li', {},
         `${q.title}: from ${showDate(firstDay(q, tz), { weekday: 'short', day: 'numeric', month: 'short' })}`)))] : null,
       done.length ? [h('h2', {}, 'Sent'), h('ul', { class: 'plain' }, done.map((q) => h('li', {},
-        `✓ ${q.title} (${showDate(q.due_date)})${q.synced_late ? ', sent late' : ''}`)))] : null,
+        `✓ ${q.title} (${showDate(q.due_date)})${q.synced_late ? ', sent late' : ''}`,
+        changeable(q) ? [' · ', h('a', { href: `#/questionnaire?id=${q.id}` }, 'Change my answers')] : null)))] : null,
       missed.length ? [h('h2', {}, 'Missed'), h('ul', { class: 'plain' }, missed.map((q) => h('li', {},
         `${q.title} (${showDate(q.due_date)}): the time to answer it ended.`)))] : null,
     ]);
