@@ -86,5 +86,11 @@ class StaffOccurrenceOut(OccurrenceOut):
     response = fields.Nested(StaffResponseOut, allow_none=True)
 
 
+class StaffOccurrenceDetailOut(StaffOccurrenceOut):
+    questionnaire = fields.Dict(
+        allow_none=True, metadata={"description": "the FHIR R4 Questionnaire resource"}
+    )
+
+
 class StaffOccurrenceListOut(Schema):
     questionnaires = fields.List(fields.Nested(StaffOccurrenceOut), required=True)

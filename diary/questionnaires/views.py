@@ -18,6 +18,7 @@ from .schemas import (
     OccurrenceListOut,
     QuestionnaireClarificationIn,
     ResponseIn,
+    StaffOccurrenceDetailOut,
     StaffOccurrenceListOut,
     StaffOccurrenceOut,
 )
@@ -95,6 +96,23 @@ def list_staff_questionnaires(study_id):
             service.for_staff(r, instruments, now)
             for r in queries.occurrences(get_db(), participant["id"])
         ]
+    }
+
+
+@blp.route("/staff/participants/<study_id>/questionnaires/<int:occurrence_id>", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, StaffOccurrenceDetailOut)
+def get_staff_questionnaire(study_id, occurrence_id):
+    """One of a participant's questionnaires with its FHIR Questionnaire and response."""
+    participant = scoped_participant(study_id)
+    row = queries.occurrence(get_db(), occurrence_id, participant["id"])
+    if row is None:
+        raise not_found(f"No questionnaire {occurrence_id} for {study_id}.")
+    now, instruments = clock.now(), catalog.current()
+    instrument = instruments.get(row["instrument"])
+    return {
+        **service.for_staff(row, instruments, now),
+        "questionnaire": dict(instrument.resource) if instrument else None,
     }
 
 

@@ -5,6 +5,7 @@ completion and one sync; axe finds nothing serious (SPEC §11, §13)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -170,3 +171,16 @@ def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff,
     expect(section.get_by_text("More than a mile (far, score 0)")).to_be_visible()
     assert serious_violations(staff) == []
     shoot(staff, "console-questionnaires")
+
+    # a data clarification: the coordinator corrects an answer, with a reason
+    section.get_by_role("button", name=f"Correct the answers of {TITLE}").click()
+    form = staff.get_by_role("form", name=re.compile("Correct the answers"))
+    form.get_by_label("Days off work in the past week").fill("9")
+    form.get_by_label("Reason (required)").fill("confirmed by phone")
+    form.get_by_role("button", name="Save the answers").click()
+    expect(form.get_by_text("must be at most 7").first).to_be_visible()
+    assert serious_violations(staff) == []
+    form.get_by_label("Days off work in the past week").fill("5")
+    form.get_by_role("button", name="Save the answers").click()
+    expect(staff.get_by_text(f"The answers of {TITLE} were saved.")).to_be_visible()
+    expect(section.get_by_text("effort: 5")).to_be_visible()

@@ -2,7 +2,8 @@
 // void or correct an injection, change baselines or status, record an adverse
 // event, and correct an entry as a data clarification. Each change needs a reason
 // and lands in the audit trail; a half-written form is kept as a draft.
-import { ApiError, send } from '../../../js/api.js';
+import { ApiError, get, send } from '../../../js/api.js';
+import { answered, flatten, limits, optionCode, optionText } from '../../../js/questions.js';
 import { deviceTime, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
@@ -20,7 +21,78 @@ export function participantForms(page) {
   const changed = (...args) => page.changed(...args);
   const loadAdverseEvents = (list) => page.loadAdverseEvents(list);
   const loadEntries = (list) => page.loadEntries(list);
-  return { showInjectionForm, showVoidInjectionForm, showCorrectInjectionForm, showManageForm, showAeForm, clarify };
+  const loadQuestionnaires = (list) => page.loadQuestionnaires(list);
+  return {
+    showInjectionForm, showVoidInjectionForm, showCorrectInjectionForm, showManageForm, showAeForm, clarify,
+    showQuestionnaireForm,
+  };
+
+  /** Enter or correct a questionnaire's answers for the participant (a data
+   * clarification): one control per question, the reason, then the server's check. */
+  async function showQuestionnaireForm(tools, occurrence, list) {
+    let detail;
+    try {
+      detail = await get(`${path}/questionnaires/${occurrence.id}`);
+    } catch (error) {
+      put(tools, showError(null, error, 'Could not load the questionnaire.'));
+      return;
+    }
+    const given = (detail.response && detail.response.answers) || {};
+    const formStatus = h('div');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Save the answers');
+    const items = flatten(detail.questionnaire);
+    const controls = items.filter(({ item }) => answered(item)).map(({ item }) => [item, control(item, given[item.linkId])]);
+    const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'qc-h' },
+      h('h2', { id: 'qc-h', class: 'span' }, `${detail.response ? 'Correct' : 'Enter'} the answers: ${detail.title}, due ${day(detail.due_date)}`),
+      h('p', { class: 'hint span' }, 'A data clarification: answers the questionnaire hides (skip logic) are not stored. The participant’s earlier answers stay in the audit trail.'),
+      controls.map(([item, el]) => h('div', { class: 'span' }, field(item.text || item.linkId, el))),
+      h('div', { class: 'span' }, field('Reason (required)', h('input', { type: 'text', name: 'reason', required: true, minlength: 3, maxlength: 500, autocomplete: 'off' }),
+        { hint: 'E.g. “Answers given by phone on 12 March.” Recorded in the audit trail with your name.' })),
+      h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'btn', onclick: () => tools.replaceChildren() }, 'Cancel'))));
+    put(tools, form);
+    form.querySelector('select, input, textarea').focus();
+
+    async function onsubmit(event) {
+      event.preventDefault();
+      const answers = {};
+      for (const [item, el] of controls) {
+        const raw = el.value.trim();
+        if (raw === '') continue;
+        if (item.type === 'boolean') answers[item.linkId] = raw === 'true';
+        else if (item.type === 'integer' || item.type === 'decimal') answers[item.linkId] = Number(raw);
+        else answers[item.linkId] = raw;
+      }
+      const body = { client_id: crypto.randomUUID(), answers, reason: form.elements.namedItem('reason').value.trim() };
+      await busy(submit, async () => {
+        try {
+          await send('PUT', `${path}/questionnaires/${occurrence.id}/response`, body);
+          put(tools, notice('done', `The answers of ${detail.title} were saved.`));
+          announce(`The answers of ${detail.title} were saved.`);
+          loadQuestionnaires(list);
+        } catch (error) {
+          if (error.fields && error.fields.answers) {
+            const { answers: byItem, ...rest } = error.fields; // name each question's own field
+            error.fields = { ...rest, ...byItem };
+          }
+          put(formStatus, showError(form, error, 'Could not save the answers.'));
+        }
+      });
+    }
+  }
+
+  function control(item, value) {
+    const name = item.linkId;
+    if (item.type === 'choice') {
+      return select(name, [['', '— no answer —'], ...(item.answerOption || []).map((o) => [optionCode(o), optionText(o)])], value ?? '');
+    }
+    if (item.type === 'boolean') return select(name, [['', '— no answer —'], ['true', 'Yes'], ['false', 'No']], value == null ? '' : String(value));
+    if (item.type === 'text') return h('textarea', { name, rows: 3, maxlength: item.maxLength || 2000, value: value ?? '' });
+    const { min, max } = limits(item);
+    if (item.type === 'date') return h('input', { type: 'date', name, min, max, value: value ?? '' });
+    if (item.type === 'string') return h('input', { type: 'text', name, maxlength: item.maxLength || 2000, value: value ?? '' });
+    return h('input', { type: 'number', name, min, max, step: item.type === 'integer' ? 1 : 'any', value: value ?? '' });
+  }
 
   function showInjectionForm(tools) {
     const person = page.person();

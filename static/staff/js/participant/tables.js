@@ -56,7 +56,7 @@ export function entryTable(studyId, rows, { from, to, onCorrect }) {
 const Q_STATUS = { upcoming: 'Upcoming', open: 'Open', completed: 'Completed', missed: 'Missed' };
 
 /** The participant's questionnaires: window, status, scores, and each response's answers. */
-export function questionnaireTable(studyId, list) {
+export function questionnaireTable(studyId, list, { onClarify } = {}) {
   const shown = list.filter((q) => q.status !== 'upcoming');
   const upcoming = list.length - shown.length;
   return [
@@ -74,7 +74,11 @@ export function questionnaireTable(studyId, list) {
           h('dd', {}, a.display ? `${a.display} (${a.answer}${a.score == null ? '' : `, score ${num(a.score)}`})`
             : typeof a.answer === 'boolean' ? (a.answer ? 'Yes' : 'No') : show(a.answer)),
         ]))) : '') },
-    ], shown, { empty: 'No questionnaire due yet.' }),
+      onClarify ? { title: 'Action', bare: true, cell: (q) => h('button', {
+        type: 'button', class: 'btn small', 'aria-label': `${q.response ? 'Correct' : 'Enter'} the answers of ${q.title}, due ${day(q.due_date)}`,
+        onclick: () => onClarify(q),
+      }, q.response ? 'Correct…' : 'Enter answers…') } : null,
+    ].filter(Boolean), shown, { empty: 'No questionnaire due yet.' }),
     upcoming ? h('p', { class: 'hint' }, `${upcoming} more scheduled later.`) : null,
   ];
 }

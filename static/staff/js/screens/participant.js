@@ -33,7 +33,7 @@ function render(root, ctx, { id: studyId, params }) {
   const forms = participantForms({
     ctx, path, status, studyId,
     person: () => person,
-    changed, loadAdverseEvents, loadEntries,
+    changed, loadAdverseEvents, loadEntries, loadQuestionnaires,
   });
   const onResize = () => drawCharts();
   window.addEventListener('resize', onResize);
@@ -88,7 +88,9 @@ function render(root, ctx, { id: studyId, params }) {
   async function loadQuestionnaires(target) {
     try {
       const { questionnaires } = await get(`${path}/questionnaires`);
-      put(target, questionnaireTable(studyId, questionnaires));
+      put(target, questionnaireTable(studyId, questionnaires, {
+        onClarify: ctx.can('entries.clarify') ? (q) => forms.showQuestionnaireForm(tools, q, target) : null,
+      }));
     } catch (error) {
       put(target, showError(null, error, 'Could not load the questionnaires.'));
     }
