@@ -12,7 +12,9 @@ import pytest
 import time_machine
 
 from diary import clock
+from diary.jobs import digests
 from diary.jobs import questionnaires as schedule_job
+from diary.notify import messages
 from diary.study import StudyError, parse
 
 DAY0 = date(2026, 3, 1)
@@ -130,3 +132,21 @@ def test_a_rule_must_name_a_known_score_and_one_test():
     ]:
         with pytest.raises(StudyError, match=problem):
             parse(base + "[[questionnaires.flags]]\n" + rule, "study.toml")
+
+
+def test_a_missed_questionnaire_is_in_the_sites_morning_digest(app, db, phone):
+    run_job(app, db, datetime(2026, 3, 1, 16, tzinfo=UTC))
+    run_job(app, db, datetime(2026, 3, 4, 7, tzinfo=UTC))  # closed at midnight in Chicago
+    when = datetime(2026, 3, 4, 14, 5, tzinfo=UTC)  # 08:05 in Chicago
+    with time_machine.travel(when, tick=False), app.app_context():
+        digests.run(db, now=when, study=app.extensions["diary.study"], config=app.config)
+    [payload] = [
+        json.loads(r[0]) for r in db.execute("SELECT payload FROM outbox WHERE purpose = 'digest'")
+    ]
+    assert [f["kind"] for f in payload["flags"]] == ["questionnaire_missed"]
+    body = messages.email_body(
+        {"purpose": "digest", "payload": payload},
+        app.extensions["diary.study"],
+        "http://diary.test",
+    )
+    assert "Missed questionnaire" in body
