@@ -48,6 +48,7 @@ function render(root, ctx, { params }) {
         { title: 'Last entry', cell: (p) => day(p.last_entry_date) },
         { title: 'Adherence 7 days', className: 'num', cell: (p) => adherence(p.adherence_7d) },
         { title: 'Adherence overall', className: 'num', cell: (p) => [adherence(p.adherence_overall), syncedLate(synced.get(p.study_id))] },
+        { title: 'Questionnaires', className: 'num', cell: (p) => questionnaires(synced.get(p.study_id)) },
         { title: 'Open flags', className: 'num', cell: (p) => (p.open_flags ? h('a', { href: `#/flags?study_id=${encodeURIComponent(p.study_id)}`, class: 'open-flags', 'aria-label': `${p.open_flags} open flags of ${p.study_id}` }, String(p.open_flags)) : '0') },
         { title: 'Last seen', cell: (p) => (p.last_seen_at ? h('span', { title: instant(p.last_seen_at) }, age(p.last_seen_at)) : '—') },
       ], participants, { empty: 'No participants match.' }));
@@ -69,9 +70,17 @@ function render(root, ctx, { params }) {
       split ? { title: 'On time', className: 'num', cell: (s) => String(s.entered_on_time ?? '—') } : null,
       split ? { title: 'Synced late', className: 'num', cell: (s) => String(s.entered_synced_late ?? '—') } : null,
       { title: 'Adherence', className: 'num', cell: (s) => adherence(s.rate) },
+      { title: 'Questionnaires answered', className: 'num', cell: (s) => questionnaires(s) },
     ].filter(Boolean), rows),
     split ? h('p', { class: 'hint' }, 'Synced late: made on the phone inside the entry window, received after it closed (the phone was offline). Such entries count as entered.') : null);
   }
+}
+
+/** Questionnaires whose window closed: "2 of 3" answered, with the rate. */
+function questionnaires(row) {
+  const q = row && row.questionnaires;
+  if (!q || !q.expected) return '—';
+  return [adherence(q.rate), h('span', { class: 'hint block' }, `${q.entered} of ${q.expected}`)];
 }
 
 /** "2 synced late": entries made in time on the phone but received after the window. */
