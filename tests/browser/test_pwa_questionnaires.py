@@ -184,3 +184,28 @@ def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff,
     form.get_by_role("button", name="Save the answers").click()
     expect(staff.get_by_text(f"The answers of {TITLE} were saved.")).to_be_visible()
     expect(section.get_by_text("effort: 5")).to_be_visible()
+
+
+def test_the_shipped_peg_is_answered_and_scored(pwa, page, db, shoot):
+    pwa.activate(page, days_since_injection=5)  # PEG is due on day 7, open from day 4
+    page.get_by_role("link", name="Questions").click()
+    page.get_by_role(
+        "link", name="Answer: Pain, enjoyment of life and general activity (PEG)"
+    ).click()
+    for question, value in (
+        ("What number best describes your pain on average in the past week?", "6"),
+        ("interfered with your enjoyment of life?", "4"),
+        ("interfered with your general activity?", "5"),
+    ):
+        group = page.get_by_role("radiogroup", name=re.compile(re.escape(question)))
+        group.get_by_role("radio", name=value, exact=True).check()
+        if value == "6":
+            shoot(page, "questionnaire-peg")
+        page.get_by_role("button", name=re.compile("Next|Review")).click()
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+    [scores] = db.execute(
+        "SELECT r.scores FROM questionnaire_responses r JOIN questionnaire_occurrences o"
+        " ON o.id = r.occurrence_id WHERE o.instrument = 'peg'"
+    ).fetchone()
+    assert json.loads(scores) == {"peg_score": 5.0}

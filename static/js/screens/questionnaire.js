@@ -166,9 +166,21 @@ function render(root, ctx, params) {
         ? [[true, 'Yes'], [false, 'No']]
         : (item.answerOption || []).map((o) => [optionCode(o), optionText(o)]);
       const inputs = options.map(([v]) => h('input', { type: 'radio', name: fid, value: String(v), checked: current === v }));
-      const el = h('fieldset', { class: 'choices-list', role: 'radiogroup', 'aria-labelledby': `${fid}-l`, 'aria-describedby': hint ? `${fid}-hint` : null },
-        h('legend', { id: `${fid}-l` }, text), hint,
-        options.map(([, label], i) => h('label', { class: 'option' }, inputs[i], h('span', {}, label))));
+      // A numeric rating (0–10 and the like) as the diary's pain scale: a grid of numbers
+      // with the end labels below, each option's full words kept for screen readers.
+      const numeric = options.length >= 5 && options.every(([v]) => /^\d+$/.test(String(v)));
+      const words = (label, v) => String(label).replace(new RegExp(`^${v}\\s*[—–-]\\s*`), '');
+      const el = numeric
+        ? h('fieldset', { class: 'scale', role: 'radiogroup', 'aria-labelledby': `${fid}-l`, 'aria-describedby': `${fid}-a` },
+          h('legend', { id: `${fid}-l` }, text), hint,
+          h('div', { class: 'scale-options' }, options.map(([v, label], i) => h('label', { class: 'scale-option' }, inputs[i],
+            h('span', { 'aria-hidden': 'true' }, String(v)), h('span', { class: 'visually-hidden' }, String(label))))),
+          h('p', { id: `${fid}-a`, class: 'anchors' },
+            h('span', {}, `${options[0][0]} = ${words(options[0][1], options[0][0])}`),
+            h('span', {}, `${options.at(-1)[0]} = ${words(options.at(-1)[1], options.at(-1)[0])}`)))
+        : h('fieldset', { class: 'choices-list', role: 'radiogroup', 'aria-labelledby': `${fid}-l`, 'aria-describedby': hint ? `${fid}-hint` : null },
+          h('legend', { id: `${fid}-l` }, text), hint,
+          options.map(([, label], i) => h('label', { class: 'option' }, inputs[i], h('span', {}, label))));
       return {
         el,
         value() {
