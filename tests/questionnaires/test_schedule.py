@@ -171,3 +171,24 @@ def test_nothing_is_due_that_closed_before_enrollment():
         enrolled_at=utc(2026, 4, 15, 15),
     )
     assert [d.due_date for d in due] == [date(2026, 5, 30), date(2026, 8, 28)]
+
+
+def test_a_month_6_crossover_in_kolkata_restarts_the_series_at_local_midnight():
+    due = schedule.occurrences(
+        PEG,
+        injections=[date(2026, 3, 1), date(2026, 9, 1)],
+        enrolled_on=date(2026, 3, 1),
+        tz="Asia/Kolkata",
+    )
+    second = [d for d in due if d.anchor_date == date(2026, 9, 1)]
+    assert [d.due_date for d in second] == [
+        date(2026, 9, 8),
+        date(2026, 10, 1),
+        date(2026, 11, 30),
+        date(2027, 2, 28),
+    ]
+    # 5 September 00:00 IST opens the day-7 window; 15 September ends it
+    assert (second[0].window_opens, second[0].window_closes) == (
+        utc(2026, 9, 4, 18, 30),
+        utc(2026, 9, 15, 18, 30),
+    )
