@@ -11,6 +11,7 @@ from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import BaseConverter
 
 from . import clock
+from .text import encodable
 
 STUDY_ID = validate.Regexp(
     r"^[A-Z0-9][A-Z0-9-]{1,31}$", error="use capital letters, digits and dashes (e.g. LBP-014)"
@@ -63,6 +64,32 @@ class DateConverter(BaseConverter):
     @staticmethod
     def openapi(converter) -> dict[str, str]:
         return {"type": "string", "format": "date"}
+
+
+class Text(fields.String):
+    """Text a person wrote (a note, a reason, an answer): refused when it cannot be
+    written as UTF-8, so that no export or message fails on it later."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not encodable(text):
+            raise ValidationError("contains characters that are not valid text")
+        return text
+
+
+class DeviceTime(fields.AwareDateTime):
+    """When a phone says something was made: an ISO instant with its UTC offset, in a
+    plausible range (a clock set to year 1 or 9999 is not believed, and would not
+    convert to UTC)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= instant.year <= 2100:
+            raise ValidationError("must be a date and time between the years 2000 and 2100")
+        return instant
 
 
 class TimeZoneField(fields.String):

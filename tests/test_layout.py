@@ -61,6 +61,7 @@ LAYERS = [
         "config",
         "pages",
         "security",
+        "text",
     },
 ]
 

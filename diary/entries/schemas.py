@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import DateRangeQuery, StrictSchema
+from ..schemas import DateRangeQuery, DeviceTime, StrictSchema, Text
 from ..study import current_study
 
 MAX_DOSES = 30
@@ -68,9 +68,9 @@ class EntryIn(StrictSchema):
         allow_nan=False,
         validate=validate.Range(30, 45, error="must be a body temperature in °C (30–45)"),
     )
-    note = fields.String(load_default=None, allow_none=True, validate=_note_length)
-    device_time = fields.AwareDateTime(required=True, format="iso")
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(3, 500))
+    note = Text(load_default=None, allow_none=True, validate=_note_length)
+    device_time = DeviceTime(required=True)
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(3, 500))
 
     @validates_schema
     def _unique_symptoms(self, data, **kwargs):
@@ -217,7 +217,7 @@ class StaffRangeQuery(DateRangeQuery):
 class ClarificationIn(EntryIn):
     """The participant's entry body; a reason is required for every staff write."""
 
-    reason = fields.String(required=True, validate=validate.Length(3, 500))
+    reason = Text(required=True, validate=validate.Length(3, 500))
 
 
 class CorrectionSchema(Schema):

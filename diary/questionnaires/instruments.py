@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from .. import clock
 from ..study import StudyError
+from ..text import encodable
 
 # Item types the PWA shows and the API stores; `display` and `group` take no answer.
 ANSWERED = ("choice", "integer", "decimal", "boolean", "string", "text", "date")
@@ -223,6 +224,8 @@ def _check_value(item: Item, value: Any) -> str | None:
     if item.type in ("string", "text"):
         if not isinstance(value, str):
             return "must be text"
+        if not encodable(value):
+            return "contains characters that are not valid text"
         limit = item.max_length or STRING_MAX
         return f"must be at most {limit} characters" if len(value) > limit else None
     if item.type == "date":
@@ -235,6 +238,8 @@ def _check_value(item: Item, value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number"
+    if isinstance(value, int) and abs(value) > 10**15:  # beyond what a float holds exactly
+        return "is out of range"
     if item.type == "integer" and not float(value).is_integer():
         return "must be a whole number"
     if value != value or value in (float("inf"), float("-inf")):

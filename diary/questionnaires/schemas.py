@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..schemas import StrictSchema
+from ..schemas import DeviceTime, StrictSchema, Text
 
 STATUSES = ("upcoming", "open", "completed", "missed")
 
@@ -18,8 +18,8 @@ class ResponseIn(StrictSchema):
         required=True,
         validate=validate.Length(max=500),
     )
-    device_time = fields.AwareDateTime(required=True, format="iso")
-    reason = fields.String(validate=validate.Length(3, 500))
+    device_time = DeviceTime(required=True)
+    reason = Text(validate=validate.Length(3, 500))
 
 
 class QuestionnaireClarificationIn(StrictSchema):
@@ -32,7 +32,7 @@ class QuestionnaireClarificationIn(StrictSchema):
         required=True,
         validate=validate.Length(max=500),
     )
-    reason = fields.String(required=True, validate=validate.Length(3, 500))
+    reason = Text(required=True, validate=validate.Length(3, 500))
 
 
 class OccurrenceOut(Schema):

@@ -145,25 +145,16 @@ def put_response(
     """Create, correct or replay the response to one occurrence; (occurrence, status).
 
     One write transaction: the response, its scores, the occurrence's status, the
-    write log and the audit row commit together or not at all. `by_staff` (the staff
-    member's label): a data clarification, allowed once the window has opened and
-    after it closed, always with a reason; it leaves the synced-late mark as it was."""
+    write log, any flag and the audit row commit together or not at all. `by_staff`
+    (the staff member's label): a data clarification, allowed once the window has
+    opened and after it closed, always with a reason; it leaves the synced-late mark
+    as it was."""
     client_id = str(body["client_id"])
     request_hash = _request_hash(occurrence_id, body)
     with transaction(db):
         prior = queries.write_by_client_id(db, client_id)
         if prior is not None:
-            if (prior["participant_id"], prior["occurrence_id"], prior["request_hash"]) != (
-                participant_id,
-                occurrence_id,
-                request_hash,
-            ):
-                raise APIError(
-                    409,
-                    "This client_id was already used for different content; "
-                    "generate a new client_id for a new write.",
-                    code="client_id_conflict",
-                )
+            _check_replay(prior, participant_id, occurrence_id, request_hash)
             row = queries.occurrence(db, occurrence_id, participant_id)
             return with_response(row, instruments, now), 200
         row = queries.occurrence(db, occurrence_id, participant_id)
@@ -172,17 +163,7 @@ def put_response(
         instrument = instruments.get(row["instrument"])
         if instrument is None:
             raise APIError(409, "This questionnaire is no longer part of the study.")
-        if by_staff is None:
-            _check_window(row, _made_at(body["device_time"], row, now), now)
-        elif now < clock.parse_iso(row["window_opens"]):
-            raise APIError(409, "This questionnaire has not opened yet.", code="window_not_open")
-        answers, problems = check_answers(instrument, body["answers"])
-        if problems:
-            raise APIError(
-                422,
-                "Some answers need attention.",
-                fields={"answers": problems},
-            )
+        answers = _accepted(row, instrument, body, now=now, by_staff=by_staff)
         schedule_entry = _schedule_of(study, row)
         scores = scoring.compute_all(
             instrument, schedule_entry.scores if schedule_entry else (), answers
@@ -198,29 +179,8 @@ def put_response(
             "entered_by": by_staff,
             "updated_at": clock.iso(now),
         }
-        before = _audited(row)
-        if row["response_id"] is None:
-            response_id = queries.insert_response(
-                db,
-                {**values, "occurrence_id": occurrence_id, "participant_id": participant_id},
-            )
-            if response_id is None:  # a racing first write won: this one is a change
-                row = queries.occurrence(db, occurrence_id, participant_id)
-                before = _audited(row)
-        if row["response_id"] is not None:
-            if not (body.get("reason") or "").strip():
-                raise APIError(
-                    422,
-                    "A reason is required to change a questionnaire you already sent.",
-                    fields={"reason": ["a reason is required to change an existing response"]},
-                )
-            version = row["version"] + 1
-            queries.update_response(db, row["response_id"], {**values, "version": version})
-            status, action = 200, "questionnaire.correct"
-        else:
-            version, status, action = 1, 201, "questionnaire.respond"
-        if by_staff is not None:
-            action = "questionnaire.clarify"
+        before, version = _store(db, row, values, body, participant_id=participant_id)
+        status = 201 if version == 1 else 200
         queries.mark_completed(db, occurrence_id)
         queries.record_write(
             db,
@@ -232,22 +192,25 @@ def put_response(
             received_at=clock.iso(now),
         )
         after = queries.occurrence(db, occurrence_id, participant_id)
-        participant = participant_queries.get_by_id(db, participant_id)
-        if row["status"] == "missed":  # answered offline in time, or through the study team
-            note = (
-                "The questionnaire was answered in its window on the phone and sent later."
-                if by_staff is None
-                else "The study team entered the answers later (a data clarification)."
-            )
-            _resolve_missed(db, participant, occurrence_id, actor=actor, now=now, note=note)
-        if schedule_entry is not None:
-            raise_answer_flags(
-                db, study, schedule_entry, instrument, after, participant, actor=actor, now=now
-            )
+        _raise_and_resolve(
+            db,
+            study,
+            schedule_entry,
+            instrument,
+            row,
+            after,
+            actor=actor,
+            now=now,
+            by_staff=by_staff,
+        )
         audit.record(
             db,
             actor=actor,
-            action=action,
+            action="questionnaire.clarify"
+            if by_staff is not None
+            else "questionnaire.respond"
+            if version == 1
+            else "questionnaire.correct",
             object_type="questionnaire",
             object_id=str(occurrence_id),
             site_id=queries.site_of(db, participant_id),
@@ -258,6 +221,99 @@ def put_response(
             at=now,
         )
     return with_response(after, instruments, now), status
+
+
+def _check_replay(
+    prior: dict[str, Any], participant_id: int, occurrence_id: int, request_hash: str
+) -> None:
+    """A client_id seen before: the same write again is a replay; anything else a 409."""
+    if (prior["participant_id"], prior["occurrence_id"], prior["request_hash"]) != (
+        participant_id,
+        occurrence_id,
+        request_hash,
+    ):
+        raise APIError(
+            409,
+            "This client_id was already used for different content; "
+            "generate a new client_id for a new write.",
+            code="client_id_conflict",
+        )
+
+
+def _accepted(
+    row: dict[str, Any],
+    instrument: Instrument,
+    body: dict[str, Any],
+    *,
+    now: datetime,
+    by_staff: str | None,
+) -> dict[str, Any]:
+    """The answers to store, once the window allows the write (409) and every answer
+    fits its item (422 naming the linkIds)."""
+    if by_staff is None:
+        _check_window(row, _made_at(body["device_time"], row, now), now)
+    elif now < clock.parse_iso(row["window_opens"]):
+        raise APIError(409, "This questionnaire has not opened yet.", code="window_not_open")
+    answers, problems = check_answers(instrument, body["answers"])
+    if problems:
+        raise APIError(422, "Some answers need attention.", fields={"answers": problems})
+    return answers
+
+
+def _store(
+    db: Database,
+    row: dict[str, Any],
+    values: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    participant_id: int,
+) -> tuple[dict[str, Any] | None, int]:
+    """Insert the first response, or correct the one there (a reason is required);
+    return the response as it was (for the audit row) and the new version."""
+    if row["response_id"] is None:
+        inserted = queries.insert_response(
+            db, {**values, "occurrence_id": row["id"], "participant_id": participant_id}
+        )
+        if inserted is not None:
+            return None, 1
+        row = queries.occurrence(db, row["id"], participant_id)  # a racing first write won
+    if not (body.get("reason") or "").strip():
+        raise APIError(
+            422,
+            "A reason is required to change a questionnaire you already sent.",
+            fields={"reason": ["a reason is required to change an existing response"]},
+        )
+    version = row["version"] + 1
+    queries.update_response(db, row["response_id"], {**values, "version": version})
+    return _audited(row), version
+
+
+def _raise_and_resolve(
+    db: Database,
+    study: Study,
+    schedule_entry: QuestionnaireSchedule | None,
+    instrument: Instrument,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    now: datetime,
+    by_staff: str | None,
+) -> None:
+    """The flags an answer changes: a missed one resolves (the answer arrived after the
+    window: made in time offline, or entered by staff), and the protocol's rules run."""
+    participant = participant_queries.get_by_id(db, after["participant_id"])
+    if before["status"] == "missed":
+        note = (
+            "The questionnaire was answered in its window on the phone and sent later."
+            if by_staff is None
+            else "The study team entered the answers later (a data clarification)."
+        )
+        _resolve_missed(db, participant, after["id"], actor=actor, now=now, note=note)
+    if schedule_entry is not None:
+        raise_answer_flags(
+            db, study, schedule_entry, instrument, after, participant, actor=actor, now=now
+        )
 
 
 def close_missed(

@@ -1,5 +1,6 @@
 """Diary entries (SPEC §4, §5, §6 red flags, Appendix A)."""
 
+import json
 import threading
 import uuid
 from datetime import date, datetime, timedelta
@@ -531,3 +532,24 @@ def test_staff_see_the_protocol_with_factors_and_thresholds(staff_client, phone)
     assert oxycodone["factor"] == 1.5 and oxycodone["unit"] == "mg"
     assert protocol["thresholds"]["mme_high"] == 50
     assert phone.get("staff/protocol").status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"note": "walked \ud800"}, "note"),
+        ({"device_time": "0001-01-01T00:00:00+05:00"}, "device_time"),
+    ],
+)
+def test_text_no_export_could_hold_or_an_impossible_clock_is_422(phone, db, change, field):
+    before = counts(db)
+    with at(2026, 3, 2, 20, 0):
+        response = phone.client.put(
+            "/api/v1/entries/2026-03-02",
+            data=json.dumps({**entry(), **change}),
+            content_type="application/json",
+            headers={"X-CSRF-Token": phone.csrf()},
+        )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert field in response.get_json()["error"]["fields"]
+    assert counts(db) == before

@@ -270,3 +270,29 @@ def test_a_participant_cannot_use_the_staff_endpoint(phone):
             {"client_id": str(uuid.uuid4()), "answers": ALL, "reason": "mine"},
         )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"answers": {**ALL, "comment": "\ud800"}}, "answers"),
+        ({"answers": {**ALL, "days_off": 10**400}}, "answers"),
+        ({"device_time": "0001-01-01T00:00:00+05:00"}, "device_time"),
+        ({"device_time": "9999-12-31T23:59:59-05:00"}, "device_time"),
+        ({"reason": "\ud800\ud800\ud800"}, "reason"),
+    ],
+)
+def test_input_no_export_could_hold_is_422_and_writes_nothing(phone, db, change, field):
+    with at(2026, 3, 1, 16):
+        q = occurrence(phone, "all-types")
+        before = counts(db)
+        body = {**answer(ALL), **change}
+        response = phone.client.put(
+            f"/api/v1/questionnaires/{q['id']}/response",
+            data=json.dumps(body),  # json.dumps writes a lone surrogate as \\ud800
+            content_type="application/json",
+            headers={"X-CSRF-Token": phone.csrf()},
+        )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert field in response.get_json()["error"]["fields"]
+    assert counts(db) == before
