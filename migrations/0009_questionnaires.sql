@@ -2,12 +2,18 @@
 -- participant: its due date and window come from the schedule in study.toml,
 -- anchored to the first injection, to each injection or to enrollment. The
 -- window's instants are computed in the participant's zone when the occurrence
--- is scheduled (and again while it is still pending, if the zone changes).
+-- is scheduled (and again while it is still pending, if the zone or an
+-- injection date changes). An occurrence is identified by its place in the
+-- schedule (instrument, anchor, series, offset), not by its dates: `series`
+-- counts the injections for each_injection (0 for the first), so correcting an
+-- injection's date moves a pending occurrence instead of asking again for one
+-- already answered.
 CREATE TABLE questionnaire_occurrences (
     id INTEGER PRIMARY KEY,
     participant_id INTEGER NOT NULL REFERENCES participants (id),
     instrument TEXT NOT NULL,
     anchor TEXT NOT NULL CHECK (anchor IN ('first_injection', 'each_injection', 'enrollment')),
+    series INTEGER NOT NULL DEFAULT 0,
     anchor_date TEXT NOT NULL,
     offset_days INTEGER NOT NULL,
     due_date TEXT NOT NULL,
@@ -19,7 +25,7 @@ CREATE TABLE questionnaire_occurrences (
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'completed', 'missed')),
     missed_at TEXT,
     created_at TEXT NOT NULL,
-    UNIQUE (participant_id, instrument, anchor, anchor_date, offset_days)
+    UNIQUE (participant_id, instrument, anchor, series, offset_days)
 ) STRICT;
 
 CREATE INDEX questionnaire_occurrences_closing

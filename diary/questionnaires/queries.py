@@ -52,49 +52,53 @@ def sync_occurrences(
     db: Database, participant_id: int, due: Iterable[Due], tz: str, *, now: datetime
 ) -> tuple[int, int]:
     """Make the pending occurrences match the schedule: add the new ones, move the
-    instants of pending ones whose window changed (a new zone), and drop pending ones
-    the schedule no longer gives (a voided injection). Completed and missed ones stay
-    as they are. Returns (added, dropped)."""
+    dates and instants of pending ones the schedule now places elsewhere (a new zone,
+    a corrected injection date), and drop pending ones it no longer gives (a voided
+    injection). Completed and missed ones stay as they were. Returns (added, dropped)."""
     wanted = {d.key: d for d in due}
     existing = {
-        (r["instrument"], r["anchor"], r["anchor_date"], r["offset_days"]): r
+        (r["instrument"], r["anchor"], r["series"], r["offset_days"]): r
         for r in db.query(
-            "SELECT id, instrument, anchor, anchor_date, offset_days, status, window_opens,"
-            " window_closes FROM questionnaire_occurrences WHERE participant_id = ?",
+            "SELECT id, instrument, anchor, series, anchor_date, offset_days, due_date, status,"
+            " window_opens, window_closes FROM questionnaire_occurrences"
+            " WHERE participant_id = ?",
             [participant_id],
         )
     }
     added = dropped = 0
     for key, d in wanted.items():
         row = existing.get(key)
-        opens, closes = clock.iso(d.window_opens), clock.iso(d.window_closes)
+        placed = {
+            "anchor_date": d.anchor_date.isoformat(),
+            "due_date": d.due_date.isoformat(),
+            "window_opens": clock.iso(d.window_opens),
+            "window_closes": clock.iso(d.window_closes),
+        }
         if row is None:
             db.execute(
                 "INSERT INTO questionnaire_occurrences (participant_id, instrument, anchor,"
-                " anchor_date, offset_days, due_date, window_opens, window_closes, timezone,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " series, anchor_date, offset_days, due_date, window_opens, window_closes,"
+                " timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     participant_id,
                     d.instrument,
                     d.anchor,
-                    d.anchor_date.isoformat(),
+                    d.series,
+                    placed["anchor_date"],
                     d.offset_days,
-                    d.due_date.isoformat(),
-                    opens,
-                    closes,
+                    placed["due_date"],
+                    placed["window_opens"],
+                    placed["window_closes"],
                     tz,
                     clock.iso(now),
                 ],
             )
             added += 1
-        elif row["status"] == "pending" and (row["window_opens"], row["window_closes"]) != (
-            opens,
-            closes,
-        ):
+        elif row["status"] == "pending" and any(row[k] != v for k, v in placed.items()):
             db.execute(
-                "UPDATE questionnaire_occurrences SET window_opens = ?, window_closes = ?,"
-                " timezone = ? WHERE id = ?",
-                [opens, closes, tz, row["id"]],
+                "UPDATE questionnaire_occurrences SET anchor_date = ?, due_date = ?,"
+                " window_opens = ?, window_closes = ?, timezone = ? WHERE id = ?",
+                [*placed.values(), tz, row["id"]],
             )
     for key, row in existing.items():
         if key not in wanted and row["status"] == "pending":

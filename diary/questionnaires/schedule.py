@@ -30,6 +30,7 @@ from ..study import QuestionnaireSchedule
 class Due:
     instrument: str
     anchor: str
+    series: int  # which injection's series (each_injection); 0 otherwise
     anchor_date: date
     offset_days: int
     due_date: date
@@ -37,8 +38,9 @@ class Due:
     window_closes: datetime
 
     @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.instrument, self.anchor, self.anchor_date.isoformat(), self.offset_days)
+    def key(self) -> tuple[str, str, int, int]:
+        """Its place in the schedule: the same occurrence whatever its dates become."""
+        return (self.instrument, self.anchor, self.series, self.offset_days)
 
 
 def occurrences(
@@ -54,7 +56,9 @@ def occurrences(
     out: list[Due] = []
     injections = sorted(injections)
     for schedule in schedules:
-        for anchor_date, stop in _anchors(schedule.anchor, injections, enrolled_on):
+        for series, (anchor_date, stop) in enumerate(
+            _anchors(schedule.anchor, injections, enrolled_on)
+        ):
             for offset in schedule.days():
                 due = anchor_date + timedelta(days=offset)
                 if stop is not None and due >= stop:
@@ -69,6 +73,7 @@ def occurrences(
                     Due(
                         schedule.instrument,
                         schedule.anchor,
+                        series,
                         anchor_date,
                         offset,
                         due,

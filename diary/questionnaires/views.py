@@ -33,7 +33,7 @@ def _occurrences(participant: dict) -> list[dict]:
     study = current_study()
     rows = queries.occurrences(db, participant["id"])
     injections = participant_queries.injections(db, participant["id"])
-    have = {(r["instrument"], r["anchor"], r["anchor_date"], r["offset_days"]) for r in rows}
+    have = {(r["instrument"], r["anchor"], r["series"], r["offset_days"]) for r in rows}
     if any(d.key not in have for d in service.due_for(study, participant, injections)):
         with transaction(db):
             service.schedule_participant(db, study, participant, injections, now=clock.now())

@@ -3,6 +3,7 @@ across DST and half-hour zones; missed exactly once, also after an outage (SPEC 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import time_machine
@@ -192,3 +193,34 @@ def test_a_month_6_crossover_in_kolkata_restarts_the_series_at_local_midnight():
         utc(2026, 9, 4, 18, 30),
         utc(2026, 9, 15, 18, 30),
     )
+
+
+def test_correcting_day_0_moves_what_is_pending_and_never_asks_again_for_an_answer(
+    app, db, participant_client
+):
+    """Occurrences are their place in the schedule, not their dates."""
+    with time_machine.travel(utc(2026, 3, 1, 15), tick=False):
+        phone = participant_client("LBP-001", injection_date=date(2026, 3, 1))
+    run_job(app, db, utc(2026, 3, 1, 16))
+    with time_machine.travel(utc(2026, 3, 1, 16), tick=False):
+        listed = phone.get("questionnaires").get_json()["questionnaires"]
+        day0 = next(q for q in listed if q["instrument"] == "all-types")
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "answers": {"walk": "far", "days_off": 0},
+            "device_time": clock.iso(clock.now()),
+        }
+        assert phone.put(f"questionnaires/{day0['id']}/response", body).status_code == 201
+    before = db.execute("SELECT count(*) FROM questionnaire_occurrences").fetchone()[0]
+    with transaction(db):  # day 0 corrected to the day before
+        db.execute("UPDATE injections SET date = '2026-02-28'")
+    run_job(app, db, utc(2026, 3, 1, 17))
+    rows = db.execute(
+        "SELECT instrument, offset_days, due_date, status FROM questionnaire_occurrences"
+        " WHERE instrument = 'all-types' ORDER BY offset_days"
+    ).fetchall()
+    assert rows == [
+        ("all-types", 0, "2026-03-01", "completed"),
+        ("all-types", 14, "2026-03-14", "pending"),
+    ]
+    assert db.execute("SELECT count(*) FROM questionnaire_occurrences").fetchone()[0] == before
