@@ -428,6 +428,17 @@ class ProtocolSchema(_Strict):
     questionnaires = fields.List(fields.Nested(QuestionnaireSection), load_default=list)
 
     @validates_schema
+    def _one_schedule_per_anchor(self, data, **kwargs):
+        seen = [(q.instrument, q.anchor) for q in data.get("questionnaires", [])]
+        twice = sorted({f"{i} ({a})" for i, a in seen if seen.count((i, a)) > 1})
+        if twice:
+            raise ValidationError(
+                f"{', '.join(twice)} scheduled twice from the same anchor: list every"
+                " offset in one schedule",
+                "questionnaires",
+            )
+
+    @validates_schema
     def _unique_codes(self, data, **kwargs):
         for section in ("symptoms", "formulary"):
             codes = [item.code for item in data.get(section, [])]

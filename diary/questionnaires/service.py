@@ -252,6 +252,12 @@ def _accepted(
     fits its item (422 naming the linkIds)."""
     if by_staff is None:
         _check_window(row, _made_at(body["device_time"], row, now), now)
+        if row["response_id"] is not None and now >= clock.parse_iso(row["window_closes"]):
+            raise APIError(
+                409,
+                "The time to change these answers has ended. Your study team can correct them.",
+                code="window_closed",
+            )
     elif now < clock.parse_iso(row["window_opens"]):
         raise APIError(409, "This questionnaire has not opened yet.", code="window_not_open")
     answers, problems = check_answers(instrument, body["answers"])
@@ -284,7 +290,10 @@ def _store(
             fields={"reason": ["a reason is required to change an existing response"]},
         )
     version = row["version"] + 1
-    queries.update_response(db, row["response_id"], {**values, "version": version})
+    # A change keeps when the answers first reached the server, and whether that was
+    # after the window: adherence counts the first arrival (updated_at dates the change).
+    kept = {k: v for k, v in values.items() if k not in ("received_at", "synced_late")}
+    queries.update_response(db, row["response_id"], {**kept, "version": version})
     return _audited(row), version
 
 
@@ -381,13 +390,15 @@ def raise_answer_flags(
     raised = 0
     due = clock.parse_date(row["due_date"])
     for rule in schedule_entry.flags:
+        item = instrument.item(rule.item) if rule.item else None
         if rule.score is not None:
             value = (row["scores"] or {}).get(rule.score)
         else:
             value = (row["answers"] or {}).get(rule.item)
+            if item is not None and item.type == "choice" and not rule.answer_in:
+                value = scoring.value_of(item, value)  # a threshold on the option's score
         if not rule.met(value):
             continue
-        item = instrument.item(rule.item) if rule.item else None
         detail = {
             "instrument": row["instrument"],
             "title": instrument.title,

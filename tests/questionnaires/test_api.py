@@ -296,3 +296,32 @@ def test_input_no_export_could_hold_is_422_and_writes_nothing(phone, db, change,
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.get_json()["error"]["fields"]
     assert counts(db) == before
+
+
+def test_a_change_keeps_when_the_answers_first_arrived(phone, db):
+    with at(2026, 3, 1, 16):
+        q = occurrence(phone, "all-types")
+        first = phone.put(f"questionnaires/{q['id']}/response", answer(ALL)).get_json()
+    with at(2026, 3, 3, 16):  # the window is open until 3 March ends
+        changed = phone.put(
+            f"questionnaires/{q['id']}/response",
+            answer({**ALL, "days_off": 3}, reason="counted again"),
+        ).get_json()
+    assert changed["completed_at"] == first["completed_at"]
+    assert changed["synced_late"] is False and changed["response"]["version"] == 2
+
+
+def test_after_the_window_only_staff_change_answers(phone, db):
+    with at(2026, 3, 1, 16):
+        q = occurrence(phone, "all-types")
+        phone.put(f"questionnaires/{q['id']}/response", answer(ALL))
+        backdated = answer({**ALL, "days_off": 6}, reason="changed my mind")  # made in time …
+    with at(2026, 3, 5, 12):  # … sent after the window closed
+        late = phone.put(f"questionnaires/{q['id']}/response", backdated)
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "window_closed"
+    assert (
+        json.loads(db.execute("SELECT answers FROM questionnaire_responses").fetchone()[0])[
+            "days_off"
+        ]
+        == 2
+    )

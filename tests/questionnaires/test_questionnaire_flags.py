@@ -150,3 +150,51 @@ def test_a_missed_questionnaire_is_in_the_sites_morning_digest(app, db, phone):
         "http://diary.test",
     )
     assert "Missed questionnaire" in body
+
+
+def test_a_threshold_on_a_choice_item_compares_the_options_score(tmp_path, participant_client):
+    """PEG pain at 9 or more: the stored answer is the option's code, the rule its score."""
+    from questionnaire_support import ROOT
+
+    text = (
+        (ROOT / "study.toml")
+        .read_text()
+        .replace(
+            'name = "peg_score"\nmethod = "mean"\nmax_missing = 0\n',
+            'name = "peg_score"\nmethod = "mean"\nmax_missing = 0\n\n[[questionnaires.flags]]\n'
+            'name = "severe_pain"\nitem = "pain"\nat_least = 9\nseverity = "high"\n'
+            'text = "average pain 9 or more"\n',
+        )
+    )
+    study = parse(text, str(ROOT / "study.toml"))
+    [rule] = next(q for q in study.questionnaires if q.instrument == "peg").flags
+    from diary.questionnaires import catalog, scoring
+
+    peg = catalog.for_study(study)["peg"]
+    assert rule.met(scoring.value_of(peg.item("pain"), "10"))
+    assert not rule.met(scoring.value_of(peg.item("pain"), "8"))
+
+
+def test_the_same_schedule_twice_or_a_rule_on_an_unknown_item_is_refused():
+    from questionnaire_support import ROOT
+
+    from diary.questionnaires import catalog
+    from diary.questionnaires.instruments import InstrumentError
+
+    base = (ROOT / "study.toml").read_text()
+    twice = base + (
+        '\n[[questionnaires]]\ninstrument = "peg"\nanchor = "each_injection"\n'
+        "offsets_days = [365]\nwindow_before_days = 3\nwindow_after_days = 7\n"
+    )
+    with pytest.raises(StudyError, match=r"peg \(each_injection\) scheduled twice"):
+        parse(twice, "study.toml")
+    on_text = base.replace(
+        'name = "pgic"\nmethod = "sum"\ndigits = 0\n',
+        'name = "pgic"\nmethod = "sum"\ndigits = 0\n\n[[questionnaires.flags]]\nname = "x"\n'
+        'item = "change"\nat_least = 6\nseverity = "high"\ntext = "worse"\n',
+    )
+    assert catalog.for_study(parse(on_text, str(ROOT / "study.toml")))  # scored options: fine
+    with pytest.raises(InstrumentError, match="no item 'nope'"):
+        catalog.for_study(
+            parse(on_text.replace('item = "change"', 'item = "nope"'), str(ROOT / "study.toml"))
+        )
