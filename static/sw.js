@@ -56,7 +56,7 @@ async function tellPages(message) {
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'diary-outbox') return;
   event.waitUntil(DiaryOutbox.flush().then((result) => {
-    if (result.sent || result.refused) tellPages({ type: 'outbox-sent' });
+    if (result.sent || result.refused || result.questionnaires) tellPages({ type: 'outbox-sent' });
     // Still offline: fail, so that the browser tries again later.
     if (result.offline) throw new Error('offline');
   }));

@@ -108,7 +108,8 @@ def questionnaire_responses(db: Database, site_ids, site_code: str | None) -> li
         db.query(
             f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
             " o.id AS occurrence_id, o.instrument, o.anchor, o.anchor_date, o.offset_days,"
-            " o.due_date, o.window_opens, o.window_closes, o.status, r.answers, r.scores,"
+            " o.due_date, o.window_opens, o.window_closes, o.status, o.timezone,"
+            " r.answers, r.scores,"
             " r.device_time, r.received_at, r.synced_late, r.version"
             " FROM questionnaire_occurrences o"
             " JOIN participants p ON p.id = o.participant_id JOIN sites s ON s.id = p.site_id"

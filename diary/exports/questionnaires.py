@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .. import clock
 from ..questionnaires.instruments import Instrument, Item
 from ..questionnaires.scoring import value_of
 from ..study import Study
@@ -227,14 +228,31 @@ def testcd(link_id: str, taken: set[str]) -> str:
     return code
 
 
+def testcds(instrument: Instrument, score_names: Iterable[str]) -> dict[str, str]:
+    """Every item's and score's QSTESTCD, assigned once per instrument in document
+    order, so a code names the same question in every record."""
+    taken: set[str] = set()
+    codes = {
+        item.link_id: testcd(item.link_id, taken) for item in instrument.items if item.answered
+    }
+    for name in score_names:
+        codes.setdefault(name, testcd(name, taken))
+    return codes
+
+
 def qs_rows(
     study: Study, instrument: Instrument, r: dict[str, Any], usubjid: str, sdtm_day
 ) -> list[dict[str, Any]]:
     """One QS record per stored answer and per score of a completed questionnaire."""
-    taken: set[str] = set()
+    names = [
+        s.name for q in study.questionnaires if q.instrument == instrument.id for s in q.scores
+    ]
+    codes = testcds(instrument, names)
     category = instrument.id.upper().replace("-", "")
     when = r["device_time"]
-    day = sdtm_day(r["first_injection"], when[:10])
+    # The participant's local date of the answers (the questionnaire's zone), as --DY counts.
+    local = clock.local_date(clock.parse_iso(when), r["timezone"]).isoformat()
+    day = sdtm_day(r["first_injection"], local)
     common = {"STUDYID": study.id, "DOMAIN": "QS", "USUBJID": usubjid, "QSCAT": category}
     rows = []
     for item in instrument.items:
@@ -246,7 +264,7 @@ def qs_rows(
         rows.append(
             {
                 **common,
-                "QSTESTCD": testcd(item.link_id, taken),
+                "QSTESTCD": codes[item.link_id],
                 "QSTEST": (item.text or item.link_id)[:40],
                 "QSORRES": option.display if option else _text(value),
                 "QSSTRESC": _text(value if score is None else score),
@@ -260,7 +278,7 @@ def qs_rows(
         rows.append(
             {
                 **common,
-                "QSTESTCD": testcd(name, taken),
+                "QSTESTCD": codes[name],
                 "QSTEST": f"{instrument.title} score {name}"[:40],
                 "QSORRES": _text(value),
                 "QSSTRESC": _text(value),

@@ -435,7 +435,7 @@ def qs(
             rows += questionnaire_exports.qs_rows(
                 study, instrument, r, _usubjid(study, r["study_id"]), sdtm_day
             )
-    rows.sort(key=lambda row: (row["USUBJID"], row["QSDTC"][:10]))
+    rows.sort(key=lambda row: (row["USUBJID"], row["QSDY"] if row["QSDY"] is not None else 0))
     _seq(rows, "QSSEQ")
     supp = []
     for row in rows:

@@ -31,6 +31,11 @@
           resolve(req.result);
         };
         req.onerror = function () { opening = null; reject(req.error); };
+        // A tab or worker still on the old version holds the database open: it closes
+        // when it updates (its successor handles versionchange); until then, say why.
+        req.onblocked = function () {
+          if (scope.document) scope.console.warn('diary storage: waiting for another tab of the diary to close');
+        };
       });
     }
     return opening;

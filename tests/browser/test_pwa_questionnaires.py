@@ -137,7 +137,9 @@ def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff,
         next_step(page)
     page.get_by_role("button", name="Review").click()
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Thank you: your answers were sent.")
+    ).to_be_visible()
 
     # while the window is open the participant may change the answers, with a reason
     page.get_by_role("link", name="Back to questionnaires").click()
@@ -158,7 +160,9 @@ def test_staff_see_the_answers_beside_the_questions(pwa, page, desk, make_staff,
     expect(page.get_by_role("alert").get_by_text("Say briefly why")).to_be_visible()
     page.get_by_label("Why are you changing your answers?").fill("I counted one day too few")
     page.get_by_role("button", name="Send the change").click()
-    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Thank you: your answers were sent.")
+    ).to_be_visible()
 
     make_staff("coord@a.test", "coordinator", ("SITE-A",))
     staff = desk.page()
@@ -203,7 +207,9 @@ def test_the_shipped_peg_is_answered_and_scored(pwa, page, db, shoot):
             shoot(page, "questionnaire-peg")
         page.get_by_role("button", name=re.compile("Next|Review")).click()
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_text("Thank you: your answers were sent.")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Thank you: your answers were sent.")
+    ).to_be_visible()
     [scores] = db.execute(
         "SELECT r.scores FROM questionnaire_responses r JOIN questionnaire_occurrences o"
         " ON o.id = r.occurrence_id WHERE o.instrument = 'peg'"

@@ -153,3 +153,29 @@ def test_adherence_counts_closed_questionnaires_answered_or_not(answered, staff_
     }
     assert report["sites"][0]["questionnaires"]["expected"] == 3
     assert (table[0]["questionnaires_expected"], table[0]["questionnaires_answered"]) == ("3", "2")
+
+
+def test_qs_codes_are_fixed_per_instrument_and_the_study_day_is_local():
+    from questionnaire_support import ROOT
+
+    from diary.exports import sdtm
+    from diary.exports.questionnaires import qs_rows, testcds
+    from diary.questionnaires.instruments import parse
+    from diary.study import load
+
+    items = [{"linkId": f"question{i}", "type": "integer", "text": f"Q{i}"} for i in (1, 2)]
+    instrument = parse(
+        {"resourceType": "Questionnaire", "id": "two", "status": "draft", "item": items}, "two"
+    )
+    assert testcds(instrument, []) == {"question1": "QUESTION", "question2": "QUESTIO1"}
+    row = {
+        "answers": {"question2": 3},  # question1 skipped: question2 keeps its code
+        "scores": {},
+        "device_time": "2026-04-01T01:30:00.000000+00:00",  # 20:30 on 31 March in Chicago
+        "timezone": "America/Chicago",
+        "first_injection": "2026-03-01",
+        "synced_late": False,
+    }
+    [record] = qs_rows(load(ROOT / "study.toml"), instrument, row, "S-1", sdtm.sdtm_day)
+    assert record["QSTESTCD"] == "QUESTIO1"
+    assert record["QSDY"] == 31  # 31 March is SDTM day 31 when 1 March is day 1

@@ -17,11 +17,12 @@ function render(root, ctx, params) {
   let step = 0;
   let dirty = false;
   let waitingToSend = false; // answers sent offline: say so when they reach the server
-  load();
+  let loading = load();
   return {
     update: () => {
       if (waitingToSend) checkSent();
-      else if (!dirty && !q) load();
+      // Drawn once: a redraw must never take away what the participant is choosing.
+      else if (!dirty && !q) loading = loading.then(() => (q ? null : load()));
     },
   };
 
@@ -91,7 +92,12 @@ function render(root, ctx, params) {
     const error = h('div', { class: 'errors' }, problem ? notice('error', problem) : null);
     const back = h('button', { type: 'button', class: 'btn', disabled: step === 0, onclick: () => { step -= 1; draw(); } }, 'Back');
     const next = h('button', { type: 'submit', class: 'btn primary' }, step === list.length - 1 ? 'Review' : 'Next');
-    const form = h('form', { class: 'question', novalidate: true, onsubmit: (e) => { e.preventDefault(); forward(item, control); } },
+    const form = h('form', {
+      class: 'question', novalidate: true,
+      onsubmit: (e) => { e.preventDefault(); forward(item, control); },
+      onchange: () => { dirty = true; },
+      oninput: () => { dirty = true; },
+    },
       h('p', { class: 'progress' }, `Question ${step + 1} of ${list.length}`),
       parent ? h('p', { class: 'subhead' }, parent.text) : null,
       control.el, error,
