@@ -215,25 +215,15 @@ def enqueue_reminder(
     _require_transaction(db)
     if not queries.record_reminder(db, participant_id, local_day, now=now):
         return []
-    ids = []
-    for sub in queries.live_subscriptions(db, "participant", [participant_id]):
-        ids.append(
-            queries.enqueue(
-                db,
-                recipient_kind="participant",
-                recipient_id=participant_id,
-                channel="push",
-                push_subscription_id=sub["id"],
-                purpose="reminder",
-                subject=f"Diary reminder for {local_day.isoformat()}",
-                payload={"date": local_day.isoformat()},
-                dedupe_key=f"reminder:{participant_id}:{local_day.isoformat()}:push:{sub['id']}",
-                participant_id=participant_id,
-                expires_at=expires_at,
-                now=now,
-            )
-        )
-    return [i for i in ids if i is not None]
+    return _push_to_participant(
+        db,
+        participant_id,
+        subject=f"Diary reminder for {local_day.isoformat()}",
+        payload={"date": local_day.isoformat()},
+        dedupe=f"reminder:{participant_id}:{local_day.isoformat()}",
+        expires_at=expires_at,
+        now=now,
+    )
 
 
 def enqueue_questionnaire_reminder(
@@ -249,6 +239,33 @@ def enqueue_questionnaire_reminder(
     """A questionnaire's reminder (`which`: window_opens or last_day), pushed to each of
     the participant's devices; once per occurrence, reminder and device."""
     _require_transaction(db)
+    return _push_to_participant(
+        db,
+        participant_id,
+        subject=f"Questionnaire reminder: {title}",
+        payload={
+            "occurrence_id": occurrence["id"],
+            "title": title,
+            "which": which,
+            "date": occurrence["due_date"],
+        },
+        dedupe=f"questionnaire:{occurrence['id']}:{which}",
+        expires_at=expires_at,
+        now=now,
+    )
+
+
+def _push_to_participant(
+    db: Database,
+    participant_id: int,
+    *,
+    subject: str,
+    payload: dict[str, Any],
+    dedupe: str,
+    expires_at: datetime,
+    now: datetime,
+) -> list[int]:
+    """One reminder push per live device of the participant (dedupe key per device)."""
     ids = []
     for sub in queries.live_subscriptions(db, "participant", [participant_id]):
         ids.append(
@@ -259,14 +276,9 @@ def enqueue_questionnaire_reminder(
                 channel="push",
                 push_subscription_id=sub["id"],
                 purpose="reminder",
-                subject=f"Questionnaire reminder: {title}",
-                payload={
-                    "occurrence_id": occurrence["id"],
-                    "title": title,
-                    "which": which,
-                    "date": occurrence["due_date"],
-                },
-                dedupe_key=f"questionnaire:{occurrence['id']}:{which}:push:{sub['id']}",
+                subject=subject,
+                payload=payload,
+                dedupe_key=f"{dedupe}:push:{sub['id']}",
                 participant_id=participant_id,
                 expires_at=expires_at,
                 now=now,
