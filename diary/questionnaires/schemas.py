@@ -9,15 +9,20 @@ from ..schemas import DeviceTime, StrictSchema, Text
 STATUSES = ("upcoming", "open", "completed", "missed")
 
 
-class ResponseIn(StrictSchema):
-    client_id = fields.UUID(required=True)
-    # {linkId: value}: checked against the instrument by the service (422 naming the linkId).
-    answers = fields.Dict(
+def _answers() -> fields.Dict:
+    """{linkId: value}: checked against the instrument by the service (422 naming the
+    linkId)."""
+    return fields.Dict(
         keys=fields.String(validate=validate.Length(1, 100)),
         values=fields.Raw(allow_none=True),
         required=True,
         validate=validate.Length(max=500),
     )
+
+
+class ResponseIn(StrictSchema):
+    client_id = fields.UUID(required=True)
+    answers = _answers()
     device_time = DeviceTime(required=True)
     reason = Text(validate=validate.Length(3, 500))
 
@@ -26,12 +31,7 @@ class QuestionnaireClarificationIn(StrictSchema):
     """Staff enter or correct a participant's answers: a data clarification, with why."""
 
     client_id = fields.UUID(required=True)
-    answers = fields.Dict(
-        keys=fields.String(validate=validate.Length(1, 100)),
-        values=fields.Raw(allow_none=True),
-        required=True,
-        validate=validate.Length(max=500),
-    )
+    answers = _answers()
     reason = Text(required=True, validate=validate.Length(3, 500))
 
 
