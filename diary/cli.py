@@ -50,7 +50,7 @@ def init_db():
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
-def _create_staff(db, *, email, role, site_codes, password, now):
+def _create_staff(db, *, email, role, site_codes, password, now, full_name=None):
 
     try:
         return staff_accounts.create_staff(
@@ -62,6 +62,7 @@ def _create_staff(db, *, email, role, site_codes, password, now):
             site_codes=site_codes,
             default_timezone=current_study().timezone,
             now=now,
+            full_name=full_name,
         )
     except APIError as exc:
         raise click.ClickException(exc.message) from exc
@@ -71,8 +72,9 @@ def _create_staff(db, *, email, role, site_codes, password, now):
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--site", "sites", multiple=True, help="Site code (repeatable); created if missing.")
+@click.option("--name", "full_name", help="Full name, printed with the person's signatures.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_staff(email, role, sites, password_stdin):
+def create_staff(email, role, sites, full_name, password_stdin):
     """Create a staff account (sites named are created when missing)."""
     if role != "admin" and not sites:
         _fail("--site is required for coordinators and investigators")
@@ -84,7 +86,13 @@ def create_staff(email, role, sites, password_stdin):
         _fail(f"the password must have at least {MIN_LENGTH} characters")
     db = _db()
     staff_id = _create_staff(
-        db, email=email, role=role, site_codes=sites, password=password, now=clock.now()
+        db,
+        email=email,
+        role=role,
+        site_codes=sites,
+        password=password,
+        now=clock.now(),
+        full_name=full_name,
     )
     click.echo(f"created staff #{staff_id} {email} ({role})")
 
@@ -237,20 +245,20 @@ def demo(password):
     email = "coordinator@demo.test"
     first_run = auth_queries.staff_by_email(db, email) is None
     if first_run:
-        _create_staff(
-            db, email=email, role="coordinator", site_codes=["DEMO"], password=password, now=now
-        )
-        _create_staff(
-            db,
-            email="investigator@demo.test",
-            role="investigator",
-            site_codes=["DEMO"],
-            password=password,
-            now=now,
-        )
-        _create_staff(
-            db, email="admin@demo.test", role="admin", site_codes=[], password=password, now=now
-        )
+        for address, role, sites, name in (
+            (email, "coordinator", ["DEMO"], "Casey Coordinator"),
+            ("investigator@demo.test", "investigator", ["DEMO"], "Dr Ines Investigator"),
+            ("admin@demo.test", "admin", [], "Alex Admin"),
+        ):
+            _create_staff(
+                db,
+                email=address,
+                role=role,
+                site_codes=sites,
+                password=password,
+                now=now,
+                full_name=name,
+            )
     n = 1
     while participant_queries.get_by_study_id(db, f"LBP-{n:03d}"):
         n += 1

@@ -259,3 +259,47 @@ def test_backup_while_the_server_writes(app, participant_client, tmp_path):
     copy.close()
     exists = run(app, "backup", str(target))
     assert exists.exit_code == 2 and "exists" in exists.output
+
+
+def test_a_staff_name_is_kept_shown_at_sign_in_and_in_the_audit_trail(app, db, new_client):
+    made = run(
+        app,
+        "create-staff",
+        "--email",
+        "inv@a.test",
+        "--role",
+        "investigator",
+        "--site",
+        "ROCH",
+        "--name",
+        "  Dr   Ada  Lovelace ",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert made.exit_code == 0, made.output
+    assert db.execute("SELECT full_name FROM staff").fetchone()[0] == "Dr Ada Lovelace"
+    client = new_client()
+    signed_in = client.post(
+        "staff/login", {"email": "inv@a.test", "password": "a long enough password"}
+    )
+    assert signed_in.get_json()["full_name"] == "Dr Ada Lovelace"
+    client.post("staff/logout")
+    label = db.execute(
+        "SELECT actor_label FROM audit_log WHERE action = 'staff.logout'"
+    ).fetchone()[0]
+    assert label == "Dr Ada Lovelace <inv@a.test>"
+    bad = run(
+        app,
+        "create-staff",
+        "--email",
+        "x@a.test",
+        "--role",
+        "investigator",
+        "--site",
+        "ROCH",
+        "--name",
+        "A",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert bad.exit_code != 0 and "2 to 120" in bad.output

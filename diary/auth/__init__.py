@@ -45,11 +45,14 @@ class StaffUser(_SessionUser):
     role: str
     # None means every site (admins).
     site_ids: frozenset[int] | None
+    full_name: str | None = None
     kind: str = "staff"
 
     @property
     def actor(self) -> audit.Actor:
-        return audit.Actor("staff", str(self.staff_id), self.email)
+        """Who did it, for the audit trail: the name beside the e-mail when known."""
+        label = f"{self.full_name} <{self.email}>" if self.full_name else self.email
+        return audit.Actor("staff", str(self.staff_id), label)
 
     def can(self, permission: str) -> bool:
         return allows(self.role, permission)
@@ -60,6 +63,7 @@ class StaffUser(_SessionUser):
         return {
             "kind": "staff",
             "email": self.email,
+            "full_name": self.full_name,
             "role": self.role,
             "permissions": sorted(p for p in PERMISSIONS if allows(self.role, p)),
             "idle_timeout_seconds": int(current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()),
@@ -115,7 +119,9 @@ def load_user(token: str):
         sites = (
             None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
         )
-        user = StaffUser(token, row["id"], staff["id"], staff["email"], staff["role"], sites)
+        user = StaffUser(
+            token, row["id"], staff["id"], staff["email"], staff["role"], sites, staff["full_name"]
+        )
     else:
         p = queries.session_participant(db, row["participant_id"])
         if p is None or p["status"] == "withdrawn":

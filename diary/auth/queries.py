@@ -79,10 +79,19 @@ def staff_site_ids(db: Database, staff_id: int) -> set[int]:
     }
 
 
-def insert_staff(db: Database, *, email: str, password_hash: str, role: str, now: datetime) -> int:
+def insert_staff(
+    db: Database,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    now: datetime,
+    full_name: str | None = None,
+) -> int:
     cursor = db.execute(
-        "INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
-        [email.strip(), password_hash, role, clock.iso(now)],
+        "INSERT INTO staff (email, password_hash, role, created_at, full_name)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [email.strip(), password_hash, role, clock.iso(now), full_name],
     )
     return cursor.lastrowid
 

@@ -8,6 +8,9 @@ from ..schemas import StrictSchema
 class UserSchema(Schema):
     kind = fields.String(required=True)
     email = fields.String()
+    full_name = fields.String(
+        allow_none=True, metadata={"description": "printed with the staff member's signatures"}
+    )
     role = fields.String()
     permissions = fields.List(
         fields.String(), metadata={"description": "what the staff member's role may do"}

@@ -24,8 +24,18 @@ def create_staff(
     site_codes: Iterable[str],
     default_timezone: str,
     now: datetime,
+    full_name: str | None = None,
 ) -> int:
-    """Create a staff account; sites named that do not exist yet are created."""
+    """Create a staff account; sites named that do not exist yet are created.
+    `full_name` (2–120 characters) is printed with the person's signatures."""
+    if full_name is not None:
+        full_name = " ".join(full_name.split())
+        if not 2 <= len(full_name) <= 120:
+            raise APIError(
+                422,
+                "The full name needs 2 to 120 characters.",
+                fields={"full_name": ["2–120 characters"]},
+            )
     password_hash = hash_password(password)  # slow: before the write lock is taken
     with transaction(db):
         if queries.staff_by_email(db, email):
@@ -46,7 +56,7 @@ def create_staff(
                 )
             sites.append(site)
         staff_id = queries.insert_staff(
-            db, email=email, password_hash=password_hash, role=role, now=now
+            db, email=email, password_hash=password_hash, role=role, now=now, full_name=full_name
         )
         for site in sites:
             queries.add_staff_site(db, staff_id, site["id"])
@@ -56,7 +66,12 @@ def create_staff(
             action="staff.create",
             object_type="staff",
             object_id=staff_id,
-            after={"email": email, "role": role, "sites": [s["code"] for s in sites]},
+            after={
+                "email": email,
+                "full_name": full_name,
+                "role": role,
+                "sites": [s["code"] for s in sites],
+            },
             at=now,
         )
     return staff_id

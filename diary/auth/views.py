@@ -78,7 +78,9 @@ def staff_login(body):
         )
     sites = None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
     session_id = queries.session_by_token(db, token)["id"]
-    user = StaffUser(token, session_id, staff["id"], staff["email"], staff["role"], sites)
+    user = StaffUser(
+        token, session_id, staff["id"], staff["email"], staff["role"], sites, staff["full_name"]
+    )
     sign_in(user)
     return user.public()
 

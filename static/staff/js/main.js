@@ -146,7 +146,7 @@ function render() {
     if (link.dataset.route === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.getElementById('who').textContent = ctx.user ? `${ctx.user.email} · ${ctx.user.role}` : '';
+  document.getElementById('who').textContent = ctx.user ? `${ctx.user.full_name || ctx.user.email} · ${ctx.user.role}` : '';
   document.getElementById('signout').hidden = !ctx.user;
   clear(main);
   current = { name, view: screen.render(main, ctx, { id, params }) || {} };
