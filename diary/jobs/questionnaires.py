@@ -38,11 +38,10 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
     for participant in questionnaire_queries.scheduling_participants(db):
         summary["participants"] += 1
         try:
-            with transaction(db):
-                injections = participant_queries.injections(db, participant["id"])
-                added, dropped = service.schedule_participant(
-                    db, study, participant, injections, now=now
-                )
+            injections = participant_queries.injections(db, participant["id"])
+            added, dropped = service.schedule_participant(
+                db, study, participant, injections, now=now
+            )
         except Exception as exc:  # noqa: BLE001 - one participant's data must not stop the rest
             failures.append((participant["id"], f"{type(exc).__name__}: {exc}"[:500]))
             continue

@@ -48,15 +48,8 @@ def occurrence(db: Database, occurrence_id: int, participant_id: int) -> dict[st
     return _decoded(row)
 
 
-def sync_occurrences(
-    db: Database, participant_id: int, due: Iterable[Due], tz: str, *, now: datetime
-) -> tuple[int, int]:
-    """Make the pending occurrences match the schedule: add the new ones, move the
-    dates and instants of pending ones the schedule now places elsewhere (a new zone,
-    a corrected injection date), and drop pending ones it no longer gives (a voided
-    injection). Completed and missed ones stay as they were. Returns (added, dropped)."""
-    wanted = {d.key: d for d in due}
-    existing = {
+def _existing(db: Database, participant_id: int) -> dict[tuple, dict[str, Any]]:
+    return {
         (r["instrument"], r["anchor"], r["series"], r["offset_days"]): r
         for r in db.query(
             "SELECT id, instrument, anchor, series, anchor_date, offset_days, due_date, status,"
@@ -65,51 +58,85 @@ def sync_occurrences(
             [participant_id],
         )
     }
-    added = dropped = 0
+
+
+def _placed(d: Due) -> dict[str, str]:
+    return {
+        "anchor_date": d.anchor_date.isoformat(),
+        "due_date": d.due_date.isoformat(),
+        "window_opens": clock.iso(d.window_opens),
+        "window_closes": clock.iso(d.window_closes),
+    }
+
+
+def _plan(
+    existing: dict[tuple, dict[str, Any]], due: Iterable[Due]
+) -> tuple[list[Due], list[tuple[int, Due]], list[int]]:
+    """What brings the pending occurrences in line with the schedule: the occurrences to
+    add, the pending ones to move (id, where), and the pending ones to drop (ids).
+    Completed and missed ones are never touched."""
+    wanted = {d.key: d for d in due}
+    add, move = [], []
     for key, d in wanted.items():
         row = existing.get(key)
-        placed = {
-            "anchor_date": d.anchor_date.isoformat(),
-            "due_date": d.due_date.isoformat(),
-            "window_opens": clock.iso(d.window_opens),
-            "window_closes": clock.iso(d.window_closes),
-        }
         if row is None:
-            db.execute(
-                "INSERT INTO questionnaire_occurrences (participant_id, instrument, anchor,"
-                " series, anchor_date, offset_days, due_date, window_opens, window_closes,"
-                " timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    participant_id,
-                    d.instrument,
-                    d.anchor,
-                    d.series,
-                    placed["anchor_date"],
-                    d.offset_days,
-                    placed["due_date"],
-                    placed["window_opens"],
-                    placed["window_closes"],
-                    tz,
-                    clock.iso(now),
-                ],
-            )
-            added += 1
-        elif row["status"] == "pending" and any(row[k] != v for k, v in placed.items()):
-            db.execute(
-                "UPDATE questionnaire_occurrences SET anchor_date = ?, due_date = ?,"
-                " window_opens = ?, window_closes = ?, timezone = ? WHERE id = ?",
-                [*placed.values(), tz, row["id"]],
-            )
-    for key, row in existing.items():
-        if key not in wanted and row["status"] == "pending":
-            cursor = db.execute(
-                "DELETE FROM questionnaire_occurrences WHERE id = ? AND status = 'pending'"
-                " AND NOT EXISTS (SELECT 1 FROM questionnaire_writes w"
-                " WHERE w.occurrence_id = questionnaire_occurrences.id)",
-                [row["id"]],
-            )
-            dropped += cursor.rowcount
-    return added, dropped
+            add.append(d)
+        elif row["status"] == "pending" and any(row[k] != v for k, v in _placed(d).items()):
+            move.append((row["id"], d))
+    drop = [r["id"] for k, r in existing.items() if k not in wanted and r["status"] == "pending"]
+    return add, move, drop
+
+
+def in_step(db: Database, participant_id: int, due: Iterable[Due]) -> bool:
+    """True when the stored occurrences already match the schedule (read only: the
+    common case of a scheduling run takes no write lock)."""
+    return not any(_plan(_existing(db, participant_id), due))
+
+
+def sync_occurrences(
+    db: Database, participant_id: int, due: Iterable[Due], tz: str, *, now: datetime
+) -> tuple[int, int]:
+    """Make the pending occurrences match the schedule: add the new ones, move the
+    dates and instants of pending ones the schedule now places elsewhere (a new zone,
+    a corrected injection date), and drop pending ones it no longer gives (a voided
+    injection). Completed and missed ones stay as they were. Returns (added, dropped)."""
+    add, move, drop = _plan(_existing(db, participant_id), due)
+    for d in add:
+        placed = _placed(d)
+        db.execute(
+            "INSERT INTO questionnaire_occurrences (participant_id, instrument, anchor,"
+            " series, anchor_date, offset_days, due_date, window_opens, window_closes,"
+            " timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                participant_id,
+                d.instrument,
+                d.anchor,
+                d.series,
+                placed["anchor_date"],
+                d.offset_days,
+                placed["due_date"],
+                placed["window_opens"],
+                placed["window_closes"],
+                tz,
+                clock.iso(now),
+            ],
+        )
+    for occurrence_id, d in move:
+        db.execute(
+            "UPDATE questionnaire_occurrences SET anchor_date = ?, due_date = ?,"
+            " window_opens = ?, window_closes = ?, timezone = ? WHERE id = ?",
+            [*_placed(d).values(), tz, occurrence_id],
+        )
+    dropped = 0
+    for occurrence_id in drop:
+        cursor = db.execute(
+            "DELETE FROM questionnaire_occurrences WHERE id = ? AND status = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM questionnaire_writes w"
+            " WHERE w.occurrence_id = questionnaire_occurrences.id)",
+            [occurrence_id],
+        )
+        dropped += cursor.rowcount
+    return len(add), dropped
 
 
 def close_missed(db: Database, *, now: datetime) -> list[dict[str, Any]]:

@@ -45,12 +45,18 @@ def due_for(study: Study, participant: dict[str, Any], injections) -> list[sched
 def schedule_participant(
     db: Database, study: Study, participant: dict[str, Any], injections, *, now: datetime
 ) -> tuple[int, int]:
-    """Bring one participant's occurrences in line with the schedule; inside the caller's
-    transaction. Returns (added, dropped)."""
+    """Bring one participant's occurrences in line with the schedule; returns (added,
+    dropped). Reads first and writes, in a transaction of its own, only when something
+    changed: a run over every participant then takes the write lock for the few."""
     if not participant["timezone"]:
         return 0, 0
     due = due_for(study, participant, injections)
-    return queries.sync_occurrences(db, participant["id"], due, participant["timezone"], now=now)
+    if queries.in_step(db, participant["id"], due):
+        return 0, 0
+    with transaction(db):
+        return queries.sync_occurrences(
+            db, participant["id"], due, participant["timezone"], now=now
+        )
 
 
 def status_of(row: dict[str, Any], now: datetime) -> str:

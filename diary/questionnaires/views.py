@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..access import participant_required, staff_required
-from ..db import get_db, transaction
+from ..db import get_db
 from ..errors import not_found
 from ..participants import queries as participant_queries
 from ..participants.scope import scoped_participant
@@ -27,18 +27,12 @@ blp = Blueprint("questionnaires", __name__, description="Questionnaires (schedul
 
 
 def _occurrences(participant: dict) -> list[dict]:
-    """The participant's occurrences, scheduled first if the schedule gives one not yet
-    written (a participant enrolled or injected since the job last ran)."""
+    """The participant's occurrences, brought in line with the schedule first when the
+    job has not yet done it (a participant enrolled or injected since it last ran)."""
     db = get_db()
-    study = current_study()
-    rows = queries.occurrences(db, participant["id"])
     injections = participant_queries.injections(db, participant["id"])
-    have = {(r["instrument"], r["anchor"], r["series"], r["offset_days"]) for r in rows}
-    if any(d.key not in have for d in service.due_for(study, participant, injections)):
-        with transaction(db):
-            service.schedule_participant(db, study, participant, injections, now=clock.now())
-        rows = queries.occurrences(db, participant["id"])
-    return rows
+    service.schedule_participant(db, current_study(), participant, injections, now=clock.now())
+    return queries.occurrences(db, participant["id"])
 
 
 @blp.route("/questionnaires", methods=["GET"])

@@ -11,8 +11,8 @@ import time_machine
 
 from diary import clock
 from diary.db import transaction
+from diary.jobs import deliver, reminders
 from diary.jobs import questionnaires as schedule_job
-from diary.jobs import reminders
 from diary.notify import messages
 
 
@@ -83,3 +83,27 @@ def test_no_reminder_once_answered(app, db, enroll, participant_client):
         )
         assert sent.status_code == 201
     assert run(app, db, reminders, utc(2026, 3, 2, 2, 0))["questionnaire_notifications"] == 0
+
+
+def test_a_queued_reminder_is_dropped_when_the_questionnaire_is_answered_first(
+    app, db, participant_client
+):
+    with time_machine.travel(utc(2026, 3, 1, 15), tick=False):
+        phone = participant_client("LBP-001", injection_date=date(2026, 3, 1))
+    subscribe(db)
+    run(app, db, schedule_job, utc(2026, 3, 1, 16))
+    assert run(app, db, reminders, utc(2026, 3, 2, 2, 0))["questionnaire_notifications"] == 1
+    with time_machine.travel(utc(2026, 3, 2, 2, 0, 5), tick=False):
+        listed = phone.get("questionnaires").get_json()["questionnaires"]
+        target = next(q for q in listed if q["instrument"] == "all-types")
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "answers": {"walk": "far", "days_off": 0},
+            "device_time": clock.iso(clock.now()),
+        }
+        assert phone.put(f"questionnaires/{target['id']}/response", body).status_code == 201
+    run(app, db, deliver, utc(2026, 3, 2, 2, 0, 40))
+    status, error = db.execute(
+        "SELECT status, last_error FROM outbox WHERE purpose = 'reminder'"
+    ).fetchone()
+    assert status == "dead" and "answered" in error
