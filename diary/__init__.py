@@ -178,6 +178,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from .notify.views import blp as notify_blp
     from .participants.views import blp as participants_blp
     from .questionnaires.views import blp as questionnaires_blp
+    from .signoff.views import blp as signoff_blp
 
     for blueprint in (
         auth_blp,
@@ -185,6 +186,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         entries_blp,
         questionnaires_blp,
         flags_blp,
+        signoff_blp,
         notify_blp,
         adherence_blp,
         audit_blp,

@@ -172,6 +172,8 @@ class Study:
     digest_time: time
     source: str = ""
     questionnaires: tuple[QuestionnaireSchedule, ...] = ()
+    # SPEC §14: an applied data change request awaits the investigator's signature.
+    change_requests_signed: bool = True
 
     def last_diary_date(self, first_injection: date) -> date:
         """The last expected diary date: day `length_days` counted from the first injection."""
@@ -417,6 +419,10 @@ class NotificationsSection(_Strict):
     digest_time = _TimeText(required=True)
 
 
+class SignoffSection(_Strict):
+    change_requests_signed = fields.Boolean(load_default=True)
+
+
 class ProtocolSchema(_Strict):
     study = fields.Nested(StudySection, required=True)
     diary = fields.Nested(DiarySection, required=True)
@@ -426,6 +432,7 @@ class ProtocolSchema(_Strict):
     flags = fields.Nested(FlagsSection, required=True)
     notifications = fields.Nested(NotificationsSection, required=True)
     questionnaires = fields.List(fields.Nested(QuestionnaireSection), load_default=list)
+    signoff = fields.Nested(SignoffSection, load_default=lambda: {"change_requests_signed": True})
 
     @validates_schema
     def _one_schedule_per_anchor(self, data, **kwargs):
@@ -504,6 +511,7 @@ def parse(text: str, source: str = "study.toml") -> Study:
         digest_time=n["digest_time"],
         source=source,
         questionnaires=tuple(data["questionnaires"]),
+        change_requests_signed=data["signoff"]["change_requests_signed"],
     )
 
 

@@ -48,6 +48,7 @@ LAYERS = [
     {"adherence"},
     {"flags"},
     {"notify"},
+    {"signoff"},
     {"auth"},
     {
         "study",

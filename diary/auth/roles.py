@@ -14,6 +14,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Confirming an adverse event is a clinical judgement: investigators only.
     "flags.resolve": frozenset({"investigator"}),
     "adverse_events.record": frozenset({"investigator"}),
+    "adverse_events.correct": frozenset({"investigator"}),
+    # Telling the sponsor is often done by the coordinator for the investigator.
+    "adverse_events.report": frozenset(ROLES),
+    # An electronic signature is the investigator's (SPEC §14).
+    "signatures.sign": frozenset({"investigator"}),
+    "signatures.read": frozenset(ROLES),
+    "participants.lock": frozenset({"investigator", "admin"}),
+    "participants.unlock": frozenset({"admin"}),
+    "study.freeze": frozenset({"admin"}),
+    "change_requests.record": frozenset(ROLES),
+    "change_requests.apply": frozenset(ROLES),
     "entries.clarify": frozenset(ROLES),
     "exports.read": frozenset(ROLES),
     "audit.read": frozenset({"admin"}),

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from .. import audit
+from .. import audit, clock
 from ..db import transaction
 from ..errors import APIError
 from . import queries
-from .passwords import hash_password
+from .passwords import hash_password, verify_password
 
 
 def create_staff(
@@ -75,3 +75,53 @@ def create_staff(
             at=now,
         )
     return staff_id
+
+
+def check_password(
+    db: Database,
+    staff: dict,
+    password: str,
+    *,
+    failures_to_lock: int,
+    lock_for: timedelta,
+    now: datetime,
+    action: str = "staff.login_failed",
+) -> None:
+    """The account's password, checked the way sign-in checks it: a locked account is
+    refused (403 `account_locked`), and a wrong password counts toward the lock (401),
+    whether it was typed to sign in or to sign a record."""
+    if staff["locked_until"] and clock.parse_iso(staff["locked_until"]) > now:
+        raise locked_error(clock.parse_iso(staff["locked_until"]), now)
+    if verify_password(staff["password_hash"], password):
+        return
+    actor = audit.Actor("staff", str(staff["id"]), staff["email"])
+    with transaction(db):
+        result = queries.record_login_failure(
+            db, staff["id"], failures_to_lock=failures_to_lock, lock_for=lock_for, now=now
+        )
+        audit.record(
+            db,
+            actor=actor,
+            action=action,
+            object_type="staff",
+            object_id=staff["id"],
+            after=result,
+            at=now,
+        )
+    if result["locked_until"]:
+        raise locked_error(clock.parse_iso(result["locked_until"]), now)
+    raise APIError(
+        401,
+        "Wrong e-mail or password."
+        if action == "staff.login_failed"
+        else "Wrong password: nothing was signed.",
+    )
+
+
+def locked_error(until: datetime, now: datetime) -> APIError:
+    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    return APIError(
+        403,
+        f"This account is locked after repeated failed sign-ins. Try again in {minutes} minutes.",
+        code="account_locked",
+    )

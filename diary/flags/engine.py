@@ -29,7 +29,7 @@ from sqlite_utils import Database
 from .. import audit, clock
 from ..db import LazySavepoint
 from ..study import Study
-from . import episodes, queries, rules
+from . import adverse_events, episodes, queries, rules
 from . import missed as missed_flags
 
 ONE_DAY = timedelta(days=1)
@@ -307,7 +307,7 @@ def raise_red_flags(
             "entry_version": entry_version,
         },
     )
-    episodes.upsert(
+    flag_id, _ = episodes.upsert(
         db,
         study.thresholds,
         participant=participant,
@@ -317,6 +317,10 @@ def raise_red_flags(
         now=now,
         entry_id=entry_id,
     )
+    if adverse_events.SAE_TRIGGER_SYMPTOM in set(codes) - flagged:
+        adverse_events.start_for_report(
+            db, flag_id=flag_id, participant=participant, actor=actor, now=now
+        )
 
 
 def on_entry(

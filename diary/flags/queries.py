@@ -350,43 +350,49 @@ def insert_adverse_event(
     participant_id: int,
     flag_id: int | None,
     source: str,
-    term: str,
-    onset_date: date,
-    ctcae_grade: int,
-    serious: bool,
-    related: str,
-    note: str | None,
     staff_id: int,
     now: datetime,
+    **values: Any,
 ) -> int:
+    """Insert an adverse event; `values` are column values (see adverse_events.FIELDS)."""
+    row = {
+        "participant_id": participant_id,
+        "flag_id": flag_id,
+        "source": source,
+        **values,
+        "recorded_by": staff_id,
+        "recorded_at": clock.iso(now),
+    }
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
     return db.execute(
-        "INSERT INTO adverse_events (participant_id, flag_id, source, term, onset_date,"
-        " ctcae_grade, serious, related, note, recorded_by, recorded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            participant_id,
-            flag_id,
-            source,
-            term,
-            onset_date.isoformat(),
-            ctcae_grade,
-            int(serious),
-            related,
-            note,
-            staff_id,
-            clock.iso(now),
-        ],
+        f"INSERT INTO adverse_events ({columns}) VALUES ({marks})",  # noqa: S608
+        list(row.values()),
     ).lastrowid
 
 
+def update_adverse_event(
+    db: Database, ae_id: int, values: dict[str, Any], *, staff_id: int, now: datetime
+) -> None:
+    sets = ", ".join(f"{name} = ?" for name in values)
+    db.execute(
+        f"UPDATE adverse_events SET {sets}, version = version + 1, updated_by = ?,"  # noqa: S608
+        " updated_at = ? WHERE id = ?",
+        [*values.values(), staff_id, clock.iso(now), ae_id],
+    )
+
+
 _AE = """
-SELECT a.id, a.participant_id, a.flag_id, a.source, a.term, a.onset_date, a.ctcae_grade,
-       a.serious, a.related, a.note, st.email AS recorded_by, a.recorded_at,
-       p.study_id, s.code AS site
+SELECT a.id, a.participant_id, a.flag_id, a.source, a.term, a.onset_date, a.end_date,
+       a.ctcae_grade, a.serious, a.seriousness_criteria, a.related, a.expected,
+       a.action_taken, a.ae_outcome, a.note, a.version, st.email AS recorded_by,
+       a.recorded_at, up.email AS updated_by, a.updated_at,
+       p.study_id, p.site_id, s.code AS site
 FROM adverse_events a
 JOIN participants p ON p.id = a.participant_id
 JOIN sites s ON s.id = p.site_id
 JOIN staff st ON st.id = a.recorded_by
+LEFT JOIN staff up ON up.id = a.updated_by
 """
 
 
@@ -396,9 +402,13 @@ def adverse_events(
     participant_id: int | None = None,
     flag_ids: Iterable[int] | None = None,
     ae_id: int | None = None,
+    site_ids=None,
 ) -> list[dict[str, Any]]:
     """Adverse events by participant, by flag, or by id; oldest onset first."""
     clauses, params = [], []
+    if site_ids is not None:
+        clauses.append(f"p.site_id IN ({', '.join('?' for _ in site_ids) or 'NULL'})")
+        params.extend(sorted(site_ids))
     if participant_id is not None:
         clauses.append("a.participant_id = ?")
         params.append(participant_id)
@@ -421,3 +431,145 @@ def staff_emails(db: Database, ids: Iterable[int | None]) -> dict[int, str]:
     return {
         r[0]: r[1] for r in db.execute(f"SELECT id, email FROM staff WHERE id IN ({marks})", wanted)
     }
+
+
+# --- the serious-adverse-event clock ----------------------------------------------------
+
+_CLOCK = """
+SELECT c.*, st.email AS reported_by_email
+FROM sae_clocks c LEFT JOIN staff st ON st.id = c.reported_by
+"""
+
+
+def sae_clock(
+    db: Database, *, flag_id: int | None = None, adverse_event_id: int | None = None
+) -> dict[str, Any] | None:
+    column, value = (
+        ("c.flag_id", flag_id) if flag_id is not None else ("c.adverse_event_id", adverse_event_id)
+    )
+    return next(db.query(f"{_CLOCK} WHERE {column} = ?", [value]), None)
+
+
+def sae_clocks(db: Database, ids: Iterable[int], column: str) -> dict[int, dict[str, Any]]:
+    """Clocks by flag id or adverse event id (`column`: flag_id | adverse_event_id)."""
+    wanted = sorted(set(ids))
+    if not wanted or column not in ("flag_id", "adverse_event_id"):
+        return {}
+    marks = ", ".join("?" for _ in wanted)
+    return {r[column]: r for r in db.query(f"{_CLOCK} WHERE c.{column} IN ({marks})", wanted)}
+
+
+def start_sae_clock(
+    db: Database,
+    *,
+    participant_id: int,
+    flag_id: int | None,
+    adverse_event_id: int | None,
+    trigger: str,
+    started_at: datetime,
+    due_at: datetime,
+) -> int | None:
+    """A new running clock; None when the flag or event has one already."""
+    row = db.execute(
+        "INSERT INTO sae_clocks (participant_id, flag_id, adverse_event_id, trigger, started_at,"
+        " due_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        [
+            participant_id,
+            flag_id,
+            adverse_event_id,
+            trigger,
+            clock.iso(started_at),
+            clock.iso(due_at),
+        ],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def link_sae_clock(db: Database, clock_id: int, adverse_event_id: int) -> None:
+    db.execute(
+        "UPDATE sae_clocks SET adverse_event_id = ? WHERE id = ?", [adverse_event_id, clock_id]
+    )
+
+
+def stop_sae_clock(db: Database, clock_id: int, *, reason: str, now: datetime) -> None:
+    db.execute(
+        "UPDATE sae_clocks SET status = 'stopped', stopped_at = ?, stop_reason = ?"
+        " WHERE id = ? AND status = 'running'",
+        [clock.iso(now), reason, clock_id],
+    )
+
+
+def restart_sae_clock(db: Database, clock_id: int) -> None:
+    db.execute(
+        "UPDATE sae_clocks SET status = 'running', stopped_at = NULL, stop_reason = NULL"
+        " WHERE id = ? AND status = 'stopped'",
+        [clock_id],
+    )
+
+
+def report_sae_clock(
+    db: Database, clock_id: int, *, staff_id: int, reference: str, now: datetime
+) -> None:
+    db.execute(
+        "UPDATE sae_clocks SET status = 'reported', reported_at = ?, reported_by = ?,"
+        " reference = ? WHERE id = ?",
+        [clock.iso(now), staff_id, reference, clock_id],
+    )
+
+
+def site_of_participant(db: Database, participant_id: int) -> int:
+    return db.execute("SELECT site_id FROM participants WHERE id = ?", [participant_id]).fetchone()[
+        0
+    ]
+
+
+def serious_events(db: Database, site_ids, *, include_closed: bool) -> list[dict[str, Any]]:
+    """SAE clocks with their participant, flag and event; running ones first, soonest due."""
+    where, params = [], []
+    if site_ids is not None:
+        where.append(f"p.site_id IN ({', '.join('?' for _ in site_ids) or 'NULL'})")
+        params.extend(sorted(site_ids))
+    if not include_closed:
+        where.append("c.status = 'running'")
+    sql = (
+        f"{_CLOCK} JOIN participants p ON p.id = c.participant_id"
+        " LEFT JOIN adverse_events a ON a.id = c.adverse_event_id"
+        " LEFT JOIN flags f ON f.id = c.flag_id"
+    ).replace("SELECT c.*,", "SELECT c.*, p.study_id, p.site_id, a.term, f.status AS flag_status,")
+    sql += " WHERE " + " AND ".join(where) if where else ""
+    sql += " ORDER BY c.status != 'running', c.due_at"
+    return list(db.query(sql, params))
+
+
+def sae_clocks_unnoticed(db: Database) -> list[dict[str, Any]]:
+    """Running clocks with a 12-hour or 24-hour notice not yet sent (a handful at most)."""
+    return list(
+        db.query(
+            "SELECT c.*, p.site_id, p.study_id FROM sae_clocks c"
+            " JOIN participants p ON p.id = c.participant_id"
+            " WHERE c.status = 'running' AND (c.warned_at IS NULL OR c.overdue_at IS NULL)"
+            " ORDER BY c.due_at"
+        )
+    )
+
+
+def mark_sae_notice(db: Database, clock_id: int, stage: str, *, now: datetime) -> bool:
+    """Claim a clock's 12-hour (`warned_at`) or 24-hour (`overdue_at`) notice, once."""
+    column = {"warning": "warned_at", "overdue": "overdue_at"}[stage]
+    return (
+        db.execute(
+            f"UPDATE sae_clocks SET {column} = ? WHERE id = ? AND {column} IS NULL"  # noqa: S608
+            " AND status = 'running' RETURNING id",
+            [clock.iso(now), clock_id],
+        ).fetchone()
+        is not None
+    )
+
+
+def timezone_of(db: Database, participant_id: int) -> str:
+    """The participant's time zone now (their latest zone history row)."""
+    return db.execute(
+        "SELECT timezone FROM participant_timezones WHERE participant_id = ?"
+        " ORDER BY effective_from DESC, id DESC LIMIT 1",
+        [participant_id],
+    ).fetchone()[0]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, StrictSchema
+from ..schemas import SITE_CODE, STUDY_ID, StrictSchema, Text
+from ..signoff.schemas import SignatureSchema
+from . import adverse_events as ae
 from . import rules
 
 KINDS = rules.KINDS
@@ -12,7 +14,7 @@ SEVERITIES = ("low", "high", "urgent")
 STATUSES = ("open", "acknowledged", "resolved")
 OUTCOMES = ("not_ae", "adverse_event")
 RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite")
-MANUAL_SOURCES = ("interview", "clinical_exam", "diary")
+MANUAL_SOURCES = ("participant_report", "site_visit", "interview", "clinical_exam", "diary")
 NOTE = validate.Length(max=2000)
 
 
@@ -29,22 +31,38 @@ class FlagQuerySchema(StrictSchema):
 
 
 class _AdverseEventFields(StrictSchema):
-    ctcae_grade = fields.Integer(strict=True, validate=validate.Range(1, 5))
+    ctcae_grade = fields.Integer(
+        strict=True, validate=validate.Range(1, 5), metadata={"description": "CTCAE v5 grade"}
+    )
     serious = fields.Boolean()
+    seriousness_criteria = fields.List(
+        fields.String(validate=validate.OneOf(ae.SERIOUSNESS)),
+        validate=validate.Length(max=len(ae.SERIOUSNESS)),
+        metadata={"description": "one or more for a serious event, none otherwise"},
+    )
     related = fields.String(validate=validate.OneOf(RELATEDNESS))
-    note = fields.String(validate=NOTE, allow_none=True)
+    expected = fields.String(
+        validate=validate.OneOf(ae.EXPECTEDNESS),
+        allow_none=True,
+        metadata={"description": "against the reference safety information"},
+    )
+    action_taken = fields.String(validate=validate.OneOf(ae.ACTIONS), allow_none=True)
+    ae_outcome = fields.String(validate=validate.OneOf(ae.OUTCOMES), allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    note = Text(validate=NOTE, allow_none=True)
 
 
 class ResolveSchema(_AdverseEventFields):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    term = fields.String(
+    term = Text(
         validate=validate.Length(1, 200),
-        metadata={"description": "AE term; derived from the flag when omitted"},
+        metadata={"description": "AE verbatim term; derived from the flag when omitted"},
     )
+    onset_date = fields.Date(metadata={"description": "default: the flag's first date"})
 
     @validates_schema
     def _adverse_event_fields(self, data, **kwargs):
-        ae_only = ("ctcae_grade", "serious", "related", "term")
+        ae_only = tuple(name for name in ae.FIELDS if name != "note")
         if data.get("outcome") == "adverse_event":
             missing = {
                 name: ["required when the outcome is adverse_event"]
@@ -61,11 +79,64 @@ class ResolveSchema(_AdverseEventFields):
 
 class AdverseEventInSchema(_AdverseEventFields):
     source = fields.String(required=True, validate=validate.OneOf(MANUAL_SOURCES))
-    term = fields.String(required=True, validate=validate.Length(1, 200))
+    term = Text(required=True, validate=validate.Length(1, 200))
     onset_date = fields.Date(required=True)
     ctcae_grade = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     serious = fields.Boolean(required=True)
     related = fields.String(required=True, validate=validate.OneOf(RELATEDNESS))
+
+
+class AdverseEventPatchSchema(_AdverseEventFields):
+    term = Text(validate=validate.Length(1, 200))
+    onset_date = fields.Date()
+    reason = Text(required=True, validate=validate.Length(3, 500))
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not set(data) - {"reason"}:
+            raise ValidationError({"_schema": ["name at least one field to correct"]})
+        for name in ("ctcae_grade", "serious", "related", "term", "onset_date"):
+            if name in data and data[name] is None:
+                raise ValidationError({name: ["cannot be emptied"]})
+
+
+class SponsorReportSchema(StrictSchema):
+    reference = Text(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"description": "the sponsor's (or safety database's) case reference"},
+    )
+
+
+class SaeClockSchema(Schema):
+    id = fields.Integer(required=True)
+    trigger = fields.String(
+        required=True, metadata={"description": "hospital_or_er_visit | serious_adverse_event"}
+    )
+    status = fields.String(required=True, metadata={"description": "running | reported | stopped"})
+    started_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True)
+    seconds_left = fields.Integer(allow_none=True, metadata={"description": "negative: overdue"})
+    reported_at = fields.DateTime(allow_none=True)
+    reported_by = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    stopped_at = fields.DateTime(allow_none=True)
+    stop_reason = fields.String(allow_none=True)
+    flag_id = fields.Integer(allow_none=True)
+    adverse_event_id = fields.Integer(allow_none=True)
+
+
+class SeriousEventSchema(SaeClockSchema):
+    study_id = fields.String(required=True)
+    term = fields.String(allow_none=True)
+
+
+class SeriousEventListSchema(Schema):
+    serious_events = fields.List(fields.Nested(SeriousEventSchema), required=True)
+
+
+class SeriousEventQuerySchema(StrictSchema):
+    include_closed = fields.Boolean(load_default=False)
 
 
 class AdverseEventSchema(Schema):
@@ -76,12 +147,25 @@ class AdverseEventSchema(Schema):
     source = fields.String(required=True)
     term = fields.String(required=True)
     onset_date = fields.Date(required=True)
+    end_date = fields.Date(allow_none=True)
     ctcae_grade = fields.Integer(required=True)
     serious = fields.Boolean(required=True)
+    seriousness_criteria = fields.List(fields.String(), required=True)
     related = fields.String(required=True)
+    expected = fields.String(allow_none=True)
+    action_taken = fields.String(allow_none=True)
+    ae_outcome = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    version = fields.Integer(required=True)
     recorded_by = fields.String(required=True, metadata={"description": "staff e-mail"})
     recorded_at = fields.DateTime(required=True)
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    signatures = fields.List(fields.Nested(SignatureSchema), required=True)
+    signature_status = fields.String(
+        required=True, metadata={"description": "unsigned | signed | invalidated"}
+    )
+    sae_clock = fields.Nested(SaeClockSchema, allow_none=True)
 
 
 class AdverseEventListSchema(Schema):
@@ -119,6 +203,7 @@ class FlagSchema(Schema):
         metadata={"description": "when it last went back to open after gaining a finding"},
     )
     reopen_count = fields.Integer(required=True)
+    sae_clock = fields.Nested(SaeClockSchema, allow_none=True)
     timeline = fields.List(
         fields.Nested(lambda: TimelineEventSchema()),
         metadata={"description": "single-flag view only: its history, oldest first"},

@@ -10,10 +10,9 @@ from sqlite_utils import Database
 from .. import audit, clock
 from ..errors import APIError
 from ..notify import queries as notify_queries
+from ..signoff import signatures
 from ..study import Study
-from . import queries
-
-_AE_FIELDS = ("ctcae_grade", "serious", "related", "note")
+from . import adverse_events, queries
 
 
 def _conflict(flag: dict[str, Any], wanted: str) -> APIError:
@@ -52,32 +51,43 @@ def resolve(
     body: dict[str, Any],
     actor: audit.Actor,
     staff_id: int,
+    tz: str,
     now: datetime,
 ) -> None:
-    """Resolve a flag; an adverse_event outcome also records the adverse event."""
+    """Resolve a flag; an adverse_event outcome also records the adverse event, and a
+    flag's running SAE clock moves to it (or stops: not an adverse event)."""
     note = body.get("note")
     if not queries.resolve(
         db, flag["id"], staff_id=staff_id, outcome=body["outcome"], note=note, now=now
     ):
         raise _conflict(flag, "open or acknowledged")
     after: dict[str, Any] = {"status": "resolved", "outcome": body["outcome"], "note": note}
+    participant = {"id": flag["participant_id"], "site_id": flag["site_id"]}
+    ae_id = None
     if body["outcome"] == "adverse_event":
-        ae = {
+        values = {
+            **{k: body.get(k) for k in adverse_events.FIELDS},
             "source": "flag",
             "term": body.get("term") or adverse_event_term(study, flag),
-            "onset_date": date.fromisoformat(flag["first_date"]),
-            **{k: body.get(k) for k in _AE_FIELDS},
+            "onset_date": body.get("onset_date") or date.fromisoformat(flag["first_date"]),
         }
-        ae_id = queries.insert_adverse_event(
+        ae_id, shown = adverse_events.create(
             db,
-            participant_id=flag["participant_id"],
+            participant=participant,
+            values=values,
             flag_id=flag["id"],
+            actor=actor,
             staff_id=staff_id,
+            tz=tz,
             now=now,
-            **ae,
+            action=None,
         )
-        after["adverse_event"] = {"id": ae_id, **ae, "onset_date": ae["onset_date"].isoformat()}
-    audit.record(
+        after["adverse_event"] = shown
+    else:
+        running = queries.sae_clock(db, flag_id=flag["id"])
+        if running is not None and running["status"] == "running":
+            adverse_events.stop(db, running, reason="not an adverse event", actor=actor, now=now)
+    audit_id = audit.record(
         db,
         actor=actor,
         action="flag.resolve",
@@ -89,6 +99,10 @@ def resolve(
         after=after,
         at=now,
     )
+    if ae_id is not None:
+        signatures.recheck(
+            db, flag["participant_id"], cause_audit_id=audit_id, actor=actor, now=now
+        )
 
 
 def record_adverse_event(
@@ -100,26 +114,17 @@ def record_adverse_event(
     staff_id: int,
     now: datetime,
 ) -> int:
-    """An adverse event that no flag raised (interview, clinical exam, diary review)."""
-    values = {
-        "source": body["source"],
-        "term": body["term"],
-        "onset_date": body["onset_date"],
-        **{k: body.get(k) for k in _AE_FIELDS},
-    }
-    ae_id = queries.insert_adverse_event(
-        db, participant_id=participant["id"], flag_id=None, staff_id=staff_id, now=now, **values
-    )
-    audit.record(
+    """An adverse event that no flag raised (participant report, site visit, interview,
+    clinical exam, diary review)."""
+    ae_id, _ = adverse_events.create(
         db,
+        participant=participant,
+        values=body,
+        flag_id=None,
         actor=actor,
-        action="adverse_event.record",
-        object_type="adverse_event",
-        object_id=ae_id,
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        after={**values, "onset_date": values["onset_date"].isoformat()},
-        at=now,
+        staff_id=staff_id,
+        tz=participant["timezone"],
+        now=now,
     )
     return ae_id
 
@@ -154,29 +159,47 @@ def _instant(text: str | None) -> datetime | None:
     return clock.parse_iso(text) if text else None
 
 
-def _ae_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row,
-        "onset_date": date.fromisoformat(row["onset_date"]),
-        "serious": bool(row["serious"]),
-        "recorded_at": clock.parse_iso(row["recorded_at"]),
-    }
+def present_adverse_events(db: Database, rows: list[dict[str, Any]], now: datetime) -> list[dict]:
+    """Adverse event rows → the API's shape, with their signatures and SAE clock."""
+    ids = [r["id"] for r in rows]
+    signed = signatures.for_records(db, "adverse_event", ids)
+    clocks = queries.sae_clocks(db, ids, "adverse_event_id")
+    return [
+        {
+            **adverse_events._record_view(r),
+            "recorded_at": clock.parse_iso(r["recorded_at"]),
+            "updated_at": _instant(r["updated_at"]),
+            "signatures": signed.get(r["id"], []),
+            "signature_status": _signature_status(signed.get(r["id"], [])),
+            "sae_clock": adverse_events.present_clock(clocks.get(r["id"]), now),
+        }
+        for r in rows
+    ]
 
 
-def present_adverse_events(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_ae_out(r) for r in rows]
+def _signature_status(signed: list[dict[str, Any]]) -> str:
+    """unsigned | signed (a valid signature) | invalidated (signed once, changed since)."""
+    if any(s["status"] == "valid" for s in signed):
+        return "signed"
+    return "invalidated" if signed else "unsigned"
 
 
-def present_flags(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flag rows → Appendix A shape, with staff e-mails and any adverse event."""
+def present_flags(
+    db: Database, rows: list[dict[str, Any]], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Flag rows → Appendix A shape, with staff e-mails, any adverse event and SAE clock."""
+    now = now or clock.now()
     emails = queries.staff_emails(
         db, [r["acknowledged_by"] for r in rows] + [r["resolved_by"] for r in rows]
     )
     resolved_ae = [r["id"] for r in rows if r["outcome"] == "adverse_event"]
     events = {
-        ae["flag_id"]: _ae_out(ae)
-        for ae in (queries.adverse_events(db, flag_ids=resolved_ae) if resolved_ae else [])
+        ae["flag_id"]: ae
+        for ae in present_adverse_events(
+            db, queries.adverse_events(db, flag_ids=resolved_ae) if resolved_ae else [], now
+        )
     }
+    clocks = queries.sae_clocks(db, [r["id"] for r in rows], "flag_id")
     return [
         {
             **r,
@@ -190,6 +213,7 @@ def present_flags(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, An
             "acknowledged_by": emails.get(r["acknowledged_by"]),
             "resolved_by": emails.get(r["resolved_by"]),
             "adverse_event": events.get(r["id"]),
+            "sae_clock": adverse_events.present_clock(clocks.get(r["id"]), now),
         }
         for r in rows
     ]

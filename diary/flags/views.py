@@ -12,12 +12,17 @@ from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
 from ..schemas import Blueprint
 from ..study import current_study
-from . import queries, service
+from . import adverse_events, queries, service
 from .schemas import (
+    AdverseEventPatchSchema,
+    AdverseEventSchema,
     FlagListSchema,
     FlagQuerySchema,
     FlagSchema,
     ResolveSchema,
+    SeriousEventListSchema,
+    SeriousEventQuerySchema,
+    SponsorReportSchema,
 )
 
 blp = Blueprint("flags", __name__, description="Flags and adverse events (staff)")
@@ -93,13 +98,15 @@ def acknowledge(flag_id):
 def resolve(body, flag_id):
     db = get_db()
     with transaction(db):
+        flag = _flag(db, flag_id)
         service.resolve(
             db,
             current_study(),
-            flag=_flag(db, flag_id),
+            flag=flag,
             body=body,
             actor=current_user.actor,
             staff_id=current_user.staff_id,
+            tz=queries.timezone_of(db, flag["participant_id"]),
             now=clock.now(),
         )
     return _shown(db, flag_id)
@@ -118,4 +125,91 @@ def flag_notifications(flag_id: int):
     return {
         "flag_id": flag_id,
         "notifications": [{**r, "recipient": recipient_of(r)} for r in rows],
+    }
+
+
+# --- adverse events and the serious-adverse-event clock ---------------------------------
+
+
+def _adverse_event(db, ae_id: int) -> dict:
+    """The adverse event if it is at one of the staff member's sites; else 404."""
+    rows = (
+        queries.adverse_events(db, ae_id=ae_id, site_ids=current_user.site_ids)
+        if ae_id < 2**63
+        else []
+    )
+    if not rows:
+        raise not_found(f"No adverse event {ae_id} at your sites.")
+    return rows[0]
+
+
+def _shown_event(db, ae_id: int) -> dict:
+    return service.present_adverse_events(db, [_adverse_event(db, ae_id)], clock.now())[0]
+
+
+@blp.route("/staff/adverse-events/<int:ae_id>", methods=["GET"])
+@staff_required("flags.read")
+@blp.response(200, AdverseEventSchema)
+def get_adverse_event(ae_id: int):
+    return _shown_event(get_db(), ae_id)
+
+
+@blp.route("/staff/adverse-events/<int:ae_id>", methods=["PATCH"])
+@staff_required("adverse_events.correct")
+@blp.arguments(AdverseEventPatchSchema)
+@blp.response(200, AdverseEventSchema)
+@blp.alt_response(409, description="The participant's data is locked (`locked`)")
+def correct_adverse_event(body, ae_id: int):
+    """Correct an adverse event with a reason; its signatures are invalidated."""
+    db = get_db()
+    reason = body.pop("reason")
+    with transaction(db):
+        ae = _adverse_event(db, ae_id)
+        adverse_events.correct(
+            db,
+            ae=ae,
+            changes=body,
+            reason=reason,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            tz=queries.timezone_of(db, ae["participant_id"]),
+            now=clock.now(),
+        )
+    return _shown_event(db, ae_id)
+
+
+@blp.route("/staff/adverse-events/<int:ae_id>/sponsor-report", methods=["POST"])
+@staff_required("adverse_events.report")
+@blp.arguments(SponsorReportSchema)
+@blp.response(200, AdverseEventSchema)
+@blp.alt_response(409, description="Not serious (`not_serious`), or reported already")
+def report_to_sponsor(body, ae_id: int):
+    """The serious event was reported to the sponsor: stops its 24-hour clock."""
+    db = get_db()
+    with transaction(db):
+        adverse_events.report_to_sponsor(
+            db,
+            ae=_adverse_event(db, ae_id),
+            reference=body["reference"],
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return _shown_event(db, ae_id)
+
+
+@blp.route("/staff/serious-events", methods=["GET"])
+@staff_required("flags.read")
+@blp.arguments(SeriousEventQuerySchema, location="query")
+@blp.response(200, SeriousEventListSchema)
+def serious_events(args):
+    """Every SAE clock at the staff member's sites: running ones first, soonest due."""
+    db = get_db()
+    now = clock.now()
+    rows = queries.serious_events(db, current_user.site_ids, include_closed=args["include_closed"])
+    return {
+        "serious_events": [
+            {**adverse_events.present_clock(r, now), "study_id": r["study_id"], "term": r["term"]}
+            for r in rows
+        ]
     }

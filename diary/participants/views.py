@@ -323,7 +323,7 @@ def correct_injection(body, study_id, day):
 def list_adverse_events(study_id):
     db = get_db()
     rows = flag_queries.adverse_events(db, participant_id=scoped_participant(study_id)["id"])
-    return {"adverse_events": flag_service.present_adverse_events(rows)}
+    return {"adverse_events": flag_service.present_adverse_events(db, rows, clock.now())}
 
 
 @blp.route("/staff/participants/<study_id>/adverse-events", methods=["POST"])
@@ -341,7 +341,8 @@ def record_adverse_event(body, study_id):
             staff_id=current_user.staff_id,
             now=clock.now(),
         )
-    return flag_service.present_adverse_events(flag_queries.adverse_events(db, ae_id=ae_id))[0]
+    rows = flag_queries.adverse_events(db, ae_id=ae_id)
+    return flag_service.present_adverse_events(db, rows, clock.now())[0]
 
 
 @blp.route("/staff/participants/<study_id>/reachability", methods=["GET"])
