@@ -95,7 +95,7 @@ def new_client(app):
 
 @pytest.fixture
 def make_staff(app, db):
-    def make(email, role="coordinator", sites=("SITE-A",), password=PASSWORD):
+    def make(email, role="coordinator", sites=("SITE-A",), password=PASSWORD, full_name=None):
         with app.app_context():
             return staff_accounts.create_staff(
                 db,
@@ -106,6 +106,7 @@ def make_staff(app, db):
                 site_codes=sites,
                 default_timezone="America/Chicago",
                 now=clock.now(),
+                full_name=full_name,
             )
 
     return make
@@ -127,9 +128,9 @@ def staff_client(make_staff, login):
     """A signed-in staff client: staff_client(role, site) creates the account too."""
     counter = iter(range(1, 1000))
 
-    def make(role="coordinator", sites=("SITE-A",)):
+    def make(role="coordinator", sites=("SITE-A",), full_name=None):
         email = f"{role}{next(counter)}@{'-'.join(sites).lower() or 'all'}.test"
-        make_staff(email, role, sites)
+        make_staff(email, role, sites, full_name=full_name)
         return login(email)
 
     return make

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
+
+from .. import clock
 
 
 def get_entry(db: Database, participant_id: int, day: date) -> dict[str, Any] | None:
@@ -129,3 +131,85 @@ def entry_changes(
         row["after"] = json.loads(row["after"]) if row["after"] else None
         out.append(row)
     return out
+
+
+# --- data change requests ------------------------------------------------------
+
+_CHANGE_REQUEST = """
+SELECT c.*, p.study_id, p.site_id, rq.email AS requested_by, dc.email AS decided_by
+FROM change_requests c
+JOIN participants p ON p.id = c.participant_id
+JOIN staff rq ON rq.id = c.requested_by
+LEFT JOIN staff dc ON dc.id = c.decided_by
+"""
+
+
+def insert_change_request(
+    db: Database,
+    *,
+    participant_id: int,
+    day: date,
+    changes: dict,
+    why: str,
+    source: str,
+    staff_id: int,
+    now: datetime,
+) -> int:
+    return db.execute(
+        "INSERT INTO change_requests (participant_id, date, changes, why, source, requested_by,"
+        " requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            participant_id,
+            day.isoformat(),
+            json.dumps(changes, sort_keys=True),
+            why,
+            source,
+            staff_id,
+            clock.iso(now),
+        ],
+    ).lastrowid
+
+
+def change_request(db: Database, request_id: int, site_ids) -> dict | None:
+    if request_id >= 2**63:
+        return None
+    sql, params = _CHANGE_REQUEST + " WHERE c.id = ?", [request_id]
+    if site_ids is not None:
+        sql += f" AND p.site_id IN ({', '.join('?' for _ in site_ids) or 'NULL'})"
+        params += sorted(site_ids)
+    return next(db.query(sql, params), None)
+
+
+def change_requests(
+    db: Database, participant_id: int, start: date | None = None, end: date | None = None
+) -> list[dict]:
+    sql, params = _CHANGE_REQUEST + " WHERE c.participant_id = ?", [participant_id]
+    if start is not None and end is not None:
+        sql += " AND c.date BETWEEN ? AND ?"
+        params += [start.isoformat(), end.isoformat()]
+    return list(db.query(sql + " ORDER BY c.id", params))
+
+
+def decide_change_request(
+    db: Database,
+    request_id: int,
+    *,
+    status: str,
+    staff_id: int,
+    reason: str,
+    now: datetime,
+    clarification_audit_id: int | None,
+) -> None:
+    db.execute(
+        "UPDATE change_requests SET status = ?, decided_by = ?, decided_at = ?,"
+        " decision_reason = ?, clarification_audit_id = ? WHERE id = ? AND status = 'open'",
+        [status, staff_id, clock.iso(now), reason, clarification_audit_id, request_id],
+    )
+
+
+def latest_entry_audit_id(db: Database, study_id: str, day: date) -> int | None:
+    row = db.execute(
+        "SELECT max(id) FROM audit_log WHERE object_type = 'entry' AND object_id = ?",
+        [f"{study_id}/{day.isoformat()}"],
+    ).fetchone()
+    return row[0] if row else None

@@ -233,7 +233,70 @@ class CorrectionSchema(Schema):
 
 class StaffEntrySchema(EntryOut):
     corrections = fields.List(fields.Nested(CorrectionSchema), required=True)
+    change_requests = fields.List(
+        fields.Nested(lambda: ChangeRequestSchema()),
+        metadata={"description": "requests to change this date's entry, oldest first"},
+    )
 
 
 class StaffEntryListSchema(Schema):
     entries = fields.List(fields.Nested(StaffEntrySchema), required=True)
+
+
+class EntryChanges(EntryIn):
+    """The values a change request asks for: any of the entry's fields, the others kept."""
+
+    class Meta:
+        exclude = ("client_id", "device_time", "reason")
+
+    back_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
+    leg_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
+    doses = fields.List(fields.Nested(DoseIn), validate=validate.Length(max=MAX_DOSES))
+    symptoms = fields.List(fields.String(validate=_known_symptom), validate=validate.Length(max=50))
+    temperature_c = fields.Float(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(30, 45, error="must be a body temperature in °C (30–45)"),
+    )
+    note = Text(allow_none=True, validate=_note_length)
+
+
+CHANGE_SOURCES = ("participant_call", "participant_visit", "participant_message", "source_document")
+
+
+class ChangeRequestIn(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "the diary date to change"})
+    changes = fields.Nested(EntryChanges, required=True)
+    why = Text(required=True, validate=validate.Length(3, 1000))
+    source = fields.String(required=True, validate=validate.OneOf(CHANGE_SOURCES))
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if "changes" in data and not data["changes"]:
+            raise ValidationError({"changes": ["name at least one field to change"]})
+
+
+class ChangeDecisionIn(StrictSchema):
+    reason = Text(required=True, validate=validate.Length(3, 500))
+
+
+class ChangeRequestSchema(Schema):
+    id = fields.Integer(required=True)
+    study_id = fields.String(required=True)
+    date = fields.Date(required=True)
+    changes = fields.Dict(required=True)
+    why = fields.String(required=True)
+    source = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "open | applied | declined"})
+    requested_by = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    clarification_id = fields.Integer(
+        allow_none=True, metadata={"description": "the applied change's audit row: sign it"}
+    )
+
+
+class ChangeRequestListSchema(Schema):
+    change_requests = fields.List(fields.Nested(ChangeRequestSchema), required=True)

@@ -16,6 +16,7 @@ from ..flags import engine as flag_engine
 from ..flags.rules import FEVER, red_flag_findings
 from ..mme import Dose, daily_mme
 from ..participants import queries as participant_queries
+from ..signoff import locks, signatures
 from ..study import Study
 from . import queries
 
@@ -174,6 +175,7 @@ def put_entry(
         prior = queries.write_by_client_id(db, client_id)
         if prior is not None:
             return _replayed(db, study, prior, participant_id, day, request_hash), 200
+        locks.ensure_writable(db, participant_id)
 
         tz = participant["timezone"]
         made_at = _made_at(body["device_time"], day, tz, now)
@@ -205,7 +207,7 @@ def put_entry(
             received_at=clock.iso(now),
         )
         entry = queries.get_entry(db, participant_id, day)
-        audit.record(
+        audit_id = audit.record(
             db,
             actor=actor,
             action=action,
@@ -218,6 +220,7 @@ def put_entry(
             reason=body.get("reason"),
             at=now,
         )
+        signatures.recheck(db, participant_id, cause_audit_id=audit_id, actor=actor, now=now)
         flag_engine.on_entry(
             db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
         )

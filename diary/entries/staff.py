@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from .. import audit
 from ..study import Study
-from . import queries
+from . import change_requests, queries
 from . import service as entry_service
 
 # What a correction shows: the values a reader of the diary cares about.
@@ -49,7 +49,17 @@ def with_corrections(
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in queries.entry_changes(db, participant["id"], participant["study_id"], start, end):
         changes[row["object_id"].rsplit("/", 1)[1]].append(_correction(row))
-    return [{**e, "corrections": changes.get(e["date"].isoformat(), [])} for e in entries]
+    requests: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in queries.change_requests(db, participant["id"], start, end):
+        requests[row["date"]].append(change_requests.present(row))
+    return [
+        {
+            **e,
+            "corrections": changes.get(e["date"].isoformat(), []),
+            "change_requests": requests.get(e["date"].isoformat(), []),
+        }
+        for e in entries
+    ]
 
 
 def clarify(

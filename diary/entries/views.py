@@ -6,14 +6,18 @@ from flask_login import current_user
 
 from .. import clock
 from ..access import participant_required, staff_required
-from ..db import get_db
+from ..db import get_db, transaction
 from ..errors import not_found
 from ..notify import webpush
 from ..participants.scope import scoped_participant
 from ..schemas import Blueprint
 from ..study import current_study
-from . import service, staff
+from . import change_requests, queries, service, staff
 from .schemas import (
+    ChangeDecisionIn,
+    ChangeRequestIn,
+    ChangeRequestListSchema,
+    ChangeRequestSchema,
     ClarificationIn,
     EntryIn,
     EntryListOut,
@@ -123,3 +127,79 @@ def clarify_entry(body, study_id, day):
         actor=current_user.actor,
         now=clock.now(),
     )
+
+
+# --- staff: data change requests (SPEC §14) ---------------------------------------
+
+
+@blp.route("/staff/participants/<study_id>/change-requests", methods=["GET"])
+@staff_required("participants.read")
+@blp.response(200, ChangeRequestListSchema)
+def list_change_requests(study_id):
+    participant = scoped_participant(study_id)
+    rows = queries.change_requests(get_db(), participant["id"])
+    return {"change_requests": [change_requests.present(r) for r in rows]}
+
+
+@blp.route("/staff/participants/<study_id>/change-requests", methods=["POST"])
+@staff_required("change_requests.record")
+@blp.arguments(ChangeRequestIn)
+@blp.response(201, ChangeRequestSchema)
+@blp.alt_response(409, description="The participant's data is locked (`locked`)")
+def record_change_request(body, study_id):
+    """Record a participant's requested correction: what, why, and its source."""
+    db = get_db()
+    with transaction(db):
+        participant = scoped_participant(study_id)
+        request_id = change_requests.record(
+            db,
+            current_study(),
+            participant=participant,
+            body=body,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return change_requests.present(queries.change_request(db, request_id, None))
+
+
+def _decide(request_id: int, body: dict, apply: bool) -> dict:
+    db = get_db()
+    with transaction(db):
+        request = queries.change_request(db, request_id, current_user.site_ids)
+        if request is None:
+            raise not_found(f"No change request {request_id} at your sites.")
+        participant = scoped_participant(request["study_id"])
+        common = {
+            "request": request,
+            "request_id": request_id,
+            "participant": participant,
+            "reason": body["reason"],
+            "actor": current_user.actor,
+            "staff_id": current_user.staff_id,
+            "now": clock.now(),
+        }
+        if apply:
+            change_requests.apply(db, current_study(), **common)
+        else:
+            change_requests.decline(db, **common)
+    return change_requests.present(queries.change_request(db, request_id, None))
+
+
+@blp.route("/staff/change-requests/<int:request_id>/apply", methods=["POST"])
+@staff_required("change_requests.apply")
+@blp.arguments(ChangeDecisionIn)
+@blp.response(200, ChangeRequestSchema)
+@blp.alt_response(409, description="Decided already, or the data is locked")
+def apply_change_request(body, request_id: int):
+    """Apply the requested change as a data clarification (with this reason)."""
+    return _decide(request_id, body, apply=True)
+
+
+@blp.route("/staff/change-requests/<int:request_id>/decline", methods=["POST"])
+@staff_required("change_requests.apply")
+@blp.arguments(ChangeDecisionIn)
+@blp.response(200, ChangeRequestSchema)
+@blp.alt_response(409, description="Decided already")
+def decline_change_request(body, request_id: int):
+    return _decide(request_id, body, apply=False)

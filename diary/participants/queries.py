@@ -21,6 +21,7 @@ _SUMMARY = f"""
 SELECT p.id, p.study_id, p.site_id, s.code AS site, p.baseline_back_pain, p.baseline_mme,
        p.reminder_time, p.notifications_enabled, p.status, p.enrolled_at, p.activated_at,
        p.last_seen_at, p.ended_at, p.baseline_opioids, {_CURRENT_TZ} AS timezone,
+       p.locked_at, p.locked_by, p.lock_reason,
        (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection,
        (SELECT max(date) FROM injections i WHERE i.participant_id = p.id) AS latest_injection
 FROM participants p JOIN sites s ON s.id = p.site_id

@@ -1,6 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import SITE_CODE, STUDY_ID, HHMMField, StrictSchema, TimeZoneField
+from ..signoff.schemas import LockStateSchema
 from ..study import current_study
 
 STATUSES = ("active", "withdrawn", "completed")
@@ -21,6 +22,15 @@ class ProfileSchema(Schema):
     day = fields.Integer(required=True)
     window = fields.Nested(WindowSchema, required=True)
     injections = fields.List(fields.Date())
+    diary_closed = fields.Nested(
+        lambda: DiaryClosedSchema(),
+        allow_none=True,
+        metadata={"description": "set while the participant's data is locked or frozen"},
+    )
+
+
+class DiaryClosedSchema(Schema):
+    since = fields.DateTime(required=True)
 
 
 class ProfilePatchSchema(StrictSchema):
@@ -151,6 +161,11 @@ class ParticipantSchema(Schema):
     adherence_7d = fields.Float(allow_none=True, metadata={"description": "0–1, closed dates"})
     adherence_overall = fields.Float(allow_none=True, metadata={"description": "0–1, closed dates"})
     open_flags = fields.Integer()
+    lock = fields.Nested(
+        LockStateSchema,
+        allow_none=True,
+        metadata={"description": "detail view: the participant's lock or the study freeze"},
+    )
 
 
 class ParticipantListSchema(Schema):

@@ -17,6 +17,7 @@ from ..auth import codes
 from ..auth import queries as auth_queries
 from ..errors import APIError, invalid, not_found
 from ..flags import engine as flag_engine
+from ..signoff import locks
 from ..study import Study
 from . import queries, rules
 
@@ -478,4 +479,7 @@ def profile(db: Database, study: Study, participant: dict, *, now: datetime) -> 
         "day": (today - first).days,
         "window": {"first_date": first, "last_date": study.last_diary_date(first)},
         "injections": queries.injections(db, participant["id"]),
+        "diary_closed": {"since": closed["locked_at"]}
+        if (closed := locks.state(db, participant))
+        else None,
     }

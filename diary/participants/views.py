@@ -20,6 +20,8 @@ from ..flags.schemas import AdverseEventInSchema, AdverseEventListSchema, Advers
 from ..notify import queries as notify_queries
 from ..notify.schemas import ReachabilitySchema
 from ..schemas import Blueprint
+from ..signoff import locks
+from ..signoff.schemas import ReasonSchema
 from ..study import current_study
 from . import queries, service
 from .schemas import (
@@ -127,6 +129,7 @@ def _detail(db, participant: dict) -> dict:
         "timezone_history": queries.timezone_history(db, participant["id"]),
         "notifications_enabled": bool(participant["notifications_enabled"]),
         **queries.activation_state(db, participant["id"], now=clock.now()),
+        "lock": locks.state(db, participant),
     }
 
 
@@ -310,6 +313,41 @@ def correct_injection(body, study_id, day):
             reason=body["reason"],
             staff_id=current_user.staff_id,
             now=clock.now(),
+        )
+    return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
+# --- locks (SPEC §14) ---------------------------------------------------------
+
+
+@blp.route("/staff/participants/<study_id>/lock", methods=["POST"])
+@staff_required("participants.lock")
+@blp.arguments(ReasonSchema)
+@blp.response(200, ParticipantSchema)
+@blp.alt_response(409, description="Locked already")
+def lock_participant(body, study_id):
+    """Lock a participant's data (after sign-off, at withdrawal or completion)."""
+    db = get_db()
+    with transaction(db):
+        participant = scoped_participant(study_id)
+        locks.lock(
+            db, participant, reason=body["reason"], actor=current_user.actor, now=clock.now()
+        )
+    return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
+@blp.route("/staff/participants/<study_id>/unlock", methods=["POST"])
+@staff_required("participants.unlock")
+@blp.arguments(ReasonSchema)
+@blp.response(200, ParticipantSchema)
+@blp.alt_response(409, description="Not locked")
+def unlock_participant(body, study_id):
+    """Unlock a participant's data: an admin, with a reason."""
+    db = get_db()
+    with transaction(db):
+        participant = scoped_participant(study_id)
+        locks.unlock(
+            db, participant, reason=body["reason"], actor=current_user.actor, now=clock.now()
         )
     return _detail(db, queries.get_by_id(db, participant["id"]))
 

@@ -17,6 +17,7 @@ from ..flags import episodes
 from ..flags import queries as flag_queries
 from ..flags.rules import Finding
 from ..participants import queries as participant_queries
+from ..signoff import locks, signatures
 from ..study import QuestionnaireSchedule, Study
 from . import queries, schedule, scoring
 from .instruments import Instrument, check_answers
@@ -166,6 +167,7 @@ def put_response(
         row = queries.occurrence(db, occurrence_id, participant_id)
         if row is None:
             raise not_found(f"No questionnaire {occurrence_id} for you.")
+        locks.ensure_writable(db, participant_id)
         instrument = instruments.get(row["instrument"])
         if instrument is None:
             raise APIError(409, "This questionnaire is no longer part of the study.")
@@ -209,7 +211,7 @@ def put_response(
             now=now,
             by_staff=by_staff,
         )
-        audit.record(
+        audit_id = audit.record(
             db,
             actor=actor,
             action="questionnaire.clarify"
@@ -226,6 +228,7 @@ def put_response(
             reason=(body.get("reason") or "").strip() or None,
             at=now,
         )
+        signatures.recheck(db, participant_id, cause_audit_id=audit_id, actor=actor, now=now)
     return with_response(after, instruments, now), status
 
 

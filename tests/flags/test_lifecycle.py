@@ -130,7 +130,13 @@ def test_acknowledge_then_resolve_as_adverse_event(raise_flag, staff_client, db)
 
     investigator = staff_client("investigator")
     resolved = investigator.post(
-        f"staff/flags/{flag_id}/resolve", {**AE, "serious": True, "seriousness_criteria": ["hospitalisation"], "note": "ER visit, admitted"}
+        f"staff/flags/{flag_id}/resolve",
+        {
+            **AE,
+            "serious": True,
+            "seriousness_criteria": ["hospitalisation"],
+            "note": "ER visit, admitted",
+        },
     )
     assert resolved.status_code == 200, resolved.get_json()
     body = resolved.get_json()
