@@ -21,6 +21,7 @@ from .errors import APIError
 from .participants import queries as participant_queries
 from .participants import service as participants
 from .participants.schemas import EnrollSchema
+from .signoff import locks, signatures
 from .study import current_study
 
 diary = AppGroup("diary", help="Participant Diary administration.")
@@ -212,13 +213,46 @@ diary.add_command(audit_group)
 
 @audit_group.command("verify")
 def audit_verify():
-    """Check the hash chain; print OK or the first broken row (exit 1)."""
-    result = audit.verify(_db())
-    if result.ok:
-        click.echo(f"OK: {result.rows} audit rows, chain intact")
+    """Check the hash chain and every electronic signature's link to its record;
+    print OK, or the first broken row and each signature that does not hold (exit 1)."""
+    db = _db()
+    result = audit.verify(db)
+    broken = signatures.problems(db)
+    if result.ok and not broken:
+        count = db.execute("SELECT count(*) FROM signatures").fetchone()[0]
+        click.echo(f"OK: {result.rows} audit rows, chain intact; {count} signatures hold")
         return
-    click.echo(f"BROKEN at audit row {result.broken_id}: {result.problem}")
+    if not result.ok:
+        click.echo(f"BROKEN at audit row {result.broken_id}: {result.problem}")
+    for problem in broken:
+        click.echo(f"BROKEN {problem}")
     sys.exit(1)
+
+
+@diary.command("freeze")
+@click.option("--reason", required=True, help="Why (e.g. the data cut's name).")
+def freeze(reason: str):
+    """Freeze the whole study for a data cut: no diary data is written until lifted."""
+    db = _db()
+    try:
+        with transaction(db):
+            locks.freeze(db, reason=reason, actor=audit.CLI, now=clock.now())
+    except APIError as exc:
+        _fail(_api_error_text(exc))
+    click.echo("study frozen: participant and staff writes answer 409 locked")
+
+
+@diary.command("unfreeze")
+@click.option("--reason", required=True, help="Why the freeze is lifted.")
+def unfreeze(reason: str):
+    """Lift the study freeze."""
+    db = _db()
+    try:
+        with transaction(db):
+            locks.unfreeze(db, reason=reason, actor=audit.CLI, now=clock.now())
+    except APIError as exc:
+        _fail(_api_error_text(exc))
+    click.echo("freeze lifted")
 
 
 @diary.command("backup")

@@ -8,7 +8,16 @@ what is due as of `now`.
 
 from __future__ import annotations
 
-from . import JobSpec, close_days, deliver, digests, escalations, questionnaires, reminders
+from . import (
+    JobSpec,
+    close_days,
+    deliver,
+    digests,
+    escalations,
+    questionnaires,
+    reminders,
+    sae_clocks,
+)
 
 JOBS: list[JobSpec] = [
     JobSpec(
@@ -36,6 +45,13 @@ JOBS: list[JobSpec] = [
         trigger={"trigger": "cron", "minute": "*", "second": 10},
         description="Escalate urgent flags not acknowledged within the protocol's delay "
         "to the site's investigators and the admins (once).",
+    ),
+    JobSpec(
+        id=sae_clocks.JOB_ID,
+        run=sae_clocks.run,
+        trigger={"trigger": "cron", "minute": "*", "second": 12},
+        description="Notify the site's investigators and the admins when a serious "
+        "adverse event is 12 hours from, or past, its 24-hour report to the sponsor (once each).",
     ),
     JobSpec(
         id=digests.JOB_ID,

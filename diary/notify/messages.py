@@ -156,6 +156,27 @@ def _flag_block(p: dict[str, Any], study: Study, base_url: str) -> list[str]:
     ]
 
 
+def sae_payload(sae: dict[str, Any], stage: str) -> dict[str, Any]:
+    """What an SAE-clock notice says: no participant data beyond the study ID."""
+    return {
+        "clock_id": sae["id"],
+        "stage": stage,
+        "study_id": sae["study_id"],
+        "trigger": sae["trigger"],
+        "started_at": sae["started_at"],
+        "due_at": sae["due_at"],
+        "flag_id": sae["flag_id"],
+        "adverse_event_id": sae["adverse_event_id"],
+        "url": "/staff/#/serious-events",
+    }
+
+
+def sae_subject(p: dict[str, Any]) -> str:
+    if p["stage"] == "warning":
+        return f"Serious event {p['study_id']}: 12 hours left to report it to the sponsor"
+    return f"OVERDUE: serious event {p['study_id']} not reported to the sponsor within 24 hours"
+
+
 def email_body(row: dict[str, Any], study: Study, base_url: str) -> str:
     """Plain-text body of an outbox e-mail row."""
     p = row["payload"]
@@ -195,6 +216,25 @@ def email_body(row: dict[str, Any], study: Study, base_url: str) -> str:
             f"Open flags at your sites right now: {p['open_flags']}.",
             f"Flag inbox: {base_url.rstrip('/')}/staff/#/flags",
         ]
+    elif purpose == "sae_clock":
+        what = (
+            "reported a hospital or emergency-room visit"
+            if p["trigger"] == "hospital_or_er_visit"
+            else "has an adverse event marked serious"
+        )
+        tz = study.timezone
+        lines = [
+            f"Participant {p['study_id']} ({study.id}) {what}.",
+            "",
+            f"Started:   {_local(p['started_at'], tz)}",
+            f"Due:       {_local(p['due_at'], tz)} (24 hours)",
+            "",
+            "Serious adverse events are reported to the sponsor within 24 hours of the site "
+            "learning of them."
+            + (" That time has now passed." if p["stage"] == "overdue" else " 12 hours are left."),
+            "Assess the event, report it, and mark it reported in the console:",
+            f"{base_url.rstrip('/')}{p['url']}",
+        ]
     else:
         raise ValueError(f"no e-mail for purpose {purpose!r}")
     lines += ["", "-- ", f"{study.title}", "Participant Diary (automatic message; do not reply)"]
@@ -229,5 +269,12 @@ def push_message(row: dict[str, Any]) -> dict[str, Any]:
             "body": f"{p['severity']} · {_dates(p['first_date'], p['last_date'])} · site {p['site']}",
             "url": p["url"],
             "tag": f"flag-{p['flag_id']}",
+        }
+    if purpose == "sae_clock":
+        return {
+            "title": sae_subject(p),
+            "body": "Report the serious event to the sponsor and mark it in the console.",
+            "url": p["url"],
+            "tag": f"sae-{p['clock_id']}-{p['stage']}",
         }
     raise ValueError(f"no push for purpose {purpose!r}")

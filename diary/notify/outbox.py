@@ -285,3 +285,25 @@ def _push_to_participant(
             )
         )
     return [i for i in ids if i is not None]
+
+
+def enqueue_sae_notice(
+    db: Database, *, sae: dict[str, Any], stage: str, now: datetime
+) -> list[int]:
+    """A serious-adverse-event clock at 12 hours (`warning`) or run out (`overdue`)
+    without a report to the sponsor: mail (and push) the site's investigators and the
+    study admins. The dedupe key makes each stage of each clock one message each."""
+    _require_transaction(db)
+    staff = queries.escalation_staff(db, sae["site_id"])
+    payload = messages.sae_payload(sae, stage)
+    return _to_staff(
+        db,
+        staff,
+        purpose="sae_clock",
+        key=f"sae_clock:{sae['id']}:{stage}",
+        subject=messages.sae_subject(payload),
+        payload=payload,
+        flag_id=sae["flag_id"],
+        participant_id=sae["participant_id"],
+        now=now,
+    )

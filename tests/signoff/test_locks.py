@@ -1,0 +1,102 @@
+"""Locks and the study freeze (SPEC §14): while locked, the participant's writes answer
+409 `locked` and staff corrections are refused; only an admin unlocks, with a reason;
+every step is audited."""
+
+from __future__ import annotations
+
+import pytest
+from signoff_support import COMPLETE_AE, INJECTED, at, entry
+
+
+@pytest.fixture
+def team(make_staff, login):
+    make_staff("inv@a.test", "investigator", ("SITE-A",), full_name="Dr Ines Vega")
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    make_staff("admin@diary.test", "admin", ())
+    return login
+
+
+def test_a_locked_participant_writes_nothing_until_an_admin_unlocks_with_a_reason(
+    db, team, participant_client
+):
+    with at(2026, 3, 1, 9, 0):
+        phone = participant_client("LBP-001", injection_date=INJECTED)
+    with at(2026, 3, 2, 20, 0):
+        assert phone.put("entries/2026-03-02", entry()).status_code == 201
+        inv, coord = team("inv@a.test"), team("coord@a.test")
+        made = inv.post(
+            "staff/participants/LBP-001/adverse-events", {**COMPLETE_AE, "onset_date": "2026-03-02"}
+        )
+        assert made.status_code == 201, made.get_json()
+        assert coord.post("staff/participants/LBP-001/lock", {"reason": "done"}).status_code == 403
+        locked = inv.post("staff/participants/LBP-001/lock", {"reason": "casebook signed"})
+    assert locked.status_code == 200, locked.get_json()
+    assert locked.get_json()["lock"]["reason"] == "casebook signed"
+    before = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    with at(2026, 3, 2, 20, 30):
+        refused = phone.put("entries/2026-03-02", entry(back_pain=7))
+        new_day = phone.put("entries/2026-03-03", entry())
+        staff_fix = coord.put(
+            "staff/participants/LBP-001/entries/2026-03-02", entry(reason="late call")
+        )
+        ae_fix = inv.patch(
+            f"staff/adverse-events/{made.get_json()['id']}", {"ctcae_grade": 2, "reason": "x y z"}
+        )
+        me = phone.get("me").get_json()
+        not_admin = inv.post("staff/participants/LBP-001/unlock", {"reason": "reopen"})
+    for response in (refused, staff_fix, ae_fix):
+        assert response.status_code == 409, response.get_json()
+        assert response.get_json()["error"]["code"] == "locked"
+    assert new_day.status_code == 409
+    assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == before
+    assert me["diary_closed"] is not None
+    assert not_admin.status_code == 403
+    with at(2026, 3, 2, 21, 0):
+        admin = team("admin@diary.test")
+        assert admin.post("staff/participants/LBP-001/unlock", {}).status_code == 422
+        unlocked = admin.post("staff/participants/LBP-001/unlock", {"reason": "query from DM"})
+        assert unlocked.status_code == 200 and unlocked.get_json()["lock"] is None
+        again = phone.put("entries/2026-03-02", entry(back_pain=7, reason="pressed 4 by mistake"))
+        assert again.status_code == 200, again.get_json()
+        assert phone.get("me").get_json()["diary_closed"] is None
+    trail = [
+        (r["action"], r["reason"])
+        for r in db.query(
+            "SELECT action, reason FROM audit_log WHERE action LIKE 'participant.%lock' ORDER BY id"
+        )
+    ]
+    assert trail == [
+        ("participant.lock", "casebook signed"),
+        ("participant.unlock", "query from DM"),
+    ]
+
+
+def test_a_study_freeze_closes_every_participant_and_is_lifted_by_an_admin(
+    app, db, team, participant_client
+):
+    with at(2026, 3, 1, 9, 0):
+        phone = participant_client("LBP-001", injection_date=INJECTED)
+    with at(2026, 3, 2, 20, 0):
+        admin = team("admin@diary.test")
+        assert team("inv@a.test").post("staff/study/freeze", {"reason": "cut"}).status_code == 403
+        frozen = admin.post("staff/study/freeze", {"reason": "interim analysis data cut"})
+        assert frozen.status_code == 200 and frozen.get_json()["frozen"] is True
+        refused = phone.put("entries/2026-03-02", entry())
+        assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "locked"
+        assert "frozen" in refused.get_json()["error"]["message"]
+        assert admin.post("staff/study/freeze", {"reason": "again"}).status_code == 409
+        lifted = admin.post("staff/study/unfreeze", {"reason": "cut delivered"})
+        assert lifted.get_json() == {"frozen": False}
+        assert phone.put("entries/2026-03-02", entry()).status_code == 201
+
+
+def test_the_freeze_commands(app, db, participant_client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["diary", "freeze", "--reason", "database lock for CSR"])
+    assert first.exit_code == 0, first.output
+    assert runner.invoke(args=["diary", "freeze", "--reason", "twice"]).exit_code != 0
+    row = next(db.query("SELECT * FROM study_freezes"))
+    assert row["frozen_by"] == "command line" and row["reason"] == "database lock for CSR"
+    assert runner.invoke(args=["diary", "unfreeze", "--reason", "reopened"]).exit_code == 0
+    verify = runner.invoke(args=["diary", "audit", "verify"])
+    assert verify.exit_code == 0 and "signatures hold" in verify.output
