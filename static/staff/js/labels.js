@@ -28,7 +28,64 @@ export const RELATED = {
   probable: 'Probable',
   definite: 'Definite',
 };
-export const AE_SOURCES = { interview: 'Participant interview', clinical_exam: 'Clinical exam', diary: 'Diary review', flag: 'Flag' };
+export const AE_SOURCES = {
+  participant_report: 'Participant report',
+  site_visit: 'Site visit',
+  interview: 'Participant interview',
+  clinical_exam: 'Clinical exam',
+  diary: 'Diary review',
+  flag: 'Flag',
+};
+/** The sources staff may choose for an adverse event no flag raised. */
+export const MANUAL_AE_SOURCES = ['participant_report', 'site_visit', 'interview', 'clinical_exam', 'diary'];
+export const SERIOUSNESS = {
+  death: 'Resulted in death',
+  life_threatening: 'Life-threatening',
+  hospitalisation: 'Hospitalisation (new or prolonged)',
+  disability: 'Persistent or significant disability',
+  congenital_anomaly: 'Congenital anomaly or birth defect',
+  other_important: 'Other important medical event',
+};
+export const EXPECTEDNESS = { expected: 'Expected', unexpected: 'Unexpected' };
+export const ACTIONS_TAKEN = {
+  not_applicable: 'Not applicable',
+  none: 'None',
+  treatment_given: 'Treatment given',
+  hospitalised: 'Hospitalised',
+  withdrawn_from_study: 'Withdrawn from the study',
+  unknown: 'Unknown',
+};
+export const AE_OUTCOMES = {
+  recovered: 'Recovered',
+  recovering: 'Recovering',
+  not_recovered: 'Not recovered',
+  recovered_with_sequelae: 'Recovered with sequelae',
+  fatal: 'Fatal',
+  unknown: 'Unknown',
+};
+/** What a signature means (21 CFR 11.50). */
+export const MEANINGS = { reviewed: 'Reviewed', approved: 'Approved', author: 'Author' };
+export const SIGNATURE_STATES = { unsigned: 'Not signed', signed: 'Signed', invalidated: 'Signature invalidated' };
+export const RECORD_TYPES = { adverse_event: 'Adverse event', participant: 'Casebook', clarification: 'Change request' };
+export const CHANGE_SOURCES = {
+  participant_call: 'Participant phone call',
+  participant_visit: 'Participant visit',
+  participant_message: 'Participant message',
+  source_document: 'Source document',
+};
+export const CHANGE_STATUSES = { open: 'Open', applied: 'Applied', declined: 'Declined' };
+/** The audit actions that can invalidate a signature, in words. */
+export const CHANGE_ACTIONS = {
+  'adverse_event.correct': 'a correction of the adverse event',
+  'entry.create': 'a new diary entry',
+  'entry.correct': 'a correction of an entry',
+  'questionnaire.respond': 'a questionnaire answer',
+  'questionnaire.clarify': 'a questionnaire clarification',
+  'questionnaire.correct': 'a questionnaire correction',
+  'change_request.apply': 'an applied change request',
+  'participant.update': 'a change to the participant',
+  'participant.unlock': 'unlocking the casebook',
+};
 export const CTCAE = {
   1: 'Grade 1 – mild',
   2: 'Grade 2 – moderate',
@@ -135,4 +192,23 @@ export function age(text, now = Date.now()) {
   const hours = Math.round(minutes / 60);
   if (hours < 48) return `${hours} h ago`;
   return `${Math.round(hours / 24)} days ago`;
+}
+
+/** An instant in UTC, as signatures are stated: "3 Dec 2026, 14:05 UTC". */
+export function utc(text) {
+  if (!text) return '—';
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) return String(text);
+  return `${d.toLocaleString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' })} UTC`;
+}
+
+/** "18 h 20 min", "45 min", "2 days 3 h" for a number of seconds. */
+export function duration(seconds) {
+  const minutes = Math.max(0, Math.floor(Math.abs(seconds) / 60));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days) return `${days} day${days === 1 ? '' : 's'} ${hours} h`;
+  if (hours) return `${hours} h ${mins} min`;
+  return `${mins} min`;
 }

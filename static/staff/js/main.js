@@ -1,5 +1,6 @@
 // The staff console: session, role, hash routing (#/flags, #/flags/{id},
-// #/participants, #/participants/{id}, #/enroll, #/exports, #/audit) and the
+// #/participants, #/participants/{id}, #/enroll, #/exports, #/audit,
+// #/signatures, #/serious-events), the SAE countdowns and the
 // idle timeout. A session that ends sends staff to sign-in and back to the
 // same screen afterwards; half-written forms wait in sessionStorage (drafts.js).
 import { ApiError, Offline, get, getSession, send, whenSignedOut } from '../../js/api.js';
@@ -14,6 +15,9 @@ import participant from './screens/participant.js';
 import enroll from './screens/enroll.js';
 import exportsScreen from './screens/exports.js';
 import audit from './screens/audit.js';
+import signatures from './screens/signatures.js';
+import serious from './screens/serious.js';
+import { refreshCountdowns } from './signoff.js';
 
 const RETURN_KEY = 'console.return';
 
@@ -105,10 +109,12 @@ function remember(path) {
   }
 }
 
-const SCREENS = { signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit };
+const SCREENS = {
+  signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit, signatures, 'serious-events': serious,
+};
 
 function route() {
-  const match = location.hash.match(/^#\/([a-z]+)(?:\/([^?]+))?(?:\?(.*))?$/);
+  const match = location.hash.match(/^#\/([a-z-]+)(?:\/([^?]+))?(?:\?(.*))?$/);
   const section = match ? match[1] : '';
   const id = match && match[2] ? decodeURIComponent(match[2]) : null;
   let name = section;
@@ -180,7 +186,18 @@ function watchIdle() {
 }
 
 async function start() {
-  whenSignedOut(() => signedOut('Your session has ended. Sign in again to carry on; unsaved notes are kept.'));
+  whenSignedOut(async () => {
+    // A 401 also answers a wrong password typed to sign a record: ask whether the
+    // session really ended before leaving the screen.
+    try {
+      const session = await getSession();
+      if (session.user && session.user.kind === 'staff') return;
+    } catch {
+      // the server cannot say: treat the session as ended
+    }
+    signedOut('Your session has ended. Sign in again to carry on; unsaved notes are kept.');
+  });
+  setInterval(() => refreshCountdowns(main), 30 * 1000);
   window.addEventListener('hashchange', render);
   document.getElementById('signout').addEventListener('click', () => ctx.signOut());
   watchIdle();

@@ -41,16 +41,19 @@ export function showError(form, error, fallback = 'That did not work.') {
   const items = [];
   for (const [name, messages] of Object.entries(error.fields || {})) {
     const text = flatten(messages).join('; ');
-    const control = form && form.elements.namedItem(name);
+    let control = form && form.elements.namedItem(name);
+    // Radios and checkboxes share a name: their fieldset (data-field) takes the message.
+    const group = form && (!control || !control.id) ? form.querySelector(`fieldset[data-field="${name}"]`) : null;
+    if (group) control = group;
     if (control && control.id) {
-      control.setAttribute('aria-invalid', 'true');
+      if (!group) control.setAttribute('aria-invalid', 'true');
       const p = document.getElementById(`${control.id}-error`);
       if (p) {
         p.textContent = text;
         p.hidden = false;
         control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), p.id].filter(Boolean).join(' '));
       }
-      const labelEl = form.querySelector(`label[for="${control.id}"]`);
+      const labelEl = group ? group.querySelector('legend') : form.querySelector(`label[for="${control.id}"]`);
       items.push(`${labelEl ? labelEl.textContent : name}: ${text}`);
     } else {
       items.push(`${name === '_schema' ? '' : `${name}: `}${text}`);
@@ -126,4 +129,18 @@ export function query(params) {
 export function put(el, ...children) {
   el.replaceChildren();
   return add(el, children);
+}
+
+/** A fieldset of radios or checkboxes that can carry the API's message for `name`. */
+export function group(name, legend, children, { className = 'field radios', hint } = {}) {
+  const id = uid('g');
+  return h('fieldset', { class: className, id, 'data-field': name, 'aria-describedby': hint ? `${id}-hint` : null },
+    h('legend', {}, legend), hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null, children,
+    h('p', { class: 'field-error', id: `${id}-error`, hidden: true }));
+}
+
+/** One labelled checkbox. */
+export function checkbox(name, text, { value, checked = false } = {}) {
+  const id = uid('x');
+  return h('div', { class: 'checkbox' }, h('input', { type: 'checkbox', name, id, value, checked }), h('label', { for: id }, text));
 }

@@ -7,8 +7,9 @@ import { answered, flatten, limits, optionCode, optionText } from '../../../js/q
 import { deviceTime, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
-import { CTCAE, DRUGS, PARTICIPANT_STATUSES, RED_FLAGS, RELATED, SYMPTOMS, day, label, num } from '../labels.js';
-import { busy, entries as pairs, field, put, radio, select, showError } from '../ui.js';
+import { DRUGS, PARTICIPANT_STATUSES, RED_FLAGS, SYMPTOMS, day, label, num } from '../labels.js';
+import { aeFields, readAe, wireSerious } from './adverse.js';
+import { busy, entries as pairs, field, put, select, showError } from '../ui.js';
 
 /**
  * The forms of one participant's page. `page` gives what they work on: studyId and
@@ -258,37 +259,27 @@ export function participantForms(page) {
     const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'ae-h' },
       h('h2', { id: 'ae-h', class: 'span' }, 'Record an adverse event'),
       allowed ? null : h('p', { class: 'notice info span' }, 'Only investigators can record adverse events.'),
-      field('Source', select('source', [['', 'Choose the source'], ['interview', 'Participant interview'], ['clinical_exam', 'Clinical exam'], ['diary', 'Diary review']], '')),
-      field('Term', h('input', { type: 'text', name: 'term', maxlength: 200, required: true, autocomplete: 'off' })),
-      field('Onset date', h('input', { type: 'date', name: 'onset_date', required: true, max: localDate(person.timezone) })),
-      field('CTCAE grade', select('ctcae_grade', [['', 'Choose a grade'], ...pairs(CTCAE)], '')),
-      h('fieldset', { class: 'field radios' }, h('legend', {}, 'Serious adverse event?'), radio('serious', 'false', 'No'), radio('serious', 'true', 'Yes')),
-      field('Relatedness to the study treatment', select('related', [['', 'Choose relatedness'], ...pairs(RELATED)], '')),
+      aeFields({ source: true, maxDate: localDate(person.timezone) }),
       h('div', { class: 'span' }, field('Note', h('textarea', { name: 'note', rows: 3, maxlength: 2000 }))),
       h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,
         h('button', { type: 'button', class: 'btn', onclick: () => { drafts.drop(key); tools.replaceChildren(); } }, 'Cancel'))));
     put(tools, form);
     if (drafts.keep(form, key)) put(formStatus, notice('info', 'Your unsaved adverse event was restored.'));
+    wireSerious(form);
     form.querySelector('select, input').focus();
 
     async function onsubmit(event) {
       event.preventDefault();
       const v = drafts.readForm(form);
-      const body = {
-        source: v.source || undefined,
-        term: v.term.trim() || undefined,
-        onset_date: v.onset_date || undefined,
-        ctcae_grade: v.ctcae_grade ? Number(v.ctcae_grade) : undefined,
-        serious: v.serious ? v.serious === 'true' : undefined,
-        related: v.related || undefined,
-        note: v.note.trim() || null,
-      };
+      const body = { ...readAe(form), note: v.note.trim() || null };
       await busy(submit, async () => {
         try {
-          await send('POST', `${path}/adverse-events`, body);
+          const recorded = await send('POST', `${path}/adverse-events`, body);
           drafts.drop(key);
-          put(tools, notice('done', 'Adverse event recorded.'));
-          announce('Adverse event recorded.');
+          const said = recorded.sae_clock && recorded.sae_clock.status === 'running'
+            ? 'Serious adverse event recorded: report it to the sponsor within 24 hours.' : 'Adverse event recorded.';
+          put(tools, notice('done', said));
+          announce(said);
           loadAdverseEvents(aeList);
         } catch (error) {
           put(formStatus, showError(form, error, 'Could not record the adverse event.'));

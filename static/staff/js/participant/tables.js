@@ -1,8 +1,8 @@
-// What a participant's page lists: flags, adverse events, diary entries with their
+// What a participant's page lists: flags, diary entries with their
 // corrections (who, when, why, old and new values), and reachability.
 import { h } from '../../../js/dom.js';
 import {
-  AE_SOURCES, CTCAE, DRUGS, KINDS, RED_FLAGS, RELATED, SEVERITIES, STATUSES, THRESHOLDS,
+  DRUGS, KINDS, RED_FLAGS, SEVERITIES, STATUSES, THRESHOLDS,
   dateRange, day, dose, flagSummary, instant, label, num, symptom,
 } from '../labels.js';
 import { badge, facts, table } from '../ui.js';
@@ -16,19 +16,6 @@ export function flagTable(studyId, flags) {
   { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
   { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.outcome ? h('span', { class: 'hint block' }, f.outcome === 'adverse_event' ? 'adverse event' : 'not an AE') : null] },
 ], flags, { empty: 'No flags.' });
-}
-
-/** The adverse events recorded for the participant. */
-export function adverseEventTable(studyId, events) {
-  return table({ text: `Adverse events of ${studyId}`, hidden: true }, [
-  { title: 'Term', className: 'wide', cell: (a) => a.term },
-  { title: 'Onset', cell: (a) => day(a.onset_date) },
-  { title: 'Grade', cell: (a) => label(CTCAE, a.ctcae_grade) },
-  { title: 'Serious', cell: (a) => (a.serious ? badge('sev-urgent', 'Serious') : 'No') },
-  { title: 'Relatedness', cell: (a) => label(RELATED, a.related) },
-  { title: 'Source', cell: (a) => [label(AE_SOURCES, a.source), a.flag_id ? [' ', h('a', { href: `#/flags/${a.flag_id}` }, `(flag ${a.flag_id})`)] : null] },
-  { title: 'Recorded', cell: (a) => [instant(a.recorded_at), h('span', { class: 'hint block' }, a.recorded_by)] },
-], events, { empty: 'No adverse events recorded.' });
 }
 
 /** The entries of a period, newest first, each with its versions and a Correct button. */

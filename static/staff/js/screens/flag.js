@@ -1,14 +1,13 @@
 // One flag: what it found, its history, acknowledge, resolve (not an AE, or an
-// adverse event with CTCAE grade, seriousness, relatedness and note), and the
+// adverse event with its full record), the event's sign-off and SAE clock, and the
 // notifications sent about it. The resolution form is kept as a draft.
 import { get, send } from '../../../js/api.js';
 import { announce, h, notice, uid } from '../../../js/dom.js';
 import * as drafts from '../drafts.js';
-import {
-  AE_SOURCES, CTCAE, KINDS, OUTCOMES, RELATED, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label,
-  symptom,
-} from '../labels.js';
-import { badge, busy, entries, facts, field, put, radio, select, showError, table } from '../ui.js';
+import { KINDS, OUTCOMES, SEVERITIES, STATUSES, age, dateRange, day, flagSummary, instant, label, symptom } from '../labels.js';
+import { aeCard, aeFields as aeFieldControls, readAe, wireSerious } from '../participant/adverse.js';
+import { saeClock } from '../signoff.js';
+import { badge, busy, facts, field, put, radio, showError, table } from '../ui.js';
 
 const ACTIONS = {
   'flag.open': 'Opened',
@@ -84,7 +83,11 @@ function render(root, ctx, { id }) {
           flag.resolution_note ? ['Note', flag.resolution_note] : null,
           flag.rule && flag.rule.id ? ['Raised by', ruleText(flag.rule)] : null,
         ]),
-        flag.adverse_event ? adverseEvent(flag.adverse_event) : null,
+        flag.sae_clock && !flag.adverse_event ? saeClock(flag.sae_clock) : null,
+        flag.adverse_event ? h('div', { class: 'ae-box' }, aeCard(flag.adverse_event, {
+          ctx, maxDate: flag.last_date,
+          onChanged: (_updated, message) => { put(status, message); load(); },
+        })) : null,
         flag.status === 'open' ? acknowledgeButton(flag) : null),
       flag.status !== 'resolved' ? resolveForm(flag) : null,
       h('section', { class: 'card', 'aria-labelledby': 'flag-history' },
@@ -115,13 +118,7 @@ function render(root, ctx, { id }) {
   function resolveForm(flag) {
     const allowed = ctx.can('flags.resolve');
     const why = uid('why');
-    const aeFields = h('div', { class: 'ae-fields' },
-      field('Adverse event term (optional)', h('input', { type: 'text', name: 'term', maxlength: 200, autocomplete: 'off' }),
-        { hint: 'Leave empty to use the flag’s finding as the term.' }),
-      field('CTCAE grade', select('ctcae_grade', [['', 'Choose a grade'], ...entries(CTCAE)], '')),
-      h('fieldset', { class: 'field radios' }, h('legend', {}, 'Serious adverse event?'),
-        radio('serious', 'false', 'No'), radio('serious', 'true', 'Yes')),
-      field('Relatedness to the study treatment', select('related', [['', 'Choose relatedness'], ...entries(RELATED)], '')));
+    const aeFields = h('div', { class: 'ae-fields form-grid' }, aeFieldControls({ termOptional: true, maxDate: flag.last_date }));
     const outcome = h('fieldset', { class: 'field radios' }, h('legend', {}, 'Outcome'),
       radio('outcome', 'not_ae', 'Not an adverse event'), radio('outcome', 'adverse_event', 'Adverse event'));
     const note = h('textarea', { name: 'note', maxlength: 2000, rows: 4 });
@@ -138,6 +135,7 @@ function render(root, ctx, { id }) {
     const sync = () => { aeFields.hidden = form.elements.namedItem('outcome').value !== 'adverse_event'; };
     form.addEventListener('change', sync);
     sync();
+    wireSerious(form);
     return form;
 
     async function onsubmit(event) {
@@ -157,12 +155,7 @@ function render(root, ctx, { id }) {
           put(formStatus, notice('error', `An adverse event needs ${missing.join(', ')}.`));
           return;
         }
-        Object.assign(payload, {
-          ctcae_grade: Number(values.ctcae_grade),
-          serious: values.serious === 'true',
-          related: values.related,
-        });
-        if (values.term.trim()) payload.term = values.term.trim();
+        Object.assign(payload, readAe(form));
       }
       await busy(submit, async () => {
         try {
@@ -196,21 +189,6 @@ function render(root, ctx, { id }) {
       put(target, showError(null, error, 'Could not load the notifications.'));
     }
   }
-}
-
-export function adverseEvent(ae) {
-  return h('div', { class: 'ae-box' },
-    h('h3', {}, 'Adverse event'),
-    facts([
-      ['Term', ae.term],
-      ['Onset', day(ae.onset_date)],
-      ['CTCAE grade', label(CTCAE, ae.ctcae_grade)],
-      ['Serious', ae.serious ? 'Yes' : 'No'],
-      ['Relatedness', label(RELATED, ae.related)],
-      ['Source', label(AE_SOURCES, ae.source)],
-      ae.note ? ['Note', ae.note] : null,
-      ['Recorded', `${instant(ae.recorded_at)} by ${ae.recorded_by}`],
-    ]));
 }
 
 export default { title: 'Flag', render };

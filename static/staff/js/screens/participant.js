@@ -4,14 +4,18 @@
 // injection (the placebo arm's crossover), void or correct a mistaken injection
 // with a reason (investigators and admins), change baselines or status with a
 // reason, record an adverse event no flag raised, correct an entry as a data
-// clarification.
+// clarification; lock and unlock, sign the casebook, the adverse events' sign-off
+// and SAE clocks, and data change requests.
 import { get, send } from '../../../js/api.js';
 import { addDays, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import { DRUGS, PARTICIPANT_STATUSES, age, day, instant, label, num } from '../labels.js';
 import { participantCharts } from '../participant/charts.js';
 import { participantForms } from '../participant/forms.js';
-import { adverseEventTable, entryTable, flagTable, questionnaireTable, reachability } from '../participant/tables.js';
+import { aeCard } from '../participant/adverse.js';
+import { casebookSection, lockBanner } from '../participant/casebook.js';
+import { changeRequests } from '../participant/changes.js';
+import { entryTable, flagTable, questionnaireTable, reachability } from '../participant/tables.js';
 import { activationSheet } from '../sheet.js';
 import { busy, facts, field, put, select, showError, table } from '../ui.js';
 
@@ -20,9 +24,12 @@ const RANGES = [['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last 36
 function render(root, ctx, { id: studyId, params }) {
   const path = `/staff/participants/${encodeURIComponent(studyId)}`;
   const status = h('div');
+  const banner = h('div');
   const body = h('div', {}, h('p', { class: 'loading' }, 'Loading the participant…'));
   put(root, h('p', { class: 'crumbs' }, h('a', { href: '#/participants' }, '← All participants')),
-    h('h1', {}, studyId), status, body);
+    h('h1', {}, studyId), banner, status, body);
+  let casebook = null;
+  let entryList = null;
   let person = null;
   let flags = [];
   let rows = [];
@@ -49,7 +56,9 @@ function render(root, ctx, { id: studyId, params }) {
     }
     const flagList = h('div', {}, h('p', { class: 'loading' }, 'Loading flags…'));
     const aeList = h('div', {}, h('p', { class: 'loading' }, 'Loading adverse events…'));
-    const entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
+    entryList = h('div', {}, h('p', { class: 'loading' }, 'Loading entries…'));
+    const signoff = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+    const requests = h('div');
     const reach = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
     const asked = h('div', {}, h('p', { class: 'loading' }, 'Loading questionnaires…'));
     showProfile();
@@ -74,10 +83,17 @@ function render(root, ctx, { id: studyId, params }) {
         charts),
       h('section', { class: 'card', 'aria-labelledby': 'p-flags' }, h('h2', { id: 'p-flags' }, 'Flags'), flagList),
       h('section', { class: 'card', 'aria-labelledby': 'p-aes' }, h('h2', { id: 'p-aes' }, 'Adverse events'), aeList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-signoff' }, h('h2', { id: 'p-signoff' }, 'Sign-off and lock'), signoff),
       h('section', { class: 'card', 'aria-labelledby': 'p-entries' }, h('h2', { id: 'p-entries' }, 'Diary entries'), entryList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-changes' }, h('h2', { id: 'p-changes' }, 'Change requests'), requests),
       h('section', { class: 'card', 'aria-labelledby': 'p-questionnaires' }, h('h2', { id: 'p-questionnaires' }, 'Questionnaires'), asked),
       h('section', { class: 'card', 'aria-labelledby': 'p-reach' }, h('h2', { id: 'p-reach' }, 'Reachability'), reach),
     );
+    casebook = casebookSection(signoff, {
+      ctx, path, studyId, person: () => person,
+      changed: (updated, message) => changed(tools, updated, message),
+    });
+    changeRequests(requests, { ctx, path, studyId, person: () => person, loadEntries: () => loadEntries(entryList) });
     loadFlags(flagList);
     loadAdverseEvents(aeList);
     loadEntries(entryList);
@@ -102,6 +118,7 @@ function render(root, ctx, { id: studyId, params }) {
     const daysSince = (iso) => Math.round((Date.parse(today) - Date.parse(iso)) / 86400000);
     const studyDay = person.first_injection ? daysSince(person.first_injection) : null;
     const voided = person.voided_injections || [];
+    put(banner, lockBanner(person.lock));
     put(profile, facts([
       ['Site', person.site],
       ['Status', label(PARTICIPANT_STATUSES, person.status)],
@@ -153,10 +170,18 @@ function render(root, ctx, { id: studyId, params }) {
     drawCharts();
   }
 
-  async function loadAdverseEvents(target) {
+  async function loadAdverseEvents(target, done = null) {
     try {
       const { adverse_events: events } = await get(`${path}/adverse-events`);
-      put(target, adverseEventTable(studyId, events));
+      const maxDate = localDate(person.timezone);
+      const onChanged = (_updated, message) => loadAdverseEvents(target, message || null);
+      put(target, done, events.length
+        ? events.map((ae) => aeCard(ae, { ctx, onChanged, maxDate }))
+        : h('p', { class: 'empty' }, 'No adverse events recorded.'));
+      if (done) {
+        done.tabIndex = -1;
+        done.focus();
+      }
     } catch (error) {
       put(target, showError(null, error, 'Could not load the adverse events.'));
     }
@@ -215,6 +240,7 @@ function render(root, ctx, { id: studyId, params }) {
   function changed(tools, updated, message) {
     person = updated;
     showProfile();
+    if (casebook) casebook.draw();
     drawCharts();
     const done = notice('done', message);
     done.tabIndex = -1;

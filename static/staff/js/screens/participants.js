@@ -1,10 +1,11 @@
 // Participants of the staff member's sites: study day, last entry, adherence
 // (last 7 days and overall, closed diary dates only, with the entries that were
 // synced late counted apart), open flags; search by study ID and filter by site
-// (#/participants?q=&site=).
+// (#/participants?q=&site=); for admins, the study freeze.
 import { get } from '../../../js/api.js';
 import { h } from '../../../js/dom.js';
 import { age, day, instant, pct } from '../labels.js';
+import { freezeControl } from '../participant/casebook.js';
 import { badge, field, put, query, select, showError, table } from '../ui.js';
 
 function render(root, ctx, { params }) {
@@ -19,6 +20,7 @@ function render(root, ctx, { params }) {
   const sites = h('div');
   put(root, 
     h('div', { class: 'title-row' }, h('h1', {}, 'Participants'), h('a', { href: '#/enroll', class: 'btn' }, 'Enroll a participant')),
+    ctx.can('study.freeze') ? freezeControl(ctx) : null,
     form, status, count, list, sites);
   // The adherence report is extra: the list has each participant's rates without it.
   const report = get('/staff/adherence').catch(() => null);
