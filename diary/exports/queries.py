@@ -13,6 +13,13 @@ from typing import Any
 from sqlite_utils import Database
 
 _FIRST_INJECTION = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
+# When the participant's data was closed at export time: their lock, else the study freeze.
+_LOCKED_AT = "coalesce(p.locked_at, (SELECT frozen_at FROM study_freezes WHERE lifted_at IS NULL))"
+# The latest valid signature of an adverse event (SPEC §14), and its SAE clock.
+_AE_SIGNATURE = (
+    "(SELECT {col} FROM signatures g WHERE g.record_type = 'adverse_event'"
+    " AND g.record_id = a.id AND g.status = 'valid' ORDER BY g.id DESC LIMIT 1)"
+)
 
 
 def _scope(site_ids: Iterable[int] | None, site_code: str | None) -> tuple[str, list[Any]]:
@@ -45,7 +52,8 @@ def entries(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any
     return list(
         db.query(
             f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection, e.*,"
-            " (SELECT count(*) FROM doses d WHERE d.entry_id = e.id) AS dose_count"
+            " (SELECT count(*) FROM doses d WHERE d.entry_id = e.id) AS dose_count,"
+            f" {_LOCKED_AT} AS locked_at"
             " FROM entries e JOIN participants p ON p.id = e.participant_id"
             f" JOIN sites s ON s.id = p.site_id WHERE {where} ORDER BY p.study_id, e.date",
             params,
@@ -91,10 +99,21 @@ def adverse_events(db: Database, site_ids, site_code: str | None) -> list[dict[s
     return list(
         db.query(
             f"SELECT a.id, p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
-            " a.source, a.flag_id, a.term, a.onset_date, a.ctcae_grade, a.serious, a.related,"
-            " a.note, st.email AS recorded_by, a.recorded_at"
+            " a.source, a.flag_id, a.term, a.onset_date, a.end_date, a.ctcae_grade, a.serious,"
+            " a.seriousness_criteria, a.related, a.expected, a.action_taken, a.ae_outcome,"
+            " a.note, a.version, st.email AS recorded_by, a.recorded_at, a.updated_at,"
+            " EXISTS (SELECT 1 FROM signatures g WHERE g.record_type = 'adverse_event'"
+            "   AND g.record_id = a.id) AS ever_signed,"
+            f" {_AE_SIGNATURE.format(col='signer_name')} AS signed_by,"
+            f" {_AE_SIGNATURE.format(col='signer_email')} AS signed_by_email,"
+            f" {_AE_SIGNATURE.format(col='signed_at')} AS signed_at,"
+            f" {_AE_SIGNATURE.format(col='meaning')} AS signature_meaning,"
+            " c.started_at AS sae_clock_started_at, c.due_at AS sae_clock_due_at,"
+            " c.reported_at AS sponsor_reported_at, c.reference AS sponsor_reference,"
+            f" {_LOCKED_AT} AS locked_at"
             " FROM adverse_events a JOIN participants p ON p.id = a.participant_id"
             " JOIN sites s ON s.id = p.site_id JOIN staff st ON st.id = a.recorded_by"
+            " LEFT JOIN sae_clocks c ON c.adverse_event_id = a.id"
             f" WHERE {where} ORDER BY p.study_id, a.onset_date, a.id",
             params,
         )
@@ -119,3 +138,24 @@ def questionnaire_responses(db: Database, site_ids, site_code: str | None) -> li
             params,
         )
     )
+
+
+def data_state(db: Database, site_ids, site_code: str | None) -> dict[str, Any]:
+    """The study freeze in force and the participants locked, at export time."""
+    where, params = _scope(site_ids, site_code)
+    freeze = next(
+        db.query("SELECT frozen_at, reason FROM study_freezes WHERE lifted_at IS NULL"), None
+    )
+    locked = [
+        dict(r)
+        for r in db.query(
+            "SELECT p.study_id, p.locked_at FROM participants p JOIN sites s ON s.id = p.site_id"
+            f" WHERE {where} AND p.locked_at IS NOT NULL ORDER BY p.study_id",
+            params,
+        )
+    ]
+    return {
+        "study_frozen_at": freeze["frozen_at"] if freeze else None,
+        "freeze_reason": freeze["reason"] if freeze else None,
+        "locked_participants": locked,
+    }

@@ -28,7 +28,7 @@ from ..mme import Dose, daily_mme
 from ..study import Study
 from . import queries
 from . import questionnaires as questionnaire_exports
-from .tables import Table, to_csv
+from .tables import Table, signature_status, to_csv
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,24 @@ AE_RELATION = {
     "definite": "RELATED",
 }
 
+AE_OUTCOME = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+# SDTM's seriousness flags, from the diary's seriousness criteria.
+AE_SERIOUSNESS = (
+    ("AESDTH", "Results in Death", "death"),
+    ("AESLIFE", "Is Life Threatening", "life_threatening"),
+    ("AESHOSP", "Requires or Prolongs Hospitalization", "hospitalisation"),
+    ("AESDISAB", "Persist or Signif Disability/Incapacity", "disability"),
+    ("AESCONG", "Congenital Anomaly or Birth Defect", "congenital_anomaly"),
+    ("AESMIE", "Other Medically Important Serious Event", "other_important"),
+)
+
 AE = Dataset(
     "AE",
     "Adverse Events confirmed by study staff",
@@ -302,6 +320,27 @@ AE = Dataset(
         ),
         Var("AETOXGR", "Standard Toxicity Grade", "Char", "1; 2; 3; 4; 5", "CTCAE grade"),
         Var("AESER", "Serious Event", "Char", "Y; N"),
+        *(
+            Var(
+                name, label, "Char", "Y; N", f"seriousness criterion {code}; empty when not serious"
+            )
+            for name, label, code in AE_SERIOUSNESS
+        ),
+        Var(
+            "AEACN",
+            "Action Taken with Study Treatment",
+            "Char",
+            "NOT APPLICABLE; UNKNOWN",
+            "the study treatment is a one-time injection: NOT APPLICABLE once recorded",
+        ),
+        Var(
+            "AEACNOTH",
+            "Other Action Taken",
+            "Char",
+            "NONE; TREATMENT GIVEN; HOSPITALISED; WITHDRAWN FROM STUDY",
+            "the diary's action_taken",
+        ),
+        Var("AEOUT", "Outcome of Adverse Event", "Char", "; ".join(AE_OUTCOME.values())),
         Var(
             "AEREL",
             "Causality",
@@ -310,6 +349,7 @@ AE = Dataset(
             "relatedness to study treatment as judged by the investigator",
         ),
         Var("AESTDTC", "Start Date/Time of Adverse Event", "Char", "ISO 8601", "onset date"),
+        Var("AEENDTC", "End Date/Time of Adverse Event", "Char", "ISO 8601", "end date"),
         Var(
             "AESTDY",
             "Study Day of Start of Adverse Event",
@@ -332,9 +372,13 @@ SUPPAE = Dataset(
     "One record per AE record per qualifier",
     ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
     _supp_vars(
-        "AESOURCE; AEFLAGID",
-        "AESOURCE: FLAG, INTERVIEW, CLINICAL_EXAM or DIARY; AEFLAGID: the diary flag that "
-        "raised it",
+        "AESOURCE; AEFLAGID; AEEXPECT; AESIGST; AESIGBY; AESIGDTC; AESIGMN; AESPRDTC; AESPRREF",
+        "AESOURCE: FLAG, PARTICIPANT_REPORT, SITE_VISIT, INTERVIEW, CLINICAL_EXAM or DIARY;"
+        " AEFLAGID: the diary flag that raised it; AEEXPECT: EXPECTED or UNEXPECTED;"
+        " AESIGST: the investigator's e-signature, SIGNED, INVALIDATED (changed after"
+        " signing) or UNSIGNED; AESIGBY, AESIGDTC, AESIGMN: signer, UTC time and meaning of"
+        " the valid signature; AESPRDTC, AESPRREF: when the serious event was reported to"
+        " the sponsor and the sponsor's reference",
     ),
 )
 
@@ -527,8 +571,24 @@ def ae(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], lis
             "AESEV": AE_SEVERITY[a["ctcae_grade"]],
             "AETOXGR": str(a["ctcae_grade"]),
             "AESER": "Y" if a["serious"] else "N",
+            **{
+                name: (
+                    ("Y" if code in json.loads(a["seriousness_criteria"]) else "N")
+                    if a["serious"]
+                    else None
+                )
+                for name, _, code in AE_SERIOUSNESS
+            },
+            "AEACN": None
+            if a["action_taken"] is None
+            else ("UNKNOWN" if a["action_taken"] == "unknown" else "NOT APPLICABLE"),
+            "AEACNOTH": None
+            if a["action_taken"] in (None, "unknown", "not_applicable")
+            else a["action_taken"].replace("_", " ").upper(),
+            "AEOUT": AE_OUTCOME.get(a["ae_outcome"]) if a["ae_outcome"] else None,
             "AEREL": AE_RELATION.get(a["related"], a["related"].upper()),
             "AESTDTC": a["onset_date"],
+            "AEENDTC": a["end_date"],
             "AESTDY": sdtm_day(a["first_injection"], a["onset_date"]),
             "AEDTC": a["recorded_at"][:10],
             "_ae": a,
@@ -564,6 +624,25 @@ def ae(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], lis
                     "DERIVED",
                 )
             )
+        qualifiers = [
+            ("AEEXPECT", "Expectedness", (a["expected"] or "").upper() or None, "CRF"),
+            ("AESIGST", "Investigator Signature Status", signature_status(a).upper(), "DERIVED"),
+            ("AESIGBY", "Signed By", a["signed_by"], "DERIVED"),
+            ("AESIGDTC", "Signature Date/Time (UTC)", a["signed_at"], "DERIVED"),
+            (
+                "AESIGMN",
+                "Signature Meaning",
+                (a["signature_meaning"] or "").upper() or None,
+                "DERIVED",
+            ),
+            ("AESPRDTC", "Reported to Sponsor Date/Time (UTC)", a["sponsor_reported_at"], "CRF"),
+            ("AESPRREF", "Sponsor Case Reference", a["sponsor_reference"], "CRF"),
+        ]
+        for qnam, label, value, origin in qualifiers:
+            if value is not None:
+                supp.append(
+                    _supp(study, "AE", row["USUBJID"], row["AESEQ"], qnam, label, value, origin)
+                )
     return rows, supp
 
 
@@ -642,19 +721,30 @@ def tables(
     }
 
 
-def _members(study: Study, datasets: dict[str, Table]) -> Iterator[tuple[str, str]]:
+def _members(
+    study: Study, datasets: dict[str, Table], data_state: dict[str, Any] | None
+) -> Iterator[tuple[str, str]]:
     for name, table in datasets.items():
         yield f"{name}.csv", to_csv(table)
     yield "define.json", json.dumps(define(study), indent=2, ensure_ascii=False) + "\n"
     yield "define.csv", to_csv(define_csv(study))
+    if data_state is not None:
+        yield "data_state.json", json.dumps(data_state, indent=2, ensure_ascii=False) + "\n"
 
 
-def package(study: Study, datasets: dict[str, Table], *, now: datetime) -> bytes:
-    """The zip: one CSV per dataset plus define.json and define.csv, all UTF-8."""
+def package(
+    study: Study,
+    datasets: dict[str, Table],
+    *,
+    now: datetime,
+    data_state: dict[str, Any] | None = None,
+) -> bytes:
+    """The zip: one CSV per dataset plus define.json and define.csv, all UTF-8, and
+    data_state.json (the study freeze and the locked participants at export time)."""
     buffer = io.BytesIO()
     stamp = now.timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in _members(study, datasets):
+        for name, text in _members(study, datasets, data_state):
             archive.writestr(
                 zipfile.ZipInfo(name, date_time=stamp),
                 text.encode("utf-8"),

@@ -16,6 +16,7 @@ from ..db import transaction
 from ..errors import not_found
 from ..questionnaires import catalog
 from ..study import Study
+from . import queries as export_queries
 from . import questionnaires, sdtm, tables
 
 CSV_EXPORTS = {
@@ -56,7 +57,15 @@ def _build(db: Database, study: Study, name: str, site_ids, site_code, now) -> E
         return Export(
             filename(study, name, site_code, now),
             "application/zip",
-            sdtm.package(study, datasets, now=now),
+            sdtm.package(
+                study,
+                datasets,
+                now=now,
+                data_state={
+                    "exported_at": clock.iso(now),
+                    **export_queries.data_state(db, site_ids, site_code),
+                },
+            ),
             {k: len(t.rows) for k, t in datasets.items()},
         )
     table = CSV_EXPORTS[name](db, study, site_ids, site_code, now=now, instruments=instruments)

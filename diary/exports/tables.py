@@ -97,6 +97,7 @@ ENTRY_COLUMNS = (
     "device_time",
     "received_at",
     "updated_at",
+    "locked_at",
 )
 
 
@@ -205,13 +206,37 @@ AE_COLUMNS = (
     "term",
     "onset_date",
     "study_day",
+    "end_date",
     "ctcae_grade",
     "serious",
+    "seriousness_criteria",
     "related",
+    "expected",
+    "action_taken",
+    "ae_outcome",
     "note",
+    "version",
     "recorded_by",
     "recorded_at",
+    "updated_at",
+    "signature_status",
+    "signed_by",
+    "signed_by_email",
+    "signed_at",
+    "signature_meaning",
+    "sae_clock_started_at",
+    "sae_clock_due_at",
+    "sponsor_reported_at",
+    "sponsor_reference",
+    "locked_at",
 )
+
+
+def signature_status(row: dict[str, Any]) -> str:
+    """unsigned | signed (a valid signature) | invalidated (signed once, changed since)."""
+    if row["signed_at"]:
+        return "signed"
+    return "invalidated" if row["ever_signed"] else "unsigned"
 
 
 def adverse_events(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
@@ -221,6 +246,8 @@ def adverse_events(db: Database, study: Study, site_ids, site_code: str | None, 
             "adverse_event_id": a["id"],
             "study_day": study_day(a["first_injection"], a["onset_date"]),
             "serious": bool(a["serious"]),
+            "seriousness_criteria": json.loads(a["seriousness_criteria"]),
+            "signature_status": signature_status(a),
         }
         for a in queries.adverse_events(db, site_ids, site_code)
     ]
