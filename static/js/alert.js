@@ -1,6 +1,7 @@
 // Red-flag advice: a modal alertdialog that cannot be missed, with the study
 // team and a one-tap emergency call. Several alerts are shown one after another.
-import { add, clear, h } from './dom.js';
+// Also what the phone says when the study team has closed the diary.
+import { add, clear, h, notice } from './dom.js';
 
 const queue = [];
 
@@ -70,4 +71,12 @@ export function localAlert(protocol, labels) {
     study_team_contact: protocol.study_team_contact,
     emergency_number: protocol.emergency_number,
   };
+}
+
+/** The study team closed the diary (a lock or a freeze): nothing can be entered. */
+export function closedNotice(protocol) {
+  return notice('info', h('strong', {}, 'Your diary is closed. '),
+    'The study team has closed your diary, so there is nothing to enter. ',
+    'Anything still waiting on this phone stays here. Questions? Contact ',
+    h('strong', {}, protocol.study_team_contact), '.');
 }

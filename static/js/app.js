@@ -164,6 +164,7 @@ function retryLater(result) {
 async function afterSync(result) {
   if (!ctx.user) return result;
   if (result) retryLater(result);
+  if (result && result.closed && ctx.profile && !ctx.profile.diary_closed) refresh();
   if (result && result.signedOut) signedOut('You are signed out. Your unsent entries stay on this phone; ask your study team for a new code to send them.');
   const alerts = await ctx.outbox.takeAlerts(ctx.user.study_id);
   if (alerts.length) showAlerts(alerts);

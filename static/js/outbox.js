@@ -239,6 +239,9 @@
                 return session().then(function (s2) { csrf = s2.csrf_token; return next(i, true); });
               }
               if (r.status === 401) { result.signedOut = true; return result; }
+              // The study closed the diary (a lock or a data freeze): keep every entry
+              // on the phone, unsent, in case it is reopened; refuse none of them.
+              if (code === 'locked') { result.closed = true; return result; }
               // Busy or broken server, or rate limit: keep waiting and try later.
               if (r.status >= 500 || r.status === 429 || r.status === 408) return result;
               return settle(rec, r).then(function () {

@@ -1,6 +1,7 @@
 // One questionnaire, one question at a time: large labelled controls, progress,
 // Back and Next, the questionnaire's skip logic applied as answers change. The
 // answers are saved on the phone first (the same outbox as the diary), then sent.
+import { closedNotice } from '../alert.js';
 import { deviceTime } from '../dates.js';
 import { h, notice, uid, uuid } from '../dom.js';
 import { answered, flatten, limits, optionCode, optionText, shown, toSend } from '../questions.js';
@@ -65,6 +66,10 @@ function render(root, ctx, params) {
     title.textContent = q.title;
     document.title = `${q.title} – Pain Diary`;
     answers = { ...((q.record && q.record.body.answers) || (q.response && q.response.answers) || {}) };
+    if (ctx.profile && ctx.profile.diary_closed && ctx.protocol) {
+      body.replaceChildren(closedNotice(ctx.protocol));
+      return;
+    }
     const changeable = q.now === 'completed' && q.response && Date.now() < Date.parse(q.window_closes);
     if (!changeable && q.now !== 'open' && q.now !== 'refused' && q.now !== 'waiting') {
       body.replaceChildren(notice('info', q.now === 'upcoming' ? 'This questionnaire is not open yet.'

@@ -1,6 +1,7 @@
 // Questionnaires: what the study asks beside the daily diary — to answer now,
 // coming up (with the date the window opens), sent, missed. Drawn from the copy
 // the phone keeps, so it works without signal; refreshed from the server.
+import { closedNotice } from '../alert.js';
 import { Offline, get } from '../api.js';
 import { showDate, zoned } from '../dates.js';
 import { add, h, notice } from '../dom.js';
@@ -71,6 +72,10 @@ function render(root, ctx) {
     const missed = list.filter((q) => q.now === 'missed' || q.now === 'closed');
     const item = (q, extra) => h('li', { class: 'card questionnaire' }, h('h3', {}, q.title), extra);
     body.replaceChildren();
+    if (ctx.profile && ctx.profile.diary_closed && ctx.protocol) {
+      body.append(closedNotice(ctx.protocol));
+      return;
+    }
     add(body, [
       h('h2', {}, 'To answer now'),
       now.length ? h('ul', { class: 'plain' }, now.map((q) => item(q, [

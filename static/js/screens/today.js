@@ -1,6 +1,6 @@
 // Today: the day's entry in under a minute — pain, opioid doses, symptoms,
 // optional temperature and note. Saved to the phone first, then sent.
-import { localAlert, redFlagLabels } from '../alert.js';
+import { closedNotice, localAlert, redFlagLabels } from '../alert.js';
 import { Offline, get } from '../api.js';
 import { addDays, deviceTime, showDate, showTime, zoned } from '../dates.js';
 import { h, notice, uuid } from '../dom.js';
@@ -57,6 +57,7 @@ function render(root, ctx, params) {
   }
 
   async function showAsked() {
+    if (ctx.profile && ctx.profile.diary_closed) return asked.replaceChildren();
     const open = (await loadQuestionnaires(ctx)).filter((q) => q.now === 'open');
     asked.replaceChildren(...open.slice(0, 2).map((q) => notice('info', `Your study asks you to answer: ${q.title}. `,
       h('a', { href: `#/questionnaire?id=${q.id}` }, 'Answer it now'))));
@@ -81,6 +82,11 @@ function render(root, ctx, params) {
         ? notice('error', `The diary questions could not be loaded: ${ctx.loadError}`)
         : ctx.online ? h('p', {}, 'Loading the diary questions…')
           : notice('info', 'Connect to the internet once to load the diary questions.'));
+      return;
+    }
+    if (ctx.profile && ctx.profile.diary_closed) {
+      body.append(closedNotice(p));
+      if (entry) body.append(summary(p, entry));
       return;
     }
     if (offerYesterday) {
