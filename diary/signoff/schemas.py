@@ -102,3 +102,8 @@ class FreezeSchema(Schema):
     frozen_at = fields.DateTime(allow_none=True)
     frozen_by = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
+
+
+class SignatureCheckSchema(Schema):
+    ok = fields.Boolean(required=True)
+    problems = fields.List(fields.String(), required=True)

@@ -17,6 +17,7 @@ from .schemas import (
     AwaitingListSchema,
     FreezeSchema,
     ReasonSchema,
+    SignatureCheckSchema,
     SignatureInSchema,
     SignatureListSchema,
     SignatureQuerySchema,
@@ -83,6 +84,15 @@ def awaiting():
             change_requests_signed=current_study().change_requests_signed,
         )
     }
+
+
+@blp.route("/staff/signatures/verify", methods=["GET"])
+@staff_required("audit.read")
+@blp.response(200, SignatureCheckSchema)
+def verify():
+    """Every signature against the audit row that recorded it and its record's hash."""
+    problems = signatures.problems(get_db())
+    return {"ok": not problems, "problems": problems}
 
 
 def _freeze_state(db) -> dict:

@@ -325,3 +325,32 @@ def test_after_the_window_only_staff_change_answers(phone, db):
         ]
         == 2
     )
+
+
+def test_a_locked_participant_cannot_answer_and_staff_cannot_clarify(phone, db, make_staff, login):
+    from diary import audit
+    from diary.db import transaction
+    from diary.participants import queries as participant_queries
+    from diary.signoff import locks
+
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    with at(2026, 3, 1, 16):
+        q = occurrence(phone, "all-types")
+        participant = participant_queries.get_by_study_id(db, "LBP-001")
+        with transaction(db):
+            locks.lock(db, participant, reason="withdrawn", actor=audit.CLI, now=clock.now())
+        coordinator = login("coord@a.test")
+        before = counts(db)
+        refused = phone.put(f"questionnaires/{q['id']}/response", answer(ALL))
+        staff = coordinator.put(
+            f"staff/participants/LBP-001/questionnaires/{q['id']}/response",
+            {
+                "client_id": str(uuid.uuid4()),
+                "answers": ALL,
+                "reason": "answered on paper at the visit",
+            },
+        )
+    for response in (refused, staff):
+        assert response.status_code == 409, response.get_json()
+        assert response.get_json()["error"]["code"] == "locked"
+    assert counts(db) == before
