@@ -322,7 +322,8 @@ def demo(password):
 def _demo_history(db, *, now) -> None:
     """Two demo participants with three weeks of diary, written through the real entry
     service at each evening's local time, then every job run once: the console opens
-    on missed entries, a pain flare, a fever and opioid flags to work."""
+    on missed entries, a pain flare, a fever, an ER visit with its serious-event clock,
+    and opioid flags to work."""
     import random
     import uuid
     from datetime import time, timedelta
@@ -348,6 +349,8 @@ def _demo_history(db, *, now) -> None:
                 15: {"back_pain": 8},
                 16: {"back_pain": 8},
                 19: {"symptoms": ["fever"], "temperature_c": 38.6},
+                # Last evening: an ER visit starts a 24-hour serious-event clock.
+                20: {"symptoms": ["hospital_or_er_visit"]},
             },
         ),
         "LBP-102": (10, 3, 0, {7: "oxy", 8: "oxy", 9: "oxy"}),
