@@ -159,3 +159,21 @@ def data_state(db: Database, site_ids, site_code: str | None) -> dict[str, Any]:
         "freeze_reason": freeze["reason"] if freeze else None,
         "locked_participants": locked,
     }
+
+
+def signatures(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+    """Every electronic signature in scope, oldest first, with what invalidated it."""
+    where, params = _scope(site_ids, site_code)
+    return list(
+        db.query(
+            "SELECT g.id, p.study_id, s.code AS site, g.record_type, g.record_id, g.up_to,"
+            " g.meaning, g.signer_name, g.signer_email, g.signed_at, g.record_hash, g.status,"
+            " g.invalidated_at, a.action AS invalidated_by_action,"
+            " g.invalidated_by_audit_id"
+            " FROM signatures g JOIN participants p ON p.id = g.participant_id"
+            " JOIN sites s ON s.id = p.site_id"
+            " LEFT JOIN audit_log a ON a.id = g.invalidated_by_audit_id"
+            f" WHERE {where} ORDER BY g.id",
+            params,
+        )
+    )

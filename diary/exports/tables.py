@@ -302,10 +302,45 @@ def adherence_table(
     return _table(ADHERENCE_COLUMNS, rows)
 
 
+SIGNATURE_COLUMNS = (
+    "signature_id",
+    "study_id",
+    "site",
+    "record_type",
+    "record_id",
+    "up_to",
+    "meaning",
+    "signer_name",
+    "signer_email",
+    "signed_at",
+    "record_hash",
+    "status",
+    "invalidated_at",
+    "invalidated_by_action",
+    "invalidated_by_audit_id",
+)
+
+
+def signatures_table(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+    """The investigators' electronic signatures as printed (21 CFR 11.50): who, when,
+    what it means, the hash of the record version signed, and whether it still holds."""
+    rows = [
+        {
+            **g,
+            "signature_id": g["id"],
+            # A casebook is named by its study ID; the other records by their number.
+            "record_id": g["study_id"] if g["record_type"] == "participant" else g["record_id"],
+        }
+        for g in queries.signatures(db, site_ids, site_code)
+    ]
+    return _table(SIGNATURE_COLUMNS, rows)
+
+
 CSV_EXPORTS = {
     "entries.csv": entries,
     "doses.csv": doses,
     "flags.csv": flags,
     "adverse_events.csv": adverse_events,
     "adherence.csv": adherence_table,
+    "signatures.csv": signatures_table,
 }

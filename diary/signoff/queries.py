@@ -121,10 +121,13 @@ def clarification(db: Database, audit_id: int) -> dict[str, Any] | None:
 
 
 def participant(db: Database, study_id: str, site_ids) -> dict[str, Any] | None:
-    """id, study id, site and lock state of a participant at `site_ids` (None: all)."""
+    """id, study id, site, time zone and lock state of a participant at `site_ids`
+    (None: all)."""
     sql = (
         "SELECT p.id, p.study_id, p.site_id, p.status, p.locked_at, p.locked_by, p.lock_reason,"
-        " s.timezone FROM participants p JOIN sites s ON s.id = p.site_id WHERE p.study_id = ?"
+        " coalesce((SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
+        "   ORDER BY effective_from DESC, id DESC LIMIT 1), s.timezone) AS timezone"
+        " FROM participants p JOIN sites s ON s.id = p.site_id WHERE p.study_id = ?"
     )
     params: list[Any] = [study_id]
     if site_ids is not None:

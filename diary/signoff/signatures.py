@@ -198,6 +198,7 @@ def recheck(
     if not queries.has_valid_signatures(db, participant_id):
         return []
     changed = []
+    site_id = queries.participant_by_id(db, participant_id)["site_id"]
     for sig in queries.signatures(db, participant_id=participant_id, status="valid"):
         up_to = date.fromisoformat(sig["up_to"]) if sig["up_to"] else None
         if record_hash(db, sig["record_type"], sig["record_id"], up_to) == sig["record_hash"]:
@@ -209,6 +210,7 @@ def recheck(
             action="signature.invalidate",
             object_type="signature",
             object_id=sig["id"],
+            site_id=site_id,
             participant_id=participant_id,
             before={"status": "valid"},
             after={"status": "invalidated", "changed_by_audit_row": cause_audit_id},

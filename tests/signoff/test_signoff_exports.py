@@ -58,6 +58,7 @@ def test_exports_carry_the_ae_record_its_signature_its_sae_report_and_the_lock(
         )
         (row,) = _csv(inv.get("staff/exports/adverse_events.csv"))
         (entry_row,) = _csv(inv.get("staff/exports/entries.csv"))
+        (signature,) = _csv(inv.get("staff/exports/signatures.csv"))
         package = zipfile.ZipFile(io.BytesIO(inv.get("staff/exports/sdtm.zip").data))
     assert row["end_date"] == "2026-03-03" and row["ctcae_grade"] == "3"
     assert row["seriousness_criteria"] == "hospitalisation;other_important"
@@ -69,6 +70,13 @@ def test_exports_carry_the_ae_record_its_signature_its_sae_report_and_the_lock(
     assert row["signature_status"] == "signed" and row["signed_by"] == "Dr Ines Vega"
     assert row["signature_meaning"] == "approved" and row["signed_at"].startswith("2026-03-04T16")
     assert row["sponsor_reference"] == "SPN-77" and row["sponsor_reported_at"]
+    assert (signature["record_type"], signature["record_id"], signature["meaning"]) == (
+        "adverse_event",
+        str(ae["id"]),
+        "approved",
+    )
+    assert signature["signer_name"] == "Dr Ines Vega" and signature["status"] == "valid"
+    assert len(signature["record_hash"]) == 64
     assert (
         row["locked_at"].startswith("2026-03-04T16") and entry_row["locked_at"] == row["locked_at"]
     )
@@ -104,7 +112,10 @@ def test_exports_carry_the_ae_record_its_signature_its_sae_report_and_the_lock(
         )
         admin.post("staff/study/freeze", {"reason": "interim cut"})
         (row,) = _csv(inv.get("staff/exports/adverse_events.csv"))
+        (signature,) = _csv(inv.get("staff/exports/signatures.csv"))
         package = zipfile.ZipFile(io.BytesIO(inv.get("staff/exports/sdtm.zip").data))
     assert row["signature_status"] == "invalidated" and row["signed_by"] == ""
+    assert signature["status"] == "invalidated"
+    assert signature["invalidated_by_action"] == "adverse_event.correct"
     assert row["locked_at"].startswith("2026-03-04T17")  # the freeze
     assert json.loads(package.read("data_state.json"))["freeze_reason"] == "interim cut"
