@@ -211,17 +211,24 @@ def test_a_clarification_is_signed_and_a_later_change_invalidates_it(site, db):
     assert [s["status"] for s in sigs] == ["invalidated"]
 
 
-def test_audit_verify_catches_a_signed_record_changed_behind_the_applications_back(site, db):
+def test_audit_verify_catches_a_signed_record_changed_behind_the_applications_back(
+    site, db, app
+):
     with at(2026, 3, 4, 10, 0):
         assert (
             sign(site["as"]("investigator"), "adverse_event", site["ae"]["id"]).status_code == 201
         )
     assert signatures.problems(db) == []
     assert audit.verify(db).ok
+    runner = app.test_cli_runner()
+    good = runner.invoke(args=["diary", "audit", "verify"])
+    assert good.exit_code == 0 and "1 signatures hold" in good.output
     db.execute("UPDATE adverse_events SET ctcae_grade = 3 WHERE id = ?", [site["ae"]["id"]])
     db.conn.commit()
     (problem,) = signatures.problems(db)
     assert "no longer matches its hash" in problem
+    bad = runner.invoke(args=["diary", "audit", "verify"])
+    assert bad.exit_code == 1 and "BROKEN signature 1" in bad.output
 
 
 def test_audit_verify_catches_a_signature_moved_to_another_record(site, db):
