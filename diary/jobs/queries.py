@@ -22,7 +22,7 @@ def participants_to_close(
     """Participants with dates still to close: every active one, and each who stopped
     (withdrew, completed) until the day they stopped is closed; `also`: participants
     with an entry for a date already closed. With current zone, first injection,
-    baseline and this job's progress."""
+    baseline and this job's progress. None whose diary is closed (locked, frozen)."""
     return list(
         db.query(
             """
@@ -35,11 +35,15 @@ def participants_to_close(
                    jp.closed_through
             FROM participants p
             LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = ?
-            WHERE p.status = 'active'
-               OR (p.ended_at IS NOT NULL
-                   AND (jp.closed_through IS NULL
-                        OR jp.closed_through <= date(p.ended_at, '+1 day')))
-               OR p.id IN (SELECT value FROM json_each(?))
+            WHERE (p.status = 'active'
+                   OR (p.ended_at IS NOT NULL
+                       AND (jp.closed_through IS NULL
+                            OR jp.closed_through <= date(p.ended_at, '+1 day')))
+                   OR p.id IN (SELECT value FROM json_each(?)))
+              -- A closed diary (locked, or the study frozen) waits: nobody can enter
+              -- its dates, so none is missed; once reopened the job catches up.
+              AND p.locked_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)
             ORDER BY p.id
             """,
             [job_id, json.dumps(sorted(set(also)))],

@@ -437,13 +437,17 @@ _CURRENT_TZ = (
 
 
 def reminder_candidates(db: Database) -> list[dict[str, Any]]:
-    """Active participants with reminders on and at least one live push subscription."""
+    """Active participants with reminders on and at least one live push subscription,
+    whose diary is open (not locked, the study not frozen)."""
     return list(
         db.query(
             f"SELECT p.id, p.study_id, p.reminder_time, {_CURRENT_TZ} AS timezone,"
             " (SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
             "   AS first_injection"
             " FROM participants p WHERE p.status = 'active' AND p.notifications_enabled = 1"
+            # A closed diary (locked, or the study frozen) asks nothing of anyone.
+            " AND p.locked_at IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)"
             " AND EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.participant_id = p.id"
             "   AND ps.ended_at IS NULL)"
             " ORDER BY p.id"

@@ -140,11 +140,14 @@ def sync_occurrences(
 
 
 def close_missed(db: Database, *, now: datetime) -> list[dict[str, Any]]:
-    """Mark missed, once, every pending occurrence whose window has closed; return them."""
+    """Mark missed, once, every pending occurrence whose window has closed; return them.
+    A closed diary (participant locked, study frozen) waits until it is reopened."""
     return list(
         db.query(
             "UPDATE questionnaire_occurrences SET status = 'missed', missed_at = ?"
             " WHERE status = 'pending' AND window_closes <= ?"
+            " AND participant_id NOT IN (SELECT id FROM participants WHERE locked_at IS NOT NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)"
             " RETURNING id, participant_id, instrument, due_date, window_closes",
             [clock.iso(now), clock.iso(now)],
         )

@@ -211,9 +211,7 @@ def test_a_clarification_is_signed_and_a_later_change_invalidates_it(site, db):
     assert [s["status"] for s in sigs] == ["invalidated"]
 
 
-def test_audit_verify_catches_a_signed_record_changed_behind_the_applications_back(
-    site, db, app
-):
+def test_audit_verify_catches_a_signed_record_changed_behind_the_applications_back(site, db, app):
     with at(2026, 3, 4, 10, 0):
         assert (
             sign(site["as"]("investigator"), "adverse_event", site["ae"]["id"]).status_code == 201
