@@ -110,12 +110,10 @@ def check_password(
         )
     if result["locked_until"]:
         raise locked_error(clock.parse_iso(result["locked_until"]), now)
-    raise APIError(
-        401,
-        "Wrong e-mail or password."
-        if action == "staff.login_failed"
-        else "Wrong password: nothing was signed.",
-    )
+    if action == "staff.login_failed":
+        raise APIError(401, "Wrong e-mail or password.")
+    # Signed in, but the password typed to sign was wrong: not a session that ended.
+    raise APIError(401, "Wrong password: nothing was signed.", code="wrong_password")
 
 
 def locked_error(until: datetime, now: datetime) -> APIError:

@@ -53,6 +53,7 @@ async function request(method, path, body, retried = false) {
     await getSession();
     return request(method, path, body, true);
   }
-  if (response.status === 401 && path !== '/participant/activate') onSignedOut();
+  // A wrong password typed to sign a record is a 401 of a live session.
+  if (response.status === 401 && path !== '/participant/activate' && error.code !== 'wrong_password') onSignedOut();
   throw error;
 }

@@ -98,6 +98,7 @@ def test_a_wrong_password_signs_nothing_and_counts_toward_the_sign_in_lock(
         for _ in range(limit - 1):
             wrong = sign(investigator, "adverse_event", site["ae"]["id"], password="nope")
             assert wrong.status_code == 401
+            assert wrong.get_json()["error"]["code"] == "wrong_password"
         assert db.execute("SELECT count(*) FROM signatures").fetchone()[0] == 0
         locked = sign(investigator, "adverse_event", site["ae"]["id"], password="nope")
         assert locked.status_code == 403 and locked.get_json()["error"]["code"] == "account_locked"

@@ -187,8 +187,8 @@ function watchIdle() {
 
 async function start() {
   whenSignedOut(async () => {
-    // A 401 also answers a wrong password typed to sign a record: ask whether the
-    // session really ended before leaving the screen.
+    // Ask whether the session really ended before leaving the screen (a 401 whose
+    // session is alive must not throw away what is on it).
     try {
       const session = await getSession();
       if (session.user && session.user.kind === 'staff') return;
