@@ -53,8 +53,13 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
         "PARTICIPANT_SESSION_LIFETIME": timedelta(days=90),
-        "STAFF_LOCKOUT_FAILURES": 5,
-        "STAFF_LOCKOUT_DURATION": timedelta(minutes=15),
+        # Sign-in throttling (SPEC §15; see auth/throttle.py): failures counted over
+        # the window per address, per account at an address, and per account.
+        "STAFF_THROTTLE_WINDOW": timedelta(minutes=15),
+        "STAFF_FAILURES_PER_ADDRESS": 20,
+        "STAFF_FAILURES_PER_ACCOUNT_AT_ADDRESS": 5,
+        "STAFF_FAILURES_PER_ACCOUNT": 30,
+        "STAFF_SLOWED_INTERVAL": timedelta(seconds=10),
         "ACTIVATION_CODE_LIFETIME": timedelta(days=14),
         "ACTIVATION_MAX_FAILURES": 10,
         "ACTIVATION_FAILURE_WINDOW": timedelta(minutes=15),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -103,27 +103,11 @@ def add_staff_site(db: Database, staff_id: int, site_id: int) -> None:
     )
 
 
-def record_login_failure(
-    db: Database, staff_id: int, *, failures_to_lock: int, lock_for: timedelta, now: datetime
-) -> dict[str, Any]:
-    """Count one failure in the database; lock the account when the count is reached."""
-    db.execute("UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = ?", [staff_id])
-    row = next(db.query("SELECT failed_logins FROM staff WHERE id = ?", [staff_id]))
-    locked_until = None
-    if row["failed_logins"] >= failures_to_lock:
-        locked_until = clock.iso(now + lock_for)
-        db.execute(
-            "UPDATE staff SET locked_until = ?, failed_logins = 0 WHERE id = ?",
-            [locked_until, staff_id],
-        )
-    return {"failed_logins": row["failed_logins"], "locked_until": locked_until}
-
-
 def record_login_success(
     db: Database, staff_id: int, *, now: datetime, password_hash: str | None = None
 ) -> None:
     db.execute(
-        "UPDATE staff SET failed_logins = 0, locked_until = NULL, last_login_at = ?,"
+        "UPDATE staff SET last_login_at = ?,"
         " password_hash = coalesce(?, password_hash) WHERE id = ?",
         [clock.iso(now), password_hash, staff_id],
     )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from .. import audit, clock
 from ..access import staff_required
 from ..db import get_db, transaction
-from ..errors import APIError
 from ..schemas import Blueprint, OkSchema
-from . import StaffUser, queries, sign_in, sign_out
-from .passwords import hash_password, needs_rehash, verify_password
+from . import StaffUser, queries, sign_in, sign_out, throttle
+from .passwords import hash_password, needs_rehash
 from .schemas import SessionSchema, SiteListSchema, StaffLoginSchema, UserSchema
 from .staff import check_password
 
@@ -31,21 +30,18 @@ def get_session():
 @blp.arguments(StaffLoginSchema)
 @blp.response(200, UserSchema)
 @blp.alt_response(401, description="Wrong e-mail or password")
-@blp.alt_response(403, description="Account locked after repeated failures")
+@blp.alt_response(429, description="Too many attempts (the same answer for every e-mail)")
 def staff_login(body):
     db = get_db()
-    cfg = current_app.config
     now = clock.now()
     staff = queries.staff_by_email(db, body["email"])
-    if staff is None or not staff["active"]:
-        verify_password(None, body["password"])  # same work as a real check
-        raise APIError(401, "Wrong e-mail or password.")
     check_password(
         db,
         staff,
         body["password"],
-        failures_to_lock=cfg["STAFF_LOCKOUT_FAILURES"],
-        lock_for=cfg["STAFF_LOCKOUT_DURATION"],
+        email=body["email"],
+        client=request.remote_addr or "unknown",
+        limits=throttle.Limits.from_config(current_app.config),
         now=now,
     )
     actor = audit.Actor("staff", str(staff["id"]), staff["email"])

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from .. import audit, clock
 from ..auth import queries as auth_queries
+from ..auth import throttle
 from ..auth.staff import check_password
 from ..db import transaction
 from ..errors import APIError, not_found
@@ -124,7 +125,8 @@ def sign(
     body: Mapping[str, Any],
     signer: Any,
     site_ids,
-    throttle: Mapping[str, Any],
+    client: str,
+    limits: throttle.Limits,
     now: datetime,
 ) -> dict[str, Any]:
     """Check the password (counting a wrong one toward the sign-in lock), then sign."""
@@ -138,7 +140,14 @@ def sign(
             code="name_required",
         )
     check_password(
-        db, staff, body["password"], now=now, action="signature.failed_password", **throttle
+        db,
+        staff,
+        body["password"],
+        email=staff["email"],
+        client=client,
+        limits=limits,
+        now=now,
+        purpose="signature",
     )
 
     def today(tz: str) -> date:

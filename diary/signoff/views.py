@@ -3,11 +3,12 @@ own lock and unlock are in the participants package, beside the participant."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
 from .. import clock
 from ..access import staff_required
+from ..auth import throttle
 from ..db import get_db, transaction
 from ..errors import not_found
 from ..schemas import Blueprint
@@ -41,10 +42,8 @@ def sign(body):
         body=body,
         signer=current_user,
         site_ids=current_user.site_ids,
-        throttle={
-            "failures_to_lock": cfg["STAFF_LOCKOUT_FAILURES"],
-            "lock_for": cfg["STAFF_LOCKOUT_DURATION"],
-        },
+        client=request.remote_addr or "unknown",
+        limits=throttle.Limits.from_config(cfg),
         now=clock.now(),
     )
 

@@ -38,7 +38,7 @@ function render(root, ctx) {
       } catch (error) {
         password.value = '';
         put(status, showError(form, error, 'Sign-in failed.'));
-        if (error instanceof ApiError && error.code === 'account_locked') ctx.announce(error.message);
+        if (error instanceof ApiError && error.code === 'too_many_attempts') ctx.announce(error.message);
         password.focus();
       }
     });

@@ -1,0 +1,152 @@
+"""Staff sign-in throttling (SPEC §15) that protects without locking anyone out.
+
+Every password check (to sign in, or to sign a record) is first reserved as a
+'pending' attempt inside a write transaction, after counting the failures of the
+window; parallel requests queue on the write lock, so no more checks run than the
+limits allow. Three limits, each over the last `window`:
+
+- one client address: `per_address` failures across all accounts (a password
+  spray from one place is refused);
+- one account from one address: `per_account_at_address` failures since that
+  address last signed in to it (a cool-down for that address only);
+- one account from everywhere: past `per_account` failures since the account's
+  last success, its checks are slowed to one per `slowed_interval` (a botnet
+  cannot guess quickly, and the owner still signs in from a fresh address).
+
+Keys are the e-mail as typed, lower-cased, whether or not the account exists, and a
+throttled answer is the same 429 for every e-mail: the answers never tell whether
+an account exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import clock
+from ..db import transaction
+from ..errors import APIError
+
+# Attempts are kept this long (the access record of who tried to sign in, when).
+KEEP = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Limits:
+    window: timedelta
+    per_address: int
+    per_account_at_address: int
+    per_account: int
+    slowed_interval: timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        return cls(
+            window=config["STAFF_THROTTLE_WINDOW"],
+            per_address=config["STAFF_FAILURES_PER_ADDRESS"],
+            per_account_at_address=config["STAFF_FAILURES_PER_ACCOUNT_AT_ADDRESS"],
+            per_account=config["STAFF_FAILURES_PER_ACCOUNT"],
+            slowed_interval=config["STAFF_SLOWED_INTERVAL"],
+        )
+
+
+def _throttled(wait: timedelta) -> APIError:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    when = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    return APIError(
+        429,
+        f"Too many sign-in attempts. Try again in {when}.",
+        code="too_many_attempts",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _failures(
+    db: Database, where: str, params: list[Any], since: str, after_id: int = 0
+) -> tuple[int, str | None]:
+    """Failed (or still pending) checks matching `where` in the window and after the
+    attempt `after_id` (ids order attempts even when they share an instant)."""
+    row = db.execute(
+        f"SELECT count(*), min(at) FROM signin_attempts WHERE {where}"  # noqa: S608
+        " AND outcome != 'success' AND at > ? AND id > ?",
+        [*params, since, after_id],
+    ).fetchone()
+    return row[0], row[1]
+
+
+def _last_success(db: Database, where: str, params: list[Any]) -> int:
+    return db.execute(
+        f"SELECT coalesce(max(id), 0) FROM signin_attempts WHERE {where}"  # noqa: S608
+        " AND outcome = 'success'",
+        params,
+    ).fetchone()[0]
+
+
+def reserve(
+    db: Database, *, account: str, client: str, purpose: str, limits: Limits, now: datetime
+) -> int:
+    """Count, decide and reserve one password check; 429 (same for every e-mail) if over."""
+    account = account.strip().lower()
+    stamp = clock.iso(now)
+    window_start = clock.iso(now - limits.window)
+    with transaction(db):
+        count, oldest = _failures(db, "client_key = ?", [client], window_start)
+        if count >= limits.per_address:
+            raise _throttled(clock.parse_iso(oldest) + limits.window - now)
+        pair = "client_key = ? AND account_key = ?"
+        since = _last_success(db, pair, [client, account])
+        count, oldest = _failures(db, pair, [client, account], window_start, since)
+        if count >= limits.per_account_at_address:
+            raise _throttled(clock.parse_iso(oldest) + limits.window - now)
+        since = _last_success(db, "account_key = ?", [account])
+        count, _ = _failures(db, "account_key = ?", [account], window_start, since)
+        if count >= limits.per_account:
+            last = db.execute(
+                "SELECT max(at) FROM signin_attempts WHERE account_key = ?", [account]
+            ).fetchone()[0]
+            wait = clock.parse_iso(last) + limits.slowed_interval - now
+            if wait > timedelta(0):
+                raise _throttled(wait)
+        attempt_id = db.execute(
+            "INSERT INTO signin_attempts (at, client_key, account_key, purpose)"
+            " VALUES (?, ?, ?, ?)",
+            [stamp, client, account, purpose],
+        ).lastrowid
+        db.execute("DELETE FROM signin_attempts WHERE at < ?", [clock.iso(now - KEEP)])
+    return attempt_id
+
+
+def settle(db: Database, attempt_id: int, *, ok: bool) -> None:
+    with transaction(db):
+        db.execute(
+            "UPDATE signin_attempts SET outcome = ? WHERE id = ?",
+            ["success" if ok else "failed", attempt_id],
+        )
+
+
+def checked(
+    db: Database,
+    *,
+    account: str,
+    client: str,
+    purpose: str,
+    limits: Limits,
+    now: datetime,
+    check: Callable[[], bool],
+) -> bool:
+    """Reserve an attempt, run the (slow) password check outside any transaction, and
+    record its outcome; a check that raises counts as a failure."""
+    attempt_id = reserve(
+        db, account=account, client=client, purpose=purpose, limits=limits, now=now
+    )
+    ok = False
+    try:
+        ok = bool(check())
+    finally:
+        settle(db, attempt_id, ok=ok)
+    return ok
