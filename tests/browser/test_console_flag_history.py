@@ -79,7 +79,7 @@ def test_the_mme_chart_marks_days_whose_opioid_has_no_factor(desk, make_staff, s
     marks = mme.locator(".chart-marker.incomplete title")
     expect(marks).to_have_count(2)
     assert all("Buprenorphine not converted" in t for t in marks.all_text_contents())
-    assert "2 day(s) with an opioid that has no MME factor" in mme.locator("desc").text_content()
+    expect(mme.locator("desc")).to_contain_text("2 day(s) with an opioid that has no MME factor")
     expect(page.get_by_text("MME incomplete (opioid without a factor)")).to_be_visible()
     # The new opioid was raised for review at once, with what it is.
     flags = page.get_by_role("region", name=re.compile("Flags"))
