@@ -71,7 +71,7 @@ def _target(db: Database, body: Mapping[str, Any], site_ids, tz_today) -> dict[s
             "up_to": up_to,
             "shown_id": participant["study_id"],
         }
-    if not raw_id.isdigit() or int(raw_id) >= 2**63:
+    if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) >= 2**63:
         raise APIError(
             422,
             "record_id is the number of the record to sign.",

@@ -61,7 +61,7 @@ def list_signatures(args):
         if participant is None:
             raise not_found(f"No participant {record_id} at your sites.")
         numeric = participant["id"]
-    elif record_id.isdigit() and int(record_id) < 2**63:
+    elif record_id.isascii() and record_id.isdigit() and int(record_id) < 2**63:
         numeric = int(record_id)
     else:
         return {"signatures": []}

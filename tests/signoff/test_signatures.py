@@ -261,3 +261,15 @@ def test_audit_verify_catches_a_signature_moved_to_another_record(site, db):
     db.conn.commit()
     (problem,) = signatures.problems(db)
     assert "differs from the audit row" in problem
+
+
+@pytest.mark.parametrize("record_id", ["²", "٣", "1e3", "-1", "99999999999999999999", True, 1.5])
+def test_a_record_id_that_is_no_record_number_is_a_clear_4xx(site, record_id):
+    with at(2026, 3, 4, 10, 0):
+        investigator = site["as"]("investigator")
+        signed = sign(investigator, "adverse_event", record_id)
+        listed = investigator.get(
+            f"staff/signatures?record_type=adverse_event&record_id={record_id}"
+        )
+    assert signed.status_code in (404, 422), signed.get_json()
+    assert listed.status_code in (200, 422), listed.get_json()
