@@ -135,27 +135,16 @@ def apply(
         by_staff=True,
     )
     audit_id = queries.latest_entry_audit_id(db, participant["study_id"], day)
-    queries.decide_change_request(
+    _decide(
         db,
         request_id,
-        status="applied",
-        staff_id=staff_id,
+        "applied",
+        participant=participant,
         reason=reason,
+        actor=actor,
+        staff_id=staff_id,
         now=now,
         clarification_audit_id=audit_id,
-    )
-    audit.record(
-        db,
-        actor=actor,
-        action="change_request.apply",
-        object_type="change_request",
-        object_id=request_id,
-        site_id=participant["site_id"],
-        participant_id=participant["id"],
-        before={"status": "open"},
-        after={"status": "applied", "clarification_audit_id": audit_id},
-        reason=reason,
-        at=now,
     )
 
 
@@ -171,25 +160,54 @@ def decline(
     now: datetime,
 ) -> None:
     _open(request, request_id)
-    queries.decide_change_request(
+    _decide(
         db,
         request_id,
-        status="declined",
-        staff_id=staff_id,
+        "declined",
+        participant=participant,
         reason=reason,
+        actor=actor,
+        staff_id=staff_id,
         now=now,
         clarification_audit_id=None,
     )
+
+
+def _decide(
+    db: Database,
+    request_id: int,
+    status: str,
+    *,
+    participant: dict[str, Any],
+    reason: str,
+    actor: audit.Actor,
+    staff_id: int,
+    now: datetime,
+    clarification_audit_id: int | None,
+) -> None:
+    """Close an open request as applied or declined, with its reason; audited."""
+    queries.decide_change_request(
+        db,
+        request_id,
+        status=status,
+        staff_id=staff_id,
+        reason=reason,
+        now=now,
+        clarification_audit_id=clarification_audit_id,
+    )
+    after: dict[str, Any] = {"status": status}
+    if clarification_audit_id is not None:
+        after["clarification_audit_id"] = clarification_audit_id
     audit.record(
         db,
         actor=actor,
-        action="change_request.decline",
+        action=f"change_request.{'apply' if status == 'applied' else 'decline'}",
         object_type="change_request",
         object_id=request_id,
         site_id=participant["site_id"],
         participant_id=participant["id"],
         before={"status": "open"},
-        after={"status": "declined"},
+        after=after,
         reason=reason,
         at=now,
     )

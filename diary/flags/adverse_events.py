@@ -210,6 +210,11 @@ def correct(
     are invalidated by the change."""
     locks.ensure_writable(db, ae["participant_id"])
     current = _record_view(ae)
+    changes = dict(changes)
+    if "seriousness_criteria" in changes:  # the stored form: the list's order, no repeats
+        changes["seriousness_criteria"] = [
+            c for c in SERIOUSNESS if c in (changes["seriousness_criteria"] or [])
+        ]
     merged = {**{k: current[k] for k in FIELDS}, **changes}
     _check(merged, clock.local_date(now, tz))
     changed = {k: v for k, v in changes.items() if current[k] != v}
@@ -325,7 +330,7 @@ def clock_for_event(
     if existing["status"] == "running" and not serious:
         stop(db, existing, reason="judged not serious", actor=actor, now=now)
     elif existing["status"] == "stopped" and serious:
-        queries.restart_sae_clock(db, existing["id"])
+        queries.restart_sae_clock(db, existing["id"], now=now, due_at=now + CLOCK)
         _audit_clock(
             db,
             existing["id"],
@@ -334,7 +339,11 @@ def clock_for_event(
             site_id=site_id,
             actor=actor,
             now=now,
-            after={"status": "running", "due_at": existing["due_at"]},
+            after={
+                "status": "running",
+                "started_at": clock.iso(now),
+                "due_at": clock.iso(now + CLOCK),
+            },
         )
 
 
@@ -363,6 +372,20 @@ def report_to_sponsor(
 ) -> None:
     """The serious event was reported to the sponsor: who, when, and their reference."""
     sae = queries.sae_clock(db, adverse_event_id=ae["id"])
+    if sae is None and ae["serious"]:
+        # Recorded serious before the clock existed (schema 0012): its clock ran from
+        # when it was recorded.
+        recorded = clock.parse_iso(ae["recorded_at"])
+        queries.start_sae_clock(
+            db,
+            participant_id=ae["participant_id"],
+            flag_id=None,
+            adverse_event_id=ae["id"],
+            trigger="serious_adverse_event",
+            started_at=recorded,
+            due_at=recorded + CLOCK,
+        )
+        sae = queries.sae_clock(db, adverse_event_id=ae["id"])
     if sae is None or not ae["serious"]:
         raise APIError(
             409,

@@ -499,11 +499,14 @@ def stop_sae_clock(db: Database, clock_id: int, *, reason: str, now: datetime) -
     )
 
 
-def restart_sae_clock(db: Database, clock_id: int) -> None:
+def restart_sae_clock(db: Database, clock_id: int, *, now: datetime, due_at: datetime) -> None:
+    """A stopped clock runs again from `now` (the site has just learned the event is
+    serious), with its 12-hour and 24-hour notices to send anew."""
     db.execute(
-        "UPDATE sae_clocks SET status = 'running', stopped_at = NULL, stop_reason = NULL"
+        "UPDATE sae_clocks SET status = 'running', started_at = ?, due_at = ?,"
+        " stopped_at = NULL, stop_reason = NULL, warned_at = NULL, overdue_at = NULL"
         " WHERE id = ? AND status = 'stopped'",
-        [clock_id],
+        [clock.iso(now), clock.iso(due_at), clock_id],
     )
 
 

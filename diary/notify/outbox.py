@@ -300,7 +300,8 @@ def enqueue_sae_notice(
         db,
         staff,
         purpose="sae_clock",
-        key=f"sae_clock:{sae['id']}:{stage}",
+        # A clock restarted after it was stopped notifies again: its start is in the key.
+        key=f"sae_clock:{sae['id']}:{sae['started_at']}:{stage}",
         subject=messages.sae_subject(payload),
         payload=payload,
         flag_id=sae["flag_id"],

@@ -17,7 +17,7 @@ from ..auth import codes
 from ..auth import queries as auth_queries
 from ..errors import APIError, invalid, not_found
 from ..flags import engine as flag_engine
-from ..signoff import locks
+from ..signoff import locks, signatures
 from ..study import Study
 from . import queries, rules
 
@@ -224,8 +224,12 @@ def _audit_injections(
     reason: str | None,
     now: datetime,
 ) -> list[date]:
+    """Audit a change of injection dates (inside its transaction): refused while the
+    participant's data is locked, and it invalidates casebook signatures (day 0 moves
+    every study day and window)."""
+    locks.ensure_writable(db, participant["id"])
     after = queries.injections(db, participant["id"])
-    audit.record(
+    audit_id = audit.record(
         db,
         actor=actor,
         action=action,
@@ -238,6 +242,7 @@ def _audit_injections(
         reason=reason,
         at=now,
     )
+    signatures.recheck(db, participant["id"], cause_audit_id=audit_id, actor=actor, now=now)
     return after
 
 
@@ -376,6 +381,9 @@ def _day_zero_moved(
         )
 
 
+BASELINES = frozenset({"baseline_back_pain", "baseline_mme", "baseline_opioids"})
+
+
 def update(
     db: Database,
     *,
@@ -391,6 +399,8 @@ def update(
         changes["baseline_opioids"] = sorted(set(changes["baseline_opioids"]))
     timezone = changes.pop("timezone", None)
     real = {k: v for k, v in changes.items() if participant.get(k) != v}
+    if BASELINES & set(real):  # what the flags judge against: diary data
+        locks.ensure_writable(db, participant["id"])
     if real:
         stopped = {}
         if "status" in real:
@@ -402,7 +412,7 @@ def update(
         queries.add_timezone(db, participant["id"], timezone, now=now)
         real["timezone"] = timezone
     if real:
-        audit.record(
+        audit_id = audit.record(
             db,
             actor=actor,
             action="participant.update",
@@ -415,6 +425,8 @@ def update(
             reason=reason,
             at=now,
         )
+        if BASELINES & set(real):
+            signatures.recheck(db, participant["id"], cause_audit_id=audit_id, actor=actor, now=now)
     return queries.get_by_id(db, participant["id"])
 
 

@@ -320,6 +320,14 @@ def correct_injection(body, study_id, day):
 # --- locks (SPEC §14) ---------------------------------------------------------
 
 
+def _lock_change(study_id: str, change, reason: str) -> dict:
+    db = get_db()
+    with transaction(db):
+        participant = scoped_participant(study_id)
+        change(db, participant, reason=reason, actor=current_user.actor, now=clock.now())
+    return _detail(db, queries.get_by_id(db, participant["id"]))
+
+
 @blp.route("/staff/participants/<study_id>/lock", methods=["POST"])
 @staff_required("participants.lock")
 @blp.arguments(ReasonSchema)
@@ -327,13 +335,7 @@ def correct_injection(body, study_id, day):
 @blp.alt_response(409, description="Locked already")
 def lock_participant(body, study_id):
     """Lock a participant's data (after sign-off, at withdrawal or completion)."""
-    db = get_db()
-    with transaction(db):
-        participant = scoped_participant(study_id)
-        locks.lock(
-            db, participant, reason=body["reason"], actor=current_user.actor, now=clock.now()
-        )
-    return _detail(db, queries.get_by_id(db, participant["id"]))
+    return _lock_change(study_id, locks.lock, body["reason"])
 
 
 @blp.route("/staff/participants/<study_id>/unlock", methods=["POST"])
@@ -343,13 +345,7 @@ def lock_participant(body, study_id):
 @blp.alt_response(409, description="Not locked")
 def unlock_participant(body, study_id):
     """Unlock a participant's data: an admin, with a reason."""
-    db = get_db()
-    with transaction(db):
-        participant = scoped_participant(study_id)
-        locks.unlock(
-            db, participant, reason=body["reason"], actor=current_user.actor, now=clock.now()
-        )
-    return _detail(db, queries.get_by_id(db, participant["id"]))
+    return _lock_change(study_id, locks.unlock, body["reason"])
 
 
 # --- what other packages keep about a participant -------------------------------

@@ -62,8 +62,9 @@ def adverse_event(db: Database, ae_id: int) -> dict[str, Any] | None:
 
 
 def casebook(db: Database, participant_id: int, up_to: date) -> dict[str, Any]:
-    """All of a participant's entries, questionnaire responses and adverse events
-    dated up to `up_to`: what a casebook signature signs."""
+    """A participant's injection dates and baselines, and all their entries,
+    questionnaire responses and adverse events dated up to `up_to`: what a casebook
+    signature signs."""
     day = up_to.isoformat()
     entries = [
         _entry_content(db, r)
@@ -83,7 +84,22 @@ def casebook(db: Database, participant_id: int, up_to: date) -> dict[str, Any]:
             f"{_AE} WHERE participant_id = ? AND onset_date <= ? ORDER BY id", [participant_id, day]
         )
     )
-    return {"entries": entries, "questionnaires": responses, "adverse_events": events}
+    # Day 0 and the baselines: every study day, window and flag is judged from them.
+    basis = next(
+        db.query(
+            "SELECT baseline_back_pain, baseline_mme, baseline_opioids,"
+            " (SELECT json_group_array(date) FROM (SELECT date FROM injections"
+            "   WHERE participant_id = ? ORDER BY date)) AS injections"
+            " FROM participants WHERE id = ?",
+            [participant_id, participant_id],
+        )
+    )
+    return {
+        "basis": basis,
+        "entries": entries,
+        "questionnaires": responses,
+        "adverse_events": events,
+    }
 
 
 def clarified_record(db: Database, audit_row: dict[str, Any]) -> dict[str, Any] | None:
@@ -125,6 +141,7 @@ def participant(db: Database, study_id: str, site_ids) -> dict[str, Any] | None:
     (None: all)."""
     sql = (
         "SELECT p.id, p.study_id, p.site_id, p.status, p.locked_at, p.locked_by, p.lock_reason,"
+        " (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection,"
         " coalesce((SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
         "   ORDER BY effective_from DESC, id DESC LIMIT 1), s.timezone) AS timezone"
         " FROM participants p JOIN sites s ON s.id = p.site_id WHERE p.study_id = ?"
@@ -285,20 +302,35 @@ def unsigned_adverse_events(db: Database, site_ids) -> list[dict[str, Any]]:
     )
 
 
+# A casebook's last dated record: a signature must reach it to cover the casebook.
+_LAST_DATA = (
+    "(SELECT max(d) FROM ("
+    " SELECT max(e.date) AS d FROM entries e WHERE e.participant_id = p.id"
+    " UNION ALL SELECT max(o.due_date) FROM questionnaire_responses r"
+    "   JOIN questionnaire_occurrences o ON o.id = r.occurrence_id"
+    "   WHERE r.participant_id = p.id"
+    " UNION ALL SELECT max(a.onset_date) FROM adverse_events a WHERE a.participant_id = p.id))"
+)
+
+
 def unsigned_casebooks(db: Database, site_ids) -> list[dict[str, Any]]:
-    """Participants whose diary ended (completed, withdrawn) or is locked, without a
-    valid casebook signature."""
+    """Participants whose diary ended (completed, withdrawn) or is locked, with no valid
+    casebook signature reaching their last dated record; `partly_signed` when a valid
+    one covers only part of it, `was_signed` when any signature exists."""
     where, params = _sites(site_ids)
     return list(
         db.query(
             "SELECT p.id, p.study_id, s.code AS site, p.status,"
             " coalesce(p.locked_at, p.ended_at) AS since,"
             " EXISTS (SELECT 1 FROM signatures g WHERE g.record_type = 'participant'"
-            "   AND g.record_id = p.id) AS was_signed"
+            "   AND g.record_id = p.id) AS was_signed,"
+            " EXISTS (SELECT 1 FROM signatures g WHERE g.record_type = 'participant'"
+            "   AND g.record_id = p.id AND g.status = 'valid') AS partly_signed"
             " FROM participants p JOIN sites s ON s.id = p.site_id"
             f" WHERE {where} AND (p.status != 'active' OR p.locked_at IS NOT NULL)"  # noqa: S608
             " AND NOT EXISTS (SELECT 1 FROM signatures g WHERE g.record_type = 'participant'"
-            "   AND g.record_id = p.id AND g.status = 'valid')"
+            "   AND g.record_id = p.id AND g.status = 'valid'"
+            f"   AND g.up_to >= coalesce({_LAST_DATA}, ''))"
             " ORDER BY since",
             params,
         )

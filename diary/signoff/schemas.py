@@ -28,11 +28,6 @@ class SignatureInSchema(StrictSchema):
     record_id = RecordId(required=True)
     meaning = fields.String(required=True, validate=validate.OneOf(MEANINGS))
     password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
-    otp = fields.String(
-        validate=validate.Regexp(r"^\d{6,8}$", error="6 to 8 digits"),
-        load_only=True,
-        metadata={"description": "the second factor's code, for an account enrolled in one"},
-    )
     up_to = fields.Date(
         metadata={"description": "casebook signatures: the last date covered (default today)"}
     )
@@ -79,7 +74,13 @@ class AwaitingItemSchema(Schema):
     site = fields.String(required=True)
     title = fields.String(required=True)
     since = fields.DateTime(allow_none=True)
-    state = fields.String(required=True, metadata={"description": "unsigned | invalidated"})
+    state = fields.String(
+        required=True,
+        metadata={
+            "description": "unsigned | invalidated (changed since signing) | partial "
+            "(a casebook signed up to a date before its last record)"
+        },
+    )
 
 
 class AwaitingListSchema(Schema):

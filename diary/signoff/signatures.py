@@ -64,6 +64,13 @@ def _target(db: Database, body: Mapping[str, Any], site_ids, tz_today) -> dict[s
                 "The casebook can be signed up to today at the latest.",
                 fields={"up_to": ["after today"]},
             )
+        first = participant["first_injection"]
+        if first and up_to.isoformat() < first:
+            raise APIError(
+                422,
+                f"The casebook starts on {first} (day 0): sign it up to that date or later.",
+                fields={"up_to": ["before day 0"]},
+            )
         return {
             "record_id": participant["id"],
             "participant_id": participant["id"],
@@ -194,9 +201,8 @@ def sign(
             after=values,
             at=now,
         )
-    return present(
-        queries.signatures(db, record_type=body["record_type"], record_id=target["record_id"])[-1]
-    )
+    rows = queries.signatures(db, record_type=body["record_type"], record_id=target["record_id"])
+    return present(next(r for r in rows if r["id"] == signature_id))
 
 
 def recheck(
@@ -336,7 +342,11 @@ def awaiting(db: Database, site_ids, *, change_requests_signed: bool) -> list[di
             "site": r["site"],
             "title": f"Casebook ({'locked' if r['status'] == 'active' else r['status']})",
             "since": clock.parse_iso(r["since"]) if r["since"] else None,
-            "state": "invalidated" if r["was_signed"] else "unsigned",
+            "state": "partial"
+            if r["partly_signed"]
+            else "invalidated"
+            if r["was_signed"]
+            else "unsigned",
         }
         for r in queries.unsigned_casebooks(db, site_ids)
     ]

@@ -163,3 +163,58 @@ def test_a_visit_judged_not_an_adverse_event_stops_its_clock(
     assert out.status_code == 200
     assert out.get_json()["sae_clock"]["status"] == "stopped"
     assert run(app, db, sae_clocks, t0 + timedelta(hours=30))["notifications"] == 0
+
+
+def test_a_clock_stopped_and_started_again_runs_24_hours_from_then_with_its_notices(
+    app, db, team, participant_client, login
+):
+    with at(2026, 3, 1, 9, 0):
+        phone = participant_client("LBP-001", injection_date=datetime(2026, 3, 1).date())
+    t0 = datetime(2026, 3, 3, 18, 0, tzinfo=CHICAGO)
+    with time_machine.travel(t0, tick=False):
+        phone.put("entries/2026-03-03", entry(symptoms=["hospital_or_er_visit"]))
+    flag_id = db.execute("SELECT flag_id FROM sae_clocks").fetchone()[0]
+    assert run(app, db, sae_clocks, t0 + timedelta(hours=25))["overdue"] == 1
+    with time_machine.travel(t0 + timedelta(hours=26), tick=False):
+        inv = login("inv@a.test")
+        resolved = inv.post(
+            f"staff/flags/{flag_id}/resolve",
+            {"outcome": "adverse_event", "ctcae_grade": 2, "serious": False, "related": "unlikely"},
+        )
+        ae_id = resolved.get_json()["adverse_event"]["id"]
+        assert resolved.get_json()["sae_clock"]["status"] == "stopped"
+    later = t0 + timedelta(hours=50)
+    with time_machine.travel(later, tick=False):
+        inv = login("inv@a.test")
+        corrected = inv.patch(
+            f"staff/adverse-events/{ae_id}",
+            {
+                "serious": True,
+                "seriousness_criteria": ["hospitalisation"],
+                "reason": "discharge letter: admitted for two nights",
+            },
+        )
+    restarted = corrected.get_json()["sae_clock"]
+    assert restarted["status"] == "running" and restarted["seconds_left"] == 24 * 3600
+    assert run(app, db, sae_clocks, later + timedelta(hours=12))["warnings"] == 1
+    assert run(app, db, sae_clocks, later + timedelta(hours=24))["overdue"] == 1
+
+
+def test_a_serious_event_recorded_before_the_clock_existed_can_be_reported(
+    app, db, team, participant_client, login
+):
+    with at(2026, 3, 1, 9, 0):
+        participant_client("LBP-001", injection_date=datetime(2026, 3, 1).date())
+    with at(2026, 3, 3, 10, 0):
+        inv = login("inv@a.test")
+        ae = inv.post(
+            "staff/participants/LBP-001/adverse-events",
+            {**COMPLETE_AE, "serious": True, "seriousness_criteria": ["other_important"]},
+        ).get_json()
+        db.execute("DELETE FROM sae_clocks")  # as for an event recorded before schema 0012
+        db.conn.commit()
+        reported = inv.post(
+            f"staff/adverse-events/{ae['id']}/sponsor-report", {"reference": "OLD-1"}
+        )
+    assert reported.status_code == 200, reported.get_json()
+    assert reported.get_json()["sae_clock"]["status"] == "reported"

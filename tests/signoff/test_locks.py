@@ -137,3 +137,51 @@ def test_a_closed_diary_is_not_reminded_and_no_date_of_it_is_missed(app, db, par
         "SELECT count(*) FROM missed_dates WHERE participant_id = ?", [locked["id"]]
     ).fetchone()[0]
     assert count == missed["LBP-002"]
+
+
+def test_a_locked_participants_day_0_and_baselines_cannot_move_and_a_move_invalidates_the_casebook(
+    db, team, participant_client
+):
+    from signoff_support import PASSWORD
+
+    with at(2026, 3, 1, 9, 0):
+        participant_client("LBP-001", injection_date=INJECTED)
+    with at(2026, 3, 2, 20, 0):
+        inv, admin = team("inv@a.test"), team("admin@diary.test")
+        signed = inv.post(
+            "staff/signatures",
+            {
+                "record_type": "participant",
+                "record_id": "LBP-001",
+                "meaning": "approved",
+                "password": PASSWORD,
+            },
+        )
+        assert signed.status_code == 201, signed.get_json()
+        assert (
+            inv.post("staff/participants/LBP-001/lock", {"reason": "signed off"}).status_code == 200
+        )
+        before = db.execute("SELECT count(*) FROM injections").fetchone()[0]
+        moved = admin.patch(
+            "staff/participants/LBP-001/injections/2026-03-01",
+            {"date": "2026-02-28", "reason": "the clinic's record says the 28th"},
+        )
+        added = admin.post("staff/participants/LBP-001/injections", {"date": "2026-03-02"})
+        baseline = admin.patch(
+            "staff/participants/LBP-001", {"baseline_back_pain": 7, "reason": "re-read the CRF"}
+        )
+        for response in (moved, added, baseline):
+            assert response.status_code == 409, response.get_json()
+            assert response.get_json()["error"]["code"] == "locked"
+        assert db.execute("SELECT count(*) FROM injections").fetchone()[0] == before
+        # Unlocked, the move goes through and the casebook signature no longer holds.
+        admin.post("staff/participants/LBP-001/unlock", {"reason": "correct day 0"})
+        moved = admin.patch(
+            "staff/participants/LBP-001/injections/2026-03-01",
+            {"date": "2026-02-28", "reason": "the clinic's record says the 28th"},
+        )
+        assert moved.status_code == 200, moved.get_json()
+        sigs = inv.get("staff/signatures?record_type=participant&record_id=LBP-001").get_json()
+    (sig,) = sigs["signatures"]
+    assert sig["status"] == "invalidated"
+    assert sig["invalidated_by"]["action"].startswith("participant.injection")

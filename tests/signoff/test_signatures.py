@@ -273,3 +273,50 @@ def test_a_record_id_that_is_no_record_number_is_a_clear_4xx(site, record_id):
         )
     assert signed.status_code in (404, 422), signed.get_json()
     assert listed.status_code in (200, 422), listed.get_json()
+
+
+def test_a_casebook_signed_up_to_an_earlier_date_still_awaits_its_signature(site, db):
+    with at(2026, 3, 4, 10, 0):
+        investigator = site["as"]("investigator")
+        early = sign(investigator, "participant", "LBP-001", up_to="2026-02-01")
+        assert early.status_code == 422 and "up_to" in early.get_json()["error"]["fields"]
+        assert sign(investigator, "participant", "LBP-001", up_to="2026-03-02").status_code == 201
+        investigator.post("staff/participants/LBP-001/lock", {"reason": "end of study"})
+        awaiting = investigator.get("staff/signatures/awaiting").get_json()["awaiting"]
+        (casebook,) = [a for a in awaiting if a["record_type"] == "participant"]
+        assert casebook["state"] == "partial"  # the entry of 3 March is not covered
+        assert sign(investigator, "participant", "LBP-001", up_to="2026-03-04").status_code == 201
+        awaiting = investigator.get("staff/signatures/awaiting").get_json()["awaiting"]
+    assert not [a for a in awaiting if a["record_type"] == "participant"]
+
+
+def test_a_second_factor_code_is_refused_while_no_account_can_enrol_one(site):
+    with at(2026, 3, 4, 10, 0):
+        response = sign(site["as"]("investigator"), "adverse_event", site["ae"]["id"], otp="123456")
+    assert response.status_code == 422 and "otp" in response.get_json()["error"]["fields"]
+
+
+def test_reordering_the_seriousness_criteria_is_no_correction(site, db):
+    ae_id = site["ae"]["id"]
+    with at(2026, 3, 4, 10, 0):
+        investigator = site["as"]("investigator")
+        serious = investigator.patch(
+            f"staff/adverse-events/{ae_id}",
+            {
+                "serious": True,
+                "seriousness_criteria": ["other_important", "hospitalisation"],
+                "reason": "admitted overnight",
+            },
+        )
+        assert serious.status_code == 200, serious.get_json()
+        assert sign(investigator, "adverse_event", ae_id).status_code == 201
+        same = investigator.patch(
+            f"staff/adverse-events/{ae_id}",
+            {
+                "seriousness_criteria": ["hospitalisation", "other_important", "hospitalisation"],
+                "reason": "same criteria",
+            },
+        )
+    assert same.status_code == 200
+    assert same.get_json()["version"] == serious.get_json()["version"]
+    assert same.get_json()["signature_status"] == "signed"

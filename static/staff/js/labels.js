@@ -65,7 +65,10 @@ export const AE_OUTCOMES = {
 };
 /** What a signature means (21 CFR 11.50). */
 export const MEANINGS = { reviewed: 'Reviewed', approved: 'Approved', author: 'Author' };
-export const SIGNATURE_STATES = { unsigned: 'Not signed', signed: 'Signed', invalidated: 'Signature invalidated' };
+export const SIGNATURE_STATES = {
+  unsigned: 'Not signed', signed: 'Signed', invalidated: 'Signature invalidated',
+  partial: 'Signed up to an earlier date only',
+};
 export const RECORD_TYPES = { adverse_event: 'Adverse event', participant: 'Casebook', clarification: 'Change request' };
 export const CHANGE_SOURCES = {
   participant_call: 'Participant phone call',

@@ -3,7 +3,7 @@
 // signature invalidated by a change since, oldest first, each linked to its record.
 import { get } from '../../../js/api.js';
 import { h } from '../../../js/dom.js';
-import { RECORD_TYPES, age, instant, label } from '../labels.js';
+import { RECORD_TYPES, SIGNATURE_STATES, age, instant, label } from '../labels.js';
 import { badge, put, showError, table } from '../ui.js';
 
 /** Where a record is signed: the participant's page, at its section. */
@@ -30,8 +30,8 @@ function render(root, ctx) {
           { title: 'Kind', cell: (i) => label(RECORD_TYPES, i.record_type) },
           { title: 'Participant', cell: (i) => h('a', { href: `#/participants/${encodeURIComponent(i.study_id)}` }, i.study_id) },
           { title: 'Site', cell: (i) => i.site },
-          { title: 'State', cell: (i) => (i.state === 'invalidated'
-            ? badge('sg-invalidated', 'Signature invalidated') : badge('sg-unsigned', 'Not signed')) },
+          { title: 'State', cell: (i) => (i.state === 'unsigned'
+            ? badge('sg-unsigned', 'Not signed') : badge('sg-invalidated', label(SIGNATURE_STATES, i.state))) },
           { title: 'Since', cell: (i) => (i.since ? [instant(i.since), h('span', { class: 'hint block' }, age(i.since))] : '—') },
         ], awaiting, { empty: 'Nothing waits for a signature.' }));
     } catch (error) {
