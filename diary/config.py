@@ -24,6 +24,7 @@ ENV_KEYS = (
     "DIARY_LOG_LEVEL",
     "DIARY_TRUSTED_PROXIES",
     "DIARY_CONTENT_DIR",
+    "DIARY_MFA_REQUIRED_ROLES",
 )
 
 
@@ -49,6 +50,10 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         # A folder of licensed questionnaires kept out of git (SPEC §13), beside the
         # study's own instruments/ folder.
         "DIARY_CONTENT_DIR": None,
+        # Staff roles that must sign in with a second factor (TOTP, SPEC §15): a comma
+        # list, or "none"; unset means investigator and admin in production, none in
+        # development.
+        "DIARY_MFA_REQUIRED_ROLES": None,
         # Sessions (SPEC §9)
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
@@ -60,6 +65,12 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "STAFF_FAILURES_PER_ACCOUNT_AT_ADDRESS": 5,
         "STAFF_FAILURES_PER_ACCOUNT": 30,
         "STAFF_SLOWED_INTERVAL": timedelta(seconds=10),
+        # Single-use links sent by e-mail (SPEC §15)
+        "STAFF_RESET_LINK_LIFETIME": timedelta(minutes=60),
+        "STAFF_INVITATION_LIFETIME": timedelta(hours=72),
+        # Self-service reset requests answered with a mail, per account and per address
+        "STAFF_RESET_REQUESTS_PER_HOUR": 3,
+        "STAFF_RESET_REQUESTS_PER_ADDRESS_PER_HOUR": 20,
         "ACTIVATION_CODE_LIFETIME": timedelta(days=14),
         "ACTIVATION_MAX_FAILURES": 10,
         "ACTIVATION_FAILURE_WINDOW": timedelta(minutes=15),
@@ -102,6 +113,7 @@ def _check(config: dict[str, Any]) -> None:
     env = config["DIARY_ENV"]
     if env not in ("development", "production"):
         raise ConfigError(f"DIARY_ENV must be 'development' or 'production', not {env!r}")
+    config["STAFF_MFA_REQUIRED_ROLES"] = _mfa_roles(config["DIARY_MFA_REQUIRED_ROLES"], env)
     if env == "production":
         key = config["DIARY_SECRET_KEY"]
         if not key or key == DEV_SECRET_KEY or len(key) < 32:
@@ -111,6 +123,23 @@ def _check(config: dict[str, Any]) -> None:
             )
         if not str(config["DIARY_BASE_URL"]).startswith("https://"):
             raise ConfigError("DIARY_BASE_URL must be an https:// URL in production")
+
+
+def _mfa_roles(value: Any, env: str) -> frozenset[str]:
+    roles = ("coordinator", "investigator", "admin")
+    if value is None or value == "":
+        return frozenset({"investigator", "admin"}) if env == "production" else frozenset()
+    names = value if isinstance(value, list | tuple | set | frozenset) else str(value).split(",")
+    names = {str(n).strip().lower() for n in names if str(n).strip()}
+    if names == {"none"}:
+        return frozenset()
+    unknown = sorted(names - set(roles))
+    if unknown:
+        raise ConfigError(
+            f"DIARY_MFA_REQUIRED_ROLES: unknown role(s) {', '.join(unknown)}"
+            f" (use a comma list of {', '.join(roles)}, or none)"
+        )
+    return frozenset(names)
 
 
 def flask_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from .. import audit, clock
+from ..audit import access_log
 from ..db import get_db, transaction
 from ..errors import APIError
 from . import queries
@@ -46,7 +47,30 @@ class StaffUser(_SessionUser):
     # None means every site (admins).
     site_ids: frozenset[int] | None
     full_name: str | None = None
+    mfa_enabled: bool = False
+    # The role must use a second factor that is not set up yet: until it is, the
+    # session may only set it up, change the password and sign out (access.py).
+    needs_second_factor: bool = False
     kind: str = "staff"
+
+    @classmethod
+    def from_row(cls, token: str, session_id: int, staff: dict) -> StaffUser:
+        db = get_db()
+        sites = (
+            None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
+        )
+        required = current_app.config.get("STAFF_MFA_REQUIRED_ROLES") or frozenset()
+        return cls(
+            token,
+            session_id,
+            staff["id"],
+            staff["email"],
+            staff["role"],
+            sites,
+            staff["full_name"],
+            mfa_enabled=bool(staff["totp_enabled_at"]),
+            needs_second_factor=staff["role"] in required and not staff["totp_enabled_at"],
+        )
 
     @property
     def actor(self) -> audit.Actor:
@@ -67,6 +91,8 @@ class StaffUser(_SessionUser):
             "role": self.role,
             "permissions": sorted(p for p in PERMISSIONS if allows(self.role, p)),
             "idle_timeout_seconds": int(current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()),
+            "mfa_enabled": self.mfa_enabled,
+            "second_factor_setup_required": self.needs_second_factor,
         }
 
 
@@ -116,12 +142,7 @@ def load_user(token: str):
         staff = queries.staff_by_id(db, row["staff_id"])
         if staff is None or not staff["active"]:
             return None
-        sites = (
-            None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
-        )
-        user = StaffUser(
-            token, row["id"], staff["id"], staff["email"], staff["role"], sites, staff["full_name"]
-        )
+        user = StaffUser.from_row(token, row["id"], staff)
     else:
         p = queries.session_participant(db, row["participant_id"])
         if p is None or p["status"] == "withdrawn":
@@ -153,6 +174,10 @@ def sign_out() -> None:
         db = get_db()
         with transaction(db):
             queries.end_session(db, user.session_id, "logout", now=clock.now())
+            if user.kind == "staff":
+                access_log.record(
+                    db, event="sign_out", staff_id=user.staff_id, client=request.remote_addr
+                )
             audit.record(
                 db,
                 actor=user.actor,

@@ -19,6 +19,13 @@ class UserSchema(Schema):
         metadata={"description": "the staff session ends after this long without a request"}
     )
     study_id = fields.String()
+    mfa_enabled = fields.Boolean(metadata={"description": "signs in with a second factor"})
+    second_factor_setup_required = fields.Boolean(
+        metadata={"description": "the role needs a second factor not set up yet"}
+    )
+    recovery_codes_left = fields.Integer(
+        metadata={"description": "after signing in with a recovery code"}
+    )
 
 
 class SessionSchema(Schema):
@@ -29,6 +36,10 @@ class SessionSchema(Schema):
 class StaffLoginSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    otp = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "the authenticator app's 6-digit code, or a recovery code"},
+    )
 
 
 class ActivateSchema(StrictSchema):

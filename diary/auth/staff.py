@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from .. import audit
+from .. import audit, clock
+from ..audit import access_log
 from ..db import transaction
 from ..errors import APIError
-from . import queries, throttle
-from .passwords import hash_password, verify_password
+from . import queries, throttle, totp
+from .passwords import UNUSABLE, hash_password, verify_password
 
 
 def create_staff(
@@ -20,7 +21,7 @@ def create_staff(
     actor: audit.Actor,
     email: str,
     role: str,
-    password: str,
+    password: str | None,
     site_codes: Iterable[str],
     default_timezone: str,
     now: datetime,
@@ -36,7 +37,8 @@ def create_staff(
                 "The full name needs 2 to 120 characters.",
                 fields={"full_name": ["2–120 characters"]},
             )
-    password_hash = hash_password(password)  # slow: before the write lock is taken
+    # slow: before the write lock is taken. No password: an invitation will set it.
+    password_hash = UNUSABLE if password is None else hash_password(password)
     with transaction(db):
         if queries.staff_by_email(db, email):
             raise APIError(409, f"Staff {email} already exists.", fields={"email": ["exists"]})
@@ -58,6 +60,11 @@ def create_staff(
         staff_id = queries.insert_staff(
             db, email=email, password_hash=password_hash, role=role, now=now, full_name=full_name
         )
+        db.execute(
+            f"UPDATE staff SET {'invited_at' if password is None else 'password_changed_at'} = ?"
+            " WHERE id = ?",
+            [clock.iso(now), staff_id],
+        )
         for site in sites:
             queries.add_staff_site(db, staff_id, site["id"])
         audit.record(
@@ -77,6 +84,11 @@ def create_staff(
     return staff_id
 
 
+def second_factor_required(staff: dict, required_roles: frozenset[str]) -> bool:
+    """Whether this account must use a second factor it has not set up yet."""
+    return staff["role"] in required_roles and not staff["totp_enabled_at"]
+
+
 def check_password(
     db: Database,
     staff: dict | None,
@@ -87,37 +99,103 @@ def check_password(
     limits: throttle.Limits,
     now: datetime,
     purpose: str = "sign_in",
-) -> dict:
-    """A staff member's password, checked through the sign-in throttle whether it was
-    typed to sign in or to sign a record. Unknown, inactive and wrong all answer the
-    same 401 after the same work; a throttled check answers 429 for any e-mail.
-    Returns the staff row when the password is right."""
+    otp: str | None = None,
+    secret_key: str = "",
+) -> str | None:
+    """A staff member's password (and, once they have set it up, their second factor),
+    checked through the sign-in throttle, whether typed to sign in, to sign a record or
+    to change the password. Unknown, inactive and wrong all answer the same 401 after
+    the same work; a throttled check answers 429 for any e-mail. A right password
+    without its code answers 401 `otp_required`; a wrong code 401 `wrong_otp`.
+
+    Returns the second factor used ('totp', 'recovery') or None (no second factor)."""
     known = staff is not None and bool(staff["active"])
-    ok = throttle.checked(
+    two_step = purpose != "password_change" and known and bool(staff["totp_enabled_at"])
+    used: dict[str, str | None] = {}
+
+    def check() -> bool | str:
+        if not verify_password(staff["password_hash"] if known else None, password):
+            used["failed"] = "password"
+            return False
+        if not two_step:
+            return True
+        if not otp:
+            used["failed"] = "otp_missing"
+            return throttle.PARTIAL
+        used["factor"] = totp.verify(db, staff, otp, secret_key=secret_key, now=now)
+        if used["factor"] is None:
+            used["failed"] = "otp"
+            return False
+        return True
+
+    outcome = throttle.checked(
         db,
         account=email,
         client=client,
         purpose=purpose,
         limits=limits,
         now=now,
-        check=lambda: verify_password(staff["password_hash"] if known else None, password),
+        check=check,
     )
-    if ok:
-        return staff
+    if outcome is True:
+        if used.get("factor") == "recovery":
+            access_log.record(
+                db,
+                event="recovery_code_used",
+                now=now,
+                client=client,
+                staff_id=staff["id"],
+                account=email,
+            )
+        return used.get("factor")
+    failed = used.get("failed")
+    if failed == "otp_missing":
+        raise APIError(
+            401,
+            "Enter the 6-digit code from your authenticator app (or one of your recovery codes).",
+            code="otp_required",
+            fields={"otp": ["the code from your authenticator app"]},
+        )
+    if purpose == "sign_in" or failed == "otp":
+        access_log.record(
+            db,
+            event="second_factor_failed" if failed == "otp" else "sign_in_failed",
+            now=now,
+            client=client,
+            staff_id=staff["id"] if known else None,
+            account=email,
+            object=purpose,
+        )
     if known:
         with transaction(db):
             audit.record(
                 db,
                 actor=audit.Actor("staff", str(staff["id"]), staff["email"]),
-                action="staff.login_failed"
-                if purpose == "sign_in"
-                else "signature.failed_password",
+                action={
+                    "sign_in": "staff.login_failed",
+                    "signature": "signature.failed_password",
+                    "password_change": "staff.password_change_failed",
+                }[purpose],
                 object_type="staff",
                 object_id=staff["id"],
-                after={"client": client},
+                after={"client": client, "failed": failed},
                 at=now,
             )
+    if failed == "otp":
+        raise APIError(
+            401,
+            "That code is not right, or was used already. Wait for the next code and try again.",
+            code="wrong_otp",
+            fields={"otp": ["not right, or used already"]},
+        )
     if purpose == "sign_in":
         raise APIError(401, "Wrong e-mail or password.")
+    if purpose == "password_change":
+        raise APIError(
+            401,
+            "Your current password is not right: nothing was changed.",
+            code="wrong_password",
+            fields={"current_password": ["not right"]},
+        )
     # Signed in, but the password typed to sign was wrong: not a session that ended.
     raise APIError(401, "Wrong password: nothing was signed.", code="wrong_password")

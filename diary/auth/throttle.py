@@ -73,7 +73,7 @@ def _failures(
     attempt `after_id` (ids order attempts even when they share an instant)."""
     row = db.execute(
         f"SELECT count(*), min(at) FROM signin_attempts WHERE {where}"  # noqa: S608
-        " AND outcome != 'success' AND at > ? AND id > ?",
+        " AND outcome IN ('pending', 'failed') AND at > ? AND id > ?",
         [*params, since, after_id],
     ).fetchone()
     return row[0], row[1]
@@ -121,12 +121,13 @@ def reserve(
     return attempt_id
 
 
-def settle(db: Database, attempt_id: int, *, ok: bool) -> None:
+PARTIAL = "partial"
+
+
+def settle(db: Database, attempt_id: int, *, outcome: bool | str) -> None:
+    value = PARTIAL if outcome == PARTIAL else "success" if outcome is True else "failed"
     with transaction(db):
-        db.execute(
-            "UPDATE signin_attempts SET outcome = ? WHERE id = ?",
-            ["success" if ok else "failed", attempt_id],
-        )
+        db.execute("UPDATE signin_attempts SET outcome = ? WHERE id = ?", [value, attempt_id])
 
 
 def checked(
@@ -137,16 +138,18 @@ def checked(
     purpose: str,
     limits: Limits,
     now: datetime,
-    check: Callable[[], bool],
-) -> bool:
+    check: Callable[[], bool | str],
+) -> bool | str:
     """Reserve an attempt, run the (slow) password check outside any transaction, and
-    record its outcome; a check that raises counts as a failure."""
+    record its outcome; a check that raises counts as a failure. A check may answer
+    PARTIAL (a right password still waiting for its second factor): that neither
+    counts as a failure nor resets the counters a success resets."""
     attempt_id = reserve(
         db, account=account, client=client, purpose=purpose, limits=limits, now=now
     )
-    ok = False
+    outcome: bool | str = False
     try:
-        ok = bool(check())
+        outcome = check()
     finally:
-        settle(db, attempt_id, ok=ok)
-    return ok
+        settle(db, attempt_id, outcome=outcome)
+    return outcome

@@ -8,9 +8,10 @@ from flask_wtf.csrf import generate_csrf
 
 from .. import audit, clock
 from ..access import staff_required
+from ..audit import access_log
 from ..db import get_db, transaction
 from ..schemas import Blueprint, OkSchema
-from . import StaffUser, queries, sign_in, sign_out, throttle
+from . import StaffUser, queries, sign_in, sign_out, throttle, totp
 from .passwords import hash_password, needs_rehash
 from .schemas import SessionSchema, SiteListSchema, StaffLoginSchema, UserSchema
 from .staff import check_password
@@ -34,15 +35,18 @@ def get_session():
 def staff_login(body):
     db = get_db()
     now = clock.now()
+    client = request.remote_addr or "unknown"
     staff = queries.staff_by_email(db, body["email"])
-    check_password(
+    factor = check_password(
         db,
         staff,
         body["password"],
         email=body["email"],
-        client=request.remote_addr or "unknown",
+        client=client,
         limits=throttle.Limits.from_config(current_app.config),
         now=now,
+        otp=body.get("otp"),
+        secret_key=current_app.config["SECRET_KEY"],
     )
     actor = audit.Actor("staff", str(staff["id"]), staff["email"])
     # Stronger argon2 parameters in a new release reach stored hashes at the next sign-in.
@@ -56,15 +60,25 @@ def staff_login(body):
             action="staff.login",
             object_type="staff",
             object_id=staff["id"],
+            after={"second_factor": factor} if factor else None,
             at=now,
         )
-    sites = None if staff["role"] == "admin" else frozenset(queries.staff_site_ids(db, staff["id"]))
+        access_log.record(
+            db,
+            event="sign_in",
+            now=now,
+            client=client,
+            staff_id=staff["id"],
+            account=staff["email"],
+            object=factor,
+        )
     session_id = queries.session_by_token(db, token)["id"]
-    user = StaffUser(
-        token, session_id, staff["id"], staff["email"], staff["role"], sites, staff["full_name"]
-    )
+    user = StaffUser.from_row(token, session_id, staff)
     sign_in(user)
-    return user.public()
+    answer = user.public()
+    if factor == "recovery":
+        answer["recovery_codes_left"] = totp.recovery_codes_left(db, staff["id"])
+    return answer
 
 
 @blp.route("/staff/logout", methods=["POST"])
