@@ -93,6 +93,16 @@ def _audit_view(p: dict[str, Any]) -> dict[str, Any]:
     return {k: p.get(k) for k in keys}
 
 
+def study_id_unusable() -> APIError:
+    """The 409 for a study ID that is taken anywhere in the study, by anyone."""
+    return APIError(
+        409,
+        "This study ID cannot be used for a new enrollment. Check it against the enrollment"
+        " log; the study's data manager can tell you which ID to use.",
+        fields={"study_id": ["cannot be used for a new enrollment"]},
+    )
+
+
 def enroll(
     db: Database,
     study: Study,
@@ -128,11 +138,9 @@ def enroll(
             now=now,
         )
     except sqlite3.IntegrityError as exc:
-        raise APIError(
-            409,
-            f"Study ID {study_id} is already enrolled.",
-            fields={"study_id": ["already enrolled"]},
-        ) from exc
+        # Study IDs are unique study-wide. One answer, naming neither the ID nor a site
+        # or status, so a coordinator cannot learn who is enrolled at another site.
+        raise study_id_unusable() from exc
     queries.add_timezone(db, pid, timezone, now=now)
     queries.add_injection(db, pid, injection_date, now=now)
     issued = _issue_code(

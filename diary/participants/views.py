@@ -175,6 +175,11 @@ def list_participants(args):
 @staff_required("participants.manage")
 @blp.arguments(EnrollSchema)
 @blp.response(201, EnrolledSchema)
+@blp.alt_response(
+    409,
+    description="The study ID is taken in the study (at any site, by anyone, withdrawn or"
+    " not): one answer for all, naming no site; nothing written",
+)
 def enroll(body):
     db = get_db()
     now = clock.now()
