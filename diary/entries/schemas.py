@@ -93,6 +93,13 @@ class AlertSchema(Schema):
     symptoms = fields.List(fields.String(), required=True)
     emergency_number = fields.String(required=True)
     study_team_contact = fields.String(required=True)
+    site_phone = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the phone number of the participant's own site, as written"
+            " (null when the site has none: show study_team_contact instead)"
+        },
+    )
 
 
 class EntryOut(Schema):
@@ -185,6 +192,13 @@ class ProtocolOut(Schema):
     note_max_chars = fields.Integer()
     emergency_number = fields.String()
     study_team_contact = fields.String()
+    site_phone = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the phone number of the participant's own site, for the advice"
+            " shown offline (null when the site has none)"
+        },
+    )
     recent_drugs = fields.List(fields.String())
     last_doses = fields.List(fields.Nested(LastDose))
     vapid_public_key = fields.String(allow_none=True)

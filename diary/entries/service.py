@@ -112,7 +112,8 @@ def _made_at(device_time: datetime, day: date, tz: str, now: datetime) -> dateti
     return min(device_time, now)
 
 
-def alerts_for(study: Study, codes: list[str]) -> list[dict[str, Any]]:
+def alerts_for(study: Study, codes: list[str], *, site_phone: str | None) -> list[dict[str, Any]]:
+    """The advice for red-flag `codes`: whom to call, the participant's own site first."""
     if not codes:
         return []
     labels = [study.symptom(c).label if study.symptom(c) else c for c in codes]
@@ -124,6 +125,7 @@ def alerts_for(study: Study, codes: list[str]) -> list[dict[str, Any]]:
             "symptoms": labels,
             "emergency_number": study.emergency_number,
             "study_team_contact": study.study_team_contact,
+            "site_phone": site_phone,
         }
     ]
 
@@ -132,6 +134,13 @@ def _red_flags(study: Study, symptoms: list[str], temperature_c: float | None) -
     return red_flag_findings(
         symptoms, temperature_c, red_flag_codes=study.red_flag_codes, t=study.thresholds
     )
+
+
+def _alerts(db: Database, study: Study, participant_id: int, entry: dict) -> list[dict[str, Any]]:
+    codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
+    if not codes:
+        return []
+    return alerts_for(study, codes, site_phone=participant_queries.site_phone(db, participant_id))
 
 
 def _public(study: Study, entry: dict[str, Any]) -> dict[str, Any]:
@@ -224,8 +233,8 @@ def put_entry(
         flag_engine.on_entry(
             db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
         )
-        codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
-    return {**_public(study, entry), "alerts": alerts_for(study, codes)}, status
+        alerts = _alerts(db, study, participant_id, entry)
+    return {**_public(study, entry), "alerts": alerts}, status
 
 
 def _create_or_correct(
@@ -283,8 +292,7 @@ def _replayed(
             code="client_id_conflict",
         )
     entry = queries.get_entry(db, participant_id, day)
-    codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
-    return {**_public(study, entry), "alerts": alerts_for(study, codes)}
+    return {**_public(study, entry), "alerts": _alerts(db, study, participant_id, entry)}
 
 
 def _stored(
@@ -356,6 +364,8 @@ def protocol(
         "note_max_chars": study.note_max_chars,
         "emergency_number": study.emergency_number,
         "study_team_contact": study.study_team_contact,
+        # For the advice the phone builds offline: the participant's own site only.
+        "site_phone": participant_queries.site_phone(db, participant_id),
         "recent_drugs": recent_drugs,
         "last_doses": [
             {"drug": r["drug"], "strength": r["strength"], "units": r["units"]}

@@ -48,6 +48,18 @@ def get_by_id(db: Database, participant_id: int) -> dict[str, Any] | None:
     return _decoded(next(db.query(f"{_SUMMARY} WHERE p.id = ?", [participant_id]), None))
 
 
+def site_phone(db: Database, participant_id: int) -> str | None:
+    """The phone number of the participant's own site (None when it has none)."""
+    row = next(
+        db.query(
+            "SELECT s.phone FROM participants p JOIN sites s ON s.id = p.site_id WHERE p.id = ?",
+            [participant_id],
+        ),
+        None,
+    )
+    return row["phone"] if row else None
+
+
 def _decoded(row: dict[str, Any] | None) -> dict[str, Any] | None:
     if row is not None:
         row["baseline_opioids"] = json.loads(row["baseline_opioids"])
