@@ -1,10 +1,13 @@
-"""Query and response schemas of the audit trail's staff endpoint."""
+"""Query and response schemas of the audit trail's and the access log's staff endpoints."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import STUDY_ID, StrictSchema
+from . import access_log
 
 ACTOR_TYPES = ("staff", "participant", "system", "cli")
 
@@ -45,6 +48,62 @@ class ChainSchema(Schema):
 class AuditPageSchema(Schema):
     rows = fields.List(fields.Nested(AuditRowSchema), required=True)
     chain = fields.Nested(ChainSchema, required=True)
+    next_before_id = fields.Integer(
+        allow_none=True, metadata={"description": "pass as before_id for the next page"}
+    )
+
+
+# --- the access log (SPEC §15) ----------------------------------------------------------
+
+# Dates past these could not be turned into instants (and no row is dated outside them).
+_FIRST_DAY, _LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+_DAY_RANGE = validate.Range(
+    min=_FIRST_DAY, max=_LAST_DAY, error="must be a date between 2000-01-01 and 2100-12-31"
+)
+
+
+class AccessQuerySchema(StrictSchema):
+    event = fields.String(validate=validate.OneOf(access_log.EVENTS))
+    staff_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    participant = fields.String(
+        validate=STUDY_ID, metadata={"description": "the participant's study ID"}
+    )
+    since = fields.Date(
+        validate=_DAY_RANGE, metadata={"description": "from this date, in the study's time zone"}
+    )
+    until = fields.Date(
+        validate=_DAY_RANGE,
+        metadata={"description": "up to and including this date, in the study's time zone"},
+    )
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "since" in data and "until" in data and data["until"] < data["since"]:
+            raise ValidationError("must not be before 'since'", "until")
+
+
+class AccessRowSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    event = fields.String(required=True)
+    staff_id = fields.Integer(allow_none=True)
+    staff_email = fields.String(allow_none=True)
+    staff_name = fields.String(allow_none=True)
+    account = fields.String(
+        allow_none=True, metadata={"description": "the e-mail as typed at sign-in"}
+    )
+    client = fields.String(allow_none=True, metadata={"description": "the client's address"})
+    participant = fields.String(allow_none=True, metadata={"description": "study ID"})
+    site = fields.String(allow_none=True, metadata={"description": "site code"})
+    object = fields.String(
+        allow_none=True, metadata={"description": "what was read: the route or the export"}
+    )
+
+
+class AccessPageSchema(Schema):
+    rows = fields.List(fields.Nested(AccessRowSchema), required=True)
     next_before_id = fields.Integer(
         allow_none=True, metadata={"description": "pass as before_id for the next page"}
     )

@@ -1,5 +1,6 @@
 """The audit trail for staff: rows newest first, filtered, scoped to the staff member's
-sites, with the hash chain's state (SPEC §9)."""
+sites, with the hash chain's state (SPEC §9); and the access log, who read what (SPEC §15;
+its CSV download is served by exports, beside the other files)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from flask_login import current_user
 from ..access import staff_required
 from ..db import get_db
 from ..schemas import Blueprint
-from . import list_rows, verify
-from .schemas import AuditPageSchema, AuditQuerySchema
+from ..study import current_study
+from . import access_queries, list_rows, reads, verify
+from .schemas import AccessPageSchema, AccessQuerySchema, AuditPageSchema, AuditQuerySchema
 
 blp = Blueprint("audit", __name__, description="The audit trail")
 
@@ -30,3 +32,18 @@ def get_audit(args):
         "chain": dataclasses.asdict(verify(db)),
         "next_before_id": rows[-1]["id"] if rows and full_page else None,
     }
+
+
+@blp.route("/staff/access-log", methods=["GET"])
+@staff_required("access_log.read")
+@blp.arguments(AccessQuerySchema, location="query")
+@blp.response(200, AccessPageSchema)
+def get_access_log(args):
+    """Sign-ins and reads of participants' records and exports, newest first."""
+    db = get_db()
+    rows = access_queries.browse(
+        db, site_ids=current_user.site_ids, timezone=current_study().timezone, **args
+    )
+    reads.staff_read(db, "access_log_read")
+    full_page = len(rows) == args["limit"]
+    return {"rows": rows, "next_before_id": rows[-1]["id"] if rows and full_page else None}

@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "entries.clarify": frozenset(ROLES),
     "exports.read": frozenset(ROLES),
     "audit.read": frozenset({"admin"}),
+    "access_log.read": frozenset({"admin"}),
     "jobs.read": frozenset({"admin"}),
     "staff.manage": frozenset({"admin"}),
     "sites.manage": frozenset({"admin"}),

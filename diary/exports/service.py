@@ -1,4 +1,5 @@
-"""Build one export for the caller's sites and record it in the audit trail."""
+"""Build one export for the caller's sites and record it in the audit trail and the
+access log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import audit, clock
+from ..audit import access_log, access_queries
 from ..auth import queries as auth_queries
 from ..db import transaction
 from ..errors import not_found
@@ -85,9 +87,12 @@ def export(
     site_ids: Iterable[int] | None,
     site_code: str | None,
     actor: audit.Actor,
+    staff_id: int | None,
+    client: str | None,
     now: datetime,
 ) -> Export:
-    """Read the export from one snapshot, then audit it: who, which sites, how many rows."""
+    """Read the export from one snapshot, then audit it (who, which sites, how many rows)
+    and log the read (who, from where, which export; its site when it holds one site's)."""
     if name not in NAMES:
         raise not_found(f"No export {name}; there are {', '.join(NAMES)}.")
     scope = None if site_ids is None else frozenset(site_ids)
@@ -97,6 +102,12 @@ def export(
         result = _build(db, study, name, scope, site_code, now)
         site = auth_queries.site_by_code(db, site_code) if site_code else None
     in_scope = site is not None and (scope is None or site["id"] in scope)
+    if in_scope:
+        read_site = site["id"]
+    elif site_code is None and scope is not None and len(scope) == 1:
+        read_site = next(iter(scope))  # a single-site account's file is that site's
+    else:
+        read_site = None
     after: dict[str, Any] = {
         "site": site_code,
         "scope": "all" if scope is None else sorted(scope),
@@ -114,4 +125,47 @@ def export(
             after=after,
             at=now,
         )
+        access_log.record(
+            db,
+            event="export_read",
+            now=now,
+            client=client,
+            staff_id=staff_id,
+            site_id=read_site,
+            object=name,
+        )
     return result
+
+
+ACCESS_LOG_COLUMNS = (
+    "id",
+    "at",
+    "event",
+    "staff_id",
+    "staff_email",
+    "staff_name",
+    "account",
+    "client",
+    "participant",
+    "site",
+    "object",
+)
+
+
+def access_log_file(
+    db: Database,
+    study: Study,
+    *,
+    site_ids: Iterable[int] | None,
+    query: dict[str, Any],
+    now: datetime,
+) -> Export:
+    """The access log's rows for `query` (audit.schemas.AccessQuerySchema) as a CSV file."""
+    rows = access_queries.browse(db, site_ids=site_ids, timezone=study.timezone, **query)
+    table = tables.Table(ACCESS_LOG_COLUMNS, [[r[c] for c in ACCESS_LOG_COLUMNS] for r in rows])
+    return Export(
+        filename(study, "access_log.csv", None, now),
+        "text/csv; charset=utf-8",
+        tables.to_csv(table).encode("utf-8"),
+        {"access_log": len(rows)},
+    )

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..access import staff_required
+from ..audit import reads
 from ..db import get_db, transaction
 from ..errors import not_found
 from ..notify import queries as notify_queries
@@ -29,11 +30,15 @@ blp = Blueprint("flags", __name__, description="Flags and adverse events (staff)
 
 
 def _flag(db, flag_id: int) -> dict:
-    """The flag if it is at one of the signed-in staff member's sites; else 404."""
+    """The flag if it is at one of the signed-in staff member's sites; else 404. A GET
+    that finds it is a read of its participant's record (the access log)."""
     # An id beyond SQLite's integer range cannot exist (and would not bind).
     flag = queries.get_flag(db, flag_id, current_user.site_ids) if flag_id < 2**63 else None
     if flag is None:
         raise not_found(f"No flag {flag_id} at your sites.")
+    reads.staff_read(
+        db, "participant_read", participant_id=flag["participant_id"], site_id=flag["site_id"]
+    )
     return flag
 
 
@@ -118,9 +123,7 @@ def resolve(body, flag_id):
 def flag_notifications(flag_id: int):
     """Who was notified about this flag, how, when, and with what result."""
     db = get_db()
-    # An id beyond SQLite's integer range cannot exist (and would not bind).
-    if flag_id >= 2**63 or queries.get_flag(db, flag_id, current_user.site_ids) is None:
-        raise not_found(f"No flag {flag_id} at your sites.")
+    _flag(db, flag_id)
     rows = notify_queries.flag_notifications(db, flag_id)
     return {
         "flag_id": flag_id,
@@ -132,7 +135,8 @@ def flag_notifications(flag_id: int):
 
 
 def _adverse_event(db, ae_id: int) -> dict:
-    """The adverse event if it is at one of the staff member's sites; else 404."""
+    """The adverse event if it is at one of the staff member's sites; else 404. A GET
+    that finds it is a read of its participant's record (the access log)."""
     rows = (
         queries.adverse_events(db, ae_id=ae_id, site_ids=current_user.site_ids)
         if ae_id < 2**63
@@ -140,7 +144,11 @@ def _adverse_event(db, ae_id: int) -> dict:
     )
     if not rows:
         raise not_found(f"No adverse event {ae_id} at your sites.")
-    return rows[0]
+    ae = rows[0]
+    reads.staff_read(
+        db, "participant_read", participant_id=ae["participant_id"], site_id=ae["site_id"]
+    )
+    return ae
 
 
 def _shown_event(db, ae_id: int) -> dict:

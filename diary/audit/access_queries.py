@@ -1,0 +1,115 @@
+"""SQL of the access log beyond its one INSERT (access_log.record): whether a read was
+recorded a moment ago, and the rows for the people who review them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from .. import clock
+
+
+def recorded_since(
+    db: Database,
+    *,
+    event: str,
+    staff_id: int,
+    participant_id: int | None,
+    object: str,  # noqa: A002 - the column's name
+    since: datetime,
+) -> bool:
+    """Whether this staff member's same read of the same thing is on record since `since`."""
+    # The (staff_id, at) index narrows this to the staff member's last minute.
+    row = db.execute(
+        "SELECT 1 FROM access_log WHERE staff_id = ? AND at >= ? AND event = ?"
+        " AND participant_id IS ? AND object = ? LIMIT 1",
+        [staff_id, clock.iso(since), event, participant_id, object],
+    ).fetchone()
+    return row is not None
+
+
+def list_rows(
+    db: Database,
+    *,
+    site_ids: Iterable[int] | None = None,
+    event: str | None = None,
+    staff_id: int | None = None,
+    study_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Access rows newest first, with who (e-mail, name), the participant's study ID and
+    the site's code; `site_ids` None means every site and the rows of no site (sign-ins);
+    `until` is exclusive."""
+    where, params = [], []
+    if site_ids is not None:
+        ids = sorted(site_ids)
+        where.append(f"a.site_id IN ({', '.join('?' for _ in ids)})" if ids else "0")
+        params.extend(ids)
+    if event is not None:
+        where.append("a.event = ?")
+        params.append(event)
+    if staff_id is not None:
+        where.append("a.staff_id = ?")
+        params.append(staff_id)
+    if study_id is not None:
+        where.append("a.participant_id = (SELECT id FROM participants WHERE study_id = ?)")
+        params.append(study_id)
+    if since is not None:
+        where.append("a.at >= ?")
+        params.append(clock.iso(since))
+    if until is not None:
+        where.append("a.at < ?")
+        params.append(clock.iso(until))
+    if before_id is not None:
+        where.append("a.id < ?")
+        params.append(before_id)
+    sql = (
+        "SELECT a.id, a.at, a.event, a.staff_id, st.email AS staff_email,"
+        " st.full_name AS staff_name, a.account, a.client, p.study_id AS participant,"
+        " s.code AS site, a.object"
+        " FROM access_log a"
+        " LEFT JOIN staff st ON st.id = a.staff_id"
+        " LEFT JOIN participants p ON p.id = a.participant_id"
+        " LEFT JOIN sites s ON s.id = a.site_id"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY a.id DESC LIMIT ?"
+    params.append(limit)
+    return list(db.query(sql, params))
+
+
+def browse(
+    db: Database,
+    *,
+    site_ids: Iterable[int] | None,
+    timezone: str,
+    event: str | None = None,
+    staff_id: int | None = None,
+    participant: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The rows a query string asks for (AccessQuerySchema): dates are whole days in
+    `timezone` (the study's), `until` included; no sites at all means no rows."""
+    if site_ids is not None and not site_ids:
+        return []
+    return list_rows(
+        db,
+        site_ids=site_ids,
+        event=event,
+        staff_id=staff_id,
+        study_id=participant,
+        since=clock.local_instant(since, time(0), timezone) if since else None,
+        until=clock.local_instant(until + timedelta(days=1), time(0), timezone) if until else None,
+        before_id=before_id,
+        limit=limit,
+    )
