@@ -81,7 +81,7 @@ class AccessQuerySchema(StrictSchema):
     @validates_schema
     def _order(self, data, **kwargs):
         if "since" in data and "until" in data and data["until"] < data["since"]:
-            raise ValidationError("must not be before 'since'", "until")
+            raise ValidationError("must not be before the first date ('since')", "until")
 
 
 class AccessRowSchema(Schema):

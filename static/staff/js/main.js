@@ -1,5 +1,5 @@
 // The staff console: session, role, hash routing (#/flags, #/flags/{id},
-// #/participants, #/participants/{id}, #/enroll, #/exports, #/audit,
+// #/participants, #/participants/{id}, #/enroll, #/exports, #/audit, #/access,
 // #/signatures, #/serious-events), the SAE countdowns and the
 // idle timeout. A session that ends sends staff to sign-in and back to the
 // same screen afterwards; half-written forms wait in sessionStorage (drafts.js).
@@ -15,6 +15,7 @@ import participant from './screens/participant.js';
 import enroll from './screens/enroll.js';
 import exportsScreen from './screens/exports.js';
 import audit from './screens/audit.js';
+import access from './screens/access.js';
 import signatures from './screens/signatures.js';
 import serious from './screens/serious.js';
 import { refreshCountdowns } from './signoff.js';
@@ -110,7 +111,7 @@ function remember(path) {
 }
 
 const SCREENS = {
-  signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit, signatures, 'serious-events': serious,
+  signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit, access, signatures, 'serious-events': serious,
 };
 
 function route() {
@@ -136,7 +137,8 @@ function render() {
     target = 'signin';
     if (name && name !== 'signin') remember(path);
   }
-  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit.read'))) target = 'flags';
+  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit.read'))
+    || (name === 'access' && !ctx.can('access_log.read'))) target = 'flags';
   if (target !== name) {
     ctx.navigate(target, { replace: true });
     return;
@@ -148,6 +150,7 @@ function render() {
   const nav = document.getElementById('nav');
   nav.hidden = !ctx.user;
   nav.querySelector('[data-route="audit"]').hidden = !ctx.can('audit.read');
+  nav.querySelector('[data-route="access"]').hidden = !ctx.can('access_log.read');
   for (const link of nav.querySelectorAll('a')) {
     if (link.dataset.route === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
