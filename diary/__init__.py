@@ -168,6 +168,7 @@ def _check_schema(app: Flask) -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from . import pages
+    from .accounts.views import blp as accounts_blp
     from .adherence.views import blp as adherence_blp
     from .audit.views import blp as audit_blp
     from .auth.views import blp as auth_blp
@@ -182,6 +183,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
     for blueprint in (
         auth_blp,
+        accounts_blp,
         participants_blp,
         entries_blp,
         questionnaires_blp,

@@ -47,6 +47,7 @@ LAYERS = [
     {"participants"},
     {"adherence"},
     {"flags"},
+    {"accounts"},
     {"notify"},
     {"signoff"},
     {"auth"},

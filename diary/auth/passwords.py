@@ -13,8 +13,9 @@ from ..errors import APIError
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 copes, but an unbounded body is a denial-of-service lever
 
-# zxcvbn's score (0–4): 3 is "safely unguessable" (about 10^8 guesses or more)
-MIN_SCORE = 3
+# zxcvbn's score (0–4): 4 is "very unguessable" (about 10^10 guesses or more), for
+# accounts that open health records; a few unusual words reach it easily.
+MIN_SCORE = 4
 # zxcvbn estimates in time that grows with length; a longer password is judged by its
 # first part, which can only understate its strength.
 _ESTIMATE_LENGTH = 72

@@ -155,6 +155,18 @@ def end_session(db: Database, session_id: int, reason: str, *, now: datetime) ->
     )
 
 
+def end_staff_sessions(
+    db: Database, staff_id: int, reason: str, *, now: datetime, keep: int | None = None
+) -> int:
+    """End the account's open sessions (but the one `keep`, when given)."""
+    cursor = db.execute(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? "
+        "WHERE staff_id = ? AND ended_at IS NULL AND id != coalesce(?, -1)",
+        [clock.iso(now), reason, staff_id, keep],
+    )
+    return cursor.rowcount
+
+
 def end_participant_sessions(
     db: Database, participant_id: int, reason: str, *, now: datetime
 ) -> int:

@@ -50,6 +50,9 @@ class SiteSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     timezone = fields.String(required=True)
+    phone = fields.String(
+        allow_none=True, metadata={"description": "the number the site's participants call"}
+    )
 
 
 class SiteListSchema(Schema):

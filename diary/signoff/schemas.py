@@ -28,6 +28,11 @@ class SignatureInSchema(StrictSchema):
     record_id = RecordId(required=True)
     meaning = fields.String(required=True, validate=validate.OneOf(MEANINGS))
     password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
+    otp = fields.String(
+        validate=validate.Length(1, 40),
+        load_only=True,
+        metadata={"description": "the authenticator code, when the signer has two-step sign-in"},
+    )
     up_to = fields.Date(
         metadata={"description": "casebook signatures: the last date covered (default today)"}
     )

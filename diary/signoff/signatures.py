@@ -135,8 +135,10 @@ def sign(
     client: str,
     limits: throttle.Limits,
     now: datetime,
+    secret_key: str = "",
 ) -> dict[str, Any]:
-    """Check the password (counting a wrong one toward the sign-in lock), then sign."""
+    """Check the password and, when the signer has two-step sign-in, the code (both
+    through the sign-in throttle), then sign."""
     staff = auth_queries.staff_by_id(db, signer.staff_id)
     if staff is None or not staff["active"]:
         raise APIError(401, "Sign in first (your session may have ended).")
@@ -145,6 +147,12 @@ def sign(
             409,
             "Your account has no full name yet; an administrator must add it before you sign.",
             code="name_required",
+        )
+    if body.get("otp") and not staff["totp_enabled_at"]:
+        raise APIError(
+            422,
+            "Your account has no two-step sign-in: sign with your password only.",
+            fields={"otp": ["no second factor is set up for this account"]},
         )
     check_password(
         db,
@@ -155,6 +163,8 @@ def sign(
         limits=limits,
         now=now,
         purpose="signature",
+        otp=body.get("otp"),
+        secret_key=secret_key,
     )
 
     def today(tz: str) -> date:

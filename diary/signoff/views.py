@@ -45,6 +45,7 @@ def sign(body):
         client=request.remote_addr or "unknown",
         limits=throttle.Limits.from_config(cfg),
         now=clock.now(),
+        secret_key=cfg["SECRET_KEY"],
     )
 
 

@@ -3,7 +3,10 @@ wrong password does, what a signature shows, and what invalidates it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from account_support import code_at
 from signoff_support import COMPLETE_AE, INJECTED, PASSWORD, at, entry
 
 from diary import audit
@@ -290,10 +293,27 @@ def test_a_casebook_signed_up_to_an_earlier_date_still_awaits_its_signature(site
     assert not [a for a in awaiting if a["record_type"] == "participant"]
 
 
-def test_a_second_factor_code_is_refused_while_no_account_can_enrol_one(site):
+def test_a_second_factor_code_is_refused_for_an_account_without_two_step_sign_in(site):
     with at(2026, 3, 4, 10, 0):
         response = sign(site["as"]("investigator"), "adverse_event", site["ae"]["id"], otp="123456")
     assert response.status_code == 422 and "otp" in response.get_json()["error"]["fields"]
+
+
+def test_a_signer_with_two_step_sign_in_signs_with_password_and_code(site, db):
+    with at(2026, 3, 4, 10, 0):
+        investigator = site["as"]("investigator")
+        secret = investigator.post("staff/mfa/totp").get_json()["secret"]
+        code = code_at(secret, datetime.now(UTC))
+        assert investigator.post("staff/mfa/totp/confirm", {"code": code}).status_code == 200
+        missing = sign(investigator, "adverse_event", site["ae"]["id"])
+        assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "otp_required"
+        wrong = sign(investigator, "adverse_event", site["ae"]["id"], otp="000000")
+        assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "wrong_otp"
+        assert investigator.get("staff/flags").status_code == 200  # still signed in
+    with at(2026, 3, 4, 10, 1):
+        now = datetime.now(UTC)
+        signed = sign(investigator, "adverse_event", site["ae"]["id"], otp=code_at(secret, now))
+        assert signed.status_code == 201, signed.get_json()
 
 
 def test_reordering_the_seriousness_criteria_is_no_correction(site, db):

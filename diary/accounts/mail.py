@@ -1,0 +1,121 @@
+"""The account mails (invitation, password reset), sent at once through the SMTP
+transport of notify: they carry a secret link, so they never wait in the outbox and
+never reach a log. Without DIARY_SMTP_URL in development the log says a mail was
+withheld; `flask diary reset-link` gives an administrator the link on the server."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from email.utils import make_msgid, parseaddr
+from typing import Any
+
+from .. import clock
+from ..notify import email
+
+log = logging.getLogger("diary.accounts")
+
+
+class MailNotSent(Exception):
+    """The mail server could not be reached or refused the message."""
+
+
+def link(config: Mapping[str, Any], token: str) -> str:
+    # The token rides in the fragment: browsers never send it to a server or a Referer.
+    base = (config.get("DIARY_BASE_URL") or "").rstrip("/")
+    return f"{base}/staff/#/password/{token}"
+
+
+def _when(moment: datetime, config: Mapping[str, Any]) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def invitation(
+    config,
+    *,
+    to: str,
+    full_name: str | None,
+    role: str,
+    sites: list[str],
+    token: str,
+    expires: datetime,
+    invited_by: str,
+) -> tuple[str, str]:
+    where = f" at {', '.join(sites)}" if sites else ""
+    body = (
+        f"Hello {full_name or to},\n\n"
+        f"{invited_by} has given you a staff account of Participant Diary: {role}{where}.\n\n"
+        f"Choose your password here (the link works once, until {_when(expires, config)}):\n\n"
+        f"{link(config, token)}\n\n"
+        "Then sign in with this e-mail address. If you did not expect this mail, tell your"
+        " study's administrator and ignore the link.\n"
+    )
+    return "Your Participant Diary staff account", body
+
+
+def reset(
+    config, *, to: str, full_name: str | None, token: str, expires: datetime
+) -> tuple[str, str]:
+    body = (
+        f"Hello {full_name or to},\n\n"
+        "Someone asked to reset the password of your Participant Diary staff account."
+        f" Choose a new one here (the link works once, until {_when(expires, config)}):\n\n"
+        f"{link(config, token)}\n\n"
+        "Using it signs out every session of your account. If you did not ask for this,"
+        " ignore this mail: your password stays as it is.\n"
+    )
+    return "Reset your Participant Diary password", body
+
+
+def send(
+    config: Mapping[str, Any], *, to: str, subject: str, body: str, now: datetime | None = None
+) -> None:
+    """Send now; raise MailNotSent when the server cannot take it."""
+    url = config.get("DIARY_SMTP_URL")
+    if not url:
+        if config.get("DIARY_ENV", "development") == "development":
+            log.info(
+                "account mail withheld (no SMTP configured) To: %s | Subject: %s"
+                " | use `flask diary reset-link` for the link",
+                to,
+                subject,
+            )
+            return
+        raise MailNotSent("DIARY_SMTP_URL is not set")
+    sender = email.sender_address(config.get("DIARY_MAIL_FROM") or "diary@localhost")
+    msg = email.build_message(
+        sender=sender,
+        to=to,
+        subject=subject,
+        body=body,
+        message_id=make_msgid(
+            "diary-account", domain=parseaddr(sender)[1].rpartition("@")[2] or None
+        ),
+        date=now or clock.now(),
+    )
+    mailer = email.SmtpMailer(email.parse_smtp_url(url))
+    try:
+        mailer.send(msg)
+    except (email.PermanentMailError, smtplib.SMTPException, OSError, email.SmtpConfigError) as exc:
+        log.warning("account mail not sent: %s", email.describe_error(exc))
+        raise MailNotSent(email.describe_error(exc)) from exc
+    finally:
+        mailer.close()
+
+
+def send_soon(config: Mapping[str, Any], **message: Any) -> threading.Thread:
+    """Send from a thread: the answer to a reset request must not take longer for an
+    e-mail that exists. Failures are logged (never the link)."""
+
+    def run() -> None:
+        try:
+            send(config, **message)
+        except MailNotSent:
+            pass  # logged by send
+
+    thread = threading.Thread(target=run, name="account-mail", daemon=True)
+    thread.start()
+    return thread
