@@ -22,7 +22,7 @@ function next() {
     alert.symptoms && alert.symptoms.length
       ? [h('p', {}, 'You reported:'), h('ul', {}, alert.symptoms.map((s) => h('li', {}, s)))]
       : null,
-    h('p', {}, 'Study team: ', h('strong', {}, alert.study_team_contact)),
+    studyTeam(alert),
     alert.emergency_number
       ? h('a', { class: 'btn danger', href: `tel:${alert.emergency_number}` },
         `Emergency: call ${alert.emergency_number}`)
@@ -31,6 +31,31 @@ function next() {
   if (typeof dialog.showModal === 'function') dialog.showModal();
   else dialog.setAttribute('open', '');
   document.getElementById('alert-close').focus();
+}
+
+/**
+ * A phone number as the site wrote it ("+1 (312) 555-0100 ext. 12") as a tel: URI
+ * ("tel:+13125550100;ext=12"): digits and a leading +, nothing a dialer would trip on.
+ * Null when no digits are left.
+ */
+function telHref(phone) {
+  const [, number, ext] = /^(.*?)(?:\s*(?:ext\.?|x|#)\s*(\d+))?\s*$/i.exec(String(phone));
+  const digits = number.replace(/[^\d+]/g, '').replace(/(?!^)\+/g, '');
+  if (!/\d/.test(digits)) return null;
+  return `tel:${digits}${ext ? `;ext=${ext}` : ''}`;
+}
+
+/**
+ * Whom to call: the participant's own site by a large tap-to-call link when the server
+ * sent its number (alerts and protocols from before it did have none), else the
+ * protocol's words for the study team.
+ */
+function studyTeam(alert) {
+  const href = alert.site_phone ? telHref(alert.site_phone) : null;
+  if (!href) return h('p', {}, 'Study team: ', h('strong', {}, alert.study_team_contact));
+  return h('p', {}, 'Call your study team: ',
+    h('a', { class: 'btn', href, 'aria-label': `Call your study team: ${alert.site_phone}` },
+      alert.site_phone));
 }
 
 export function initAlerts() {
@@ -69,6 +94,8 @@ export function localAlert(protocol, labels) {
       + ' Your diary is saved on this phone and will be sent when you are online: do not wait for that.',
     symptoms: labels,
     study_team_contact: protocol.study_team_contact,
+    // A protocol cached before the server sent the site's phone has none: the words above.
+    site_phone: protocol.site_phone || null,
     emergency_number: protocol.emergency_number,
   };
 }
