@@ -53,7 +53,10 @@ async function request(method, path, body, retried = false) {
     await getSession();
     return request(method, path, body, true);
   }
-  // A wrong password typed to sign a record is a 401 of a live session.
-  if (response.status === 401 && path !== '/participant/activate' && error.code !== 'wrong_password') onSignedOut();
+  // A wrong password or code typed to sign a record or to change the password is a
+  // 401 of a live session; so is any 401 of signing in.
+  const typed = ['wrong_password', 'wrong_otp', 'otp_required'].includes(error.code);
+  const signingIn = path === '/participant/activate' || path === '/staff/login';
+  if (response.status === 401 && !signingIn && !typed) onSignedOut();
   throw error;
 }

@@ -16,6 +16,10 @@ import enroll from './screens/enroll.js';
 import exportsScreen from './screens/exports.js';
 import audit from './screens/audit.js';
 import access from './screens/access.js';
+import account from './screens/account.js';
+import accounts from './screens/accounts.js';
+import forgot from './screens/forgot.js';
+import password from './screens/password.js';
 import signatures from './screens/signatures.js';
 import serious from './screens/serious.js';
 import { refreshCountdowns } from './signoff.js';
@@ -112,6 +116,7 @@ function remember(path) {
 
 const SCREENS = {
   signin, flags, flag, participants, participant, enroll, exports: exportsScreen, audit, access, signatures, 'serious-events': serious,
+  account, accounts, forgot, password,
 };
 
 function route() {
@@ -134,11 +139,17 @@ function render() {
   const { name, section, id, params, path } = route();
   let target = name;
   if (!ctx.user) {
-    target = 'signin';
-    if (name && name !== 'signin') remember(path);
+    // Signed out: only sign-in, a forgotten password and a password link open.
+    if (!name || !SCREENS[name].public) {
+      target = 'signin';
+      if (name && name !== 'signin') remember(path);
+    }
   }
-  else if (!name || name === 'signin' || (name === 'audit' && !ctx.can('audit.read'))
-    || (name === 'access' && !ctx.can('access_log.read'))) target = 'flags';
+  // A role that must use a second factor sets it up before anything else opens.
+  else if (ctx.user.second_factor_setup_required) target = name === 'password' ? name : 'account';
+  else if (!name || name === 'signin' || name === 'forgot' || (name === 'audit' && !ctx.can('audit.read'))
+    || (name === 'access' && !ctx.can('access_log.read'))
+    || (name === 'accounts' && !ctx.can('staff.manage'))) target = 'flags';
   if (target !== name) {
     ctx.navigate(target, { replace: true });
     return;
@@ -148,14 +159,17 @@ function render() {
   document.title = `${screen.title} – Staff console – Pain Diary`;
   document.body.dataset.screen = name;
   const nav = document.getElementById('nav');
-  nav.hidden = !ctx.user;
+  nav.hidden = !ctx.user || ctx.user.second_factor_setup_required;
   nav.querySelector('[data-route="audit"]').hidden = !ctx.can('audit.read');
   nav.querySelector('[data-route="access"]').hidden = !ctx.can('access_log.read');
+  nav.querySelector('[data-route="accounts"]').hidden = !ctx.can('staff.manage');
   for (const link of nav.querySelectorAll('a')) {
     if (link.dataset.route === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.getElementById('who').textContent = ctx.user ? `${ctx.user.full_name || ctx.user.email} · ${ctx.user.role}` : '';
+  const who = document.getElementById('who');
+  who.textContent = ctx.user ? `${ctx.user.full_name || ctx.user.email} · ${ctx.user.role}` : '';
+
   document.getElementById('signout').hidden = !ctx.user;
   clear(main);
   current = { name, view: screen.render(main, ctx, { id, params }) || {} };

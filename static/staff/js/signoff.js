@@ -1,7 +1,7 @@
 // Sign-off pieces shared by the screens (SPEC §14): a record's signature state,
 // the form that signs it with the password again, the 24-hour SAE clock with its
 // countdown, and the small reason-only forms of locks, freezes and decisions.
-import { send } from '../../js/api.js';
+import { ApiError, send } from '../../js/api.js';
 import { announce, h, notice, uid } from '../../js/dom.js';
 import { CHANGE_ACTIONS, MEANINGS, SIGNATURE_STATES, day, duration, label, utc } from './labels.js';
 import { busy, entries, field, group, put, radio, showError } from './ui.js';
@@ -42,6 +42,10 @@ export function signForm({ recordType, recordId, title, upTo, onSigned, onCancel
   const headingId = uid('sign-h');
   const formStatus = h('div');
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true, maxlength: 1024 });
+  // Asked for once the server says the signer has two-step sign-in (otp_required).
+  const otp = h('input', { type: 'text', name: 'otp', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 20 });
+  const otpField = field('Code from your authenticator app', otp, { hint: 'Six digits, or a recovery code.' });
+  otpField.hidden = true;
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Sign');
   const form = h('form', { class: 'sign-form', novalidate: true, onsubmit, 'aria-labelledby': headingId },
     h('h3', { id: headingId }, title),
@@ -50,6 +54,7 @@ export function signForm({ recordType, recordId, title, upTo, onSigned, onCancel
     upTo ? field('Sign the casebook up to', h('input', { type: 'date', name: 'up_to', value: upTo.max, max: upTo.max, required: true }),
       { hint: 'The diary dates up to and including this date.' }) : null,
     field('Your password', password, { hint: 'The password you sign in with.' }),
+    otpField,
     formStatus,
     h('div', { class: 'actions' }, submit,
       onCancel ? h('button', { type: 'button', class: 'btn', onclick: onCancel }, 'Cancel') : null));
@@ -62,6 +67,7 @@ export function signForm({ recordType, recordId, title, upTo, onSigned, onCancel
     if (meaning) body.meaning = meaning.value;
     const date = form.elements.namedItem('up_to');
     if (date && date.value) body.up_to = date.value;
+    if (!otpField.hidden && otp.value.trim()) body.otp = otp.value.trim();
     await busy(submit, async () => {
       try {
         const sig = await send('POST', '/staff/signatures', body);
@@ -72,9 +78,16 @@ export function signForm({ recordType, recordId, title, upTo, onSigned, onCancel
         announce(`Signed: ${sig.manifestation}`);
         if (onSigned) onSigned(sig, done);
       } catch (error) {
-        password.value = '';
+        if (error instanceof ApiError && error.code === 'otp_required') {
+          otpField.hidden = false;
+          put(formStatus, notice('info', error.message));
+          otp.focus();
+          return;
+        }
+        otp.value = '';
+        if (!(error instanceof ApiError && error.code === 'wrong_otp')) password.value = '';
         put(formStatus, showError(form, error, 'Could not sign the record.'));
-        password.focus();
+        (otpField.hidden || !password.value ? password : otp).focus();
       }
     });
   }
