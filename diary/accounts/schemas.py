@@ -127,8 +127,8 @@ class TotpBeginSchema(Schema):
         required=True, metadata={"description": "to type in when the code cannot be scanned"}
     )
     otpauth_uri = fields.String(required=True)
-    qr_svg = fields.String(
-        required=True, metadata={"description": "the QR code of otpauth_uri, as SVG"}
+    qr_data_uri = fields.String(
+        required=True, metadata={"description": "the QR code of otpauth_uri, an SVG data: URI"}
     )
 
 

@@ -443,7 +443,11 @@ def begin_second_factor(db: Database, config, *, user: Any, now: datetime) -> di
             "UPDATE staff SET totp_pending = ? WHERE id = ?",
             [totp.seal(enrollment.secret, config["SECRET_KEY"]), staff["id"]],
         )
-    return {"secret": enrollment.secret, "otpauth_uri": enrollment.uri, "qr_svg": enrollment.qr_svg}
+    return {
+        "secret": enrollment.secret,
+        "otpauth_uri": enrollment.uri,
+        "qr_data_uri": enrollment.qr_data_uri,
+    }
 
 
 def confirm_second_factor(

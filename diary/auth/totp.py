@@ -54,15 +54,14 @@ def unseal(sealed: str, secret_key: str) -> str | None:
 class Enrollment:
     secret: str
     uri: str
-    qr_svg: str
+    qr_data_uri: str
 
 
 def new_enrollment(email: str) -> Enrollment:
     secret = pyotp.random_base32()
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     qr = segno.make(uri, error="m")
-    svg = qr.svg_inline(scale=5, dark="#000", light="#fff", title="Code to scan")
-    return Enrollment(secret, uri, svg)
+    return Enrollment(secret, uri, qr.svg_data_uri(scale=5, dark="#000", light="#fff"))
 
 
 def normalise(code: str) -> str:

@@ -15,7 +15,9 @@ def enrol(client, moment):
     begun = client.post("staff/mfa/totp")
     assert begun.status_code == 200, begun.get_json()
     body = begun.get_json()
-    assert body["otpauth_uri"].startswith("otpauth://totp/") and body["qr_svg"].startswith("<svg")
+    assert body["otpauth_uri"].startswith("otpauth://totp/") and body["qr_data_uri"].startswith(
+        "data:image/svg+xml"
+    )
     done = client.post("staff/mfa/totp/confirm", {"code": code_at(body["secret"], moment)})
     assert done.status_code == 200, done.get_json()
     return body["secret"], done.get_json()["recovery_codes"]
