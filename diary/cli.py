@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from . import audit, clock
 from .auth import queries as auth_queries
 from .auth import staff as staff_accounts
-from .auth.passwords import MIN_LENGTH
+from .auth.passwords import strength_problem, usable
 from .auth.roles import ROLES
 from .db import MIGRATE_COMMAND, connect, migrate, pending_migrations_at, transaction
 from .db import backup as backup_copy
@@ -83,8 +83,9 @@ def create_staff(email, role, sites, full_name, password_stdin):
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_LENGTH:
-        _fail(f"the password must have at least {MIN_LENGTH} characters")
+    problem = strength_problem(password, email=email, full_name=full_name)
+    if problem:
+        _fail(f"choose a stronger password: {problem}")
     db = _db()
     staff_id = _create_staff(
         db,
@@ -266,6 +267,43 @@ def backup(path: Path):
     if result != [("ok",)]:
         _fail(f"integrity_check of the copy failed: {result[:5]}")
     click.echo(f"backup written to {path} (integrity ok, {count} audit rows)")
+
+
+@diary.command("reset-link")
+@click.argument("email")
+def reset_link(email):
+    """Print a single-use link that sets EMAIL's password (for an administrator who cannot
+    receive mail, or a study without SMTP); earlier links of the account stop working."""
+    from .accounts import links
+
+    db = _db()
+    staff = auth_queries.staff_by_email(db, email)
+    if staff is None or not staff["active"]:
+        _fail(f"no active staff account {email}")
+    cfg = current_app.config
+    invited = not usable(staff["password_hash"])
+    now = clock.now()
+    with transaction(db):
+        token, expires = links.issue(
+            db,
+            staff["id"],
+            purpose="invitation" if invited else "reset",
+            lifetime=cfg["STAFF_INVITATION_LIFETIME" if invited else "STAFF_RESET_LINK_LIFETIME"],
+            now=now,
+        )
+        audit.record(
+            db,
+            actor=audit.CLI,
+            action="staff.invitation_sent" if invited else "staff.reset_sent",
+            object_type="staff",
+            object_id=staff["id"],
+            after={"expires_at": clock.iso(expires), "by": "command line"},
+            at=now,
+        )
+    from .accounts.mail import link
+
+    click.echo(link(cfg, token))
+    click.echo(f"works once, until {clock.iso(expires)}", err=True)
 
 
 @diary.command("demo")

@@ -303,3 +303,50 @@ def test_a_staff_name_is_kept_shown_at_sign_in_and_in_the_audit_trail(app, db, n
         input="a long enough password\n",
     )
     assert bad.exit_code != 0 and "2 to 120" in bad.output
+
+
+def test_create_staff_refuses_a_guessable_password_with_the_reason(app, db):
+    weak = run(
+        app,
+        "create-staff",
+        "--email",
+        "w@a.test",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input="Password12345\n",
+    )
+    assert weak.exit_code == 2 and "commonly used password" in weak.output
+    assert db.execute("SELECT count(*) FROM staff").fetchone()[0] == 0
+
+
+def test_reset_link_prints_a_single_use_link_that_sets_the_password(app, db, new_client):
+    run(
+        app,
+        "create-staff",
+        "--email",
+        "root@a.test",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    done = run(app, "reset-link", "root@a.test")
+    assert done.exit_code == 0, done.output
+    url = done.output.strip().splitlines()[0]
+    assert url.startswith("http://diary.test/staff/#/password/")
+    token = url.rsplit("/", 1)[1]
+    c = new_client()
+    assert (
+        c.post(
+            f"staff/password-reset/{token}", {"new_password": "tawny-kettle-orbit-9241"}
+        ).status_code
+        == 200
+    )
+    assert (
+        c.post(
+            "staff/login", {"email": "root@a.test", "password": "tawny-kettle-orbit-9241"}
+        ).status_code
+        == 200
+    )
+    assert run(app, "reset-link", "nobody@a.test").exit_code != 0

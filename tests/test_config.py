@@ -147,3 +147,28 @@ def test_production_sign_in_over_https_works_with_the_browsers_same_origin_refer
     )
     assert refused.status_code == 403
     db.conn.close()
+
+
+def test_investigators_and_admins_need_a_second_factor_in_production_and_the_roles_are_configurable(
+    tmp_path, monkeypatch
+):
+    base = {
+        "DIARY_ENV": "production",
+        "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+        "DIARY_SECRET_KEY": "x" * 48,
+        "DIARY_BASE_URL": "https://diary.example.org",
+    }
+    assert migrated_app(base).config["STAFF_MFA_REQUIRED_ROLES"] == {"investigator", "admin"}
+    dev = {"DIARY_DATABASE": str(tmp_path / "dev.sqlite3")}
+    assert migrated_app(dev).config["STAFF_MFA_REQUIRED_ROLES"] == frozenset()
+    monkeypatch.setenv("DIARY_MFA_REQUIRED_ROLES", "coordinator, investigator,admin")
+    assert migrated_app(base).config["STAFF_MFA_REQUIRED_ROLES"] == {
+        "coordinator",
+        "investigator",
+        "admin",
+    }
+    monkeypatch.setenv("DIARY_MFA_REQUIRED_ROLES", "none")
+    assert migrated_app(base).config["STAFF_MFA_REQUIRED_ROLES"] == frozenset()
+    monkeypatch.setenv("DIARY_MFA_REQUIRED_ROLES", "nurse")
+    with pytest.raises(ConfigError, match="DIARY_MFA_REQUIRED_ROLES"):
+        create_app(base)
