@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -166,3 +167,49 @@ def test_a_confirmation_code_that_is_wrong_leaves_it_off(make_staff, login):
         wrong = me.post("staff/mfa/totp/confirm", {"code": "123456"})
         assert wrong.status_code == 422 and "code" in wrong.get_json()["error"]["fields"]
         assert me.get("session").get_json()["user"]["mfa_enabled"] is False
+
+
+ALLOWED_BEFORE_SECOND_FACTOR = {
+    "/api/v1/staff/login",
+    "/api/v1/staff/logout",
+    "/api/v1/staff/password",
+    "/api/v1/staff/password-reset",
+    "/api/v1/staff/password-reset/<token>",
+    "/api/v1/staff/mfa/totp",
+    "/api/v1/staff/mfa/totp/confirm",
+}
+
+
+def test_no_staff_endpoint_but_setting_up_opens_before_the_required_second_factor(
+    make_staff, login, app
+):
+    app.config["STAFF_MFA_REQUIRED_ROLES"] = frozenset({"admin"})
+    make_staff("boss@site-a.test", "admin", ())
+    with time_machine.travel(T0, tick=False):
+        me = login("boss@site-a.test")
+        values = {"int": "1", "date": "2026-05-01", "default": "LBP-001"}
+        checked = 0
+        for rule in app.url_map.iter_rules():
+            if (
+                not rule.rule.startswith("/api/v1/staff")
+                or rule.rule in ALLOWED_BEFORE_SECOND_FACTOR
+            ):
+                continue
+            path = rule.rule
+            for arg in rule.arguments:
+                converter = type(rule._converters[arg]).__name__.lower()
+                kind = (
+                    "int"
+                    if "integer" in converter
+                    else "date"
+                    if "date" in converter
+                    else "default"
+                )
+                path = re.sub(rf"<[^>]*{arg}>", values[kind], path)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = me._send(method.lower(), path, {}) if method != "GET" else me.get(path)
+                body = response.get_json() or {}
+                assert response.status_code == 403, (method, path, response.status_code, body)
+                assert body["error"]["code"] == "second_factor_setup_required", (method, path)
+                checked += 1
+    assert checked > 50

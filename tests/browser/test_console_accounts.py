@@ -181,3 +181,21 @@ def test_a_forgotten_password_link_is_asked_for_from_the_sign_in_page(desk, make
     page.goto(f"{desk.server.url}/staff/#/password/{token}")
     page.reload()
     expect(main.get_by_role("alert")).to_contain_text("expired or was used already")
+
+
+def test_the_admin_screens_are_usable_on_a_phone(desk, make_staff, snap):
+    make_staff("ada@study.test", "admin", (), full_name="Ada Admin")
+    make_staff("cy@site-a.test", "coordinator", ("SITE-A",), full_name="Cy Coordinator")
+    page = desk.page(PHONE)
+    desk.sign_in(page, "ada@study.test", route="#/accounts")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("table", name="Staff accounts")).to_contain_text("Cy Coordinator")
+    main.get_by_role("button", name="Edit Cy Coordinator").click()
+    expect(page.get_by_role("form", name="Edit Cy Coordinator")).to_be_visible()
+    snap(page, "accounts-phone", full_page=True)
+    assert serious_violations(page) == []
+    desk.go(page, "access")
+    expect(main.get_by_role("heading", level=1, name="Access log")).to_be_visible()
+    expect(main.get_by_text("ada@study.test").first).to_be_visible()
+    snap(page, "access-log-phone", full_page=True)
+    assert serious_violations(page) == []
