@@ -657,6 +657,9 @@ def define(study: Study) -> dict[str, Any]:
             "The diary app and its CSV exports call the injection date day 0.",
             "Dates are ISO 8601 local diary dates of the participant's time zone.",
             "Values that were not collected are empty.",
+            "A text cell that starts with = + - @, a tab, CR or LF (which a spreadsheet would"
+            " run as a formula), or with an apostrophe, is written with a leading apostrophe:"
+            " to read a value exactly, drop the first character of a cell that starts with '.",
             "No treatment arm is exported: the diary never stores it (blinding).",
         ],
         "datasets": [

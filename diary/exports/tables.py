@@ -9,6 +9,10 @@ write of it reached the server after the entry window closed (made offline in
 time, sent later). adherence.csv splits `entered` the same way into
 `entered_on_time` and `entered_synced_late`.
 
+Text a spreadsheet would run as a formula (a cell starting with = + - @ or a tab,
+CR or LF) gets a leading apostrophe, and so does text that starts with one: to read
+a cell back exactly, drop its first character when it is an apostrophe.
+
 Free text: entries.csv carries the participant's note, because the
 statisticians need it; it is site-scoped and audited like every export and is
 never logged. flags.csv carries no free text: its detail holds only what the
@@ -40,18 +44,33 @@ class Table:
     rows: list[Sequence[Any]]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV
+# injection). Such a text cell is written with a leading apostrophe; so is a cell
+# that starts with an apostrophe already, so that the rule reverses exactly: a cell
+# that starts with ' had one added — drop the first character to read the value.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+QUOTE = "'"
+
+
+def neutralise(text: str) -> str:
+    return QUOTE + text if text.startswith((*FORMULA_START, QUOTE)) else text
+
+
 def cell(value: Any) -> Any:
-    """One value as CSV text (csv writes numbers with str(): 45.0 stays 45.0)."""
+    """One value as CSV text (csv writes numbers with str(): 45.0 stays 45.0); text
+    that a spreadsheet would run is neutralised (see FORMULA_START)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
+        return neutralise(";".join(str(v) for v in value))
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, str):
+        return neutralise(value)
     return value
 
 
