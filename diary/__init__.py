@@ -10,8 +10,8 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
 
+from . import bodies, db, errors, schemas, security, study
 from . import config as config_module
-from . import db, errors, schemas, security, study
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
         instance_path=str(ROOT / "instance"),
     )
+    app.request_class = bodies.CheckedRequest
     settings = config_module.load(ROOT, Path(app.instance_path), overrides)
     app.config.update(settings)
     app.config.update(config_module.flask_settings(settings))
@@ -117,8 +118,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.url_map.converters["date"] = schemas.DateConverter
+    app.url_map.converters["int"] = schemas.IdConverter
+    app.url_map.converters["anydate"] = schemas.AnyDateConverter
     api = DiaryApi(app, spec_kwargs={"servers": [{"url": "/"}]})
     api.register_converter(schemas.DateConverter, schemas.DateConverter.openapi)
+    api.register_converter(schemas.AnyDateConverter, schemas.DateConverter.openapi)
     _register_blueprints(app, api)
 
     from . import cli

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from importlib.resources import files
+from zoneinfo import ZoneInfo
 
 # What a phone writes offline inside its window (a diary entry, a questionnaire) is
 # accepted when it syncs later, up to this long after it was made: losing it to a
@@ -40,14 +41,22 @@ def parse_iso(text: str) -> datetime:
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def parse_date(text: str) -> date | None:
-    """A calendar date written exactly YYYY-MM-DD, or None (no other form, no 2025-02-30)."""
-    if not _ISO_DATE.fullmatch(text):
+# Every date the diary takes in (API, URL, command line) lies in these years: a
+# date at the edge of the calendar would overflow the first day added to it.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+DATE_RULE = f"must be a date as YYYY-MM-DD, from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
+
+
+def parse_date(text: str, *, bounded: bool = True) -> date | None:
+    """A calendar date written exactly YYYY-MM-DD (in FIRST_YEAR–LAST_YEAR unless not
+    `bounded`), or None (no other form, no 2025-02-30)."""
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
         return None  # also refuses what fromisoformat would take: 2025-W01-1, 20250101
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if not bounded or FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def zone(name: str) -> ZoneInfo:
@@ -61,17 +70,14 @@ _ZONES: frozenset[str] | None = None
 
 
 def is_valid_zone(name: str) -> bool:
-    """True for a canonical IANA zone name (not a path, not 'localtime')."""
+    """True for a name of the IANA time zone database as the tzdata package lists it
+    (canonical zones and their backward links such as US/Central), never a system
+    file such as 'localtime', 'posixrules', 'posix/…' or 'right/…', nor 'Factory'."""
     global _ZONES
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    if name in _ZONES:
-        return True
-    try:  # links such as "US/Central" resolve but are not listed everywhere
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return "/" in name and not name.startswith(("/", ".")) and ".." not in name
+        listed = files("tzdata").joinpath("zones").read_text("utf-8").split()
+        _ZONES = frozenset(listed) - {"Factory"}
+    return isinstance(name, str) and name in _ZONES
 
 
 def local_date(instant: datetime, tz: str) -> date:

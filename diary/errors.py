@@ -139,7 +139,9 @@ def _handle_http(exc: HTTPException):
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _handle_http(exc)
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    # The route, not the path: a path may carry a secret (a password link's token).
+    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    log.exception("unhandled error on %s %s", request.method, route)
     return error_response(500, "Internal error; it has been logged.")
 
 
@@ -154,6 +156,10 @@ def require_json_body() -> Any:
         return error_response(
             415, "The request body must be JSON (Content-Type: application/json)."
         )
+    if has_body:
+        # Decoded and checked once, here, for every endpoint (bodies.CheckedRequest),
+        # whether or not its view reads a body; the views' schemas get the cached value.
+        request.get_json()
     return None
 
 

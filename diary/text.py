@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def encodable(text: str) -> bool:
     """True when the text can be stored and exported as UTF-8 (JSON may carry lone
@@ -11,3 +13,17 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# C0 controls people never mean to type (and DEL); tab, line feed and carriage return
+# are text.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def problem(text: str) -> str | None:
+    """Why a string cannot be kept as text, in words for the field's message; None if fine."""
+    if not encodable(text):
+        return "contains characters that are not valid text"
+    if _CONTROLS.search(text):
+        return "contains a control character (such as NUL)"
+    return None

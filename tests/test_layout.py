@@ -64,6 +64,7 @@ LAYERS = [
         "pages",
         "security",
         "text",
+        "bodies",
     },
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from ..schemas import SITE_CODE, DateRangeQuery
+from ..schemas import SITE_CODE, DateRangeQuery, Day
 
 
 class AdherenceQuerySchema(DateRangeQuery):
@@ -43,7 +43,7 @@ class ParticipantAdherenceSchema(CountsSchema):
     study_id = fields.String(required=True)
     site = fields.String(required=True)
     status = fields.String()
-    closed_through = fields.Date(
+    closed_through = Day(
         allow_none=True, metadata={"description": "latest closed expected diary date"}
     )
     last_7 = fields.Nested(CountsSchema, required=True)

@@ -6,7 +6,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import STUDY_ID, StrictSchema
+from ..schemas import STUDY_ID, Day, StrictSchema
 from . import access_log
 
 ACTOR_TYPES = ("staff", "participant", "system", "cli")
@@ -68,10 +68,10 @@ class AccessQuerySchema(StrictSchema):
     participant = fields.String(
         validate=STUDY_ID, metadata={"description": "the participant's study ID"}
     )
-    since = fields.Date(
+    since = Day(
         validate=_DAY_RANGE, metadata={"description": "from this date, in the study's time zone"}
     )
-    until = fields.Date(
+    until = Day(
         validate=_DAY_RANGE,
         metadata={"description": "up to and including this date, in the study's time zone"},
     )
@@ -82,6 +82,16 @@ class AccessQuerySchema(StrictSchema):
     def _order(self, data, **kwargs):
         if "since" in data and "until" in data and data["until"] < data["since"]:
             raise ValidationError("must not be before the first date ('since')", "until")
+
+
+class AccessCsvQuerySchema(AccessQuerySchema):
+    """The CSV takes the same filters and every matching row unless a limit is given."""
+
+    limit = fields.Integer(
+        load_default=None,
+        validate=validate.Range(1, 10**7),
+        metadata={"description": "default: all"},
+    )
 
 
 class AccessRowSchema(Schema):

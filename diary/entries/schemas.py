@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import DateRangeQuery, DeviceTime, StrictSchema, Text
+from ..schemas import DateRangeQuery, Day, DeviceTime, StrictSchema, Text
 from ..study import current_study
 
 MAX_DOSES = 30
@@ -103,7 +103,7 @@ class AlertSchema(Schema):
 
 
 class EntryOut(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     client_id = fields.String(required=True)
     back_pain = fields.Integer(required=True)
     leg_pain = fields.Integer(required=True)
@@ -137,8 +137,8 @@ class EntryListOut(Schema):
 
 
 class RangeQuery(DateRangeQuery):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = Day(required=True, data_key="from")
+    to = Day(required=True)
 
     @validates_schema
     def _span(self, data, **kwargs):
@@ -279,7 +279,7 @@ CHANGE_SOURCES = ("participant_call", "participant_visit", "participant_message"
 
 
 class ChangeRequestIn(StrictSchema):
-    date = fields.Date(required=True, metadata={"description": "the diary date to change"})
+    date = Day(required=True, metadata={"description": "the diary date to change"})
     changes = fields.Nested(EntryChanges, required=True)
     why = Text(required=True, validate=validate.Length(3, 1000))
     source = fields.String(required=True, validate=validate.OneOf(CHANGE_SOURCES))
@@ -297,7 +297,7 @@ class ChangeDecisionIn(StrictSchema):
 class ChangeRequestSchema(Schema):
     id = fields.Integer(required=True)
     study_id = fields.String(required=True)
-    date = fields.Date(required=True)
+    date = Day(required=True)
     changes = fields.Dict(required=True)
     why = fields.String(required=True)
     source = fields.String(required=True)

@@ -161,7 +161,18 @@ def access_log_file(
     now: datetime,
 ) -> Export:
     """The access log's rows for `query` (audit.schemas.AccessQuerySchema) as a CSV file."""
-    rows = access_queries.browse(db, site_ids=site_ids, timezone=study.timezone, **query)
+    query = dict(query)
+    wanted = query.pop("limit", None)
+    rows: list[dict[str, Any]] = []
+    while wanted is None or len(rows) < wanted:  # pages of the newest first, to the end
+        page = min(1000, wanted - len(rows)) if wanted else 1000
+        batch = access_queries.browse(
+            db, site_ids=site_ids, timezone=study.timezone, **query, limit=page
+        )
+        rows.extend(batch)
+        if len(batch) < page:
+            break
+        query["before_id"] = batch[-1]["id"]
     table = tables.Table(ACCESS_LOG_COLUMNS, [[r[c] for c in ACCESS_LOG_COLUMNS] for r in rows])
     return Export(
         filename(study, "access_log.csv", None, now),

@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import clock
 from ..access import staff_required
 from ..audit import reads
-from ..audit.schemas import AccessQuerySchema
+from ..audit.schemas import AccessCsvQuerySchema
 from ..db import get_db
 from ..schemas import Blueprint
 from ..study import current_study
@@ -56,10 +56,10 @@ def download(args, name):
 
 @blp.route("/staff/access-log.csv", methods=["GET"])
 @staff_required("access_log.read")
-@blp.arguments(AccessQuerySchema, location="query")
+@blp.arguments(AccessCsvQuerySchema, location="query")
 @blp.doc(
-    description="The access log's rows that GET /staff/access-log would list with the same "
-    "filters, as CSV (up to `limit` rows, newest first).",
+    description="Every access-log row the filters of GET /staff/access-log select (or the "
+    "newest `limit`), as CSV, newest first.",
     responses={"200": {"description": "access_log CSV", "content": {"text/csv": {}}}},
 )
 def access_log_csv(args):

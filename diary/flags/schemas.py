@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, StrictSchema, Text
+from ..schemas import SITE_CODE, STUDY_ID, Day, StrictSchema, Text
 from ..signoff.schemas import SignatureSchema
 from . import adverse_events as ae
 from . import rules
@@ -48,7 +48,7 @@ class _AdverseEventFields(StrictSchema):
     )
     action_taken = fields.String(validate=validate.OneOf(ae.ACTIONS), allow_none=True)
     ae_outcome = fields.String(validate=validate.OneOf(ae.OUTCOMES), allow_none=True)
-    end_date = fields.Date(allow_none=True)
+    end_date = Day(allow_none=True)
     note = Text(validate=NOTE, allow_none=True)
 
 
@@ -58,7 +58,7 @@ class ResolveSchema(_AdverseEventFields):
         validate=validate.Length(1, 200),
         metadata={"description": "AE verbatim term; derived from the flag when omitted"},
     )
-    onset_date = fields.Date(metadata={"description": "default: the flag's first date"})
+    onset_date = Day(metadata={"description": "default: the flag's first date"})
 
     @validates_schema
     def _adverse_event_fields(self, data, **kwargs):
@@ -80,7 +80,7 @@ class ResolveSchema(_AdverseEventFields):
 class AdverseEventInSchema(_AdverseEventFields):
     source = fields.String(required=True, validate=validate.OneOf(MANUAL_SOURCES))
     term = Text(required=True, validate=validate.Length(1, 200))
-    onset_date = fields.Date(required=True)
+    onset_date = Day(required=True)
     ctcae_grade = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     serious = fields.Boolean(required=True)
     related = fields.String(required=True, validate=validate.OneOf(RELATEDNESS))
@@ -88,7 +88,7 @@ class AdverseEventInSchema(_AdverseEventFields):
 
 class AdverseEventPatchSchema(_AdverseEventFields):
     term = Text(validate=validate.Length(1, 200))
-    onset_date = fields.Date()
+    onset_date = Day()
     reason = Text(required=True, validate=validate.Length(3, 500))
 
     @validates_schema
@@ -146,8 +146,8 @@ class AdverseEventSchema(Schema):
     flag_id = fields.Integer(allow_none=True)
     source = fields.String(required=True)
     term = fields.String(required=True)
-    onset_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True)
+    onset_date = Day(required=True)
+    end_date = Day(allow_none=True)
     ctcae_grade = fields.Integer(required=True)
     serious = fields.Boolean(required=True)
     seriousness_criteria = fields.List(fields.String(), required=True)
@@ -179,8 +179,8 @@ class FlagSchema(Schema):
     kind = fields.String(required=True)
     severity = fields.String(required=True)
     status = fields.String(required=True)
-    first_date = fields.Date(required=True)
-    last_date = fields.Date(required=True)
+    first_date = Day(required=True)
+    last_date = Day(required=True)
     detail = fields.Dict(required=True)
     opened_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)

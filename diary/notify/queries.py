@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import clock
+from ..errors import APIError
 
 # --- recipients ---------------------------------------------------------------
 
@@ -59,7 +60,8 @@ def save_subscription(
     auth: str,
     now: datetime,
 ) -> int:
-    """Insert or revive the subscription for `endpoint` (a browser has one per app)."""
+    """Insert or revive the subscription for `endpoint` (a browser has one per app);
+    409 when a live subscription of another owner holds it."""
     staff_id = owner_id if owner_kind == "staff" else None
     participant_id = owner_id if owner_kind == "participant" else None
     row = db.execute(
@@ -69,9 +71,21 @@ def save_subscription(
         " staff_id = excluded.staff_id, participant_id = excluded.participant_id,"
         " p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at,"
         " last_success_at = NULL, ended_at = NULL, end_reason = NULL"
+        # An endpoint stays its first owner's until they remove it (or it is gone).
+        " WHERE push_subscriptions.ended_at IS NOT NULL"
+        " OR (push_subscriptions.owner_kind = excluded.owner_kind"
+        " AND push_subscriptions.staff_id IS excluded.staff_id"
+        " AND push_subscriptions.participant_id IS excluded.participant_id)"
         " RETURNING id",
         [owner_kind, staff_id, participant_id, endpoint, p256dh, auth, clock.iso(now)],
     ).fetchall()
+    if not row:
+        raise APIError(
+            409,
+            "This browser's notifications belong to another account. Sign that account out of"
+            " notifications first (Settings), then turn them on here.",
+            code="subscription_taken",
+        )
     return row[0][0]
 
 

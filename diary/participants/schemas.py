@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, HHMMField, StrictSchema, TimeZoneField
+from ..schemas import SITE_CODE, STUDY_ID, Day, HHMMField, StrictSchema, TimeZoneField
 from ..signoff.schemas import LockStateSchema
 from ..study import current_study
 
@@ -8,8 +8,8 @@ STATUSES = ("active", "withdrawn", "completed")
 
 
 class WindowSchema(Schema):
-    first_date = fields.Date(required=True)
-    last_date = fields.Date(required=True)
+    first_date = Day(required=True)
+    last_date = Day(required=True)
 
 
 class ProfileSchema(Schema):
@@ -18,10 +18,10 @@ class ProfileSchema(Schema):
     reminder_time = fields.String(allow_none=True, required=True)
     reminder_default = fields.String()
     notifications_enabled = fields.Boolean()
-    today = fields.Date(required=True)
+    today = Day(required=True)
     day = fields.Integer(required=True)
     window = fields.Nested(WindowSchema, required=True)
-    injections = fields.List(fields.Date())
+    injections = fields.List(Day())
     diary_closed = fields.Nested(
         lambda: DiaryClosedSchema(),
         allow_none=True,
@@ -60,7 +60,7 @@ class EnrollSchema(StrictSchema):
     study_id = fields.String(required=True, validate=STUDY_ID)
     site = fields.String(required=True, validate=SITE_CODE)
     timezone = TimeZoneField(required=True)
-    injection_date = fields.Date(required=True)
+    injection_date = Day(required=True)
     baseline_back_pain = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
     baseline_mme = fields.Float(
         required=True,
@@ -95,7 +95,7 @@ class StaffPatchSchema(StrictSchema):
 
 
 class InjectionSchema(StrictSchema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
 
 
 class ReasonField(fields.String):
@@ -117,16 +117,16 @@ class InjectionVoidSchema(StrictSchema):
 
 
 class InjectionCorrectSchema(StrictSchema):
-    date = fields.Date(required=True, metadata={"description": "The correct injection date"})
+    date = Day(required=True, metadata={"description": "The correct injection date"})
     reason = ReasonField(required=True)
 
 
 class VoidedInjectionSchema(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     voided_at = fields.String(required=True)
     voided_by = fields.String(allow_none=True, metadata={"description": "Staff e-mail"})
     reason = fields.String(required=True)
-    corrected_to = fields.Date(
+    corrected_to = Day(
         allow_none=True, metadata={"description": "The date recorded instead, if corrected"}
     )
 
@@ -151,7 +151,7 @@ class ParticipantSchema(Schema):
     last_seen_at = fields.String(allow_none=True)
     first_injection = fields.String()
     latest_injection = fields.String()
-    injections = fields.List(fields.Date())
+    injections = fields.List(Day())
     voided_injections = fields.List(fields.Nested(VoidedInjectionSchema))
     timezone_history = fields.List(fields.Dict())
     pending_code_expires_at = fields.String(allow_none=True)

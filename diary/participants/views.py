@@ -271,7 +271,7 @@ def add_injection(body, study_id):
     return _detail(db, queries.get_by_id(db, participant["id"]))
 
 
-@blp.route("/staff/participants/<study_id>/injections/<date:day>/void", methods=["POST"])
+@blp.route("/staff/participants/<study_id>/injections/<anydate:day>/void", methods=["POST"])
 @staff_required("injections.correct")
 @blp.arguments(InjectionVoidSchema)
 @blp.response(200, ParticipantSchema)

@@ -229,13 +229,13 @@ def _check_value(item: Item, value: Any) -> str | None:
         limit = item.max_length or STRING_MAX
         return f"must be at most {limit} characters" if len(value) > limit else None
     if item.type == "date":
-        if not isinstance(value, str) or clock.parse_date(value) is None:
+        if not isinstance(value, str) or clock.parse_date(value, bounded=False) is None:
             return "must be a date as YYYY-MM-DD"
         if item.minimum is not None and value < str(item.minimum):
             return f"must not be before {item.minimum}"
         if item.maximum is not None and value > str(item.maximum):
             return f"must not be after {item.maximum}"
-        return None
+        return None if clock.parse_date(value) else clock.DATE_RULE
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number"
     if isinstance(value, int) and abs(value) > 10**15:  # beyond what a float holds exactly

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..schemas import StrictSchema, Text
+from ..schemas import Day, StrictSchema, Text
 from .signatures import MEANINGS, RECORD_TYPES
 
 
@@ -33,7 +33,7 @@ class SignatureInSchema(StrictSchema):
         load_only=True,
         metadata={"description": "the authenticator code, when the signer has two-step sign-in"},
     )
-    up_to = fields.Date(
+    up_to = Day(
         metadata={"description": "casebook signatures: the last date covered (default today)"}
     )
 
@@ -56,7 +56,7 @@ class SignatureSchema(Schema):
     record_type = fields.String(required=True)
     record_id = fields.String(required=True)
     study_id = fields.String(required=True)
-    up_to = fields.Date(allow_none=True)
+    up_to = Day(allow_none=True)
     meaning = fields.String(required=True)
     signer_name = fields.String(required=True)
     signer_email = fields.String(required=True)

@@ -248,3 +248,30 @@ def test_vapid_keys_command_prints_a_usable_pair(app):
     pem = "\n".join(lines[2:])
     assert pem.startswith("-----BEGIN PRIVATE KEY-----")
     assert webpush.configured_public_key(pem) == public
+
+
+def test_an_endpoint_stays_its_first_owners_until_they_remove_it(
+    db, participant_client, staff_client, browser_subscription
+):
+    phone = participant_client("LBP-014")
+    other_phone = participant_client("LBP-015")
+    coordinator = staff_client("coordinator")
+    sub = browser_subscription()
+    _subscribe(phone, sub)
+    for taker, path in (
+        (other_phone, "push-subscriptions"),
+        (coordinator, "staff/push-subscriptions"),
+    ):
+        taken = taker.post(path, sub.as_json())
+        assert (
+            taken.status_code == 409 and taken.get_json()["error"]["code"] == "subscription_taken"
+        )
+    (row,) = db.query(
+        "SELECT owner_kind, participant_id, staff_id, ended_at FROM push_subscriptions"
+    )
+    assert row["owner_kind"] == "participant" and row["ended_at"] is None
+    # Once its owner removes it, another account may take the browser's endpoint.
+    assert phone.delete("push-subscriptions", {"endpoint": sub.endpoint}).status_code == 200
+    _subscribe(coordinator, sub, "staff/push-subscriptions")
+    (row,) = db.query("SELECT owner_kind, ended_at FROM push_subscriptions")
+    assert row["owner_kind"] == "staff" and row["ended_at"] is None

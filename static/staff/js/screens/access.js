@@ -54,7 +54,7 @@ function render(root, ctx, { params }) {
 
   async function load(beforeId) {
     const chosen = filters();
-    download.href = `/api/v1/staff/access-log.csv${query({ ...chosen, limit: 500 })}`;
+    download.href = `/api/v1/staff/access-log.csv${query(chosen)}`;
     let body;
     try {
       body = await get(`/staff/access-log${query({ ...chosen, before_id: beforeId, limit: PAGE })}`);

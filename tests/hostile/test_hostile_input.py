@@ -1,0 +1,181 @@
+"""Every hostile-input class, to every endpoint, as every kind of caller: never a 5xx,
+always a JSON error, and nothing written (SPEC §9)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+DEEP = "[" * 3000 + "]" * 3000
+DEEP_OBJECT = '{"a":' * 40 + "1" + "}" * 40
+SURROGATE = (
+    '{"note": "\\ud800", "email": "\\udfff@x.test", "password": "a\\ud83d", "reason": "\\udc00"}'
+)
+NUL = '{"note": "a\\u0000b", "term": "x\\u0007", "reason": "r\\u001b", "full_name": "\\u0000"}'
+EDGE_TIMES = (
+    '{"device_time": "9999-12-31T23:59:59.999999-23:59", "injection_date": "0001-01-01",'
+    ' "onset_date": "9999-12-31", "up_to": "0001-01-01", "since": "9999-12-31",'
+    ' "date": "0001-01-01", "end_date": "9999-12-31"}'
+)
+EDGE_TIMES_2 = '{"device_time": "0001-01-01T00:00:00+23:59", "injection_date": "2026-W48-2"}'
+BODIES = {
+    "deep array": DEEP,
+    "deep object": DEEP_OBJECT,
+    "lone surrogates": SURROGATE,
+    "control characters": NUL,
+    "edge datetimes": EDGE_TIMES,
+    "edge datetimes 2": EDGE_TIMES_2,
+}
+PATH_VALUES = {
+    "date": ["0001-01-01", "9999-12-31", "2026-W48-2"],
+    "int": ["1", "99999999999999999999"],
+}
+
+
+def concrete_paths(app):
+    """Each API rule with its arguments filled in with edge values."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        variants = [rule.rule]
+        for arg in rule.arguments:
+            converter = type(rule._converters[arg]).__name__.lower()
+            kind = (
+                "int"
+                if "integer" in converter or converter == "idconverter"
+                else "date"
+                if "date" in converter
+                else None
+            )
+            values = PATH_VALUES[kind] if kind else ["LBP-001"]
+            variants = [re.sub(rf"<[^>]*{arg}>", v, p) for p in variants for v in values]
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for path in variants:
+            yield path, methods
+
+
+@pytest.fixture
+def callers(participant_client, staff_client):
+    return {
+        "participant": participant_client("LBP-001", injection_date=date.today()),
+        "coordinator": staff_client("coordinator"),
+        "investigator": staff_client("investigator", full_name="Dr Iva Inv"),
+        "admin": staff_client("admin", ()),
+    }
+
+
+def counts(db):
+    return {
+        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in (
+            "audit_log",
+            "entries",
+            "adverse_events",
+            "staff",
+            "sites",
+            "participants",
+            "signatures",
+        )
+    }
+
+
+def send_everywhere(app, callers, bodies):
+    """Every body to every endpoint and method, as each caller; the answers that broke
+    the rules (a 5xx, or an error that is not JSON) and how many were sent."""
+    failures, sent = [], 0
+    for who, client in callers.items():
+        for path, methods in concrete_paths(app):
+            if path.endswith("logout"):
+                continue  # would end the caller's session
+            for method in methods:
+                for name, body in ({"none": None} if method == "GET" else bodies).items():
+                    headers = {"X-CSRF-Token": client.csrf(), "Content-Type": "application/json"}
+                    response = client.client.open(path, method=method, data=body, headers=headers)
+                    sent += 1
+                    status = response.status_code
+                    if status >= 500 or (status >= 400 and not response.is_json):
+                        failures.append((who, method, path, name, status))
+    return failures, sent
+
+
+MALFORMED = ("deep array", "deep object", "lone surrogates", "control characters")
+
+
+def test_a_malformed_body_is_refused_by_every_endpoint_and_writes_nothing(app, callers, db):
+    before = counts(db)
+    failures, sent = send_everywhere(app, callers, {k: BODIES[k] for k in MALFORMED})
+    assert failures == [], "\n".join(map(str, failures))
+    assert sent > 500
+    after = counts(db)
+    new = [
+        r["action"]
+        for r in db.query("SELECT action FROM audit_log WHERE id > ?", [before["audit_log"]])
+    ]
+    # Downloads are audited reads; nothing else may have been written.
+    assert [a for a in new if a != "export.download"] == []
+    assert {**after, "audit_log": 0} == {**before, "audit_log": 0}
+
+
+def test_edge_dates_and_ids_in_bodies_and_paths_never_get_a_5xx(app, callers):
+    edges = {k: v for k, v in BODIES.items() if k.startswith("edge")}
+    failures, sent = send_everywhere(app, callers, edges)
+    assert failures == [], "\n".join(map(str, failures))
+    assert sent > 500
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ('{"email": "a@b.test", "password": "x\\ud800y"}', "password", "not valid text"),
+        ('{"email": "a@b.test", "password": "x\\u0000y"}', "password", "control character"),
+    ],
+)
+def test_the_error_names_the_field(api, body, field, words):
+    response = api.client.post(
+        "/api/v1/staff/login",
+        data=body,
+        headers={"X-CSRF-Token": api.csrf(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert words in response.get_json()["error"]["fields"][field][0]
+
+
+def test_a_body_nested_too_deeply_is_a_400(api):
+    response = api.client.post(
+        "/api/v1/participant/activate",
+        data=DEEP,
+        headers={"X-CSRF-Token": api.csrf(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and "nested" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("day", ["2026-W48-2", "0001-01-01", "9999-12-31", "20260301"])
+def test_dates_outside_the_one_rule_are_refused_in_bodies_and_paths(participant_client, day):
+    phone = participant_client("LBP-002", injection_date=date.today())
+    response = phone.get(f"entries/{day}")
+    assert response.status_code == 422, (day, response.status_code)
+    assert "from 2000-01-01 to 2100-12-31" in str(response.get_json()["error"]["fields"])
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "localtime",
+        "Factory",
+        "posixrules",
+        "posix/America/Chicago",
+        "right/UTC",
+        "/etc/localtime",
+        "../UTC",
+    ],
+)
+def test_only_iana_zone_names_are_time_zones(staff_client, zone):
+    admin = staff_client("admin", ())
+    response = admin.post("staff/sites", {"code": "SITE-Z", "timezone": zone})
+    assert response.status_code == 422 and "timezone" in response.get_json()["error"]["fields"]
+    for fine in ("America/Chicago", "US/Central", "UTC"):
+        assert admin.post(
+            "staff/sites", {"code": f"S-{fine[:2]}", "timezone": fine}
+        ).status_code in (201, 409)
