@@ -113,9 +113,7 @@ def _enroll(db, *, study_id, site_code, timezone, injection_date, back_pain, mme
         }
     )
     if errors:
-        raise click.ClickException(
-            "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items())
-        )
+        _fail("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items()))
     site = auth_queries.site_by_code(db, site_code)
     if site is None:
         raise click.ClickException(f"unknown site {site_code} (create-staff creates sites)")
@@ -185,10 +183,9 @@ def enroll(
 def add_injection(study_id, day):
     """Record another injection (e.g. the placebo arm's crossover at month 6)."""
 
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        _fail("--date must be YYYY-MM-DD")
+    when = clock.parse_date(day)
+    if when is None:
+        _fail(f"date: {clock.DATE_RULE}")
     db = _db()
     participant = participant_queries.get_by_study_id(db, study_id)
     if participant is None:
@@ -284,13 +281,14 @@ def reset_link(email):
     invited = not usable(staff["password_hash"])
     now = clock.now()
     with transaction(db):
-        token, expires = links.issue(
+        token, expires, link_id = links.issue(
             db,
             staff["id"],
             purpose="invitation" if invited else "reset",
             lifetime=cfg["STAFF_INVITATION_LIFETIME" if invited else "STAFF_RESET_LINK_LIFETIME"],
             now=now,
         )
+        links.void_links(db, staff["id"], now=now, keep=link_id)  # printed: it replaces them
         audit.record(
             db,
             actor=audit.CLI,

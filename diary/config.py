@@ -69,6 +69,7 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "STAFF_RESET_LINK_LIFETIME": timedelta(minutes=60),
         "STAFF_INVITATION_LIFETIME": timedelta(hours=72),
         # Self-service reset requests answered with a mail, per account and per address
+        "STAFF_RESET_REQUEST_WINDOW": timedelta(hours=1),
         "STAFF_RESET_REQUESTS_PER_HOUR": 3,
         "STAFF_RESET_REQUESTS_PER_ADDRESS_PER_HOUR": 20,
         "ACTIVATION_CODE_LIFETIME": timedelta(days=14),

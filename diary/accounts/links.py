@@ -20,11 +20,12 @@ from ..db import transaction
 from ..errors import APIError
 
 
-def void_links(db: Database, staff_id: int, *, now: datetime) -> None:
+def void_links(db: Database, staff_id: int, *, now: datetime, keep: int | None = None) -> None:
+    """Void the account's unused links (but the link `keep`)."""
     db.execute(
         "UPDATE staff_links SET voided_at = ?"
-        " WHERE staff_id = ? AND used_at IS NULL AND voided_at IS NULL",
-        [clock.iso(now), staff_id],
+        " WHERE staff_id = ? AND used_at IS NULL AND voided_at IS NULL AND id != coalesce(?, -1)",
+        [clock.iso(now), staff_id, keep],
     )
 
 
@@ -36,13 +37,13 @@ def issue(
     lifetime: timedelta,
     now: datetime,
     created_by: int | None = None,
-) -> tuple[str, datetime]:
-    """A new link for the account (inside the caller's transaction): its token and
-    expiry. Earlier links of the account stop working."""
-    void_links(db, staff_id, now=now)
+) -> tuple[str, datetime, int]:
+    """A new link for the account (inside the caller's transaction): its token, expiry
+    and id. Earlier links keep working until one is used (or `void_links` is called
+    once the new one has been mailed): nobody can cancel a link by asking for another."""
     token = secrets.token_urlsafe(32)
     expires = now + lifetime
-    db.execute(
+    link_id = db.execute(
         "INSERT INTO staff_links (staff_id, purpose, token_hash, created_at, created_by,"
         " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -53,8 +54,8 @@ def issue(
             created_by,
             clock.iso(expires),
         ],
-    )
-    return token, expires
+    ).lastrowid
+    return token, expires, link_id
 
 
 def _link_invalid() -> APIError:

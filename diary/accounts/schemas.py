@@ -8,15 +8,16 @@ from ..auth.passwords import MAX_LENGTH
 from ..auth.roles import ROLES
 from ..schemas import SITE_CODE, StrictSchema, Text, TimeZoneField
 
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,30}( ?(ext\.?|x|#) ?[0-9]{1,6})?$", re.IGNORECASE)
 
 
 class PhoneField(fields.String):
-    """A number participants can dial from the advice: digits, spaces and + ( ) . - /."""
+    """A number participants can dial from the advice: digits, spaces and + ( ) . - /,
+    and an extension (ext. 12, x12, #12)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = " ".join(super()._deserialize(value, attr, data, **kwargs).split())
-        if not _PHONE.match(text) or sum(ch.isdigit() for ch in text) < 3:
+        if len(text) > 40 or not _PHONE.match(text) or sum(ch.isdigit() for ch in text) < 3:
             raise ValidationError("a phone number, e.g. +1 312 555 0100")
         return text
 

@@ -13,10 +13,10 @@ from .. import audit, clock
 from ..audit import access_log
 from ..auth import queries as auth_queries
 from ..auth import throttle, totp
-from ..auth.passwords import check_strength, hash_password, usable
+from ..auth.passwords import UNUSABLE, check_strength, hash_password, usable
 from ..auth.roles import ROLES
 from ..auth.staff import check_password, create_staff
-from ..db import transaction
+from ..db import connect, transaction
 from ..errors import APIError, not_found
 from . import links, mail
 
@@ -102,7 +102,7 @@ def _send_link(config, db, staff: dict, *, by: Any, now: datetime) -> dict[str, 
     purpose = "invitation" if invited else "reset"
     lifetime = config["STAFF_INVITATION_LIFETIME" if invited else "STAFF_RESET_LINK_LIFETIME"]
     with transaction(db):
-        token, expires = links.issue(
+        token, expires, link_id = links.issue(
             db, staff["id"], purpose=purpose, lifetime=lifetime, now=now, created_by=by.staff_id
         )
         audit.record(
@@ -132,7 +132,14 @@ def _send_link(config, db, staff: dict, *, by: Any, now: datetime) -> dict[str, 
     try:
         mail.send(config, to=staff["email"], subject=subject, body=body, now=now)
     except mail.MailNotSent:
+        # The earlier link (if one was mailed) keeps working: this one never arrived.
+        with transaction(db):
+            db.execute(
+                "UPDATE staff_links SET voided_at = ? WHERE id = ?", [clock.iso(now), link_id]
+            )
         return {"purpose": purpose, "sent": False, "expires_at": clock.iso(expires)}
+    with transaction(db):
+        links.void_links(db, staff["id"], now=now, keep=link_id)  # the new one replaces them
     return {"purpose": purpose, "sent": True, "expires_at": clock.iso(expires)}
 
 
@@ -168,8 +175,11 @@ def send_link(db: Database, config, *, by: Any, staff_id: int, now: datetime) ->
 
 
 def _other_active_admins(db: Database, staff_id: int) -> int:
+    """Other admins who can sign in now (an invited one has no password yet)."""
     return db.execute(
-        "SELECT count(*) FROM staff WHERE role = 'admin' AND active = 1 AND id != ?", [staff_id]
+        "SELECT count(*) FROM staff WHERE role = 'admin' AND active = 1 AND id != ?"
+        " AND password_hash != ?",
+        [staff_id, UNUSABLE],
     ).fetchone()[0]
 
 
@@ -389,43 +399,61 @@ def change_password(
 
 
 def request_reset(db: Database, config, *, email_typed: str, client: str, now: datetime) -> None:
-    """A self-service reset: a link is mailed when the account exists and is active,
-    at most a few per hour per account and per address; the caller's answer is the
-    same in every case (the mail goes from a thread)."""
-    hour_ago = clock.iso(now - config["STAFF_THROTTLE_WINDOW"] * 4)
+    """A self-service reset: a link is mailed when the account exists, is active and has
+    a password (an invitation is an admin's to send), at most a few per hour per
+    account and per address. The request does the same work whatever the e-mail: it
+    counts and logs the request; the link is made and mailed from a thread."""
+    since = clock.iso(now - config["STAFF_RESET_REQUEST_WINDOW"])
     account_key = email_typed.strip().lower()
     with transaction(db):
         by_account, by_address = db.execute(
             "SELECT sum(account = ?), sum(client = ?) FROM access_log"
             " WHERE event = 'password_reset_requested' AND at > ?",
-            [account_key, client, hour_ago],
+            [account_key, client, since],
         ).fetchone()
         access_log.record(
             db, event="password_reset_requested", now=now, client=client, account=account_key
         )
-        if (by_account or 0) >= config["STAFF_RESET_REQUESTS_PER_HOUR"] or (
-            by_address or 0
-        ) >= config["STAFF_RESET_REQUESTS_PER_ADDRESS_PER_HOUR"]:
-            return
-        staff = auth_queries.staff_by_email(db, email_typed)
-        if staff is None or not staff["active"]:
-            return
-        token, expires = links.issue(
-            db, staff["id"], purpose="reset", lifetime=config["STAFF_RESET_LINK_LIFETIME"], now=now
+    if (by_account or 0) >= config["STAFF_RESET_REQUESTS_PER_HOUR"] or (by_address or 0) >= config[
+        "STAFF_RESET_REQUESTS_PER_ADDRESS_PER_HOUR"
+    ]:
+        return
+    settings = dict(config)
+    mail.run_soon(lambda: _mail_reset(settings, email_typed, client, now))
+
+
+def _mail_reset(config, email_typed: str, client: str, now: datetime) -> None:
+    """Make and mail a reset link, if the e-mail is an account that may have one."""
+    db = connect(config["DIARY_DATABASE"])
+    try:
+        with transaction(db):
+            staff = auth_queries.staff_by_email(db, email_typed)
+            if staff is None or not staff["active"] or not usable(staff["password_hash"]):
+                return
+            token, expires, _ = links.issue(
+                db,
+                staff["id"],
+                purpose="reset",
+                lifetime=config["STAFF_RESET_LINK_LIFETIME"],
+                now=now,
+            )
+            audit.record(
+                db,
+                actor=audit.Actor("staff", str(staff["id"]), staff["email"]),
+                action="staff.reset_requested",
+                object_type="staff",
+                object_id=staff["id"],
+                after={"client": client, "expires_at": clock.iso(expires)},
+                at=now,
+            )
+        subject, body = mail.reset(
+            config, to=staff["email"], full_name=staff["full_name"], token=token, expires=expires
         )
-        audit.record(
-            db,
-            actor=audit.Actor("staff", str(staff["id"]), staff["email"]),
-            action="staff.reset_requested",
-            object_type="staff",
-            object_id=staff["id"],
-            after={"client": client, "expires_at": clock.iso(expires)},
-            at=now,
-        )
-    subject, body = mail.reset(
-        config, to=staff["email"], full_name=staff["full_name"], token=token, expires=expires
-    )
-    mail.send_soon(config, to=staff["email"], subject=subject, body=body, now=now)
+        mail.send(config, to=staff["email"], subject=subject, body=body, now=now)
+    except mail.MailNotSent:
+        pass  # logged by mail.send (never the link)
+    finally:
+        db.conn.close()
 
 
 def begin_second_factor(db: Database, config, *, user: Any, now: datetime) -> dict[str, Any]:
@@ -479,12 +507,17 @@ def confirm_second_factor(
             [clock.iso(now), step, staff["id"]],
         )
         totp.store_recovery_codes(db, staff["id"], codes, now=now)
+        # Turned on because of a doubt: no other session of the account stays open.
+        ended = auth_queries.end_staff_sessions(
+            db, staff["id"], "second_factor_on", now=now, keep=user.session_id
+        )
         audit.record(
             db,
             actor=user.actor,
             action="staff.second_factor_on",
             object_type="staff",
             object_id=staff["id"],
+            after={"other_sessions_ended": ended},
             at=now,
         )
     return {"recovery_codes": codes}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -101,6 +101,8 @@ def check_password(
     purpose: str = "sign_in",
     otp: str | None = None,
     secret_key: str = "",
+    trusted_device: bool = False,
+    second_factor_failures: int = 10,
 ) -> str | None:
     """A staff member's password (and, once they have set it up, their second factor),
     checked through the sign-in throttle, whether typed to sign in, to sign a record or
@@ -122,21 +124,31 @@ def check_password(
         if not otp:
             used["failed"] = "otp_missing"
             return throttle.PARTIAL
+        if _second_factor_failures(db, staff["id"], now) >= second_factor_failures:
+            used["failed"] = "otp_paused"
+            return False
         used["factor"] = totp.verify(db, staff, otp, secret_key=secret_key, now=now)
         if used["factor"] is None:
             used["failed"] = "otp"
             return False
         return True
 
-    outcome = throttle.checked(
-        db,
-        account=email,
-        client=client,
-        purpose=purpose,
-        limits=limits,
-        now=now,
-        check=check,
-    )
+    try:
+        outcome = throttle.checked(
+            db,
+            account=email,
+            client=client,
+            purpose=purpose,
+            limits=limits,
+            now=now,
+            check=check,
+            # Signing and changing a password come from a live session of the account.
+            trusted_device=trusted_device or purpose != "sign_in",
+        )
+    except APIError as refused:
+        if refused.status == 429 and purpose == "sign_in":
+            _log_throttled(db, client=client, account=email, now=now)
+        raise
     if outcome is True:
         if used.get("factor") == "recovery":
             access_log.record(
@@ -156,10 +168,10 @@ def check_password(
             code="otp_required",
             fields={"otp": ["the code from your authenticator app"]},
         )
-    if purpose == "sign_in" or failed == "otp":
+    if purpose == "sign_in" or failed in ("otp", "otp_paused"):
         access_log.record(
             db,
-            event="second_factor_failed" if failed == "otp" else "sign_in_failed",
+            event="second_factor_failed" if failed in ("otp", "otp_paused") else "sign_in_failed",
             now=now,
             client=client,
             staff_id=staff["id"] if known else None,
@@ -181,6 +193,13 @@ def check_password(
                 after={"client": client, "failed": failed},
                 at=now,
             )
+    if failed == "otp_paused":
+        raise APIError(
+            429,
+            "Too many wrong codes for this account: two-step sign-in is paused for up to 24"
+            " hours. Ask your study's administrator for help.",
+            code="second_factor_paused",
+        )
     if failed == "otp":
         raise APIError(
             401,
@@ -199,3 +218,32 @@ def check_password(
         )
     # Signed in, but the password typed to sign was wrong: not a session that ended.
     raise APIError(401, "Wrong password: nothing was signed.", code="wrong_password")
+
+
+# Wrong second-factor codes are counted per account since its last sign-in, over a day:
+# only someone who knows the password can make them, so past the limit code checks
+# stop for the account (NIST SP 800-63B 5.2.2) instead of letting a botnet guess on.
+SECOND_FACTOR_WINDOW = timedelta(hours=24)
+
+
+def _second_factor_failures(db: Database, staff_id: int, now: datetime) -> int:
+    return db.execute(
+        "SELECT count(*) FROM access_log WHERE staff_id = ? AND event = 'second_factor_failed'"
+        " AND at > ? AND id > (SELECT coalesce(max(id), 0) FROM access_log"
+        " WHERE staff_id = ? AND event = 'sign_in')",
+        [staff_id, clock.iso(now - SECOND_FACTOR_WINDOW), staff_id],
+    ).fetchone()[0]
+
+
+def _log_throttled(db: Database, *, client: str, account: str, now: datetime) -> None:
+    """A refused (throttled) sign-in, in the access log once a minute per address: a
+    spray being refused is visible, and cannot flood the log."""
+    recent = db.execute(
+        "SELECT 1 FROM access_log WHERE event = 'sign_in_failed' AND object = 'throttled'"
+        " AND client = ? AND at > ? LIMIT 1",
+        [client[:64], clock.iso(now - timedelta(minutes=1))],
+    ).fetchone()
+    if recent is None:
+        access_log.record(
+            db, event="sign_in_failed", now=now, client=client, account=account, object="throttled"
+        )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlite_utils import Database
 
 from .. import clock
@@ -88,9 +89,19 @@ def _last_success(db: Database, where: str, params: list[Any]) -> int:
 
 
 def reserve(
-    db: Database, *, account: str, client: str, purpose: str, limits: Limits, now: datetime
+    db: Database,
+    *,
+    account: str,
+    client: str,
+    purpose: str,
+    limits: Limits,
+    now: datetime,
+    trusted_device: bool = False,
 ) -> int:
-    """Count, decide and reserve one password check; 429 (same for every e-mail) if over."""
+    """Count, decide and reserve one password check; 429 (same for every e-mail) if over.
+    A trusted device (a browser the account signed in from before, or a live session)
+    is not held by the account-wide slow-down: a botnet hammering the account cannot
+    take its owner's turn."""
     account = account.strip().lower()
     stamp = clock.iso(now)
     window_start = clock.iso(now - limits.window)
@@ -105,7 +116,7 @@ def reserve(
             raise _throttled(clock.parse_iso(oldest) + limits.window - now)
         since = _last_success(db, "account_key = ?", [account])
         count, _ = _failures(db, "account_key = ?", [account], window_start, since)
-        if count >= limits.per_account:
+        if count >= limits.per_account and not trusted_device:
             last = db.execute(
                 "SELECT max(at) FROM signin_attempts WHERE account_key = ?", [account]
             ).fetchone()[0]
@@ -139,13 +150,20 @@ def checked(
     limits: Limits,
     now: datetime,
     check: Callable[[], bool | str],
+    trusted_device: bool = False,
 ) -> bool | str:
     """Reserve an attempt, run the (slow) password check outside any transaction, and
     record its outcome; a check that raises counts as a failure. A check may answer
     PARTIAL (a right password still waiting for its second factor): that neither
     counts as a failure nor resets the counters a success resets."""
     attempt_id = reserve(
-        db, account=account, client=client, purpose=purpose, limits=limits, now=now
+        db,
+        account=account,
+        client=client,
+        purpose=purpose,
+        limits=limits,
+        now=now,
+        trusted_device=trusted_device,
     )
     outcome: bool | str = False
     try:
@@ -153,3 +171,26 @@ def checked(
     finally:
         settle(db, attempt_id, outcome=outcome)
     return outcome
+
+
+# --- trusted devices ---------------------------------------------------------------
+
+DEVICE_LIFETIME = timedelta(days=90)
+_DEVICE_SALT = "diary-staff-device"
+
+
+def device_token(secret_key: str, account: str) -> str:
+    """What the device cookie holds after a sign-in: the account, signed."""
+    return URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT).dumps(account.strip().lower())
+
+
+def is_trusted_device(secret_key: str, account: str, token: str | None) -> bool:
+    if not token or len(token) > 500:
+        return False
+    try:
+        value = URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT).loads(
+            token, max_age=int(DEVICE_LIFETIME.total_seconds())
+        )
+    except BadData:
+        return False
+    return value == account.strip().lower()

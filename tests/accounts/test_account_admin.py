@@ -184,3 +184,13 @@ def test_an_invitation_that_could_not_be_mailed_says_so_and_can_be_sent_again(
     again = a.post(f"staff/accounts/{created.get_json()['id']}/link")
     assert again.status_code == 200 and again.get_json()["link"]["sent"] is True
     wait_for_mail(smtp)
+
+
+def test_an_invited_admin_who_cannot_sign_in_yet_does_not_count_as_the_other_admin(
+    staff_client, db, smtp
+):
+    a = admin(staff_client)
+    a.post("staff/accounts", {"email": "next@study.test", "full_name": "Nat Next", "role": "admin"})
+    (me,) = db.query("SELECT id FROM staff WHERE full_name = 'Ada Admin'")
+    refused = a.patch(f"staff/accounts/{me['id']}", {"active": False, "reason": "handing over"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "last_admin"

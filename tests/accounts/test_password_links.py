@@ -54,7 +54,7 @@ def test_a_reset_link_works_once_and_ends_every_session_of_the_account(
         )
 
 
-def test_a_reset_link_expires_after_an_hour_and_a_newer_one_replaces_it(
+def test_a_reset_link_expires_after_an_hour_and_asking_again_cancels_nothing(
     make_staff, new_client, smtp
 ):
     make_staff("exp@site-a.test")
@@ -64,13 +64,60 @@ def test_a_reset_link_expires_after_an_hour_and_a_newer_one_replaces_it(
         first = link_token(wait_for_mail(smtp)[0])
     with time_machine.travel(T0 + timedelta(minutes=59), tick=False):
         assert c.get(f"staff/password-reset/{first}").status_code == 200
-        ask_reset(c, "exp@site-a.test")
+        ask_reset(c, "exp@site-a.test")  # anyone may ask: it must not cancel the first link
         second = link_token(wait_for_mail(smtp, 2)[1])
-        assert c.get(f"staff/password-reset/{first}").status_code == 404  # replaced
-    with time_machine.travel(T0 + timedelta(minutes=59 + 61), tick=False):
-        expired = c.post(f"staff/password-reset/{second}", {"new_password": NEW})
-        assert expired.status_code == 404
+        assert c.get(f"staff/password-reset/{first}").status_code == 200
+    with time_machine.travel(T0 + timedelta(minutes=61), tick=False):
+        assert c.get(f"staff/password-reset/{first}").status_code == 404  # expired
+        assert c.post(f"staff/password-reset/{second}", {"new_password": NEW}).status_code == 200
     assert c.get("staff/password-reset/not-a-token").status_code == 404
+
+
+def test_asking_for_a_reset_does_not_cancel_an_invitation(staff_client, new_client, smtp, db):
+    admin = staff_client("admin", ())
+    admin.post("staff/sites", {"code": "SITE-A", "timezone": "UTC"})
+    made = admin.post(
+        "staff/accounts",
+        {
+            "email": "new@site-a.test",
+            "full_name": "Nia New",
+            "role": "coordinator",
+            "sites": ["SITE-A"],
+        },
+    )
+    token = link_token(wait_for_mail(smtp)[0])
+    assert ask_reset(new_client(), "new@site-a.test").status_code == 202
+    assert new_client().get(f"staff/password-reset/{token}").status_code == 200
+    listed = {a["email"]: a for a in admin.get("staff/accounts").get_json()["accounts"]}
+    assert (
+        listed["new@site-a.test"]["invitation_expires_at"]
+        == made.get_json()["invitation_expires_at"]
+    )
+    assert len(smtp.messages) == 1  # no reset mail for an account with no password yet
+
+
+def test_a_new_link_that_could_not_be_mailed_leaves_the_old_one_working(
+    staff_client, new_client, smtp, db
+):
+    admin = staff_client("admin", ())
+    admin.post("staff/sites", {"code": "SITE-A", "timezone": "UTC"})
+    made = admin.post(
+        "staff/accounts",
+        {
+            "email": "kept@site-a.test",
+            "full_name": "Kim Kept",
+            "role": "coordinator",
+            "sites": ["SITE-A"],
+        },
+    ).get_json()
+    token = link_token(wait_for_mail(smtp)[0])
+    smtp.stop()
+    again = admin.post(f"staff/accounts/{made['id']}/link").get_json()
+    assert again["link"]["sent"] is False
+    assert new_client().get(f"staff/password-reset/{token}").status_code == 200
+    smtp.start()
+    assert admin.post(f"staff/accounts/{made['id']}/link").get_json()["link"]["sent"] is True
+    assert new_client().get(f"staff/password-reset/{token}").status_code == 404  # replaced
 
 
 def test_asking_for_a_reset_answers_the_same_for_unknown_inactive_and_real_accounts(

@@ -200,7 +200,7 @@ def test_no_staff_endpoint_but_setting_up_opens_before_the_required_second_facto
                 converter = type(rule._converters[arg]).__name__.lower()
                 kind = (
                     "int"
-                    if "integer" in converter
+                    if "integer" in converter or converter == "idconverter"
                     else "date"
                     if "date" in converter
                     else "default"
@@ -213,3 +213,22 @@ def test_no_staff_endpoint_but_setting_up_opens_before_the_required_second_facto
                 assert body["error"]["code"] == "second_factor_setup_required", (method, path)
                 checked += 1
     assert checked > 50
+
+
+def test_past_ten_wrong_codes_code_checks_stop_for_the_account_whoever_guesses(
+    make_staff, login, new_client, db
+):
+    make_staff("paused@site-a.test")
+    with time_machine.travel(T0, tick=False) as traveller:
+        secret, _ = enrol(login("paused@site-a.test"), T0)
+        for n in range(10):
+            traveller.move_to(T0 + timedelta(seconds=11 * (n + 1)))
+            guesser = new_client()
+            guesser.client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
+            assert sign_in(guesser, "paused@site-a.test", otp=f"{n:06d}").status_code == 401
+        later = T0 + timedelta(minutes=5)
+        traveller.move_to(later)
+        owner = new_client()
+        paused = sign_in(owner, "paused@site-a.test", otp=code_at(secret, later))
+        assert paused.status_code == 429
+        assert paused.get_json()["error"]["code"] == "second_factor_paused"

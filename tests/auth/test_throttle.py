@@ -111,3 +111,54 @@ def test_unknown_and_known_e_mails_get_identical_answers_throttled_or_not(
         answers[email] = [(r.status_code, r.get_json(), r.headers.get("Retry-After")) for r in seen]
     assert answers["real@a.test"] == answers["ghost@a.test"]
     assert answers["real@a.test"][-1][0] == 429
+
+
+def test_a_botnet_that_never_pauses_cannot_take_the_owners_turn_on_a_browser_they_used(
+    app, make_staff, from_address, db
+):
+    make_staff("owner@a.test", "investigator")
+    per_account = app.config["STAFF_FAILURES_PER_ACCOUNT"]
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        laptop = from_address("198.51.100.10")
+        assert attempt(laptop, "owner@a.test", PASSWORD).status_code == 200
+        laptop.post("staff/logout")
+        for n in range(per_account):
+            attempt(from_address(f"192.0.2.{n + 1}"), "owner@a.test", f"guess-{n:06d}")
+        owner_answers, fresh_browser = [], []
+        for second in range(1, 121):
+            traveller.move_to(start + timedelta(seconds=second))
+            # A bot takes every slot the moment it opens...
+            attempt(from_address(f"203.0.113.{second % 250 + 1}"), "owner@a.test", "guess")
+            if second % 30 == 0:
+                # ...the owner, on the laptop they used before, from a new network:
+                laptop.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{second}"
+                response = attempt(laptop, "owner@a.test", PASSWORD)
+                owner_answers.append(response.status_code)
+                if response.status_code == 200:
+                    laptop.post("staff/logout")
+                    # a success ends the slow-down; the bots bring it back at once
+                    for n in range(per_account):
+                        attempt(from_address(f"192.0.3.{n + 1}"), "owner@a.test", f"g-{n:06d}")
+            elif second % 30 == 15:
+                stranger = from_address(f"100.64.0.{second}")
+                fresh_browser.append(attempt(stranger, "owner@a.test", PASSWORD).status_code)
+    assert owner_answers == [200] * 4
+    # A browser never used for the account waits like the bots (the account stays slowed
+    # for everyone else while the attack goes on).
+    assert fresh_browser == [429] * 4
+
+
+def test_refused_sign_ins_are_in_the_access_log_once_a_minute_per_address(
+    app, make_staff, from_address, db
+):
+    make_staff("sprayed@a.test")
+    limit = app.config["STAFF_FAILURES_PER_ADDRESS"]
+    with time_machine.travel(clock.now(), tick=False):
+        bot = from_address("192.0.2.200")
+        for n in range(limit + 10):
+            attempt(bot, f"user{n}@a.test", "wrong password here")
+    refused = list(
+        db.query("SELECT * FROM access_log WHERE event = 'sign_in_failed' AND object = 'throttled'")
+    )
+    assert len(refused) == 1 and refused[0]["client"] == "192.0.2.200"
