@@ -547,7 +547,15 @@ def serve(host, port, threads):
     signal.signal(signal.SIGTERM, _interrupt)  # so that the scheduler shuts down cleanly
     click.echo(f"serving on http://{host}:{port}/ with the scheduler in this process")
     try:
-        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+        waitress_serve(
+            current_app._get_current_object(),
+            host=host,
+            port=port,
+            threads=threads,
+            # X-Forwarded-* reach the app untouched, where ProxyFix reads them as
+            # DIARY_TRUSTED_PROXIES says: the same under waitress and gunicorn.
+            clear_untrusted_proxy_headers=not current_app.config["DIARY_TRUSTED_PROXIES"],
+        )
     finally:
         sched.shutdown(wait=True)
 

@@ -7,6 +7,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
 
@@ -150,6 +151,9 @@ def flask_settings(config: dict[str, Any]) -> dict[str, Any]:
         "SECRET_KEY": config["DIARY_SECRET_KEY"],
         "SESSION_COOKIE_NAME": "__Host-diary" if production else "diary_session",
         "SESSION_COOKIE_SECURE": production,
+        # Production answers only for the public host: an arbitrary Host header would
+        # otherwise be reflected in redirects and absolute URLs (400 for any other).
+        "TRUSTED_HOSTS": [urlsplit(str(config["DIARY_BASE_URL"])).hostname] if production else None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_PATH": "/",

@@ -172,3 +172,22 @@ def test_investigators_and_admins_need_a_second_factor_in_production_and_the_rol
     monkeypatch.setenv("DIARY_MFA_REQUIRED_ROLES", "nurse")
     with pytest.raises(ConfigError, match="DIARY_MFA_REQUIRED_ROLES"):
         create_app(base)
+
+
+def test_production_answers_only_for_the_public_host(tmp_path):
+    base = "https://diary.example.org"
+    app = migrated_app(
+        {
+            "DIARY_ENV": "production",
+            "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+            "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_BASE_URL": base,
+        }
+    )
+    client = app.test_client()
+    assert client.get("/api/v1/session", base_url=base).status_code == 200
+    for path in ("/api/v1/session", "/staff", "/"):
+        evil = client.get(path, base_url="https://evil.example.net")
+        assert evil.status_code == 400, path
+        assert "evil.example.net" not in evil.headers.get("Location", "")
+    assert client.get("/staff", base_url=base).status_code in (200, 301, 308)
