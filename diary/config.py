@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ ENV_KEYS = (
     "DIARY_TRUSTED_PROXIES",
     "DIARY_CONTENT_DIR",
     "DIARY_MFA_REQUIRED_ROLES",
+    "DIARY_PUSH_SERVICES",
 )
 
 
@@ -55,6 +57,10 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         # list, or "none"; unset means investigator and admin in production, none in
         # development.
         "DIARY_MFA_REQUIRED_ROLES": None,
+        # Web Push services the server may POST to (SPEC §9): host names, a leading dot
+        # for every subdomain; unset means the major browsers' services in production
+        # and any (loopback included) in development.
+        "DIARY_PUSH_SERVICES": None,
         # Sessions (SPEC §9)
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
@@ -116,6 +122,7 @@ def _check(config: dict[str, Any]) -> None:
     if env not in ("development", "production"):
         raise ConfigError(f"DIARY_ENV must be 'development' or 'production', not {env!r}")
     config["STAFF_MFA_REQUIRED_ROLES"] = _mfa_roles(config["DIARY_MFA_REQUIRED_ROLES"], env)
+    config["PUSH_SERVICES"] = _push_services(config["DIARY_PUSH_SERVICES"], env)
     if env == "production":
         key = config["DIARY_SECRET_KEY"]
         if not key or key == DEV_SECRET_KEY or len(key) < 32:
@@ -125,6 +132,30 @@ def _check(config: dict[str, Any]) -> None:
             )
         if not str(config["DIARY_BASE_URL"]).startswith("https://"):
             raise ConfigError("DIARY_BASE_URL must be an https:// URL in production")
+
+
+# The push services of Chrome/Edge/Android (FCM), Firefox (Mozilla autopush), Windows
+# (WNS) and Safari/iOS (Apple).
+DEFAULT_PUSH_SERVICES = (
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    ".push.services.mozilla.com",
+    ".notify.windows.com",
+    "web.push.apple.com",
+    ".push.apple.com",
+)
+
+
+def _push_services(value: Any, env: str) -> tuple[str, ...] | None:
+    """The allowed push hosts, or None for any (development only)."""
+    if value is None or value == "":
+        return DEFAULT_PUSH_SERVICES if env == "production" else None
+    names = value if isinstance(value, list | tuple) else str(value).split(",")
+    hosts = tuple(str(n).strip().lower() for n in names if str(n).strip())
+    bad = [h for h in hosts if not re.fullmatch(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)+", h)]
+    if bad:
+        raise ConfigError(f"DIARY_PUSH_SERVICES: not a host name: {', '.join(bad)}")
+    return hosts
 
 
 def _mfa_roles(value: Any, env: str) -> frozenset[str]:

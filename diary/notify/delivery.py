@@ -85,7 +85,11 @@ class _Transports:
             key = self.config.get("DIARY_VAPID_PRIVATE_KEY")
             if not key:
                 raise webpush.VapidKeyError("DIARY_VAPID_PRIVATE_KEY is not set")
-            self._pusher = webpush.Pusher(key, self.config.get("DIARY_VAPID_SUBJECT") or "")
+            self._pusher = webpush.Pusher(
+                key,
+                self.config.get("DIARY_VAPID_SUBJECT") or "",
+                private_addresses=self.config.get("PUSH_SERVICES") is None,
+            )
         return self._pusher
 
     def close(self) -> None:

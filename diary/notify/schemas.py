@@ -65,6 +65,17 @@ def _check_endpoint(value: str) -> None:
     if not local_allowed and (host in _LOCAL_HOSTS or _is_ip(host)):
         # The server POSTs to this URL: keep it pointed at real push services.
         raise ValidationError("must be the URL of a push service")
+    allowed = current_app.config.get("PUSH_SERVICES")
+    if allowed is not None and not is_known_push_service(host, allowed):
+        raise ValidationError("must be the URL of a known push service (DIARY_PUSH_SERVICES)")
+
+
+def is_known_push_service(host: str, allowed) -> bool:
+    """`host` (as urlsplit gives it, lower-cased) is one of `allowed`, or under one that
+    starts with a dot. Written exactly: no trailing dot, no IP in any spelling."""
+    if not host or host.endswith(".") or _is_ip(host) or host.isdigit():
+        return False
+    return any(host == a or (a.startswith(".") and host.endswith(a)) for a in allowed)
 
 
 def _is_ip(host: str) -> bool:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -94,17 +97,38 @@ def configured_public_key(private_key_text: str | None) -> str | None:
     return public_key_b64(load_private_key(private_key_text))
 
 
+def refuse_internal(endpoint: str) -> None:
+    """PushRejected unless every address the endpoint's host resolves to is a public
+    one (not loopback, private, link-local, reserved, multicast or unspecified)."""
+    host = urlsplit(endpoint).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise PushTransient(f"push service not resolvable: {type(exc).__name__}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            raise PushRejected("push endpoint resolves to an internal address")
+
+
 class Pusher:
     """Sends through one HTTP session per delivery run."""
 
-    def __init__(self, private_key_text: str, subject: str) -> None:
+    def __init__(
+        self, private_key_text: str, subject: str, *, private_addresses: bool = False
+    ) -> None:
         self.vapid = Vapid02(load_private_key(private_key_text))  # RFC 8292: "vapid t=…, k=…"
         self.subject = subject
         self.session = requests.Session()
+        # Development's local push services live on loopback; production never POSTs
+        # to an address inside the network, whatever name the endpoint gives.
+        self.private_addresses = private_addresses
 
     def send(
         self, subscription: dict[str, Any], message: dict[str, Any], *, ttl: int, urgency: str
     ) -> None:
+        if not self.private_addresses:
+            refuse_internal(subscription["endpoint"])
         info = {
             "endpoint": subscription["endpoint"],
             "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},

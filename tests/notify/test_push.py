@@ -275,3 +275,65 @@ def test_an_endpoint_stays_its_first_owners_until_they_remove_it(
     _subscribe(coordinator, sub, "staff/push-subscriptions")
     (row,) = db.query("SELECT owner_kind, ended_at FROM push_subscriptions")
     assert row["owner_kind"] == "staff" and row["ended_at"] is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://2130706433/x",  # 127.0.0.1 as an integer
+        "https://0x7f000001/x",
+        "https://0x7f.1/x",
+        "https://127.1/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "https://localhost./x",
+        "https://fcm.googleapis.com./fcm/send/abc",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://intranet.hospital.local/push",
+        "https://fcm.googleapis.com.evil.test/fcm/send/abc",
+        "https://evilfcm.googleapis.com.attacker.test/x",
+        "http://fcm.googleapis.com/fcm/send/abc",
+    ],
+)
+def test_production_accepts_only_known_push_services(tmp_path, url):
+    app = migrated_app(
+        {
+            "DIARY_DATABASE": str(tmp_path / "prod.sqlite3"),
+            "DIARY_SECRET_KEY": "x" * 40,
+            "DIARY_ENV": "production",
+            "DIARY_BASE_URL": "https://diary.example.org",
+        }
+    )
+    from marshmallow import ValidationError
+
+    from diary.notify.schemas import _check_endpoint
+
+    with app.app_context():
+        with pytest.raises(ValidationError):
+            _check_endpoint(url)
+        for good in (
+            "https://fcm.googleapis.com/fcm/send/abc",
+            "https://updates.push.services.mozilla.com/wpush/v2/abc",
+            "https://web.push.apple.com/QGq",
+            "https://wns2-par02p.notify.windows.com/w/?token=abc",
+        ):
+            _check_endpoint(good)
+
+
+def test_at_send_time_an_endpoint_that_resolves_inside_the_network_is_never_contacted(
+    push_service, browser_subscription
+):
+    pusher = webpush.Pusher(
+        webpush.generate_keys().private_key, "mailto:t@x.test", private_addresses=False
+    )
+    sub = browser_subscription()
+    keys = sub.as_json()["keys"]
+    row = {"endpoint": sub.endpoint, "p256dh": keys["p256dh"], "auth": keys["auth"]}
+    for endpoint in (sub.endpoint, sub.endpoint.replace("127.0.0.1", "localhost")):
+        with pytest.raises(webpush.PushRejected):
+            pusher.send({**row, "endpoint": endpoint}, {"title": "x"}, ttl=60, urgency="high")
+    assert push_service.requests == []
+    # The same pusher in development (private addresses allowed) does reach it.
+    webpush.Pusher(
+        webpush.generate_keys().private_key, "mailto:t@x.test", private_addresses=True
+    ).send(row, {"title": "x"}, ttl=60, urgency="high")
+    assert len(push_service.requests) == 1
