@@ -79,6 +79,24 @@ def create_staff(email, role, sites, full_name, password_stdin):
     """Create a staff account (sites named are created when missing)."""
     if role != "admin" and not sites:
         _fail("--site is required for coordinators and investigators")
+    from .accounts.schemas import AccountCreateSchema
+
+    # The e-mail, name and site codes follow the same rules as in the console.
+    problems = AccountCreateSchema(partial=("full_name",)).validate(
+        {
+            "email": email,
+            "role": role,
+            "sites": list(sites),
+            **({"full_name": full_name} if full_name is not None else {}),
+        }
+    )
+    if problems:
+        _fail(
+            "; ".join(
+                f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in problems.items()
+            )
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import clock
 from .bodies import CheckedParser
-from .text import encodable
+from .text import problem
 
 STUDY_ID = validate.Regexp(
     r"^[A-Z0-9][A-Z0-9-]{1,31}$", error="use capital letters, digits and dashes (e.g. LBP-014)"
@@ -101,8 +101,9 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not encodable(text):
-            raise ValidationError("contains characters that are not valid text")
+        trouble = problem(text)
+        if trouble:
+            raise ValidationError(trouble)
         return text
 
 

@@ -350,3 +350,29 @@ def test_reset_link_prints_a_single_use_link_that_sets_the_password(app, db, new
         == 200
     )
     assert run(app, "reset-link", "nobody@a.test").exit_code != 0
+
+
+@pytest.mark.parametrize(
+    "option, value, field",
+    [
+        ("--email", "a@b.test\r\nBcc: x@evil.test", "email"),
+        ("--email", "not-an-email", "email"),
+        ("--site", "BAD SITE/..", "sites"),
+        ("--name", "A\x00B", "full_name"),
+    ],
+)
+def test_create_staff_checks_its_input_like_the_console(app, db, option, value, field):
+    args = {"--email": "ok@a.test", "--site": "ROCH", "--name": "Olive Ok"}
+    args[option] = value
+    result = run(
+        app,
+        "create-staff",
+        "--role",
+        "coordinator",
+        *[x for pair in args.items() for x in pair],
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 2 and f"{field}:" in result.output, result.output
+    assert db.execute("SELECT count(*) FROM staff").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sites").fetchone()[0] == 0

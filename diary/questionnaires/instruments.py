@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from .. import clock
 from ..study import StudyError
-from ..text import encodable
+from ..text import problem
 
 # Item types the PWA shows and the API stores; `display` and `group` take no answer.
 ANSWERED = ("choice", "integer", "decimal", "boolean", "string", "text", "date")
@@ -224,8 +224,9 @@ def _check_value(item: Item, value: Any) -> str | None:
     if item.type in ("string", "text"):
         if not isinstance(value, str):
             return "must be text"
-        if not encodable(value):
-            return "contains characters that are not valid text"
+        trouble = problem(value)
+        if trouble:
+            return trouble
         limit = item.max_length or STRING_MAX
         return f"must be at most {limit} characters" if len(value) > limit else None
     if item.type == "date":
