@@ -60,9 +60,7 @@ _NAME = Text(validate=validate.Length(2, 120, error="2 to 120 characters"))
 
 class AccountCreateSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    full_name = Text(
-        required=True, validate=validate.Length(2, 120, error="2 to 120 characters")
-    )
+    full_name = Text(required=True, validate=validate.Length(2, 120, error="2 to 120 characters"))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     sites = fields.List(
         fields.String(validate=SITE_CODE), load_default=list, validate=validate.Length(max=50)
