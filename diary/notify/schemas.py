@@ -159,6 +159,17 @@ class SubscriptionStateSchema(Schema):
     end_reason = fields.String(allow_none=True)
 
 
+class SyncProblemSchema(Schema):
+    kind = fields.String(required=True)
+    date = fields.String(allow_none=True)
+    occurrence_id = fields.Integer(allow_none=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True)
+    first_reported_at = fields.String(required=True)
+    last_reported_at = fields.String(required=True)
+    reports = fields.Integer(required=True)
+
+
 class ReachabilitySchema(Schema):
     study_id = fields.String(required=True)
     push_subscriptions = fields.Integer(
@@ -172,3 +183,7 @@ class ReachabilitySchema(Schema):
     last_reminder_at = fields.String(allow_none=True)
     last_push_delivered_at = fields.String(allow_none=True)
     subscriptions = fields.List(fields.Nested(SubscriptionStateSchema), required=True)
+    sync_problems = fields.List(
+        fields.Nested(SyncProblemSchema),
+        metadata={"description": "what the phone reported it could not send (30 days)"},
+    )

@@ -182,3 +182,16 @@ class ActivationCodeSchema(Schema):
 
 class EnrolledSchema(ParticipantSchema, ActivationCodeSchema):
     pass
+
+
+class SyncProblemInSchema(StrictSchema):
+    """What the phone could not send, as the server answered it (no entry content)."""
+
+    client_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("entry", "questionnaire")))
+    date = Day(metadata={"description": "the diary date of an entry"})
+    occurrence_id = fields.Integer(validate=validate.Range(1, 2**53))
+    status = fields.Integer(required=True, validate=validate.Range(400, 599))
+    code = fields.String(
+        required=True, validate=[validate.Length(1, 64), validate.Regexp(r"^[a-z0-9_]+$")]
+    )

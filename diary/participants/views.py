@@ -19,11 +19,11 @@ from ..flags import service as flag_service
 from ..flags.schemas import AdverseEventInSchema, AdverseEventListSchema, AdverseEventSchema
 from ..notify import queries as notify_queries
 from ..notify.schemas import ReachabilitySchema
-from ..schemas import Blueprint
+from ..schemas import Blueprint, OkSchema
 from ..signoff import locks
 from ..signoff.schemas import ReasonSchema
 from ..study import current_study
-from . import queries, service
+from . import queries, service, sync_problems
 from .schemas import (
     ActivationCodeSchema,
     EnrolledSchema,
@@ -37,6 +37,7 @@ from .schemas import (
     ProfilePatchSchema,
     ProfileSchema,
     StaffPatchSchema,
+    SyncProblemInSchema,
 )
 from .scope import scoped_participant
 
@@ -54,6 +55,17 @@ def get_me():
     return service.profile(
         db, current_study(), queries.get_by_id(db, current_user.participant_id), now=clock.now()
     )
+
+
+@blp.route("/sync-problems", methods=["POST"])
+@participant_required
+@blp.arguments(SyncProblemInSchema)
+@blp.response(200, OkSchema)
+def report_sync_problem(body):
+    """The phone could not send an entry or answers (refused for good, or server errors
+    again and again): the study team sees it with the participant's reachability."""
+    sync_problems.report(get_db(), participant=current_user, body=body, now=clock.now())
+    return {"ok": True}
 
 
 @blp.route("/me", methods=["PATCH"])
@@ -401,4 +413,5 @@ def reachability(study_id: str):
         "study_id": study_id,
         "notifications_enabled": bool(state["notifications_enabled"]),
         "subscriptions": subscriptions,
+        "sync_problems": sync_problems.recent(db, participant["id"], now=clock.now()),
     }

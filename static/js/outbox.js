@@ -216,11 +216,37 @@
     });
   }
 
+  var REPORT_AFTER = 3;
+
+  /* One more failed try of an item: it waits 1, 2, 4… minutes (at most 6 hours). */
+  function backOff(record, r) {
+    return tx(['outbox'], 'readwrite', function (t) {
+      record.attempts = (record.attempts || 0) + 1;
+      record.retry_at = Date.now() + Math.min(60000 * Math.pow(2, record.attempts - 1), 6 * 3600000);
+      record.last_error = errorOf(r);
+      t.objectStore('outbox').put(record);
+      return record.attempts;
+    });
+  }
+
+  /* Tell the server what could not be sent (no content of the entry); best effort. */
+  function report(csrf, record, r, code) {
+    var body = {
+      client_id: record.client_id, kind: record.kind === 'questionnaire' ? 'questionnaire' : 'entry',
+      status: r.status, code: String(code || 'error').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 64),
+    };
+    if (record.kind === 'questionnaire') body.occurrence_id = record.occurrence_id;
+    else body.date = record.date;
+    return request('POST', '/api/v1/sync-problems', csrf, body).catch(function () { return null; });
+  }
+
   function flushNow() {
     var result = { sent: 0, refused: 0, waiting: 0, offline: false, signedOut: false, entries: [] };
     return tx(['outbox'], 'readonly', function (t) { return t.objectStore('outbox').getAll(); })
       .then(function (rows) {
-        var queue = rows.filter(function (r) { return r.status === 'waiting'; })
+        var now = Date.now();
+        // An item the server failed on waits its back-off; the others go now.
+        var queue = rows.filter(function (r) { return r.status === 'waiting' && !(r.retry_at > now); })
           .sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
         result.waiting = queue.length;
         if (!queue.length) return result;
@@ -242,11 +268,25 @@
               // The study closed the diary (a lock or a data freeze): keep every entry
               // on the phone, unsent, in case it is reopened; refuse none of them.
               if (code === 'locked') { result.closed = true; return result; }
-              // Busy or broken server, or rate limit: keep waiting and try later.
-              if (r.status >= 500 || r.status === 429 || r.status === 408) return result;
+              // Rate limit: the whole phone waits and tries later.
+              if (r.status === 429) return result;
+              // A server error on this item: it waits its back-off and is tried again,
+              // and the items after it go on (one item the server chokes on must never
+              // hold every later entry on the phone).
+              if (r.status >= 500 || r.status === 408) {
+                return backOff(rec, r).then(function (attempts) {
+                  result.retrying = (result.retrying || 0) + 1;
+                  if (attempts === REPORT_AFTER) report(csrf, rec, r, 'server_error');
+                  return next(i + 1, false);
+                });
+              }
               return settle(rec, r).then(function () {
                 result.waiting -= 1;
-                if (!r.ok) result.refused += 1;
+                if (!r.ok) {
+                  result.refused += 1;
+                  // Parked on the phone, shown to the participant; the study team hears of it.
+                  report(csrf, rec, r, errorOf(r).code);
+                }
                 else if (rec.kind === 'questionnaire') result.questionnaires = (result.questionnaires || 0) + 1;
                 else { result.sent += 1; result.entries.push(r.data); }
                 return next(i + 1, false);

@@ -69,9 +69,13 @@ function render(root, ctx) {
           (values.symptoms || []).length ? ` · ${values.symptoms.length} symptom${values.symptoms.length > 1 ? 's' : ''}` : ''),
         entry ? h('p', { class: 'hint' }, `Received ${showTime(entry.received_at)}${entry.version > 1 ? ` · changed (version ${entry.version})` : ''}`) : null,
         record && record.status === 'waiting' ? h('p', { class: 'hint' }, `Saved on this phone at ${showTime(record.saved_at)}`) : null,
+        record && record.status === 'waiting' && record.attempts
+          ? h('p', { class: 'hint' }, 'The server had a problem with this entry. The phone tries again by itself; your later entries are sent meanwhile.')
+          : null,
         record && record.status === 'refused' ? [
           h('p', { class: 'refusal' }, record.error.message),
           superseded ? h('p', { class: 'hint' }, 'The server keeps the entry it had for this day.') : null,
+          h('p', { class: 'hint' }, 'Your study team has been told. Your other entries are sent as usual. If this day needs correcting, call your study team; then you can remove this copy from the phone.'),
           h('button', { type: 'button', class: 'btn link', onclick: () => remove(record) }, `Remove the ${showDate(date)} entry from this phone`),
         ] : null);
     }

@@ -84,7 +84,23 @@ export function reachability(r) {
   { title: 'Since', cell: (s) => instant(s.created_at) },
   { title: 'Last success', cell: (s) => instant(s.last_success_at) },
   { title: 'Ended', cell: (s) => (s.ended_at ? `${instant(s.ended_at)} (${s.end_reason || ''})` : 'live') },
-], r.subscriptions) : ''];
+], r.subscriptions) : '', syncProblems(r.sync_problems || [])];
+}
+
+/** What the participant's phone reported it could not send (the last 30 days). */
+function syncProblems(list) {
+  if (!list.length) return '';
+  return h('section', { class: 'sync-problems' },
+    h('h3', {}, `The phone could not send ${list.length === 1 ? 'one item' : `${list.length} items`}`),
+    h('p', { class: 'hint' }, 'A refused item stays on the phone, shown to the participant with what to do; an item that met server errors is retried by the phone on its own. Contact the participant if it does not clear.'),
+    table({ text: 'Sync problems reported by the phone', hidden: true }, [
+      { title: 'Item', cell: (p) => (p.kind === 'entry' ? `Entry for ${day(p.date)}` : 'Questionnaire answers') },
+      { title: 'What happened', className: 'wide', cell: (p) => (p.status >= 500
+        ? `Server error (${p.status}); the phone keeps retrying`
+        : `Refused by the server (${p.status}, ${p.code.replace(/_/g, ' ')}); kept on the phone`) },
+      { title: 'First reported', cell: (p) => instant(p.first_reported_at) },
+      { title: 'Last reported', cell: (p) => [instant(p.last_reported_at), p.reports > 1 ? h('span', { class: 'hint block' }, `${p.reports} reports`) : null] },
+    ], list));
 }
 
 /** When the entry was made and received, in words (not colour alone). */
