@@ -102,6 +102,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     catalog.for_study(app.extensions["diary.study"], app.config["DIARY_CONTENT_DIR"])
 
     db.init_app(app)
+    from . import audit
+
+    audit.use_key(app.config["DIARY_DATABASE"], config_module.audit_key(app.config))
     _check_schema(app)
     from . import auth
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,7 @@ from .errors import APIError
 from .participants import queries as participant_queries
 from .participants import service as participants
 from .participants.schemas import EnrollSchema
-from .signoff import locks, signatures
+from .signoff import locks
 from .study import current_study
 
 diary = AppGroup("diary", help="Participant Diary administration.")
@@ -49,6 +51,10 @@ def init_db():
     db = _db()
     applied = migrate(db)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    with transaction(db):
+        keyed = audit.key_chain(db)
+    if keyed:
+        click.echo(f"audit chain keyed: rows after {keyed - 1} are signed with DIARY_AUDIT_KEY")
 
 
 def _create_staff(db, *, email, role, site_codes, password, now, full_name=None):
@@ -228,21 +234,53 @@ diary.add_command(audit_group)
 
 
 @audit_group.command("verify")
-def audit_verify():
-    """Check the hash chain and every electronic signature's link to its record;
-    print OK, or the first broken row and each signature that does not hold (exit 1)."""
+@click.option(
+    "--anchors",
+    "anchor_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The anchor file to check against (default DIARY_AUDIT_ANCHORS; for a restored "
+    "backup, the backup's own .anchors file).",
+)
+def audit_verify(anchor_file):
+    """Check the keyed hash chain, the anchors kept outside the database, every entry,
+    questionnaire response and adverse event against its last audit row, and every
+    electronic signature; print OK, or each problem (exit 1)."""
+    from .audit import verification
+
     db = _db()
-    result = audit.verify(db)
-    broken = signatures.problems(db)
-    if result.ok and not broken:
-        count = db.execute("SELECT count(*) FROM signatures").fetchone()[0]
-        click.echo(f"OK: {result.rows} audit rows, chain intact; {count} signatures hold")
+    verdict = verification.run(db, anchor_file or current_app.config["DIARY_AUDIT_ANCHORS"])
+    if verdict.ok:
+        click.echo("OK: " + "; ".join(verdict.lines))
         return
-    if not result.ok:
-        click.echo(f"BROKEN at audit row {result.broken_id}: {result.problem}")
-    for problem in broken:
+    for problem in verdict.problems:
         click.echo(f"BROKEN {problem}")
     sys.exit(1)
+
+
+@audit_group.command("anchor")
+def audit_anchor():
+    """Anchor the audit chain now: append its signed head to DIARY_AUDIT_ANCHORS (and the
+    log) and print it (the scheduler does this every hour)."""
+    from .audit import anchors
+
+    db = _db()
+    anchor = anchors.write(
+        db, current_app.config["DIARY_AUDIT_ANCHORS"], now=clock.now(), force=True
+    )
+    click.echo(json.dumps(anchor, sort_keys=True))
+
+
+@audit_group.command("anchors")
+@click.option("--file", "anchor_file", type=click.Path(dir_okay=False, path_type=Path))
+def audit_anchors(anchor_file):
+    """Print the anchors (one JSON line each) for the sponsor to keep off this machine."""
+    from .audit import anchors
+
+    kept, unreadable = anchors.read(anchor_file or current_app.config["DIARY_AUDIT_ANCHORS"])
+    for anchor in kept:
+        click.echo(json.dumps(anchor, sort_keys=True))
+    for problem in unreadable:
+        click.echo(f"warning: {problem}", err=True)
 
 
 @diary.command("freeze")
@@ -281,7 +319,25 @@ def backup(path: Path):
     result, count = backup_copy(current_app.config["DIARY_DATABASE"], path)
     if result != [("ok",)]:
         _fail(f"integrity_check of the copy failed: {result[:5]}")
-    click.echo(f"backup written to {path} (integrity ok, {count} audit rows)")
+    from .audit import anchors
+
+    # The copy's own anchor, in the anchor file and beside the copy with every earlier
+    # anchor it must hold: a restored copy is verified against those.
+    anchor_file = current_app.config["DIARY_AUDIT_ANCHORS"]
+    copy = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        key = audit.key_of_file(current_app.config["DIARY_DATABASE"])
+        anchor = anchors.current(copy, now=clock.now(), key=key)
+    finally:
+        copy.close()
+    kept, _ = anchors.read(anchor_file)
+    anchors.append(anchor_file, anchor)
+    beside = path.with_name(path.name + ".anchors")
+    earlier = [a for a in kept if a["rows"] <= anchor["rows"]]
+    anchors.append(beside, *earlier, anchor, logged=False)
+    click.echo(
+        f"backup written to {path} (integrity ok, {count} audit rows); its anchors: {beside}"
+    )
 
 
 @diary.command("reset-link")

@@ -28,6 +28,8 @@ ENV_KEYS = (
     "DIARY_CONTENT_DIR",
     "DIARY_MFA_REQUIRED_ROLES",
     "DIARY_PUSH_SERVICES",
+    "DIARY_AUDIT_KEY",
+    "DIARY_AUDIT_ANCHORS",
 )
 
 
@@ -61,6 +63,13 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         # for every subdomain; unset means the major browsers' services in production
         # and any (loopback included) in development.
         "DIARY_PUSH_SERVICES": None,
+        # The key of the audit chain's HMAC (SPEC §9): kept out of the database and its
+        # backups, never changed during a study. Required in production; development
+        # derives one from DIARY_SECRET_KEY.
+        "DIARY_AUDIT_KEY": None,
+        # Where the signed anchors of the audit chain are appended (a file off the
+        # database; each one is logged too); unset: beside the database, named after it.
+        "DIARY_AUDIT_ANCHORS": None,
         # Sessions (SPEC §9)
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=12),
@@ -118,6 +127,8 @@ def _check(config: dict[str, Any]) -> None:
         raise ConfigError("DIARY_TRUSTED_PROXIES must be a whole number (0, 1, 2…)") from None
     if not 0 <= config["DIARY_TRUSTED_PROXIES"] <= 5:
         raise ConfigError("DIARY_TRUSTED_PROXIES must be between 0 and 5")
+    if not config["DIARY_AUDIT_ANCHORS"]:
+        config["DIARY_AUDIT_ANCHORS"] = f"{config['DIARY_DATABASE']}.anchors"
     env = config["DIARY_ENV"]
     if env not in ("development", "production"):
         raise ConfigError(f"DIARY_ENV must be 'development' or 'production', not {env!r}")
@@ -132,6 +143,23 @@ def _check(config: dict[str, Any]) -> None:
             )
         if not str(config["DIARY_BASE_URL"]).startswith("https://"):
             raise ConfigError("DIARY_BASE_URL must be an https:// URL in production")
+        audit_key = config["DIARY_AUDIT_KEY"]
+        if not audit_key or len(str(audit_key)) < 32 or audit_key == key:
+            raise ConfigError(
+                "DIARY_AUDIT_KEY must be set in production to a random value of at least 32 "
+                "characters, other than DIARY_SECRET_KEY, and kept for the whole study: it "
+                "signs the audit trail (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+
+
+def audit_key(config: dict[str, Any]) -> bytes:
+    """The audit chain's HMAC key: DIARY_AUDIT_KEY, or in development one derived from
+    the secret key."""
+    from .audit import derive_key
+
+    if config.get("DIARY_AUDIT_KEY"):
+        return str(config["DIARY_AUDIT_KEY"]).encode()
+    return derive_key(str(config["DIARY_SECRET_KEY"]))
 
 
 # The push services of Chrome/Edge/Android (FCM), Firefox (Mozilla autopush), Windows

@@ -55,6 +55,7 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA foreign_keys = ON")
     db = DiaryDatabase(conn)
     db.writer_lock_path = None if path == ":memory:" else f"{path}-writer.lock"
+    db.path = None if path == ":memory:" else os.path.realpath(path)  # names its audit key
     return db
 
 

@@ -25,12 +25,27 @@ def test_production_refuses_the_default_secret_key(tmp_path):
         )
 
 
+@pytest.mark.parametrize("audit_key", [None, "short", "x" * 48], ids=["unset", "short", "same"])
+def test_production_refuses_to_start_without_its_own_audit_key(tmp_path, audit_key):
+    settings = {
+        "DIARY_ENV": "production",
+        "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
+        "DIARY_SECRET_KEY": "x" * 48,
+        "DIARY_BASE_URL": "https://diary.example.org",
+    }
+    if audit_key:
+        settings["DIARY_AUDIT_KEY"] = audit_key
+    with pytest.raises(ConfigError, match="DIARY_AUDIT_KEY"):
+        create_app(settings)
+
+
 def test_production_cookies_are_secure_and_host_prefixed(tmp_path):
     app = migrated_app(
         {
             "DIARY_ENV": "production",
             "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_AUDIT_KEY": "k" * 48,
             "DIARY_BASE_URL": "https://diary.example.org",
         }
     )
@@ -109,6 +124,7 @@ def test_production_sign_in_over_https_works_with_the_browsers_same_origin_refer
             "DIARY_ENV": "production",
             "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_AUDIT_KEY": "k" * 48,
             "DIARY_BASE_URL": base,
         }
     )
@@ -156,6 +172,7 @@ def test_investigators_and_admins_need_a_second_factor_in_production_and_the_rol
         "DIARY_ENV": "production",
         "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
         "DIARY_SECRET_KEY": "x" * 48,
+        "DIARY_AUDIT_KEY": "k" * 48,
         "DIARY_BASE_URL": "https://diary.example.org",
     }
     assert migrated_app(base).config["STAFF_MFA_REQUIRED_ROLES"] == {"investigator", "admin"}
@@ -181,6 +198,7 @@ def test_production_answers_only_for_the_public_host(tmp_path):
             "DIARY_ENV": "production",
             "DIARY_DATABASE": str(tmp_path / "d.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 48,
+            "DIARY_AUDIT_KEY": "k" * 48,
             "DIARY_BASE_URL": base,
         }
     )

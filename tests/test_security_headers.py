@@ -43,6 +43,7 @@ def _app(tmp_path, env: str):
     }
     if env == "production":
         overrides["DIARY_BASE_URL"] = "https://diary.example.org"
+        overrides["DIARY_AUDIT_KEY"] = "k" * 48
     app = migrated_app(overrides)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a real server's 500, not a test re-raise
 

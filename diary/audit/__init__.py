@@ -1,14 +1,22 @@
-"""Append-only, hash-chained audit trail (SPEC §9).
+"""Append-only, keyed hash-chained audit trail (SPEC §9).
 
-Each row's hash covers its own fields and the previous row's hash, so editing,
-reordering or removing a row breaks the chain at that row. The database itself
-refuses UPDATE and DELETE (triggers in migrations/0001).
+Each row's hash is an HMAC-SHA256, under a key kept out of the database
+(DIARY_AUDIT_KEY), of its own fields and the previous row's hash: editing,
+reordering or removing a row breaks the chain at that row, and someone holding
+the file but not the key cannot compute a new chain. The database itself refuses
+UPDATE and DELETE (triggers in migrations/0001). Rows written before the chain was
+keyed keep their plain SHA-256; the first keyed row (`audit.chain_keyed`) names how
+many there are, so they are protected by every keyed row after them. Truncation of
+the newest rows is found by the signed anchors kept outside the database
+(anchors.py); direct edits of audited tables by integrity.py.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +24,39 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import clock
+from ..config import DEV_SECRET_KEY
 
 GENESIS = "0" * 64
+KEYED = "hmac-sha256:"  # the prefix of a keyed row's hash; a legacy hash is bare hex
+CHAIN_KEYED = "audit.chain_keyed"
+_keys: dict[str, bytes] = {}
+
+
+def derive_key(secret: str) -> bytes:
+    """The audit key of a development set-up, derived from its secret key."""
+    return hmac.new(secret.encode(), b"diary audit chain v1", hashlib.sha256).digest()
+
+
+# The key of a database no app registered (a development or test database opened
+# directly): the development one. Production's app factory registers its own.
+_DEVELOPMENT_KEY = derive_key(DEV_SECRET_KEY)
+
+
+def use_key(path: str, key: bytes) -> None:
+    """Sign the audit chain of the database file at `path` with `key` (the app factory)."""
+    _keys[os.path.realpath(path)] = key
+
+
+def key_for(db: Database) -> bytes:
+    path = getattr(db, "path", None)
+    return key_of_file(path) if path else _DEVELOPMENT_KEY
+
+
+def key_of_file(path: str) -> bytes:
+    """The audit key of the database file at `path` (its copies are signed alike)."""
+    return _keys.get(os.path.realpath(path), _DEVELOPMENT_KEY)
+
+
 _FIELDS = (
     "id",
     "at",
@@ -56,9 +95,49 @@ def _canonical(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def row_hash(row: dict[str, Any]) -> str:
-    payload = json.dumps([row.get(name) for name in _FIELDS], separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
+def row_hash(row: dict[str, Any], key: bytes | None = None) -> str:
+    """The row's keyed hash; with no key, the plain SHA-256 of rows before keying."""
+    payload = json.dumps([row.get(name) for name in _FIELDS], separators=(",", ":")).encode()
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return KEYED + hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def _append(db: Database, key: bytes, last: tuple[int, str] | None, row: dict[str, Any]) -> int:
+    row = {"id": (last[0] + 1) if last else 1, **row, "prev_hash": last[1] if last else GENESIS}
+    row["hash"] = row_hash(row, key)
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    db.execute(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", list(row.values()))  # noqa: S608
+    return row["id"]
+
+
+def key_chain(db: Database, at: datetime | None = None) -> int | None:
+    """Key a chain whose newest row predates keying (inside a transaction): append the
+    `audit.chain_keyed` row that names how many unkeyed rows precede it. Returns its
+    id, or None when there is nothing to do (empty, or keyed already)."""
+    last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    if last is None or last[1].startswith(KEYED):
+        return None
+    return _append(
+        db,
+        key_for(db),
+        last,
+        {
+            "at": clock.iso(at or clock.now()),
+            "actor_type": "system",
+            "actor_id": "audit",
+            "actor_label": "audit trail",
+            "action": CHAIN_KEYED,
+            "object_type": "audit_log",
+            "object_id": None,
+            "site_id": None,
+            "participant_id": None,
+            "before": None,
+            "after": _canonical({"unkeyed_rows": last[0]}),
+            "reason": "rows from here on are signed with the audit key",
+        },
+    )
 
 
 def record(
@@ -79,8 +158,10 @@ def record(
     if not db.conn.in_transaction:
         raise RuntimeError("audit.record() must run inside the change's transaction")
     last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    if last is not None and not last[1].startswith(KEYED):
+        marker = key_chain(db, at)
+        last = db.execute("SELECT id, hash FROM audit_log WHERE id = ?", [marker]).fetchone()
     row = {
-        "id": (last[0] + 1) if last else 1,
         "at": clock.iso(at or clock.now()),
         "actor_type": actor.type,
         "actor_id": None if actor.id is None else str(actor.id),
@@ -93,13 +174,8 @@ def record(
         "before": _canonical(before),
         "after": _canonical(after),
         "reason": reason,
-        "prev_hash": last[1] if last else GENESIS,
     }
-    row["hash"] = row_hash(row)
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    db.execute(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", list(row.values()))  # noqa: S608
-    return row["id"]
+    return _append(db, key_for(db), last, row)
 
 
 @dataclass(frozen=True)
@@ -110,11 +186,14 @@ class VerifyResult:
     problem: str | None = None
 
 
-def verify(db: Database) -> VerifyResult:
-    """Walk the chain in id order; report the first row whose link is broken."""
+def verify(db: Database, key: bytes | None = None) -> VerifyResult:
+    """Walk the chain in id order; report the first row whose link is broken. Unkeyed
+    rows are accepted only before the `audit.chain_keyed` row that counts them."""
+    key = key or key_for(db)
     previous = GENESIS
     expected_id = 1
     count = 0
+    keyed = False
     cursor = db.execute(f"SELECT {', '.join(_FIELDS)}, hash FROM audit_log ORDER BY id")  # noqa: S608
     names = [*_FIELDS, "hash"]
     for values in cursor:
@@ -124,11 +203,38 @@ def verify(db: Database) -> VerifyResult:
             return VerifyResult(False, count, row["id"], f"row {expected_id} is missing")
         if row["prev_hash"] != previous:
             return VerifyResult(False, count, row["id"], "prev_hash does not match the row before")
-        if row_hash(row) != row["hash"]:
+        if row["hash"].startswith(KEYED):
+            if row_hash(row, key) != row["hash"]:
+                problem = (
+                    "content does not match its keyed hash: the row was changed, or"
+                    " DIARY_AUDIT_KEY is not the key that wrote it"
+                )
+                return VerifyResult(False, count, row["id"], problem)
+            if not keyed and row["id"] > 1 and not _counts_unkeyed(row, row["id"] - 1):
+                return VerifyResult(
+                    False, count, row["id"], "unkeyed rows before it were not counted when keyed"
+                )
+            keyed = True
+        elif keyed:
+            return VerifyResult(False, count, row["id"], "an unkeyed row after keyed ones")
+        elif row_hash(row) != row["hash"]:
             return VerifyResult(False, count, row["id"], "content does not match its hash")
         previous = row["hash"]
         expected_id += 1
+    if count and not keyed:
+        return VerifyResult(
+            False,
+            count,
+            count,
+            "no row is signed with the audit key: run `flask diary init-db` to key the chain",
+        )
     return VerifyResult(True, count)
+
+
+def _counts_unkeyed(row: dict[str, Any], unkeyed: int) -> bool:
+    if row["action"] != CHAIN_KEYED:
+        return False
+    return json.loads(row["after"] or "{}").get("unkeyed_rows") == unkeyed
 
 
 def list_rows(

@@ -343,6 +343,12 @@ def _audited(entry: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: entry[k] for k in _AUDITED} if entry else None
 
 
+def audited_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry (as queries read it) as its audit rows record it: `audit verify`
+    compares every stored entry with its last audit row."""
+    return _audited(entry)
+
+
 def protocol(
     db: Database, study: Study, participant_id: int, *, vapid_public_key: str | None
 ) -> dict[str, Any]:

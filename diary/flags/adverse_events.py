@@ -128,6 +128,17 @@ def _audited(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def audited_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored adverse event as its audit rows record it (`audit verify` compares)."""
+    view = _record_view(row)
+    return {
+        "id": row["id"],
+        "source": row["source"],
+        **_audited({k: view[k] for k in FIELDS}),
+        "version": row["version"],
+    }
+
+
 def _record_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row → the API's values (dates, booleans, criteria list)."""
     return {

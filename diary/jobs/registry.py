@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import (
     JobSpec,
+    audit_anchor,
     close_days,
     deliver,
     digests,
@@ -74,5 +75,12 @@ JOBS: list[JobSpec] = [
         trigger={"trigger": "cron", "minute": "*", "second": 40},
         description="Deliver due outbox notifications (SMTP or log, Web Push) with "
         "retries and backoff.",
+    ),
+    JobSpec(
+        id=audit_anchor.JOB_ID,
+        run=audit_anchor.run,
+        trigger={"trigger": "cron", "minute": 7, "second": 50},
+        description="Append the audit chain's signed head to the anchor file off the "
+        "database and to the log, when it grew since the last anchor.",
     ),
 ]

@@ -261,11 +261,14 @@ _SIGNED_FIELDS = (
 
 def problems(db: Database) -> list[str]:
     """Signatures that do not hold: fields that differ from the audit row that recorded
-    the signing (moved, copied or forged), or a valid signature whose record no longer
-    hashes as signed (changed outside the application)."""
+    the signing (moved, copied or forged), a valid signature whose record no longer
+    hashes as signed (changed outside the application), or a signature the audit
+    trail recorded that is gone (deleted)."""
     signed = queries.signing_audit_rows(db)
     found = []
+    present = set()
     for sig in queries.signatures(db):
+        present.add(sig["id"])
         recorded = signed.get(sig["id"])
         if recorded is None or any(recorded.get(k) != sig[k] for k in _SIGNED_FIELDS):
             found.append(f"signature {sig['id']}: differs from the audit row that recorded it")
@@ -278,6 +281,11 @@ def problems(db: Database) -> list[str]:
                 f"signature {sig['id']}: the signed {sig['record_type'].replace('_', ' ')} "
                 "no longer matches its hash, and no audited change invalidated it"
             )
+    for missing in sorted(set(signed) - present):
+        found.append(
+            f"signature {missing}: recorded in the audit trail but missing from the"
+            " signatures (deleted outside the application)"
+        )
     return found
 
 

@@ -97,6 +97,7 @@ def test_production_refuses_local_and_plain_http_endpoints(tmp_path, browser_sub
         {
             "DIARY_DATABASE": str(tmp_path / "prod.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 40,
+            "DIARY_AUDIT_KEY": "k" * 48,
             "DIARY_ENV": "production",
             "DIARY_BASE_URL": "https://diary.example.org",
         }
@@ -299,6 +300,7 @@ def test_production_accepts_only_known_push_services(tmp_path, url):
         {
             "DIARY_DATABASE": str(tmp_path / "prod.sqlite3"),
             "DIARY_SECRET_KEY": "x" * 40,
+            "DIARY_AUDIT_KEY": "k" * 48,
             "DIARY_ENV": "production",
             "DIARY_BASE_URL": "https://diary.example.org",
         }

@@ -1,0 +1,158 @@
+"""Direct edits of the audited tables (SPEC §9): every current row of the diary data
+must be what its last audit row says it became.
+
+The application writes an entry, a questionnaire response or an adverse event in the
+same transaction as the audit row that records its new values; someone who edits the
+table with the file (the sqlite3 shell, a script) writes no audit row. `check` reads
+every current row the way the application does, compares it with its last audit row,
+and names each one that differs, has no audit row, or is gone although its audit
+rows say it exists. Signatures are checked by signoff.signatures.problems.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import _canonical
+
+_EVER = (date(1900, 1, 1), date(2999, 12, 31))
+
+
+@dataclass
+class Report:
+    checked: dict[str, int] = field(default_factory=dict)  # table → rows compared
+    problems: list[str] = field(default_factory=list)
+
+
+def check(db: Database) -> Report:
+    report = Report()
+    for name, recorded, current in (
+        ("entries", _recorded_entries, _current_entries),
+        ("questionnaire responses", _recorded_responses, _current_responses),
+        ("adverse events", _recorded_adverse_events, _current_adverse_events),
+    ):
+        _compare(name, recorded(db), current(db), report)
+    return report
+
+
+def _compare(
+    name: str,
+    recorded: dict[str, tuple[int, dict[str, Any]]],
+    current: Iterator[tuple[str, dict[str, Any]]],
+    report: Report,
+) -> None:
+    """`recorded`: object id → (last audit row id, the state it recorded); `current`:
+    (object id, state read now). Only the fields the audit rows record are compared."""
+    count = 0
+    seen = set()
+    singular = name.rstrip("s") if not name.endswith("ies") else name[:-3] + "y"
+    for object_id, state in current:
+        count += 1
+        seen.add(object_id)
+        if object_id not in recorded:
+            report.problems.append(
+                f"{singular} {object_id} has no audit row: written outside the application"
+            )
+            continue
+        audit_id, expected = recorded[object_id]
+        differs = sorted(k for k in expected if _canonical(state.get(k)) != _canonical(expected[k]))
+        if differs:
+            report.problems.append(
+                f"{singular} {object_id} differs from its last audit row {audit_id} "
+                f"({', '.join(differs)}): changed outside the application"
+            )
+    for object_id in sorted(set(recorded) - seen):
+        report.problems.append(
+            f"{singular} {object_id} is recorded in audit row {recorded[object_id][0]} "
+            "but missing: deleted outside the application"
+        )
+    report.checked[name] = count
+
+
+def _last_rows(db: Database, object_type: str, actions: tuple[str, ...]) -> Iterator[tuple]:
+    marks = ", ".join("?" for _ in actions)
+    return db.execute(
+        f"SELECT id, object_id, after FROM audit_log WHERE object_type = ? AND action IN ({marks})"  # noqa: S608
+        " ORDER BY id",
+        [object_type, *actions],
+    )
+
+
+# --- entries: the audit row's `after` is the whole entry as the API sees it ----------
+
+
+def _recorded_entries(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
+    return {
+        object_id: (audit_id, json.loads(after))
+        for audit_id, object_id, after in _last_rows(db, "entry", ("entry.create", "entry.correct"))
+    }
+
+
+def _current_entries(db: Database) -> Iterator[tuple[str, dict[str, Any]]]:
+    from ..entries import queries
+    from ..entries.service import audited_entry
+
+    for pid, study_id in db.execute("SELECT id, study_id FROM participants ORDER BY id"):
+        for entry in queries.entries_between(db, pid, *_EVER):
+            yield f"{study_id}/{entry['date']}", audited_entry(entry)
+
+
+# --- questionnaire responses: answers, scores and version ----------------------------
+
+
+def _recorded_responses(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
+    found = {}
+    for audit_id, object_id, after in _last_rows(
+        db,
+        "questionnaire",
+        ("questionnaire.respond", "questionnaire.correct", "questionnaire.clarify"),
+    ):
+        if after is not None:
+            found[object_id] = (audit_id, json.loads(after))
+    return found
+
+
+def _current_responses(db: Database) -> Iterator[tuple[str, dict[str, Any]]]:
+    for occurrence_id, answers, scores, version in db.execute(
+        "SELECT occurrence_id, answers, scores, version FROM questionnaire_responses ORDER BY id"
+    ):
+        yield (
+            str(occurrence_id),
+            {"answers": json.loads(answers), "scores": json.loads(scores), "version": version},
+        )
+
+
+# --- adverse events: recorded whole (on their own or in a flag's resolution), then
+# corrected field by field -----------------------------------------------------------
+
+
+def _recorded_adverse_events(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for audit_id, action, object_id, after in db.execute(
+        "SELECT id, action, object_id, after FROM audit_log WHERE"
+        " (object_type = 'adverse_event' AND action IN"
+        "   ('adverse_event.record', 'adverse_event.correct'))"
+        " OR (object_type = 'flag' AND action = 'flag.resolve'"
+        "   AND after LIKE '%\"adverse_event\":{%') ORDER BY id"
+    ):
+        values = json.loads(after)
+        if action == "flag.resolve":
+            values = values["adverse_event"]
+            object_id = str(values["id"])
+        state = dict(found[object_id][1]) if object_id in found else {}
+        state.update(values)
+        found[object_id] = (audit_id, state)
+    return found
+
+
+def _current_adverse_events(db: Database) -> Iterator[tuple[str, dict[str, Any]]]:
+    from ..flags.adverse_events import audited_event
+
+    for row in db.query("SELECT * FROM adverse_events ORDER BY id"):
+        yield str(row["id"]), audited_event(row)
