@@ -211,6 +211,7 @@
       } else {
         record.status = 'refused';
         record.error = errorOf(r);
+        record.report_due = { status: r.status, code: record.error.code };
         t.objectStore('outbox').put(record);
       }
     });
@@ -224,20 +225,51 @@
       record.attempts = (record.attempts || 0) + 1;
       record.retry_at = Date.now() + Math.min(60000 * Math.pow(2, record.attempts - 1), 6 * 3600000);
       record.last_error = errorOf(r);
+      if (record.attempts >= REPORT_AFTER && !record.reported) {
+        record.report_due = { status: r.status, code: 'server_error' };
+      }
       t.objectStore('outbox').put(record);
       return record.attempts;
     });
   }
 
-  /* Tell the server what could not be sent (no content of the entry); best effort. */
-  function report(csrf, record, r, code) {
+  function reportDue(r) { return !!r.report_due && !r.reported; }
+
+  /* Tell the server what could not be sent (no content of the entry). A report that
+   * does not get through stays due and goes with the next flush: the phone says the
+   * study team knows only once the server has it. */
+  function report(csrf, record) {
+    var due = record.report_due;
     var body = {
       client_id: record.client_id, kind: record.kind === 'questionnaire' ? 'questionnaire' : 'entry',
-      status: r.status, code: String(code || 'error').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 64),
+      status: due.status, code: String(due.code || 'error').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 64),
     };
     if (record.kind === 'questionnaire') body.occurrence_id = record.occurrence_id;
     else body.date = record.date;
-    return request('POST', '/api/v1/sync-problems', csrf, body).catch(function () { return null; });
+    return request('POST', '/api/v1/sync-problems', csrf, body).then(function (r) {
+      if (!r.ok) return null;
+      return tx(['outbox'], 'readwrite', function (t) {
+        var store = t.objectStore('outbox');
+        var got = store.get(record.client_id);
+        got.onsuccess = function () {
+          var now = got.result;
+          if (!now) return; // removed meanwhile, or sent
+          now.reported = true;
+          delete now.report_due;
+          store.put(now);
+        };
+      });
+    }).catch(function () { return null; });
+  }
+
+  /* Every report still due, one after another. */
+  function sendReports(csrf, studyId) {
+    return all('outbox', studyId)
+      .then(function (rows) {
+        return rows.filter(reportDue).reduce(function (chain, rec) {
+          return chain.then(function () { return report(csrf, rec); });
+        }, Promise.resolve());
+      });
   }
 
   function flushNow() {
@@ -249,14 +281,14 @@
         var queue = rows.filter(function (r) { return r.status === 'waiting' && !(r.retry_at > now); })
           .sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
         result.waiting = queue.length;
-        if (!queue.length) return result;
+        if (!queue.length && !rows.some(reportDue)) return result;
         return session().then(function (s) {
           var user = s.user;
           if (!user || user.kind !== 'participant') { result.signedOut = true; return result; }
           var csrf = s.csrf_token;
           var mine = queue.filter(function (r) { return r.study_id === user.study_id; });
           function next(i, retried) {
-            if (i >= mine.length) return result;
+            if (i >= mine.length) return sendReports(csrf, user.study_id).then(function () { return result; });
             var rec = mine[i];
             var url = rec.url || '/api/v1/entries/' + rec.date;
             return request('PUT', url, csrf, rec.body).then(function (r) {
@@ -274,19 +306,16 @@
               // and the items after it go on (one item the server chokes on must never
               // hold every later entry on the phone).
               if (r.status >= 500 || r.status === 408) {
-                return backOff(rec, r).then(function (attempts) {
+                return backOff(rec, r).then(function () {
                   result.retrying = (result.retrying || 0) + 1;
-                  if (attempts === REPORT_AFTER) report(csrf, rec, r, 'server_error');
                   return next(i + 1, false);
                 });
               }
               return settle(rec, r).then(function () {
                 result.waiting -= 1;
-                if (!r.ok) {
-                  result.refused += 1;
-                  // Parked on the phone, shown to the participant; the study team hears of it.
-                  report(csrf, rec, r, errorOf(r).code);
-                }
+                // Refused: parked on the phone, shown to the participant; the study team
+                // hears of it (sendReports, once the queue is through).
+                if (!r.ok) result.refused += 1;
                 else if (rec.kind === 'questionnaire') result.questionnaires = (result.questionnaires || 0) + 1;
                 else { result.sent += 1; result.entries.push(r.data); }
                 return next(i + 1, false);

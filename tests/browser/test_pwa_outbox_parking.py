@@ -73,6 +73,10 @@ def test_a_server_error_on_one_entry_does_not_hold_the_next_and_staff_see_the_pr
             body=json.dumps({"error": {"code": "internal_error", "message": "x"}}),
         ),
     )
+    # The reports cannot get through at first either: the phone must not claim the
+    # study team knows, and must keep them to send later.
+    reports = "**/api/v1/sync-problems"
+    page.route(reports, lambda route: route.fulfill(status=503, body="{}"))
     for _ in range(3):  # three tries, each after its back-off
         page.evaluate("() => DiaryOutbox.flush()")
         page.evaluate(SKIP_BACKOFF)
@@ -84,16 +88,26 @@ def test_a_server_error_on_one_entry_does_not_hold_the_next_and_staff_see_the_pr
     assert pending[before.isoformat()]["status"] == "waiting"
     assert pending[before.isoformat()]["attempts"] == 3
     assert pending[yesterday.isoformat()]["status"] == "refused"
+    assert not any(r.get("reported") for r in pending.values())
+    with_staff = staff_client("coordinator")
+    reach = with_staff.get("staff/participants/LBP-001/reachability").get_json()
+    assert reach["sync_problems"] == []
 
     page.reload()
     page.get_by_role("link", name="History").click()
     main = page.get_by_role("main")
     expect(main.get_by_text("Not accepted")).to_be_visible()
     expect(main.get_by_text("The server had a problem with this entry.")).to_be_visible()
+    expect(main.get_by_text("The phone will tell your study team")).to_be_visible()
+
+    # The next flush gets the reports through (the failing entry still fails).
+    page.unroute(reports)
+    page.evaluate("() => DiaryOutbox.flush()")
+    page.reload()
+    page.get_by_role("link", name="History").click()
     expect(main.get_by_text("Your study team has been told.")).to_be_visible()
 
     # The study team sees both problems with the participant's reachability.
-    with_staff = staff_client("coordinator")
     problems = with_staff.get("staff/participants/LBP-001/reachability").get_json()["sync_problems"]
     assert {(p["date"], p["status"]) for p in problems} == {
         (before.isoformat(), 500),

@@ -75,7 +75,7 @@ function render(root, ctx) {
         record && record.status === 'refused' ? [
           h('p', { class: 'refusal' }, record.error.message),
           superseded ? h('p', { class: 'hint' }, 'The server keeps the entry it had for this day.') : null,
-          h('p', { class: 'hint' }, 'Your study team has been told. Your other entries are sent as usual. If this day needs correcting, call your study team; then you can remove this copy from the phone.'),
+          h('p', { class: 'hint' }, `${record.reported ? 'Your study team has been told.' : 'The phone will tell your study team as soon as it reaches the server.'} Your other entries are sent as usual. If this day needs correcting, call your study team; then you can remove this copy from the phone.`),
           h('button', { type: 'button', class: 'btn link', onclick: () => remove(record) }, `Remove the ${showDate(date)} entry from this phone`),
         ] : null);
     }
