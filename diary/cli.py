@@ -24,6 +24,7 @@ from .participants import queries as participant_queries
 from .participants import service as participants
 from .participants.schemas import EnrollSchema
 from .signoff import locks
+from .signoff.schemas import ReasonSchema
 from .study import current_study
 
 diary = AppGroup("diary", help="Participant Diary administration.")
@@ -43,6 +44,13 @@ def _api_error_text(exc) -> str:
     if not exc.fields:
         return exc.message
     return "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items())
+
+
+def _messages_text(messages: dict) -> str:
+    """A schema's field messages as one line."""
+    return "; ".join(
+        f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in messages.items()
+    )
 
 
 @diary.command("init-db")
@@ -283,10 +291,18 @@ def audit_anchors(anchor_file):
         click.echo(f"warning: {problem}", err=True)
 
 
+def _check_reason(reason: str) -> None:
+    """A freeze's reason by the console's rule (signoff ReasonSchema): text, 3–500."""
+    problems = ReasonSchema().validate({"reason": reason})
+    if problems:
+        _fail(_messages_text(problems))
+
+
 @diary.command("freeze")
 @click.option("--reason", required=True, help="Why (e.g. the data cut's name).")
 def freeze(reason: str):
     """Freeze the whole study for a data cut: no diary data is written until lifted."""
+    _check_reason(reason)
     db = _db()
     try:
         with transaction(db):
@@ -300,6 +316,7 @@ def freeze(reason: str):
 @click.option("--reason", required=True, help="Why the freeze is lifted.")
 def unfreeze(reason: str):
     """Lift the study freeze."""
+    _check_reason(reason)
     db = _db()
     try:
         with transaction(db):
@@ -518,14 +535,10 @@ def _demo_history(db, *, now) -> None:
 
 
 def _parse_instant(text: str):
-    from datetime import datetime
-
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"--at must be an ISO 8601 instant, e.g. 2025-11-03T18:00:00Z (got {text!r})")
-    if value.tzinfo is None:
-        _fail("--at needs a UTC offset or Z: a bare local time is ambiguous")
+    """--at, by the rule the API's device times follow (clock.parse_instant)."""
+    value = clock.parse_instant(text)
+    if value is None:
+        _fail(f"--at: {clock.INSTANT_RULE} (got {text!r})")
     return value
 
 

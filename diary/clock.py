@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,50 @@ def parse_date(text: str, *, bounded: bool = True) -> date | None:
     except ValueError:
         return None
     return day if not bounded or FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+# An instant as the diary takes one in (a phone's device time, `run-jobs --at`): the
+# extended ISO 8601 form with seconds optional, a fraction of up to six digits and a
+# UTC offset (Z or ±HH:MM, never more than 14 hours: no zone is further from UTC), in
+# the years of the date rule, so that it always converts to UTC.
+_ISO_INSTANT = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,6}))?)?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>[0-9]{2}):(?P<off_m>[0-9]{2}))"
+)
+MAX_OFFSET = timedelta(hours=14)
+INSTANT_RULE = (
+    "must be a date and time with its UTC offset, e.g. 2026-11-26T20:15:00-06:00,"
+    f" from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 (offset at most ±14:00)"
+)
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An aware instant written as _ISO_INSTANT describes, or None (no week date, no
+    basic form, no bare local time, no year outside FIRST_YEAR–LAST_YEAR)."""
+    match = _ISO_INSTANT.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    day = parse_date(match["date"])
+    if day is None:
+        return None
+    offset = timedelta(0)
+    if not match["utc"]:
+        offset = timedelta(hours=int(match["off_h"]), minutes=int(match["off_m"]))
+        if int(match["off_m"]) > 59 or offset > MAX_OFFSET:
+            return None
+        offset = -offset if match["sign"] == "-" else offset
+    try:
+        at = time(
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            int((match["fraction"] or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+    return datetime.combine(day, at, tzinfo=timezone(offset))
 
 
 def zone(name: str) -> ZoneInfo:

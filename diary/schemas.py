@@ -108,17 +108,18 @@ class Text(fields.String):
 
 
 class DeviceTime(fields.AwareDateTime):
-    """When a phone says something was made: an ISO instant with its UTC offset, in a
-    plausible range (a clock set to year 1 or 9999 is not believed, and would not
-    convert to UTC)."""
+    """When a phone says something was made: an ISO instant with its UTC offset, as
+    clock.parse_instant takes one (the CLI's --at follows the same rule): a clock set to
+    year 1 or 9999, or an offset no zone has, is not believed and would not convert to
+    UTC."""
 
     def __init__(self, **kwargs):
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        instant = super()._deserialize(value, attr, data, **kwargs)
-        if not 2000 <= instant.year <= 2100:
-            raise ValidationError("must be a date and time between the years 2000 and 2100")
+        instant = clock.parse_instant(value) if isinstance(value, str) else None
+        if instant is None:
+            raise ValidationError(clock.INSTANT_RULE)
         return instant
 
 

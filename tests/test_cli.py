@@ -376,3 +376,50 @@ def test_create_staff_checks_its_input_like_the_console(app, db, option, value, 
     assert result.exit_code == 2 and f"{field}:" in result.output, result.output
     assert db.execute("SELECT count(*) FROM staff").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "2026-11-26T20:15:00+15:00",  # no zone is more than 14 hours from UTC
+        "2026-W48-4T20:15:00Z",
+        "1999-12-31T23:59:59Z",
+        "2101-01-01T00:00:00Z",
+        "2026-11-26",
+        "2026-11-26T20:15:00",  # a bare local time is ambiguous
+        "tomorrow",
+    ],
+)
+def test_run_jobs_refuses_an_instant_outside_the_one_rule_and_runs_nothing(app, db, at):
+    result = run(app, "run-jobs", "--at", at)
+    assert result.exit_code == 2, result.output
+    assert "--at: must be a date and time with its UTC offset" in result.output
+    assert "Traceback" not in result.output and result.exception.code == 2
+    assert db.execute("SELECT count(*) FROM job_runs").fetchone()[0] == 0
+
+
+def test_run_jobs_takes_an_instant_at_the_edge_of_the_rule(app):
+    result = run(app, "run-jobs", "--at", "2100-12-31T23:59:59.5-14:00")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("command", ["freeze", "unfreeze"])
+@pytest.mark.parametrize(
+    "reason, says",
+    [
+        ("cut\x1b[31m", "control character"),
+        ("cut\x07", "control character"),
+        ("ab", "between 3 and 500"),
+        ("x" * 501, "between 3 and 500"),
+    ],
+)
+def test_freeze_reasons_follow_the_apis_text_rule(app, db, command, reason, says):
+    if command == "unfreeze":
+        assert run(app, "freeze", "--reason", "data cut 1").exit_code == 0
+    audits = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    result = run(app, command, "--reason", reason)
+    assert result.exit_code == 2, result.output
+    assert "error: reason: " in result.output and says in result.output
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits

@@ -4,9 +4,12 @@ always a JSON error, and nothing written (SPEC §9)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 DEEP = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 40 + "1" + "}" * 40
@@ -19,6 +22,7 @@ EDGE_TIMES = (
     ' "onset_date": "9999-12-31", "up_to": "0001-01-01", "since": "9999-12-31",'
     ' "date": "0001-01-01", "end_date": "9999-12-31"}'
 )
+CHICAGO = ZoneInfo("America/Chicago")
 EDGE_TIMES_2 = '{"device_time": "0001-01-01T00:00:00+23:59", "injection_date": "2026-W48-2"}'
 BODIES = {
     "deep array": DEEP,
@@ -179,3 +183,35 @@ def test_only_iana_zone_names_are_time_zones(staff_client, zone):
         assert admin.post(
             "staff/sites", {"code": f"S-{fine[:2]}", "timezone": fine}
         ).status_code in (201, 409)
+
+
+@pytest.mark.parametrize(
+    "device_time",
+    [
+        "9999-12-31T23:59:59.999999-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "2026-03-02T20:00:00+15:00",
+        "2026-W10-1T20:00:00-06:00",
+        "20260302T200000-0600",
+        "2026-03-02T20:00:00",
+        "2026-03-02",
+    ],
+)
+def test_device_times_outside_the_one_instant_rule_are_refused(participant_client, db, device_time):
+    with time_machine.travel(datetime(2026, 3, 2, 20, 0, tzinfo=CHICAGO), tick=False):
+        phone = participant_client("LBP-002", injection_date=date(2026, 3, 1))
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "back_pain": 4,
+            "leg_pain": 2,
+            "doses": [],
+            "symptoms": [],
+            "device_time": device_time,
+        }
+        response = phone.put("entries/2026-03-02", body)
+        assert response.status_code == 422, response.get_json()
+        assert "UTC offset" in response.get_json()["error"]["fields"]["device_time"][0]
+        assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
+        # The PWA's own form (and Python's isoformat) is taken.
+        good = {**body, "client_id": str(uuid.uuid4()), "device_time": "2026-03-02T19:59:00-06:00"}
+        assert phone.put("entries/2026-03-02", good).status_code in (200, 201)
