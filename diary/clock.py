@@ -104,24 +104,71 @@ def parse_instant(text: str) -> datetime | None:
 
 
 def zone(name: str) -> ZoneInfo:
-    """A ZoneInfo for an IANA name, raising ValueError for unknown names."""
-    if not is_valid_zone(name):
+    """A ZoneInfo for a name of the IANA database, raising ValueError for unknown names.
+    Stored values may be an alias written before input took canonical names only."""
+    if not is_known_zone(name):
         raise ValueError(f"unknown time zone {name!r}")
     return ZoneInfo(name)
 
 
-_ZONES: frozenset[str] | None = None
+_KNOWN: frozenset[str] | None = None
+_CANONICAL: frozenset[str] | None = None
+_LINKS: dict[str, str] | None = None
+
+
+def _tzdata_zones() -> tuple[frozenset[str], frozenset[str]]:
+    """(every name tzdata holds, the canonical ones): the zones its zone1970.tab and
+    zone.tab list (one name per place, as time zone pickers offer them), plus UTC."""
+    global _KNOWN, _CANONICAL
+    if _KNOWN is None or _CANONICAL is None:
+        data = files("tzdata")
+        _KNOWN = frozenset(data.joinpath("zones").read_text("utf-8").split()) - {"Factory"}
+        listed = {"UTC", "Etc/UTC"}
+        for table in ("zone1970.tab", "zone.tab"):
+            for line in data.joinpath("zoneinfo", table).read_text("utf-8").splitlines():
+                if line and not line.startswith("#"):
+                    listed.add(line.split("\t")[2])
+        _CANONICAL = frozenset(listed) & _KNOWN
+    return _KNOWN, _CANONICAL
+
+
+def is_known_zone(name: str) -> bool:
+    """True for any name of the IANA time zone database as the tzdata package lists it,
+    backward links such as US/Central included (for reading stored values), never a
+    system file such as 'localtime', 'posixrules', 'posix/…' or 'right/…', nor
+    'Factory'."""
+    return isinstance(name, str) and name in _tzdata_zones()[0]
+
+
+def canonical_zone(name: str) -> str | None:
+    """The canonical zone an alias links to in tzdata (US/Central → America/Chicago,
+    Asia/Calcutta → Asia/Kolkata), so that a refusal can say what to write; None when
+    there is none."""
+    global _LINKS
+    if _LINKS is None:
+        text = files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text("utf-8")
+        _LINKS = {
+            parts[2]: parts[1]
+            for parts in (line.split() for line in text.splitlines())
+            if len(parts) == 3 and parts[0] == "L"
+        }
+    target = _LINKS.get(name) if isinstance(name, str) else None
+    return target if target and is_valid_zone(target) else None
 
 
 def is_valid_zone(name: str) -> bool:
-    """True for a name of the IANA time zone database as the tzdata package lists it
-    (canonical zones and their backward links such as US/Central), never a system
-    file such as 'localtime', 'posixrules', 'posix/…' or 'right/…', nor 'Factory'."""
-    global _ZONES
-    if _ZONES is None:
-        listed = files("tzdata").joinpath("zones").read_text("utf-8").split()
-        _ZONES = frozenset(listed) - {"Factory"}
-    return isinstance(name, str) and name in _ZONES
+    """True for a canonical IANA zone name, the only kind the diary takes in (API, CLI,
+    study file): America/Chicago, Europe/Kyiv, UTC — not an alias such as US/Central,
+    EST5EDT, Etc/GMT+6 or Asia/Calcutta, which name the same rules under another name."""
+    return isinstance(name, str) and name in _tzdata_zones()[1]
+
+
+def zone_problem(name: str) -> str:
+    """Why `name` is not taken as a time zone, naming the canonical zone of an alias."""
+    target = canonical_zone(name)
+    if target:
+        return f"must be a canonical IANA time zone name: {name} is an old name of {target}"
+    return "must be a canonical IANA time zone name (e.g. America/Chicago, not US/Central)"
 
 
 def local_date(instant: datetime, tz: str) -> date:

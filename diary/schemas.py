@@ -124,10 +124,12 @@ class DeviceTime(fields.AwareDateTime):
 
 
 class TimeZoneField(fields.String):
+    """A time zone as input names one: canonical IANA names only (clock.is_valid_zone)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if len(text) > 64 or not clock.is_valid_zone(text):
-            raise ValidationError("not a known IANA time zone (e.g. America/Chicago)")
+            raise ValidationError(clock.zone_problem(text))
         return text
 
 

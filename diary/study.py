@@ -224,7 +224,7 @@ class StudySection(_Strict):
     @validates_schema
     def _zone(self, data, **kwargs):
         if "timezone" in data and not clock.is_valid_zone(data["timezone"]):
-            raise ValidationError("unknown IANA time zone", "timezone")
+            raise ValidationError(clock.zone_problem(data["timezone"]), "timezone")
 
 
 class ScaleSection(_Strict):

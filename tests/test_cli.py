@@ -423,3 +423,21 @@ def test_freeze_reasons_follow_the_apis_text_rule(app, db, command, reason, says
     assert result.exit_code == 2, result.output
     assert "error: reason: " in result.output and says in result.output
     assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits
+
+
+@pytest.mark.parametrize("zone", ["US/Central", "EST5EDT", "localtime", "Factory"])
+def test_enroll_takes_only_canonical_zone_names(app, db, zone):
+    _site(app)
+    args = ["enroll", "--study-id", "LBP-014", "--site", "ROCH", "--timezone", zone]
+    result = run(
+        app,
+        *args,
+        "--injection-date",
+        clock.local_date(clock.now(), "America/Chicago").isoformat(),
+        "--baseline-back-pain",
+        "6",
+        "--baseline-mme",
+        "20",
+    )
+    assert result.exit_code == 2 and "timezone:" in result.output, result.output
+    assert db.execute("SELECT count(*) FROM participants").fetchone()[0] == 0

@@ -209,3 +209,13 @@ def test_production_answers_only_for_the_public_host(tmp_path):
         assert evil.status_code == 400, path
         assert "evil.example.net" not in evil.headers.get("Location", "")
     assert client.get("/staff", base_url=base).status_code in (200, 301, 308)
+
+
+@pytest.mark.parametrize("zone", ["US/Central", "EST5EDT", "Etc/GMT+6", "localtime", "Factory"])
+def test_the_study_time_zone_must_be_a_canonical_iana_name(zone):
+    old = 'timezone = "America/Chicago"'
+    with pytest.raises(StudyError) as error:
+        parse(GOOD.replace(old, f'timezone = "{zone}"', 1), "study.toml")
+    assert "study.timezone" in str(error.value)
+    for fine in ("Europe/Kyiv", "UTC", "Etc/UTC"):
+        assert parse(GOOD.replace(old, f'timezone = "{fine}"', 1)).timezone == fine
