@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
 
 from . import bodies, db, errors, schemas, security, study
 from . import config as config_module
+from .ops.views import PATHS as OPS_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +94,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.flask_settings(settings))
     if overrides:  # explicit overrides win over derived Flask settings too
         app.config.update({k: v for k, v in overrides.items() if not k.startswith("DIARY_")})
-    logging.getLogger("diary").setLevel(app.config["DIARY_LOG_LEVEL"])
+    from .ops import logs
+
+    logs.configure(app.config["DIARY_LOG_LEVEL"], app.config["DIARY_LOG_FORMAT"])
+    logs.init_app(app)
 
     app.extensions["diary.study"] = study.load(app.config["DIARY_STUDY_FILE"])
     from .questionnaires import catalog
@@ -110,6 +114,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     errors.init_app(app)
+    from .ops import views as ops
+
+    ops.init_app(app)
     app.before_request(errors.require_json_body)
     security.init_app(app)
     proxies = app.config["DIARY_TRUSTED_PROXIES"]
@@ -157,7 +164,7 @@ def _check_schema(app: Flask) -> None:
     )
 
     def refuse_until_migrated():
-        if not app.extensions["diary.pending_migrations"]:
+        if not app.extensions["diary.pending_migrations"] or request.path in OPS_PATHS:
             return None
         app.extensions["diary.pending_migrations"] = db.pending_migrations_at(
             app.config["DIARY_DATABASE"]

@@ -253,7 +253,7 @@ def audit_verify(anchor_file):
     """Check the keyed hash chain, the anchors kept outside the database, every entry,
     questionnaire response and adverse event against its last audit row, and every
     electronic signature; print OK, or each problem (exit 1)."""
-    from .audit import verification
+    from .ops import verification
 
     db = _db()
     verdict = verification.run(db, anchor_file or current_app.config["DIARY_AUDIT_ANCHORS"])
@@ -584,10 +584,9 @@ def run_jobs(at):
 
 
 def _log_to_console() -> None:
-    import logging
+    from .ops import logs
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.console()
 
 
 @diary.command("scheduler")
@@ -649,6 +648,9 @@ def serve(host, port, threads):
 
 def init_app(app: Flask) -> None:
     from .notify.cli import vapid_keys
+    from .ops.commands import replicate, restore
 
     diary.add_command(vapid_keys)
+    diary.add_command(replicate)
+    diary.add_command(restore)
     app.cli.add_command(diary)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import tomllib
@@ -30,6 +32,9 @@ ENV_KEYS = (
     "DIARY_PUSH_SERVICES",
     "DIARY_AUDIT_KEY",
     "DIARY_AUDIT_ANCHORS",
+    "DIARY_LOG_FORMAT",
+    "DIARY_METRICS_TOKEN",
+    "DIARY_REPLICA_URL",
 )
 
 
@@ -49,6 +54,14 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "DIARY_VAPID_PRIVATE_KEY": None,
         "DIARY_VAPID_SUBJECT": "mailto:diary@localhost",
         "DIARY_LOG_LEVEL": "INFO",
+        # json: one JSON object a line (request id, route, status, duration, user);
+        # text: the plain format.
+        "DIARY_LOG_FORMAT": "json",
+        # The bearer token a Prometheus scraper sends for /metrics; unset: /metrics is off.
+        "DIARY_METRICS_TOKEN": None,
+        # Where `flask diary replicate` streams the database (Litestream: s3://…,
+        # file:///…, sftp://…) and `flask diary restore` restores from; unset: no replica.
+        "DIARY_REPLICA_URL": None,
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
         # (client address for rate limits, https for cookies and the CSRF check).
         "DIARY_TRUSTED_PROXIES": 0,
@@ -127,6 +140,11 @@ def _check(config: dict[str, Any]) -> None:
         raise ConfigError("DIARY_TRUSTED_PROXIES must be a whole number (0, 1, 2…)") from None
     if not 0 <= config["DIARY_TRUSTED_PROXIES"] <= 5:
         raise ConfigError("DIARY_TRUSTED_PROXIES must be between 0 and 5")
+    if config["DIARY_LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError("DIARY_LOG_FORMAT must be json or text")
+    token = config["DIARY_METRICS_TOKEN"]
+    if token and len(str(token)) < 16:
+        raise ConfigError("DIARY_METRICS_TOKEN must be at least 16 random characters")
     if not config["DIARY_AUDIT_ANCHORS"]:
         config["DIARY_AUDIT_ANCHORS"] = f"{config['DIARY_DATABASE']}.anchors"
     env = config["DIARY_ENV"]
@@ -152,14 +170,17 @@ def _check(config: dict[str, Any]) -> None:
             )
 
 
+def derive_audit_key(secret: str) -> bytes:
+    """The audit key of a development set-up, derived from its secret key."""
+    return hmac.new(secret.encode(), b"diary audit chain v1", hashlib.sha256).digest()
+
+
 def audit_key(config: dict[str, Any]) -> bytes:
     """The audit chain's HMAC key: DIARY_AUDIT_KEY, or in development one derived from
     the secret key."""
-    from .audit import derive_key
-
     if config.get("DIARY_AUDIT_KEY"):
         return str(config["DIARY_AUDIT_KEY"]).encode()
-    return derive_key(str(config["DIARY_SECRET_KEY"]))
+    return derive_audit_key(str(config["DIARY_SECRET_KEY"]))
 
 
 # The push services of Chrome/Edge/Android (FCM), Firefox (Mozilla autopush), Windows

@@ -182,7 +182,10 @@ MIGRATE_COMMAND = "flask --app wsgi diary init-db"
 
 
 def pending_migrations_at(path: str) -> list[str]:
-    """The migrations not yet applied to the database file at `path`."""
+    """The migrations not yet applied to the database file at `path` (all of them when
+    there is no file: looking never creates one, so `restore` can write it)."""
+    if path != ":memory:" and not os.path.exists(path):
+        return [p.name for p in migration_files()]
     database = connect(path)
     try:
         return pending_migrations(database)
@@ -199,11 +202,14 @@ def pending_migrations(db: Database) -> list[str]:
     return [p.name for p in migration_files() if p.name not in applied]
 
 
-def migrate(db: Database) -> list[str]:
-    """Apply pending migrations in order; return the names applied.
+def migrate(db: Database, *, upto: str | None = None) -> list[str]:
+    """Apply pending migrations in order (up to and including `upto`, else all); return
+    the names applied.
 
     Idempotent: applied ones are recorded with a checksum, and an applied file
-    that was edited afterwards is refused rather than silently diverging.
+    that was edited afterwards is refused rather than silently diverging. Each runs
+    in its own transaction: one that fails leaves the database as the one before it
+    left it.
     """
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -211,6 +217,8 @@ def migrate(db: Database) -> list[str]:
     )
     applied_now: list[str] = []
     for path in migration_files():
+        if upto is not None and path.name > upto:
+            break
         sql = path.read_text("utf-8")
         checksum = hashlib.sha256(sql.encode()).hexdigest()
         rebuilds = sql.startswith(FOREIGN_KEYS_OFF)

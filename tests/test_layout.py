@@ -42,6 +42,7 @@ def test_function_local_imports_count():
 LAYERS = [
     {"app"},
     {"cli", "jobs"},
+    {"ops"},
     {"exports"},
     {"entries", "questionnaires"},
     {"participants"},

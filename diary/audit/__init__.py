@@ -8,7 +8,7 @@ UPDATE and DELETE (triggers in migrations/0001). Rows written before the chain w
 keyed keep their plain SHA-256; the first keyed row (`audit.chain_keyed`) names how
 many there are, so they are protected by every keyed row after them. Truncation of
 the newest rows is found by the signed anchors kept outside the database
-(anchors.py); direct edits of audited tables by integrity.py.
+(anchors.py); direct edits of audited tables by ops/integrity.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import clock
-from ..config import DEV_SECRET_KEY
+from ..config import DEV_SECRET_KEY, derive_audit_key
 
 GENESIS = "0" * 64
 KEYED = "hmac-sha256:"  # the prefix of a keyed row's hash; a legacy hash is bare hex
@@ -32,14 +32,9 @@ CHAIN_KEYED = "audit.chain_keyed"
 _keys: dict[str, bytes] = {}
 
 
-def derive_key(secret: str) -> bytes:
-    """The audit key of a development set-up, derived from its secret key."""
-    return hmac.new(secret.encode(), b"diary audit chain v1", hashlib.sha256).digest()
-
-
 # The key of a database no app registered (a development or test database opened
 # directly): the development one. Production's app factory registers its own.
-_DEVELOPMENT_KEY = derive_key(DEV_SECRET_KEY)
+_DEVELOPMENT_KEY = derive_audit_key(DEV_SECRET_KEY)
 
 
 def use_key(path: str, key: bytes) -> None:

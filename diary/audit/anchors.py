@@ -106,9 +106,15 @@ def write(db: Database, path: str | Path, *, now: datetime, force: bool = False)
     return anchor
 
 
-def check(db: Database, anchors: list[dict[str, Any]], *, key: bytes | None = None) -> list[str]:
-    """What the anchors show against the database: forged anchors, removed rows and a
-    rewritten chain. Empty when every anchor holds."""
+SHORTER = "shorter"  # the chain ends before an anchored row: truncated, or an older copy
+
+
+def check(
+    db: Database, anchors: list[dict[str, Any]], *, key: bytes | None = None
+) -> list[tuple[str, str]]:
+    """What the anchors show against the database, as (kind, text): forged anchors,
+    rows removed from the end (SHORTER) and a rewritten chain. Empty when every
+    anchor holds."""
     key = key or key_for(db)
     problems = []
     (newest,) = db.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()
@@ -116,19 +122,30 @@ def check(db: Database, anchors: list[dict[str, Any]], *, key: bytes | None = No
         rows, head, at = anchor["rows"], anchor["head"], anchor["at"]
         if not hmac.compare_digest(_signature(key, rows, head, at), anchor["mac"]):
             problems.append(
-                f"the anchor of {at} (row {rows}) is not signed with the audit key: "
-                "edited, or written with another DIARY_AUDIT_KEY"
+                (
+                    "forged",
+                    f"the anchor of {at} (row {rows}) is not signed with the audit key: "
+                    "edited, or written with another DIARY_AUDIT_KEY",
+                )
             )
             continue
         if rows == 0:
             continue
         if rows > newest:
             problems.append(
-                f"the chain ends at row {newest}, but the anchor of {at} saw {rows} rows: "
-                "rows were removed from its end (or this is an older copy of the database)"
+                (
+                    SHORTER,
+                    f"the chain ends at row {newest}, but the anchor of {at} saw {rows} rows: "
+                    "rows were removed from its end (or this is an older copy of the database)",
+                )
             )
             continue
         found = db.execute("SELECT hash FROM audit_log WHERE id = ?", [rows]).fetchone()
         if found is None or found[0] != head:
-            problems.append(f"row {rows} differs from the anchor of {at}: the chain was rewritten")
+            problems.append(
+                (
+                    "rewritten",
+                    f"row {rows} differs from the anchor of {at}: the chain was rewritten",
+                )
+            )
     return problems

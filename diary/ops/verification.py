@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import anchors, integrity, verify
+from ..audit import anchors, verify
+from . import integrity
 
 
 @dataclass
@@ -17,9 +18,13 @@ class Verdict:
     ok: bool
     lines: list[str] = field(default_factory=list)  # what holds, then what does not
     problems: list[str] = field(default_factory=list)
+    # With `restored`: anchors the database is shorter than (rows lost since its copy).
+    lost: list[str] = field(default_factory=list)
 
 
-def run(db: Database, anchor_file: str | Path | None) -> Verdict:
+def run(db: Database, anchor_file: str | Path | None, *, restored: bool = False) -> Verdict:
+    """`restored`: the database is a copy (a backup, a replica) that may legitimately
+    end before the newest anchors; those are listed as `lost`, not as problems."""
     from ..signoff import signatures
 
     verdict = Verdict(ok=True)
@@ -37,7 +42,10 @@ def run(db: Database, anchor_file: str | Path | None) -> Verdict:
         kept, unreadable = anchors.read(anchor_file)
         verdict.problems.extend(unreadable)
         found = anchors.check(db, kept)
-        verdict.problems.extend(found)
+        for kind, text in found:
+            (verdict.lost if restored and kind == anchors.SHORTER else verdict.problems).append(
+                text
+            )
         if kept and not found:
             newest = kept[-1]
             verdict.lines.append(

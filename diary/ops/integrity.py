@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import _canonical
+from ..audit import _canonical
 
 _EVER = (date(1900, 1, 1), date(2999, 12, 31))
 
