@@ -75,6 +75,7 @@ class Lag:
     seconds: float
     local_txid: int
     replica_txid: int
+    reachable: bool = True  # False: the replica could not be listed (its last txid used)
 
 
 def _local_transactions(database: str) -> list[tuple[int, float]]:
@@ -98,14 +99,23 @@ def _replica_txid(replica_url: str) -> int:
     return max((int(f["max_txid"], 16) for f in files), default=0)
 
 
-def measure(database: str, replica_url: str, *, now: float | None = None) -> Lag:
-    """How long the oldest transaction not yet in the replica has waited (0: none)."""
+def measure(
+    database: str, replica_url: str, *, known: int | None = None, now: float | None = None
+) -> Lag:
+    """How long the oldest transaction not yet in the replica has waited (0: none).
+    A replica that cannot be listed counts as holding what it last did (`known`)."""
     now = time.time() if now is None else now
-    replica = _replica_txid(replica_url)
+    reachable = True
+    try:
+        replica = _replica_txid(replica_url)
+    except (ReplicationError, subprocess.TimeoutExpired, ValueError):
+        if known is None:
+            raise
+        replica, reachable = known, False
     local = _local_transactions(database)
     behind = [written for txid, written in local if txid > replica]
     newest = local[-1][0] if local else replica
-    return Lag(max(0.0, now - behind[0]) if behind else 0.0, newest, replica)
+    return Lag(max(0.0, now - behind[0]) if behind else 0.0, newest, replica, reachable)
 
 
 def write_state(database: str, lag: Lag) -> None:
@@ -113,6 +123,7 @@ def write_state(database: str, lag: Lag) -> None:
         "lag_seconds": round(lag.seconds, 3),
         "local_txid": lag.local_txid,
         "replica_txid": lag.replica_txid,
+        "replica_reachable": lag.reachable,
         "checked_at": clock.iso(datetime.now(UTC)),
     }
     target = Path(f"{database}.replication.json")
@@ -139,15 +150,19 @@ def replicate(database: str, replica_url: str, *, log=print) -> int:
         child.send_signal(signal.SIGTERM)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    known = None
     try:
-        while child.poll() is None:
+        while child.poll() is None and not stopping:
             try:
-                lag = measure(database, replica_url)
+                lag = measure(database, replica_url, known=known)
+                known = lag.replica_txid
                 write_state(database, lag)
+                if not lag.reachable:
+                    log(f"replica not reachable; {lag.seconds:.0f} s of writes not shipped")
             except (ReplicationError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
                 log(f"replication lag not measured: {exc}")
             for _ in range(int(CHECK_EVERY * 10)):
-                if child.poll() is not None:
+                if child.poll() is not None or stopping:
                     break
                 time.sleep(0.1)
         return 0 if stopping else child.returncode
@@ -156,7 +171,11 @@ def replicate(database: str, replica_url: str, *, log=print) -> int:
             signal.signal(sig, handler)
         if child.poll() is None:
             child.terminate()
+        try:
             child.wait(30)
+        except subprocess.TimeoutExpired:  # stuck on an unreachable store
+            child.kill()
+            child.wait(10)
         os.unlink(config)
 
 

@@ -8,6 +8,7 @@ printed and kept in test-artifacts/recovery-drill.json."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -28,6 +29,7 @@ LOSS_AFTER = 8.0  # seconds into the load
 # Litestream ships a committed write within its sync interval (1 s) of its monitor
 # noticing it (1 s); an acknowledged write older than this is never lost.
 RPO_BOUND = 5.0
+TOKEN = "drill-metrics-token-0123456789"
 ARTIFACT = ROOT / "test-artifacts" / "recovery-drill.json"
 
 
@@ -40,6 +42,17 @@ def litestream(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def replica_has_data(url: str) -> bool:
     result = litestream("ltx", "-json", "-level", "all", url, timeout=30)
     return result.returncode == 0 and bool(json.loads(result.stdout or "[]"))
+
+
+def replication_lag(port: int) -> float:
+    conn = http.client.HTTPConnection(serverctl.HOST, port, timeout=30)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    (line,) = [x for x in text.splitlines() if x.startswith("diary_replication_lag_seconds ")]
+    return float(line.split()[1])
 
 
 def kill_everything(procs: list[serverctl.Proc]) -> None:
@@ -89,7 +102,8 @@ def test_a_lost_machine_is_restored_from_the_replica_with_every_acknowledged_ent
     study = serverctl.build_study(database, participants=40)
     replica = f"file://{tmp_path / 'replica'}"
     port = serverctl.free_port()
-    env = serverctl.server_env(database, port, DIARY_REPLICA_URL=replica)
+    env = serverctl.server_env(database, port, DIARY_REPLICA_URL=replica, DIARY_METRICS_TOKEN=TOKEN)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
     replicate = serverctl.Proc(
         [sys.executable, "-m", "flask", "--app", "wsgi", "diary", "replicate"],
         env,
@@ -121,7 +135,10 @@ def test_a_lost_machine_is_restored_from_the_replica_with_every_acknowledged_ent
         result: dict = {}
         load = threading.Thread(target=lambda: result.update(run=loadgen.run(plan)))
         load.start()
-        time.sleep(1.5 + LOSS_AFTER)
+        time.sleep(1.5 + LOSS_AFTER / 2)
+        # Under load, the replica keeps up: the lag `replicate` measures is on /metrics.
+        lag = replication_lag(port)
+        time.sleep(LOSS_AFTER / 2)
         lost_at = time.time()
         kill_everything(procs)
         load.join(LOAD_SECONDS + 90)
@@ -165,7 +182,9 @@ def test_a_lost_machine_is_restored_from_the_replica_with_every_acknowledged_ent
 
     big = rto_per_gigabyte(tmp_path)
     per_gb = big["seconds"] / big["bytes"] * 1e9
+    assert lag < 60, f"replication lag under load: {lag} s"
     figures = {
+        "replication_lag_seconds_under_load": round(lag, 2),
         "acknowledged_writes": len(acked),
         "lost_acknowledged_writes": len(missing),
         "rpo_seconds_measured": round(rpo, 2),
