@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .. import audit, clock
 from .. import config as config_module
@@ -23,6 +24,7 @@ def _replica_url() -> str:
 
 
 @click.command("replicate")
+@with_appcontext
 def replicate():
     """Stream the database to DIARY_REPLICA_URL with Litestream until stopped (one
     process beside gunicorn and the scheduler); the lag goes to /metrics."""
@@ -38,6 +40,7 @@ def replicate():
 
 
 @click.command("restore")
+@with_appcontext
 @click.option(
     "--to",
     "target",
