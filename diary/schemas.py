@@ -13,11 +13,12 @@ from . import clock
 from .bodies import CheckedParser
 from .text import problem
 
+# \Z, not $: "$" also matches before a final line break, so "LBP-014\n" would pass.
 STUDY_ID = validate.Regexp(
-    r"^[A-Z0-9][A-Z0-9-]{1,31}$", error="use capital letters, digits and dashes (e.g. LBP-014)"
+    r"[A-Z0-9][A-Z0-9-]{1,31}\Z", error="use capital letters, digits and dashes (e.g. LBP-014)"
 )
-SITE_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", error="not a valid site code")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+SITE_CODE = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z", error="not a valid site code")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 class StrictSchema(Schema):
@@ -95,16 +96,37 @@ class AnyDateConverter(DateConverter):
     bounded = False
 
 
+# Text fields that may span lines, by name: free text someone explains something in.
+MULTI_LINE = frozenset({"note", "reason", "why"})
+
+
 class Text(fields.String):
-    """Text a person wrote (a note, a reason, an answer): refused when it cannot be
-    written as UTF-8, so that no export or message fails on it later."""
+    """Text a person wrote: refused when it cannot be written as UTF-8, or holds a
+    control character, so that no export or message fails on it later. One line (a
+    name, a site name, a term, a reference) unless `one_line=False`; when not said, a
+    field named in MULTI_LINE (a note, a reason) may span lines and any other is one
+    line, so that a new field is one line until someone decides otherwise."""
+
+    def __init__(self, *, one_line: bool | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.one_line = one_line
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        trouble = problem(text)
+        one_line = self.one_line
+        if one_line is None:
+            one_line = (self.name or attr) not in MULTI_LINE
+        trouble = problem(text, one_line=one_line)
         if trouble:
             raise ValidationError(trouble)
         return text
+
+
+class Line(Text):
+    """A value that is one line: a name, a site name, an AE term, a reference."""
+
+    def __init__(self, **kwargs):
+        super().__init__(one_line=True, **kwargs)
 
 
 class DeviceTime(fields.AwareDateTime):
@@ -136,7 +158,7 @@ class TimeZoneField(fields.String):
 class HHMMField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not _HHMM.match(text):
+        if not _HHMM.fullmatch(text):
             raise ValidationError("must be a time as HH:MM (24-hour)")
         return text
 

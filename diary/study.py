@@ -20,10 +20,11 @@ from marshmallow import (
     validates_schema,
 )
 
-from . import clock
+from .schemas import Line, Text, TimeZoneField
 
-CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be a lower_snake_case code")
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# \Z, not $: "$" also matches before a final line break.
+CODE = validate.Regexp(r"[a-z][a-z0-9_]{0,39}\Z", error="must be a lower_snake_case code")
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 class StudyError(RuntimeError):
@@ -175,6 +176,11 @@ class Study:
     # SPEC §14: an applied data change request awaits the investigator's signature.
     change_requests_signed: bool = True
 
+    def first_expected_date(self, first_injection: date, enrolled_on: date | None) -> date:
+        """The first diary date an entry is due on: the later of the first injection and
+        the day of enrollment (nobody can enter a day before they are in the study)."""
+        return max(first_injection, enrolled_on) if enrolled_on else first_injection
+
     def last_diary_date(self, first_injection: date) -> date:
         """The last expected diary date: day `length_days` counted from the first injection."""
         return first_injection + timedelta(days=self.length_days)
@@ -203,7 +209,7 @@ class _TimeText(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not HHMM.match(text):
+        if not HHMM.fullmatch(text):
             raise ValidationError("must be a time as HH:MM (24-hour)")
         return time(int(text[:2]), int(text[3:]))
 
@@ -214,24 +220,20 @@ class _Strict(Schema):
 
 
 class StudySection(_Strict):
-    id = fields.String(required=True, validate=validate.Length(1, 40))
-    title = fields.String(required=True, validate=validate.Length(1, 300))
-    sponsor = fields.String(load_default="")
-    timezone = fields.String(required=True)
-    study_team_contact = fields.String(required=True, validate=validate.Length(1, 300))
-    emergency_number = fields.String(required=True, validate=validate.Length(1, 20))
-
-    @validates_schema
-    def _zone(self, data, **kwargs):
-        if "timezone" in data and not clock.is_valid_zone(data["timezone"]):
-            raise ValidationError(clock.zone_problem(data["timezone"]), "timezone")
+    # The API's text rule (diary.text): no control characters, and these are one line.
+    id = Line(required=True, validate=validate.Length(1, 40))
+    title = Line(required=True, validate=validate.Length(1, 300))
+    sponsor = Line(load_default="", validate=validate.Length(max=300))
+    timezone = TimeZoneField(required=True)
+    study_team_contact = Line(required=True, validate=validate.Length(1, 300))
+    emergency_number = Line(required=True, validate=validate.Length(1, 20))
 
 
 class ScaleSection(_Strict):
     min = fields.Integer(required=True)
     max = fields.Integer(required=True)
-    low_anchor = fields.String(required=True)
-    high_anchor = fields.String(required=True)
+    low_anchor = Line(required=True, validate=validate.Length(1, 100))
+    high_anchor = Line(required=True, validate=validate.Length(1, 100))
 
     @post_load
     def _make(self, data, **kwargs):
@@ -251,13 +253,13 @@ class DiarySection(_Strict):
 
 
 class AlertsSection(_Strict):
-    red_flag_title = fields.String(required=True, validate=validate.Length(1, 200))
-    red_flag_advice = fields.String(required=True, validate=validate.Length(1, 2000))
+    red_flag_title = Line(required=True, validate=validate.Length(1, 200))
+    red_flag_advice = Text(one_line=False, required=True, validate=validate.Length(1, 2000))
 
 
 class SymptomSection(_Strict):
     code = fields.String(required=True, validate=CODE)
-    label = fields.String(required=True, validate=validate.Length(1, 200))
+    label = Line(required=True, validate=validate.Length(1, 200))
     red_flag = fields.Boolean(required=True)
 
     @post_load
@@ -267,10 +269,10 @@ class SymptomSection(_Strict):
 
 class DrugSection(_Strict):
     code = fields.String(required=True, validate=CODE)
-    label = fields.String(required=True, validate=validate.Length(1, 200))
+    label = Line(required=True, validate=validate.Length(1, 200))
     unit = fields.String(required=True, validate=validate.OneOf(["mg", "mcg", "mcg/hr"]))
     factor = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    factor_source = fields.String(load_default=None, validate=validate.Length(1, 500))
+    factor_source = Line(load_default=None, validate=validate.Length(1, 500))
     strengths = fields.List(fields.Float(validate=validate.Range(min=0, min_inclusive=False)))
     max_strength = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     max_units = fields.Float(load_default=24, validate=validate.Range(min=0, min_inclusive=False))
@@ -321,7 +323,7 @@ ANCHORS = ("first_injection", "each_injection", "enrollment")
 class ScoreSection(_Strict):
     name = fields.String(required=True, validate=CODE)
     method = fields.String(required=True, validate=validate.OneOf(SCORE_METHODS))
-    items = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=None)
+    items = fields.List(Line(validate=validate.Length(1, 100)), load_default=None)
     max_missing = fields.Integer(load_default=0, validate=validate.Range(0, 100))
     # [[raw, value], …]: the raw sum of the items → the reported value (e.g. a T-score).
     table = fields.List(fields.List(fields.Float(), validate=validate.Length(2, 2)))
@@ -351,13 +353,13 @@ class ScoreSection(_Strict):
 
 class AnswerRuleSection(_Strict):
     name = fields.String(required=True, validate=CODE)
-    text = fields.String(required=True, validate=validate.Length(1, 300))
+    text = Line(required=True, validate=validate.Length(1, 300))
     severity = fields.String(required=True, validate=validate.OneOf(("low", "high", "urgent")))
     score = fields.String(validate=CODE)
-    item = fields.String(validate=validate.Length(1, 100))
+    item = Line(validate=validate.Length(1, 100))
     at_least = fields.Float()
     at_most = fields.Float()
-    answer_in = fields.List(fields.String(validate=validate.Length(1, 100)))
+    answer_in = fields.List(Line(validate=validate.Length(1, 100)))
 
     @validates_schema
     def _one_test(self, data, **kwargs):
@@ -376,7 +378,7 @@ class AnswerRuleSection(_Strict):
 
 
 class QuestionnaireSection(_Strict):
-    instrument = fields.String(required=True, validate=validate.Length(1, 64))
+    instrument = Line(required=True, validate=validate.Length(1, 64))
     anchor = fields.String(required=True, validate=validate.OneOf(ANCHORS))
     offsets_days = fields.List(
         fields.Integer(validate=validate.Range(-60, 3650)),

@@ -20,10 +20,18 @@ def encodable(text: str) -> bool:
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def problem(text: str) -> str | None:
-    """Why a string cannot be kept as text, in words for the field's message; None if fine."""
+# What ends a line for a reader (str.splitlines): a one-line value holds none of these.
+_LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
+
+
+def problem(text: str, *, one_line: bool = False) -> str | None:
+    """Why a string cannot be kept as text (as one line when `one_line`: a name, a
+    term, a code, which lists, CSV rows, e-mail subjects and the audit trail show on a
+    line of their own), in words for the field's message; None if fine."""
     if not encodable(text):
         return "contains characters that are not valid text"
     if _CONTROLS.search(text):
         return "contains a control character (such as NUL)"
+    if one_line and _LINE_BREAKS.search(text):
+        return "must be one line (no line breaks)"
     return None

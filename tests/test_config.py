@@ -219,3 +219,57 @@ def test_the_study_time_zone_must_be_a_canonical_iana_name(zone):
     assert "study.timezone" in str(error.value)
     for fine in ("Europe/Kyiv", "UTC", "Etc/UTC"):
         assert parse(GOOD.replace(old, f'timezone = "{fine}"', 1)).timezone == fine
+
+
+@pytest.mark.parametrize(
+    "old, new, key, says",
+    [
+        (
+            'title = "BM-MSC',
+            'title = "A\\u0000B\\u001b[31m BM-MSC',
+            "study.title",
+            "control character",
+        ),
+        ('id = "BMMSC-LBP"', 'id = "X\\r\\nY"', "study.id", "one line"),
+        ('sponsor = "Mayo Clinic"', 'sponsor = "Mayo\\nClinic"', "study.sponsor", "one line"),
+        (
+            'study_team_contact = "your',
+            'study_team_contact = "\\u0007your',
+            "study.study_team_contact",
+            "control character",
+        ),
+        ('emergency_number = "911"', 'emergency_number = "9\\n11"', "emergency_number", "one line"),
+        (
+            'red_flag_title = "Contact',
+            'red_flag_title = "\\r\\nContact',
+            "alerts.red_flag_title",
+            "one line",
+        ),
+        (
+            'red_flag_advice = "You',
+            'red_flag_advice = "\\u0000You',
+            "alerts.red_flag_advice",
+            "control character",
+        ),
+        ('label = "Headache"', 'label = "Head\\nache"', "symptoms", "one line"),
+        ('low_anchor = "No pain"', 'low_anchor = "No\\u001bpain"', "scales", "control character"),
+        ('code = "nausea"', 'code = "nausea\\n"', "symptoms", "lower_snake_case"),
+        (
+            'window_closes_next_day_at = "12:00"',
+            'window_closes_next_day_at = "12:00\\n"',
+            "diary",
+            "HH:MM",
+        ),
+    ],
+)
+def test_the_study_files_text_follows_the_apis_text_rule(old, new, key, says):
+    assert old in GOOD
+    with pytest.raises(StudyError) as error:
+        parse(GOOD.replace(old, new, 1), "study.toml")
+    assert key in str(error.value) and says in str(error.value), str(error.value)
+
+
+def test_the_study_files_advice_may_span_lines():
+    old = 'red_flag_advice = "You'
+    study = parse(GOOD.replace(old, 'red_flag_advice = "Call now.\\nYou', 1))
+    assert study.red_flag_advice.startswith("Call now.\nYou")
