@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..access import staff_required, staff_signed_in
+from ..auth import remember_device
 from ..db import get_db
 from ..schemas import Blueprint, OkSchema
 from . import links, service
@@ -174,6 +175,9 @@ def begin_totp():
 @blp.response(200, RecoveryCodesSchema)
 def confirm_totp(body):
     """Turn two-step sign-in on with the app's current code: the recovery codes, once."""
-    return service.confirm_second_factor(
+    codes = service.confirm_second_factor(
         get_db(), current_app.config, user=current_user, code=body["code"], now=clock.now()
     )
+    # This browser holds the second factor now: the code pause does not hold it.
+    remember_device(current_user.email)
+    return codes

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, after_this_request, current_app, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -14,7 +14,7 @@ from .. import audit, clock
 from ..audit import access_log
 from ..db import get_db, transaction
 from ..errors import APIError
-from . import queries
+from . import queries, throttle
 from .roles import PERMISSIONS, allows
 
 login_manager = LoginManager()
@@ -189,6 +189,38 @@ def sign_out() -> None:
             )
     logout_user()
     session.clear()
+
+
+def device_cookie() -> str:
+    """The cookie that tells the sign-in throttle this browser signed in to an account."""
+    return "__Host-diary-device" if current_app.config["SESSION_COOKIE_SECURE"] else "diary_device"
+
+
+def device_signed_in_at(email: str) -> datetime | None:
+    """When this browser last signed in to `email` (None: never, or not in 90 days)."""
+    return throttle.device_signed_in_at(
+        current_app.config["SECRET_KEY"], email, request.cookies.get(device_cookie())
+    )
+
+
+def remember_device(email: str) -> None:
+    """After this response, the browser is one that signed in to `email` (now): the
+    account-wide slow-down, the global ceiling and the code pause a botnet may cause
+    do not hold it (auth/throttle.py, auth/staff.py)."""
+    value = throttle.device_token(current_app.config["SECRET_KEY"], email)
+
+    @after_this_request
+    def _set(response):
+        response.set_cookie(
+            device_cookie(),
+            value,
+            max_age=int(throttle.DEVICE_LIFETIME.total_seconds()),
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Strict",
+            path="/",
+        )
+        return response
 
 
 def init_app(app: Flask) -> None:

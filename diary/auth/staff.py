@@ -102,6 +102,7 @@ def check_password(
     otp: str | None = None,
     secret_key: str = "",
     trusted_device: bool = False,
+    device_signed_in_at: datetime | None = None,
     second_factor_failures: int = 10,
 ) -> str | None:
     """A staff member's password (and, once they have set it up, their second factor),
@@ -110,9 +111,14 @@ def check_password(
     the same work; a throttled check answers 429 for any e-mail. A right password
     without its code answers 401 `otp_required`; a wrong code 401 `wrong_otp`.
 
+    `trusted_device`: this browser signed in to the account before (its device cookie,
+    signed in at `device_signed_in_at`); signing and changing the password come from a
+    live session of the account and are trusted too.
+
     Returns the second factor used ('totp', 'recovery') or None (no second factor)."""
     known = staff is not None and bool(staff["active"])
     two_step = purpose != "password_change" and known and bool(staff["totp_enabled_at"])
+    trusted = trusted_device or purpose != "sign_in"
     used: dict[str, str | None] = {}
 
     def check() -> bool | str:
@@ -124,7 +130,10 @@ def check_password(
         if not otp:
             used["failed"] = "otp_missing"
             return throttle.PARTIAL
-        if _second_factor_failures(db, staff["id"], now) >= second_factor_failures:
+        if (
+            not _spared_from_pause(staff, purpose, device_signed_in_at)
+            and _second_factor_failures(db, staff["id"], now) >= second_factor_failures
+        ):
             used["failed"] = "otp_paused"
             return False
         used["factor"] = totp.verify(db, staff, otp, secret_key=secret_key, now=now)
@@ -142,8 +151,7 @@ def check_password(
             limits=limits,
             now=now,
             check=check,
-            # Signing and changing a password come from a live session of the account.
-            trusted_device=trusted_device or purpose != "sign_in",
+            trusted_device=trusted,
         )
     except APIError as refused:
         if refused.status == 429 and purpose == "sign_in":
@@ -196,8 +204,9 @@ def check_password(
     if failed == "otp_paused":
         raise APIError(
             429,
-            "Too many wrong codes for this account: two-step sign-in is paused for up to 24"
-            " hours. Ask your study's administrator for help.",
+            "Too many wrong codes for this account: codes are not checked from a browser new"
+            " to it for up to 24 hours. Sign in on a computer or phone you used before, or ask"
+            " your study's administrator for help.",
             code="second_factor_paused",
         )
     if failed == "otp":
@@ -222,8 +231,23 @@ def check_password(
 
 # Wrong second-factor codes are counted per account since its last sign-in, over a day:
 # only someone who knows the password can make them, so past the limit code checks
-# stop for the account (NIST SP 800-63B 5.2.2) instead of letting a botnet guess on.
+# stop (NIST SP 800-63B 5.2.2) instead of letting a botnet guess on — but not for the
+# account's owner: a live session, or a browser that signed in to the account with its
+# second factor, still has its code checked. Whoever guesses cannot lock them out.
 SECOND_FACTOR_WINDOW = timedelta(hours=24)
+
+
+def _spared_from_pause(staff: dict, purpose: str, device_signed_in_at: datetime | None) -> bool:
+    """Whether this check comes from the account's owner: a live session of the account,
+    or a browser whose last sign-in to it came after the second factor was turned on (a
+    browser that signed in with the password alone — perhaps the one that made the
+    owner turn it on — is not)."""
+    if purpose != "sign_in":
+        return True
+    if device_signed_in_at is None:
+        return False
+    enabled = clock.parse_iso(staff["totp_enabled_at"]).replace(microsecond=0)
+    return device_signed_in_at >= enabled
 
 
 def _second_factor_failures(db: Database, staff_id: int, now: datetime) -> int:

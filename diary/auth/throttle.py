@@ -3,7 +3,7 @@
 Every password check (to sign in, or to sign a record) is first reserved as a
 'pending' attempt inside a write transaction, after counting the failures of the
 window; parallel requests queue on the write lock, so no more checks run than the
-limits allow. Three limits, each over the last `window`:
+limits allow. Four limits, each over the last `window`:
 
 - one client address: `per_address` failures across all accounts (a password
   spray from one place is refused);
@@ -11,7 +11,14 @@ limits allow. Three limits, each over the last `window`:
   address last signed in to it (a cool-down for that address only);
 - one account from everywhere: past `per_account` failures since the account's
   last success, its checks are slowed to one per `slowed_interval` (a botnet
-  cannot guess quickly, and the owner still signs in from a fresh address).
+  cannot guess quickly, and the owner still signs in from a fresh address);
+- everything: past `global_failures` failures across all addresses and accounts (a
+  spray spread over a botnet, each address and account under its own limit), checks
+  are refused until the window's failures fall under the ceiling.
+
+A browser that signed in to the account before (a signed device cookie), and a live
+session of the account (signing, changing the password), is held by neither the
+account-wide slow-down nor the global ceiling: an attack cannot take its owner's turn.
 
 Keys are the e-mail as typed, lower-cased, whether or not the account exists, and a
 throttled answer is the same 429 for every e-mail: the answers never tell whether
@@ -35,6 +42,11 @@ from ..errors import APIError
 
 # Attempts are kept this long (the access record of who tried to sign in, when).
 KEEP = timedelta(days=30)
+# Failed checks across every address and account in the window, when the configuration
+# does not set STAFF_FAILURES_GLOBAL: far above a site team's typing errors.
+GLOBAL_FAILURES = 100
+# The outcome of a right password still waiting for its second factor.
+PARTIAL = "partial"
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Limits:
     per_account_at_address: int
     per_account: int
     slowed_interval: timedelta
+    global_failures: int = GLOBAL_FAILURES
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Limits:
@@ -53,6 +66,7 @@ class Limits:
             per_account_at_address=config["STAFF_FAILURES_PER_ACCOUNT_AT_ADDRESS"],
             per_account=config["STAFF_FAILURES_PER_ACCOUNT"],
             slowed_interval=config["STAFF_SLOWED_INTERVAL"],
+            global_failures=config.get("STAFF_FAILURES_GLOBAL", GLOBAL_FAILURES),
         )
 
 
@@ -88,6 +102,27 @@ def _last_success(db: Database, where: str, params: list[Any]) -> int:
     ).fetchone()[0]
 
 
+def _over_global_ceiling(
+    db: Database, limits: Limits, window_start: str, now: datetime
+) -> timedelta | None:
+    """How long until the failures of the window fall under the global ceiling (None
+    when under it already)."""
+    count = db.execute(
+        "SELECT count(*) FROM signin_attempts WHERE outcome IN ('pending', 'failed') AND at > ?",
+        [window_start],
+    ).fetchone()[0]
+    if count < limits.global_failures:
+        return None
+    # Trusted devices may have failed past the ceiling: wait for the one that brings
+    # the count back under it to leave the window.
+    leaving = db.execute(
+        "SELECT at FROM signin_attempts WHERE outcome IN ('pending', 'failed') AND at > ?"
+        " ORDER BY at, id LIMIT 1 OFFSET ?",
+        [window_start, count - limits.global_failures],
+    ).fetchone()[0]
+    return clock.parse_iso(leaving) + limits.window - now
+
+
 def reserve(
     db: Database,
     *,
@@ -100,8 +135,8 @@ def reserve(
 ) -> int:
     """Count, decide and reserve one password check; 429 (same for every e-mail) if over.
     A trusted device (a browser the account signed in from before, or a live session)
-    is not held by the account-wide slow-down: a botnet hammering the account cannot
-    take its owner's turn."""
+    is not held by the account-wide slow-down nor the global ceiling: a botnet
+    hammering the account, or every account, cannot take its owner's turn."""
     account = account.strip().lower()
     stamp = clock.iso(now)
     window_start = clock.iso(now - limits.window)
@@ -117,11 +152,17 @@ def reserve(
         since = _last_success(db, "account_key = ?", [account])
         count, _ = _failures(db, "account_key = ?", [account], window_start, since)
         if count >= limits.per_account and not trusted_device:
+            # A right password waiting for its code is no guess: the code may follow at once.
             last = db.execute(
-                "SELECT max(at) FROM signin_attempts WHERE account_key = ?", [account]
+                "SELECT max(at) FROM signin_attempts WHERE account_key = ? AND outcome != ?",
+                [account, PARTIAL],
             ).fetchone()[0]
-            wait = clock.parse_iso(last) + limits.slowed_interval - now
-            if wait > timedelta(0):
+            wait = clock.parse_iso(last) + limits.slowed_interval - now if last else None
+            if wait is not None and wait > timedelta(0):
+                raise _throttled(wait)
+        if not trusted_device:
+            wait = _over_global_ceiling(db, limits, window_start, now)
+            if wait is not None:
                 raise _throttled(wait)
         attempt_id = db.execute(
             "INSERT INTO signin_attempts (at, client_key, account_key, purpose)"
@@ -130,9 +171,6 @@ def reserve(
         ).lastrowid
         db.execute("DELETE FROM signin_attempts WHERE at < ?", [clock.iso(now - KEEP)])
     return attempt_id
-
-
-PARTIAL = "partial"
 
 
 def settle(db: Database, attempt_id: int, *, outcome: bool | str) -> None:
@@ -184,13 +222,19 @@ def device_token(secret_key: str, account: str) -> str:
     return URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT).dumps(account.strip().lower())
 
 
-def is_trusted_device(secret_key: str, account: str, token: str | None) -> bool:
+def device_signed_in_at(secret_key: str, account: str, token: str | None) -> datetime | None:
+    """When this browser last signed in to `account` (to the second), from its device
+    cookie; None when the cookie is missing, forged, too old or another account's."""
     if not token or len(token) > 500:
-        return False
+        return None
     try:
-        value = URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT).loads(
-            token, max_age=int(DEVICE_LIFETIME.total_seconds())
+        value, signed_at = URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT).loads(
+            token, max_age=int(DEVICE_LIFETIME.total_seconds()), return_timestamp=True
         )
     except BadData:
-        return False
-    return value == account.strip().lower()
+        return None
+    return signed_at if value == account.strip().lower() else None
+
+
+def is_trusted_device(secret_key: str, account: str, token: str | None) -> bool:
+    return device_signed_in_at(secret_key, account, token) is not None

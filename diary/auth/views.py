@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import after_this_request, current_app, request
+from flask import current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -11,16 +11,21 @@ from ..access import staff_required
 from ..audit import access_log
 from ..db import get_db, transaction
 from ..schemas import Blueprint, OkSchema
-from . import StaffUser, queries, sign_in, sign_out, throttle, totp
+from . import (
+    StaffUser,
+    device_signed_in_at,
+    queries,
+    remember_device,
+    sign_in,
+    sign_out,
+    throttle,
+    totp,
+)
 from .passwords import hash_password, needs_rehash
 from .schemas import SessionSchema, SiteListSchema, StaffLoginSchema, UserSchema
 from .staff import check_password
 
 blp = Blueprint("auth", __name__, description="Sessions, sign-in and activation")
-
-
-def device_cookie() -> str:
-    return "__Host-diary-device" if current_app.config["SESSION_COOKIE_SECURE"] else "diary_device"
 
 
 @blp.route("/session", methods=["GET"])
@@ -41,6 +46,7 @@ def staff_login(body):
     now = clock.now()
     client = request.remote_addr or "unknown"
     staff = queries.staff_by_email(db, body["email"])
+    device_at = device_signed_in_at(body["email"])
     factor = check_password(
         db,
         staff,
@@ -51,9 +57,8 @@ def staff_login(body):
         now=now,
         otp=body.get("otp"),
         secret_key=current_app.config["SECRET_KEY"],
-        trusted_device=throttle.is_trusted_device(
-            current_app.config["SECRET_KEY"], body["email"], request.cookies.get(device_cookie())
-        ),
+        trusted_device=device_at is not None,
+        device_signed_in_at=device_at,
     )
     actor = audit.Actor("staff", str(staff["id"]), staff["email"])
     # Stronger argon2 parameters in a new release reach stored hashes at the next sign-in.
@@ -82,23 +87,7 @@ def staff_login(body):
     session_id = queries.session_by_token(db, token)["id"]
     user = StaffUser.from_row(token, session_id, staff)
     sign_in(user)
-    token_value = throttle.device_token(current_app.config["SECRET_KEY"], staff["email"])
-
-    @after_this_request
-    def _remember_device(response):
-        # This browser signed in to the account: the account-wide slow-down a botnet
-        # may cause does not hold it (auth/throttle.py).
-        response.set_cookie(
-            device_cookie(),
-            token_value,
-            max_age=int(throttle.DEVICE_LIFETIME.total_seconds()),
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-            samesite="Strict",
-            path="/",
-        )
-        return response
-
+    remember_device(staff["email"])
     answer = user.public()
     if factor == "recovery":
         answer["recovery_codes_left"] = totp.recovery_codes_left(db, staff["id"])

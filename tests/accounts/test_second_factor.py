@@ -215,20 +215,95 @@ def test_no_staff_endpoint_but_setting_up_opens_before_the_required_second_facto
     assert checked > 50
 
 
-def test_past_ten_wrong_codes_code_checks_stop_for_the_account_whoever_guesses(
+def from_address(new_client, address):
+    client = new_client()
+    client.client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def guess_ten_codes(new_client, traveller, start, email, first_address):
+    """Ten wrong codes after the right password, each from its own address."""
+    for n in range(10):
+        traveller.move_to(start + timedelta(seconds=11 * (n + 1)))
+        guesser = from_address(new_client, f"192.0.{first_address}.{n + 1}")
+        assert sign_in(guesser, email, otp=f"{n:06d}").status_code == 401
+
+
+def test_past_ten_wrong_codes_only_browsers_new_to_the_account_stop_having_codes_checked(
     make_staff, login, new_client, db
 ):
-    make_staff("paused@site-a.test")
-    with time_machine.travel(T0, tick=False) as traveller:
-        secret, _ = enrol(login("paused@site-a.test"), T0)
-        for n in range(10):
-            traveller.move_to(T0 + timedelta(seconds=11 * (n + 1)))
-            guesser = new_client()
-            guesser.client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
-            assert sign_in(guesser, "paused@site-a.test", otp=f"{n:06d}").status_code == 401
+    email = "paused@site-a.test"
+    make_staff(email)
+    with time_machine.travel(T0 - timedelta(hours=1), tick=False) as traveller:
+        # A browser that signed in with the password alone, before two-step sign-in was on.
+        old_laptop = login(email)
+        traveller.move_to(T0)
+        phone = login(email)
+        secret, _ = enrol(phone, T0)  # the browser that set it up holds the factor
+        phone.post("staff/logout")
+        signed = T0 + timedelta(seconds=40)
+        traveller.move_to(signed)
+        laptop = new_client()
+        assert sign_in(laptop, email, otp=code_at(secret, signed)).status_code == 200
+        laptop.post("staff/logout")
+        guess_ten_codes(new_client, traveller, T0 + timedelta(minutes=1), email, 2)
+
         later = T0 + timedelta(minutes=5)
         traveller.move_to(later)
-        owner = new_client()
-        paused = sign_in(owner, "paused@site-a.test", otp=code_at(secret, later))
-        assert paused.status_code == 429
-        assert paused.get_json()["error"]["code"] == "second_factor_paused"
+        for stranger in (from_address(new_client, "100.64.0.1"), old_laptop):
+            paused = sign_in(stranger, email, otp=code_at(secret, later))
+            assert paused.status_code == 429
+            assert paused.get_json()["error"]["code"] == "second_factor_paused"
+        # The owner, on the laptop they signed in with before, from another network:
+        laptop.client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+        assert sign_in(laptop, email, otp=code_at(secret, later)).status_code == 200
+
+        guess_ten_codes(new_client, traveller, T0 + timedelta(minutes=6), email, 3)
+        again = T0 + timedelta(minutes=10)
+        traveller.move_to(again)
+        assert (
+            sign_in(from_address(new_client, "100.64.0.2"), email, otp="123456").status_code == 429
+        )
+        # ...and on the phone that set two-step sign-in up.
+        assert sign_in(phone, email, otp=code_at(secret, again)).status_code == 200
+
+
+def test_under_a_password_attack_from_many_addresses_the_owner_signs_in_with_the_code(
+    app, make_staff, login, new_client
+):
+    email = "tess@site-a.test"
+    make_staff(email, "investigator")
+    per_account = app.config["STAFF_FAILURES_PER_ACCOUNT"]
+    with time_machine.travel(T0, tick=False) as traveller:
+        secret, _ = enrol(login(email), T0)
+        answered = [
+            from_address(new_client, f"192.0.2.{n % 200 + 1}")
+            .post("staff/login", {"email": email, "password": f"guess-{n:06d}"})
+            .status_code
+            for n in range(per_account + 20)
+        ]
+        assert answered[:per_account] == [401] * per_account
+        assert set(answered[per_account:]) == {429}
+        later = T0 + app.config["STAFF_SLOWED_INTERVAL"] + timedelta(seconds=30)
+        traveller.move_to(later)
+        # A browser new to the account, from a fresh address, as the console does it: the
+        # password first, then the code. The right password is no guess, so the code
+        # that follows is not made to wait for the account's slowed turn.
+        owner = from_address(new_client, "198.51.100.77")
+        first = sign_in(owner, email)
+        assert first.status_code == 401 and first.get_json()["error"]["code"] == "otp_required"
+        assert sign_in(owner, email, otp=code_at(secret, later)).status_code == 200
+
+
+def test_recovery_codes_are_not_kept_in_plain_text(make_staff, login, db):
+    make_staff("keep@site-a.test")
+    with time_machine.travel(T0, tick=False):
+        secret, recovery = enrol(login("keep@site-a.test"), T0)
+    dump = "\n".join(db.conn.iterdump())
+    assert "keep@site-a.test" in dump  # the dump holds the account's rows
+    for code in recovery:
+        for form in (code, code.replace("-", ""), code.upper()):
+            assert form not in dump
+    assert secret not in dump
+    stored = db.execute("SELECT count(*) FROM staff_recovery_codes").fetchone()[0]
+    assert stored == len(recovery)

@@ -162,3 +162,39 @@ def test_refused_sign_ins_are_in_the_access_log_once_a_minute_per_address(
         db.query("SELECT * FROM access_log WHERE event = 'sign_in_failed' AND object = 'throttled'")
     )
     assert len(refused) == 1 and refused[0]["client"] == "192.0.2.200"
+
+
+def test_a_spray_over_many_addresses_meets_the_global_ceiling_but_not_a_browser_used_before(
+    app, make_staff, from_address, db
+):
+    app.config["STAFF_FAILURES_GLOBAL"] = 12
+    window = app.config["STAFF_THROTTLE_WINDOW"]
+    make_staff("owner@a.test", "investigator")
+    # Half of the guessed e-mails are real accounts, one guess each from its own
+    # address: no address and no account comes near its own limit.
+    emails = [f"{'staff' if n % 2 else 'ghost'}{n}@a.test" for n in range(24)]
+    for email in emails[1::2]:
+        make_staff(email)
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        laptop = from_address("198.51.100.10")
+        assert attempt(laptop, "owner@a.test", PASSWORD).status_code == 200
+        laptop.post("staff/logout")
+        answers = [
+            attempt(from_address(f"192.0.2.{n + 1}"), email, "Winter2026!")
+            for n, email in enumerate(emails)
+        ]
+        assert [r.status_code for r in answers] == [401] * 12 + [429] * 12
+        # Past the ceiling every e-mail, real or not, gets the same refusal.
+        refused = {(r.get_data(), r.headers["Retry-After"]) for r in answers[12:]}
+        assert refused == {(answers[12].get_data(), str(int(window.total_seconds())))}
+        # A browser new to the account waits too, even with the right password...
+        assert attempt(from_address("100.64.0.1"), emails[1], PASSWORD).status_code == 429
+        # ...but the owner's laptop, from another network, still has its password checked.
+        laptop.client.environ_base["REMOTE_ADDR"] = "198.51.100.99"
+        assert attempt(laptop, "owner@a.test", "a typo in it").status_code == 401
+        assert attempt(laptop, "owner@a.test", PASSWORD).status_code == 200
+        traveller.move_to(start + window + timedelta(seconds=1))
+        assert attempt(from_address("100.64.0.2"), emails[1], PASSWORD).status_code == 200
+    failed = db.execute("SELECT count(*) FROM signin_attempts WHERE outcome = 'failed'").fetchone()
+    assert failed[0] == 12 + 1  # no password was checked past the ceiling but the owner's
