@@ -65,6 +65,10 @@ class AccountCreateSchema(StrictSchema):
     sites = fields.List(
         fields.String(validate=SITE_CODE), load_default=list, validate=validate.Length(max=50)
     )
+    reason = Text(
+        validate=validate.Length(3, 500),
+        metadata={"description": "why the account is made (kept in the audit trail)"},
+    )
 
 
 class AccountPatchSchema(StrictSchema):
@@ -84,6 +88,10 @@ class SiteCreateSchema(StrictSchema):
     name = Text(validate=validate.Length(1, 120))
     timezone = TimeZoneField(required=True)
     phone = PhoneField(allow_none=True)
+    reason = Text(
+        validate=validate.Length(3, 500),
+        metadata={"description": "why the site is added (kept in the audit trail)"},
+    )
 
 
 class SitePatchSchema(StrictSchema):

@@ -159,6 +159,7 @@ def invite(
             default_timezone="UTC",
             now=now,
             full_name=body.get("full_name"),
+            reason=body.get("reason"),
         )
     sent = _send_link(config, db, auth_queries.staff_by_id(db, staff_id), by=by, now=now)
     return {**account(db, staff_id, now=now), "link": sent}
@@ -318,6 +319,7 @@ def create_site(db: Database, *, by: Any, body: Mapping[str, Any], now: datetime
             object_id=site["code"],
             site_id=site["id"],
             after=_site(site),
+            reason=body.get("reason"),
             at=now,
         )
     return _site(site)

@@ -26,9 +26,11 @@ def create_staff(
     default_timezone: str,
     now: datetime,
     full_name: str | None = None,
+    reason: str | None = None,
 ) -> int:
     """Create a staff account; sites named that do not exist yet are created.
-    `full_name` (2–120 characters) is printed with the person's signatures."""
+    `full_name` (2–120 characters) is printed with the person's signatures; `reason`
+    (why the account is made) goes to the audit trail."""
     if full_name is not None:
         full_name = " ".join(full_name.split())
         if not 2 <= len(full_name) <= 120:
@@ -79,6 +81,7 @@ def create_staff(
                 "role": role,
                 "sites": [s["code"] for s in sites],
             },
+            reason=reason,
             at=now,
         )
     return staff_id

@@ -146,7 +146,33 @@ def test_sites_keep_a_time_zone_and_the_phone_participants_call(staff_client, db
         },
     )
     assert made.status_code == 201 and made.get_json()["phone"] == "+1 312 555 0100"
+    assert made.get_json()["timezone"] == "America/Chicago"
+    saved = db.execute("SELECT timezone FROM sites WHERE code = 'SITE-C'").fetchone()[0]
+    assert saved == "America/Chicago"
     assert a.post("staff/sites", {"code": "SITE-C", "timezone": "UTC"}).status_code == 409
+    # Only a name as the time zone database spells it: not another case, padding, a
+    # system file, an abbreviation it does not list or an offset.
+    for zone in (
+        "america/chicago",
+        "AMERICA/CHICAGO",
+        " America/Chicago",
+        "America/Chicago/",
+        "posix/America/Chicago",
+        "localtime",
+        "CST",
+        "UTC+05:00",
+        "Mars/Olympus",
+    ):
+        refused = a.post("staff/sites", {"code": "SITE-Z", "timezone": zone})
+        assert refused.status_code == 422, zone
+        assert "timezone" in refused.get_json()["error"]["fields"], zone
+        changed = a.patch("staff/sites/SITE-C", {"timezone": zone, "reason": "wrong zone"})
+        assert changed.status_code == 422, zone
+    assert db.execute("SELECT count(*) FROM sites WHERE code = 'SITE-Z'").fetchone()[0] == 0
+    moved = a.patch("staff/sites/SITE-C", {"timezone": "America/Denver", "reason": "moved west"})
+    assert moved.status_code == 200 and moved.get_json()["timezone"] == "America/Denver"
+    saved = db.execute("SELECT timezone FROM sites WHERE code = 'SITE-C'").fetchone()[0]
+    assert saved == "America/Denver"
     for bad in (
         {"timezone": "Mars/Olympus", "reason": "x" * 5},
         {"phone": "call us", "reason": "xxxx"},
@@ -157,12 +183,15 @@ def test_sites_keep_a_time_zone_and_the_phone_participants_call(staff_client, db
     assert changed.status_code == 200 and changed.get_json()["phone"] == "+1 (312) 555-0199"
     listed = {s["code"]: s for s in a.get("staff/sites").get_json()["sites"]}
     assert listed["SITE-C"]["phone"] == "+1 (312) 555-0199"
+    assert listed["SITE-C"]["timezone"] == "America/Denver"
     assert (
         a.patch("staff/sites/NOPE", {"phone": "+1 312 555 0100", "reason": "xxxx"}).status_code
         == 404
     )
-    (audit,) = db.query("SELECT * FROM audit_log WHERE action = 'site.update'")
-    assert audit["reason"] == "new line"
+    reasons = [
+        r["reason"] for r in db.query("SELECT * FROM audit_log WHERE action = 'site.update'")
+    ]
+    assert reasons == ["moved west", "new line"]
 
 
 def test_an_invitation_that_could_not_be_mailed_says_so_and_can_be_sent_again(
@@ -194,3 +223,47 @@ def test_an_invited_admin_who_cannot_sign_in_yet_does_not_count_as_the_other_adm
     (me,) = db.query("SELECT id FROM staff WHERE full_name = 'Ada Admin'")
     refused = a.patch(f"staff/accounts/{me['id']}", {"active": False, "reason": "handing over"})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "last_admin"
+
+
+def test_an_invitation_and_a_new_site_keep_why_in_the_audit_trail(staff_client, smtp, db):
+    a = staff_client("admin", (), full_name="Ada Admin")
+    made = a.post(
+        "staff/sites",
+        {"code": "SITE-R", "timezone": "Europe/Berlin", "reason": "Berlin joins the study"},
+    )
+    assert made.status_code == 201, made.get_json()
+    invited = a.post(
+        "staff/accounts",
+        {
+            "email": "rue@site-r.test",
+            "full_name": "Rue Reason",
+            "role": "coordinator",
+            "sites": ["SITE-R"],
+            "reason": "new study nurse at Berlin",
+        },
+    )
+    assert invited.status_code == 201, invited.get_json()
+    # Why is optional; when given it must say something.
+    plain = a.post("staff/sites", {"code": "SITE-P", "timezone": "UTC"})
+    assert plain.status_code == 201
+    for path, body in (
+        ("staff/sites", {"code": "SITE-Q", "timezone": "UTC", "reason": "x"}),
+        (
+            "staff/accounts",
+            {"email": "q@q.test", "full_name": "Q Q", "role": "admin", "reason": "x"},
+        ),
+    ):
+        refused = a.post(path, body)
+        assert refused.status_code == 422 and "reason" in refused.get_json()["error"]["fields"]
+    rows = {
+        (r["action"], r["object_id"]): r
+        for r in db.query("SELECT * FROM audit_log WHERE action IN ('site.create', 'staff.create')")
+    }
+    site_row = rows[("site.create", "SITE-R")]
+    assert site_row["reason"] == "Berlin joins the study"
+    assert site_row["actor_label"].startswith("Ada Admin <")
+    staff_row = rows[("staff.create", str(invited.get_json()["id"]))]
+    assert staff_row["reason"] == "new study nurse at Berlin"
+    assert staff_row["actor_label"].startswith("Ada Admin <")
+    assert rows[("site.create", "SITE-P")]["reason"] is None
+    assert ("site.create", "SITE-Q") not in rows

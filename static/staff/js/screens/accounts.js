@@ -134,6 +134,7 @@ function render(root, ctx) {
     const email = h('input', { type: 'email', name: 'email', required: true, autocomplete: 'off', spellcheck: 'false' });
     const name = h('input', { type: 'text', name: 'full_name', required: true, maxlength: 120, autocomplete: 'off' });
     const role = select('role', ROLES, 'coordinator');
+    const reason = h('input', { type: 'text', name: 'reason', maxlength: 500, autocomplete: 'off' });
     const siteList = h('div');
     const formStatus = h('div', { class: 'form-status' });
     const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Send the invitation');
@@ -143,6 +144,7 @@ function render(root, ctx) {
       field('Full name', name, { hint: 'As printed with their signatures.' }),
       field('Role', role),
       h('div', { class: 'span' }, siteList),
+      field('Why (optional)', reason, { hint: 'Kept in the audit trail, e.g. new study nurse.', className: 'field span' }),
       h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit)));
     form.refreshSites = () => put(siteList, group('sites', 'Sites',
       sites.map((s) => checkbox('sites', s.name && s.name !== s.code ? `${s.code} – ${s.name}` : s.code, { value: s.code })),
@@ -155,6 +157,7 @@ function render(root, ctx) {
         email: email.value.trim(), full_name: name.value.trim(), role: role.value,
         sites: [...form.querySelectorAll('input[name="sites"]:checked')].map((x) => x.value),
       };
+      if (reason.value.trim()) body.reason = reason.value.trim();
       await busy(submit, async () => {
         try {
           const made = await send('POST', '/staff/accounts', body);
@@ -228,6 +231,8 @@ function render(root, ctx) {
       h('h3', { id: 'site-add-h', class: 'span' }, 'Add a site'),
       field('Site code', h('input', { type: 'text', name: 'code', required: true, maxlength: 40, autocomplete: 'off', spellcheck: 'false', placeholder: 'CHI-01' })),
       ...siteFields(),
+      field('Why (optional)', h('input', { type: 'text', name: 'reason', maxlength: 500, autocomplete: 'off' }),
+        { hint: 'Kept in the audit trail.', className: 'field span' }),
       h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit)));
     return form;
 
@@ -237,10 +242,11 @@ function render(root, ctx) {
       const body = { code: v.code.trim(), timezone: v.timezone };
       if (v.name.trim()) body.name = v.name.trim();
       if (v.phone.trim()) body.phone = v.phone.trim();
+      if (v.reason.trim()) body.reason = v.reason.trim();
       await busy(submit, async () => {
         try {
           const made = await send('POST', '/staff/sites', body);
-          for (const name of ['code', 'name', 'phone']) form.elements.namedItem(name).value = '';
+          for (const name of ['code', 'name', 'phone', 'reason']) form.elements.namedItem(name).value = '';
           put(formStatus, notice('done', `Site ${made.code} added.`));
           await ctx.loadSites();
           loadAll();
