@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+import re
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
@@ -46,22 +46,43 @@ class PushKeysSchema(StrictSchema):
         _b64url_bytes(value, 16)
 
 
+# A push endpoint as browsers give one: http(s), a plain host name or IPv4 address
+# (letters, digits, hyphens and dots: no userinfo, backslash, percent-escape or IPv6
+# literal in the authority), an optional port, then a path. Written like this, every
+# URL parser (urllib.parse, urllib3, requests, a browser's WHATWG parser) finds the
+# same host, so the host checked here is the one the push is sent to.
+_ENDPOINT = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]{1,253})(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<rest>[/?][\x21-\x7e]*)?"
+)
+
+
+def endpoint_host(value: str) -> tuple[str, str, int | None] | None:
+    """(scheme, lower-cased host, port) of an endpoint written as _ENDPOINT says (no
+    backslash anywhere: a WHATWG parser reads it as a slash), or None."""
+    match = _ENDPOINT.fullmatch(value)
+    if match is None or "\\" in value:
+        return None
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return match["scheme"], match["host"].lower(), port
+
+
 def _check_endpoint(value: str) -> None:
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise ValidationError("must be an https URL") from None
+    parsed = endpoint_host(value)
+    if parsed is None:
+        raise ValidationError("must be an https URL with a plain host name")
+    scheme, host, port = parsed
     local_allowed = current_app.config["DIARY_ENV"] == "development" or current_app.config.get(
         "TESTING"
     )
-    if not host or parts.username or parts.password:
-        raise ValidationError("must be an https URL")
-    if parts.scheme == "http" and host in _LOCAL_HOSTS and local_allowed:
+    if scheme == "http" and host in _LOCAL_HOSTS and local_allowed:
         return
-    if parts.scheme != "https":
+    if scheme != "https":
         raise ValidationError("must be an https URL")
+    if not local_allowed and port not in (None, 443):
+        raise ValidationError("must be an https URL on the standard port (443)")
     if not local_allowed and (host in _LOCAL_HOSTS or _is_ip(host)):
         # The server POSTs to this URL: keep it pointed at real push services.
         raise ValidationError("must be the URL of a push service")
@@ -71,7 +92,7 @@ def _check_endpoint(value: str) -> None:
 
 
 def is_known_push_service(host: str, allowed) -> bool:
-    """`host` (as urlsplit gives it, lower-cased) is one of `allowed`, or under one that
+    """`host` (as endpoint_host gives it, lower-cased) is one of `allowed`, or under one that
     starts with a dot. Written exactly: no trailing dot, no IP in any spelling."""
     if not host or host.endswith(".") or _is_ip(host) or host.isdigit():
         return False

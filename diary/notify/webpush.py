@@ -7,9 +7,9 @@ import ipaddress
 import json
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
+from requests.adapters import HTTPAdapter
 
 TIMEOUT_SECONDS = 10
 
@@ -97,38 +98,86 @@ def configured_public_key(private_key_text: str | None) -> str | None:
     return public_key_b64(load_private_key(private_key_text))
 
 
-def refuse_internal(endpoint: str) -> None:
-    """PushRejected unless every address the endpoint's host resolves to is a public
-    one (not loopback, private, link-local, reserved, multicast or unspecified)."""
-    host = urlsplit(endpoint).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
-        raise PushTransient(f"push service not resolvable: {type(exc).__name__}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global or address.is_multicast:
+def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, in the order to try them (one DNS lookup)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+
+
+def is_internal(address: str) -> bool:
+    """Loopback, private, link-local, reserved, multicast or unspecified: not a push
+    service on the internet."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return not ip.is_global or ip.is_multicast
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address it checked. The endpoint's host is resolved once for
+    each request (a redirect is a request too); unless `private_addresses`, a host with any internal address is refused
+    (PushRejected) before a connection is made, and the connection then goes to that
+    very address, so DNS cannot answer a public address for the check and an internal
+    one for the connection (rebinding). TLS still names the host: SNI and the
+    certificate check use the host name, and so does the Host header."""
+
+    def __init__(
+        self,
+        *,
+        private_addresses: bool = False,
+        resolver: Callable[[str, int], list[str]] = resolve,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.private_addresses = private_addresses
+        self.resolver = resolver
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host, scheme, port = host_params["host"], host_params["scheme"], host_params["port"]
+        default = 443 if scheme == "https" else 80
+        address = self._checked_address(host, port or default)
+        request.headers["Host"] = host if port in (None, default) else f"{host}:{port}"
+        if scheme == "https":
+            pool_kwargs["server_hostname"] = host
+            pool_kwargs["assert_hostname"] = host
+        return {**host_params, "host": address}, pool_kwargs
+
+    def _checked_address(self, host: str, port: int) -> str:
+        try:
+            addresses = self.resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise PushTransient(f"push service not resolvable: {type(exc).__name__}") from None
+        if not addresses:
+            raise PushTransient("push service not resolvable: no address")
+        if not self.private_addresses and any(is_internal(a) for a in addresses):
             raise PushRejected("push endpoint resolves to an internal address")
+        return addresses[0]
 
 
 class Pusher:
     """Sends through one HTTP session per delivery run."""
 
     def __init__(
-        self, private_key_text: str, subject: str, *, private_addresses: bool = False
+        self,
+        private_key_text: str,
+        subject: str,
+        *,
+        private_addresses: bool = False,
+        resolver: Callable[[str, int], list[str]] = resolve,
     ) -> None:
         self.vapid = Vapid02(load_private_key(private_key_text))  # RFC 8292: "vapid t=…, k=…"
         self.subject = subject
         self.session = requests.Session()
         # Development's local push services live on loopback; production never POSTs
-        # to an address inside the network, whatever name the endpoint gives.
-        self.private_addresses = private_addresses
+        # to an address inside the network, whatever name the endpoint gives, and
+        # connects to the address it checked (a redirect is checked again).
+        adapter = PinnedAdapter(private_addresses=private_addresses, resolver=resolver)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def send(
         self, subscription: dict[str, Any], message: dict[str, Any], *, ttl: int, urgency: str
     ) -> None:
-        if not self.private_addresses:
-            refuse_internal(subscription["endpoint"])
         info = {
             "endpoint": subscription["endpoint"],
             "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},

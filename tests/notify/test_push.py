@@ -293,6 +293,23 @@ def test_an_endpoint_stays_its_first_owners_until_they_remove_it(
         "https://fcm.googleapis.com.evil.test/fcm/send/abc",
         "https://evilfcm.googleapis.com.attacker.test/x",
         "http://fcm.googleapis.com/fcm/send/abc",
+        # Parsers disagree on these: urllib3 and browsers would connect to evil.test.
+        "https://evil.test\\.push.services.mozilla.com/x",
+        "https://evil.test%5c.push.services.mozilla.com/x",
+        "https://fcm.googleapis.com\\@evil.test/x",
+        "https://fcm.googleapis.com@evil.test/x",
+        "https://user:pw@fcm.googleapis.com/fcm/send/abc",
+        "https://%66cm.googleapis.com/fcm/send/abc",
+        "https://fcm.googleapis.com%2fx@evil.test/",
+        "https://fcm.googleapis.com /fcm/send/abc",
+        "https://fcm.googleapis.com\t/fcm/send/abc",
+        "https://fcm.googleapis.com\uff0e/x",
+        "https://[::ffff:8.8.8.8]/x",
+        # Only the standard port.
+        "https://fcm.googleapis.com:25/fcm/send/abc",
+        "https://fcm.googleapis.com:8443/fcm/send/abc",
+        "https://fcm.googleapis.com:/fcm/send/abc",
+        "https://fcm.googleapis.com:99999/x",
     ],
 )
 def test_production_accepts_only_known_push_services(tmp_path, url):
@@ -314,6 +331,7 @@ def test_production_accepts_only_known_push_services(tmp_path, url):
             _check_endpoint(url)
         for good in (
             "https://fcm.googleapis.com/fcm/send/abc",
+            "https://fcm.googleapis.com:443/fcm/send/abc",
             "https://updates.push.services.mozilla.com/wpush/v2/abc",
             "https://web.push.apple.com/QGq",
             "https://wns2-par02p.notify.windows.com/w/?token=abc",
@@ -339,3 +357,192 @@ def test_at_send_time_an_endpoint_that_resolves_inside_the_network_is_never_cont
         webpush.generate_keys().private_key, "mailto:t@x.test", private_addresses=True
     ).send(row, {"title": "x"}, ttl=60, urgency="high")
     assert len(push_service.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.test\\.push.example/x",
+        "https://a@push.example/x",
+        "https://push%2eexample/x",
+        "https://push.example\\@127.0.0.1/x",
+    ],
+)
+def test_an_endpoint_needs_a_plain_host_in_development_too(app, url):
+    from marshmallow import ValidationError
+
+    from diary.notify.schemas import _check_endpoint
+
+    with app.app_context(), pytest.raises(ValidationError):
+        _check_endpoint(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc?x=1#y",
+        "https://FCM.googleapis.com:443/fcm/send/a%2Fb",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk-_",
+        "http://127.0.0.1:8080/push/abc",
+    ],
+)
+def test_an_accepted_endpoint_has_the_same_host_for_every_parser(url):
+    """The host the schema checks is the one requests and urllib3 connect to."""
+    from urllib.parse import urlsplit
+
+    import requests
+    from urllib3.util import parse_url
+
+    from diary.notify.schemas import endpoint_host
+
+    scheme, host, port = endpoint_host(url)
+    prepared = requests.Request("POST", url).prepare()
+    assert parse_url(url).host.lower() == host
+    assert parse_url(prepared.url).host == host
+    assert urlsplit(prepared.url).hostname == host
+    assert (urlsplit(url).port, parse_url(url).port) == (port, port)
+
+
+# --- the send goes to the address that was checked --------------------------------
+
+
+@pytest.fixture
+def tls_push_service(tmp_path, monkeypatch):
+    """A push service over HTTPS on 127.0.0.1 whose certificate names push.test (and no
+    address): (port, requests it saw, path of the certificate to trust)."""
+    # requests prefers these to a session's own `verify`: let the session's count.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    import ssl
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "push.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("push.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "push-cert.pem", tmp_path / "push-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    seen: list[tuple[str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], seen, cert_path
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+class Dns:
+    """A name server for names the machine's resolver does not know: each lookup is
+    counted, and a later answer may differ from the first (DNS rebinding)."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        return self.answers[min(len(self.lookups), len(self.answers)) - 1]
+
+
+def _pusher(dns, cert_path, *, private_addresses):
+    pusher = webpush.Pusher(
+        webpush.generate_keys().private_key,
+        "mailto:t@x.test",
+        private_addresses=private_addresses,
+        resolver=dns,
+    )
+    pusher.session.verify = str(cert_path)  # trust the test service's certificate
+    return pusher
+
+
+def _row(endpoint):
+    key = ec_key()
+    return {"endpoint": endpoint, "p256dh": key, "auth": webpush.b64url(b"a" * 16)}
+
+
+def ec_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return webpush.b64url(
+        public.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+
+
+def test_the_push_connects_to_the_checked_address_with_tls_for_the_host_name(tls_push_service):
+    port, seen, cert_path = tls_push_service
+    # The first answer is checked and used; a rebinding second answer is never asked
+    # for (and the machine's own resolver does not know push.test at all).
+    dns = Dns(["127.0.0.1"], ["10.0.0.1"])
+    pusher = _pusher(dns, cert_path, private_addresses=True)
+    pusher.send(_row(f"https://push.test:{port}/p/1"), {"title": "x"}, ttl=60, urgency="high")
+    assert dns.lookups == ["push.test"]
+    [(path, headers)] = seen
+    assert path == "/p/1" and headers["host"] == f"push.test:{port}"
+
+
+def test_the_certificate_must_name_the_endpoints_host_not_its_address(tls_push_service):
+    port, seen, cert_path = tls_push_service
+    pusher = _pusher(Dns(["127.0.0.1"]), cert_path, private_addresses=True)
+    with pytest.raises(webpush.PushTransient):
+        pusher.send(_row(f"https://other.test:{port}/p"), {"title": "x"}, ttl=60, urgency="high")
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [["127.0.0.1"], ["8.8.8.8", "10.1.2.3"], ["169.254.169.254"], ["::1"], ["fd00::1"]],
+)
+def test_in_production_an_internal_answer_is_refused_before_any_connection(
+    tls_push_service, answer
+):
+    port, seen, cert_path = tls_push_service
+    dns = Dns(answer)
+    pusher = _pusher(dns, cert_path, private_addresses=False)
+    with pytest.raises(webpush.PushRejected):
+        pusher.send(_row(f"https://push.test:{port}/p"), {"title": "x"}, ttl=60, urgency="high")
+    assert dns.lookups == ["push.test"] and seen == []
