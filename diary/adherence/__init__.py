@@ -114,6 +114,9 @@ def compute(
             spans[p["id"]] = (empty, empty, None)
             continue
         first = date.fromisoformat(p["first_injection"])
+        if p.get("enrolled_at"):
+            enrolled_on = clock.local_date(clock.parse_iso(p["enrolled_at"]), p["timezone"])
+            first = study.first_expected_date(first, enrolled_on)
         overall = Span(max(first, start or first), min(through, end or through))
         recent = Span(max(first, through - (RECENT_DAYS - 1) * ONE_DAY), through)
         spans[p["id"]] = (overall, recent, through)

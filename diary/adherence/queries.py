@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from .. import clock
 
 _PARTICIPANTS = """
-SELECT p.id, p.study_id, p.site_id, s.code AS site, p.status,
+SELECT p.id, p.study_id, p.site_id, s.code AS site, p.status, p.enrolled_at,
        (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
         ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
        (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection

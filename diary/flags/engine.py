@@ -58,6 +58,23 @@ class Scope:
     kinds: tuple[str, ...] = rules.DIARY_KINDS
     new_from: date | None = None
     late_from: date | None = None
+    # The first date an entry is due on (Study.first_expected_date); None: `first`.
+    expected_from: date | None = None
+
+    @property
+    def due_from(self) -> date:
+        return self.expected_from or self.first
+
+
+def expected_from(study: Study, participant: Mapping[str, Any]) -> date:
+    """The first date an entry was due on for this participant (the later of the first
+    injection and the day of enrollment, in their zone)."""
+    first = date.fromisoformat(participant["first_injection"])
+    enrolled = participant.get("enrolled_at")
+    enrolled_on = (
+        clock.local_date(clock.parse_iso(enrolled), participant["timezone"]) if enrolled else None
+    )
+    return study.first_expected_date(first, enrolled_on)
 
 
 def lookback(t: rules.Thresholds) -> timedelta:
@@ -163,7 +180,7 @@ def _screen(
     for s in scopes:
         if s.new_from is None or s.late_from is not None or s.evaluate_from != s.new_from:
             continue
-        due_from = max(s.new_from, s.first)
+        due_from = max(s.new_from, s.due_from)
         due_to = (
             due_from - ONE_DAY  # nothing is due yet
             if s.expected_through is None
@@ -238,7 +255,9 @@ def _evaluate_one(
         rules.DayRecord(d, *entered[d]) if d in entered else rules.DayRecord(d, None, None)
         for d in span
     ]
-    expected = [d for d in span if s.expected_through is not None and d <= s.expected_through]
+    expected = [
+        d for d in span if s.expected_through is not None and s.due_from <= d <= s.expected_through
+    ]
     findings = rules.evaluate(
         records,
         expected,
@@ -382,6 +401,7 @@ def on_entry(
                 evaluate_from=day,
                 through=max(day, closed),
                 expected_through=expected,
+                expected_from=expected_from(study, participant),
                 kinds=tuple(k for k in rules.DIARY_KINDS if k not in rules.SUBMISSION_KINDS),
                 late_from=day,
             )
@@ -409,12 +429,13 @@ def dates_due(
         closed_in_zone = clock.last_closed_date(now, tz, closes)
     closed = min(closed_in_zone, study.last_diary_date(first))
     expected = closed
+    due_from = expected_from(study, participant)
     if participant.get("ended_at"):
         ended = clock.parse_iso(participant["ended_at"])
         expected = min(closed, clock.last_closed_date(min(ended, now), tz, closes))
     elif participant.get("status", "active") != "active":
         expected = first - ONE_DAY  # stopped before anyone recorded when
-    return closed, (expected if expected >= first else None)
+    return closed, (expected if expected >= due_from else None)
 
 
 def day_zero_moved(
@@ -446,6 +467,7 @@ def day_zero_moved(
         evaluate_from=before,
         through=max(first, closed),
         expected_through=expected,
+        expected_from=expected_from(study, participant),
         kinds=("missed_entries",),
     )
     evaluate(db, study, [scope], actor=actor, now=now)

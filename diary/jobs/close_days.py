@@ -165,6 +165,7 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
             evaluate_from=evaluate_from,
             through=checkpoint,
             expected_through=expected_through,
+            expected_from=engine.expected_from(study, p),
             new_from=new_from,
             late_from=recheck,
         ),

@@ -26,7 +26,8 @@ def participants_to_close(
     return list(
         db.query(
             """
-            SELECT p.id, p.site_id, p.study_id, p.status, p.ended_at, p.baseline_back_pain,
+            SELECT p.id, p.site_id, p.study_id, p.status, p.ended_at, p.enrolled_at,
+                   p.baseline_back_pain,
                    p.baseline_mme, p.baseline_opioids,
                    (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
                     ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
