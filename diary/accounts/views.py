@@ -10,7 +10,7 @@ from ..access import staff_required, staff_signed_in
 from ..auth import remember_device
 from ..db import get_db
 from ..schemas import Blueprint, OkSchema
-from . import links, service
+from . import links, mail, service
 from .schemas import (
     AccountCreateSchema,
     AccountListSchema,
@@ -31,6 +31,8 @@ from .schemas import (
 )
 
 blp = Blueprint("accounts", __name__, description="Staff accounts, passwords, second factor, sites")
+# A reset request's mail is made from a thread started once its answer is made.
+blp.teardown_request(mail.start_deferred)
 
 
 def _client() -> str:
