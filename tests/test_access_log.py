@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from account_support import code_at
 
 from diary.audit import access_log
 
@@ -375,3 +376,68 @@ def test_the_csv_holds_every_row_the_filters_select_not_one_page(site, db):
         assert len({r["id"] for r in rows}) == 1203
         limited = site["admin"].get("staff/access-log.csv?event=sign_in_failed&limit=7")
         assert len(list(csv.DictReader(io.StringIO(limited.get_data(as_text=True))))) == 7
+
+
+def test_sign_ins_reach_the_access_log_with_the_account_as_typed_and_never_a_password(
+    staff_client, make_staff, login, new_client, db
+):
+    """Real sign-ins, read back through the admins' access-log API."""
+    right, wrong, ghost = "correct horse battery", "Spring2026-guess!", "Ghost-password-1!"
+    start = datetime(2026, 5, 4, 14, 0, 5, tzinfo=ZoneInfo("UTC"))
+    with time_machine.travel(start, tick=False) as traveller:
+        admin = staff_client("admin", ())
+        make_staff("tess@site-a.test", full_name="Tess Twostep")
+        me = login("tess@site-a.test")
+        secret = me.post("staff/mfa/totp").get_json()["secret"]
+        assert (
+            me.post("staff/mfa/totp/confirm", {"code": code_at(secret, start)}).status_code == 200
+        )
+        me.post("staff/logout")
+
+        traveller.move_to(start + timedelta(seconds=40))
+        code = code_at(secret, start + timedelta(seconds=40))
+        tries = new_client()
+        tries.client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+        sent = [
+            ({"email": "Nobody@Site-A.test", "password": ghost}, 401),
+            ({"email": "tess@site-a.test", "password": wrong}, 401),
+            ({"email": "Tess@Site-A.test", "password": right, "otp": code}, 200),
+        ]
+        for body, status in sent:
+            assert tries.post("staff/login", body).status_code == status, body
+        other = new_client()
+        other.client.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+        wrong_code = other.post(
+            "staff/login", {"email": "tess@site-a.test", "password": right, "otp": "000000"}
+        )
+        assert wrong_code.get_json()["error"]["code"] == "wrong_otp"
+        listed = admin.get("staff/access-log")
+        downloaded = admin.get("staff/access-log.csv").get_data(as_text=True)
+    assert listed.status_code == 200
+    rows = [r for r in listed.get_json()["rows"] if (r["client"] or "").startswith("203.0.113.")]
+    tess = db.execute("SELECT id FROM staff WHERE email = 'tess@site-a.test'").fetchone()[0]
+    assert [
+        (r["event"], r["account"], r["staff_id"], r["staff_email"], r["client"], r["object"])
+        for r in reversed(rows)
+    ] == [
+        ("sign_in_failed", "nobody@site-a.test", None, None, "203.0.113.7", "sign_in"),
+        ("sign_in_failed", "tess@site-a.test", tess, "tess@site-a.test", "203.0.113.7", "sign_in"),
+        ("sign_in", "tess@site-a.test", tess, "tess@site-a.test", "203.0.113.7", "totp"),
+        (
+            "second_factor_failed",
+            "tess@site-a.test",
+            tess,
+            "tess@site-a.test",
+            "203.0.113.8",
+            "sign_in",
+        ),
+    ]
+    # No password, code or TOTP key in any row, in the API, the CSV or the table.
+    csv_cells = {c for r in csv.reader(io.StringIO(downloaded)) for c in r}
+    stored = {str(v) for r in db.query("SELECT * FROM access_log") for v in r.values()}
+    listed_cells = {str(v) for r in listed.get_json()["rows"] for v in r.values()}
+    for cells in (csv_cells, stored, listed_cells):
+        assert not cells & {right, wrong, ghost, code, "000000", secret}
+    for text in (listed.get_data(as_text=True), downloaded, "\n".join(stored)):
+        for value in (right, wrong, ghost, secret):
+            assert value not in text

@@ -3,6 +3,7 @@ other sessions ended, and the same answer whether or not the e-mail exists."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -195,3 +196,48 @@ def test_staff_change_their_own_password_and_their_other_sessions_end(
     )
     actions = [r["action"] for r in db.query("SELECT action FROM audit_log")]
     assert "staff.password_change_failed" in actions and "staff.password_change" in actions
+
+
+def test_an_admins_reset_link_for_an_account_with_a_password_works_once_and_ends_its_sessions(
+    staff_client, make_staff, login, new_client, smtp, db
+):
+    with time_machine.travel(T0, tick=False):
+        admin = staff_client("admin", (), full_name="Ada Admin")
+        staff_id = make_staff("pat@site-a.test", full_name="Pat Password")
+        laptop, phone = login("pat@site-a.test"), login("pat@site-a.test")
+        sent = admin.post(f"staff/accounts/{staff_id}/link")
+        assert sent.status_code == 200, sent.get_json()
+        assert sent.get_json()["link"] == {
+            "purpose": "reset",
+            "sent": True,
+            "expires_at": "2026-05-04T15:00:00.000000+00:00",
+        }
+        (mail,) = wait_for_mail(smtp)
+        assert mail.rcpt_tos == ["pat@site-a.test"]
+        assert OLD not in mail.message.get_content()
+        token = link_token(mail)
+        # Until the link is used, the old password and the open sessions still work.
+        assert laptop.get("staff/flags").status_code == 200
+        anonymous = new_client()
+        state = anonymous.get(f"staff/password-reset/{token}").get_json()
+        assert state["purpose"] == "reset" and state["email"] == "pat@site-a.test"
+        used = anonymous.post(f"staff/password-reset/{token}", {"new_password": NEW})
+        assert used.status_code == 200
+        again = anonymous.post(f"staff/password-reset/{token}", {"new_password": NEW + "x"})
+        assert again.status_code == 404 and again.get_json()["error"]["code"] == "link_invalid"
+        for session in (laptop, phone):
+            assert session.get("staff/flags").status_code == 401
+        assert admin.get("staff/accounts").status_code == 200  # only Pat's sessions ended
+        for password, status in ((OLD, 401), (NEW, 200)):
+            answer = new_client().post(
+                "staff/login", {"email": "pat@site-a.test", "password": password}
+            )
+            assert answer.status_code == status
+    admin_id = db.execute("SELECT id FROM staff WHERE full_name = 'Ada Admin'").fetchone()[0]
+    (sent_row,) = db.query("SELECT * FROM audit_log WHERE action = 'staff.reset_sent'")
+    assert sent_row["object_id"] == str(staff_id) and sent_row["actor_id"] == str(admin_id)
+    assert sent_row["actor_label"].startswith("Ada Admin <")
+    (reset_row,) = db.query("SELECT * FROM audit_log WHERE action = 'staff.password_reset'")
+    assert json.loads(reset_row["after"])["sessions_ended"] == 2
+    link = db.execute("SELECT created_by, used_at FROM staff_links").fetchall()
+    assert link == [(admin_id, "2026-05-04T14:00:00.000000+00:00")]

@@ -13,7 +13,7 @@ import pytest
 from account_support import link_token
 from mail_support import SmtpServer, wait_for_mail
 from playwright.sync_api import expect
-from test_console_support import PHONE, desk, serious_violations, snap  # noqa: F401
+from test_console_support import PASSWORD, PHONE, desk, serious_violations, snap  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +50,7 @@ def test_an_admin_invites_a_coordinator_who_sets_up_and_loses_their_account(
     site.get_by_label("Name").fill("Chicago Spine Center")
     site.get_by_label("Time zone").select_option("America/Chicago")
     site.get_by_label("Phone participants call").fill("+1 312 555 0100")
+    site.get_by_label("Why (optional)").fill("Chicago joins the study")
     site.get_by_role("button", name="Add the site").click()
     expect(site.get_by_text("Site SITE-A added.")).to_be_visible()
     expect(main.get_by_role("table", name="Sites")).to_contain_text("+1 312 555 0100")
@@ -59,6 +60,7 @@ def test_an_admin_invites_a_coordinator_who_sets_up_and_loses_their_account(
     invite.get_by_label("Full name").fill("Cora Coordinator")
     invite.get_by_label("Role").select_option("coordinator")
     invite.get_by_label("SITE-A – Chicago Spine Center").check()
+    invite.get_by_label("Why (optional)").fill("New coordinator for Chicago")
     invite.get_by_role("button", name="Send the invitation").click()
     expect(invite.get_by_text("The invitation was mailed to cora@site-a.test")).to_be_visible()
     accounts = main.get_by_role("table", name="Staff accounts")
@@ -117,6 +119,7 @@ def test_an_admin_invites_a_coordinator_who_sets_up_and_loses_their_account(
     code = cmain.get_by_label("Code from your authenticator app")
     expect(code).to_be_focused()
     expect(cmain.get_by_role("status").filter(has_text="6-digit code")).to_be_visible()
+    assert serious_violations(cora) == []  # the code-entry screen, on a phone
     code.fill(next_code(secret))
     cmain.get_by_role("button", name="Sign in").click()
     expect(cora.get_by_role("button", name="Sign out")).to_be_visible()
@@ -124,6 +127,8 @@ def test_an_admin_invites_a_coordinator_who_sets_up_and_loses_their_account(
     # She changes her password.
     desk.go(cora, "account")
     form = cmain.get_by_role("form", name="Change my password")
+    expect(form).to_be_visible()
+    assert serious_violations(cora) == []  # the change-password screen, on a phone
     form.get_by_label("Current password").fill(CHOSEN)
     form.get_by_label("New password", exact=True).fill(CHANGED)
     form.get_by_label("New password again").fill(CHANGED)
@@ -155,6 +160,16 @@ def test_an_admin_invites_a_coordinator_who_sets_up_and_loses_their_account(
         "staff.password_change",
         "staff.deactivate",
     } <= actions
+    why = {
+        r["action"]: r["reason"]
+        for r in db.query(
+            "SELECT action, reason FROM audit_log WHERE action IN ('site.create', 'staff.create')"
+        )
+    }
+    assert why == {
+        "site.create": "Chicago joins the study",
+        "staff.create": "New coordinator for Chicago",
+    }
 
 
 def test_a_forgotten_password_link_is_asked_for_from_the_sign_in_page(desk, make_staff, smtp, app):
@@ -199,3 +214,73 @@ def test_the_admin_screens_are_usable_on_a_phone(desk, make_staff, snap):
     expect(main.get_by_text("ada@study.test").first).to_be_visible()
     snap(page, "access-log-phone", full_page=True)
     assert serious_violations(page) == []
+
+
+def test_an_admin_sends_a_reset_link_and_resets_two_step_sign_in_from_the_console(
+    desk, make_staff, new_client, smtp, app, db
+):
+    app.config["DIARY_BASE_URL"] = desk.server.url
+    make_staff("ada@study.test", "admin", (), full_name="Ada Admin")
+    make_staff("tom@site-a.test", "coordinator", ("SITE-A",), full_name="Tom Twostep")
+    # Tom set up two-step sign-in earlier.
+    earlier = new_client()
+    assert (
+        earlier.post("staff/login", {"email": "tom@site-a.test", "password": PASSWORD}).status_code
+        == 200
+    )
+    secret = earlier.post("staff/mfa/totp").get_json()["secret"]
+    confirmed = earlier.post("staff/mfa/totp/confirm", {"code": pyotp.TOTP(secret).now()})
+    assert confirmed.status_code == 200
+
+    # Tom signs in at his desk: the code-entry and change-password screens at 1280×800.
+    tom = desk.page()
+    tom.goto(f"{desk.server.url}/staff/")
+    tmain = tom.get_by_role("main")
+    tmain.get_by_label("E-mail").fill("tom@site-a.test")
+    tmain.get_by_label("Password").fill(PASSWORD)
+    tmain.get_by_role("button", name="Sign in").click()
+    code = tmain.get_by_label("Code from your authenticator app")
+    expect(code).to_be_focused()
+    assert serious_violations(tom) == []
+    code.fill(next_code(secret))
+    tmain.get_by_role("button", name="Sign in").click()
+    expect(tom.get_by_role("button", name="Sign out")).to_be_visible()
+    desk.go(tom, "account")
+    expect(tmain.get_by_role("form", name="Change my password")).to_be_visible()
+    assert serious_violations(tom) == []
+
+    # He lost his phone: the admin mails him a reset link and resets two-step sign-in.
+    admin = desk.page()
+    desk.sign_in(admin, "ada@study.test", route="#/accounts")
+    main = admin.get_by_role("main")
+    main.get_by_role("table", name="Staff accounts").get_by_role(
+        "row", name="Tom Twostep"
+    ).get_by_role("button", name="Edit Tom Twostep").click()
+    edit = admin.get_by_role("form", name="Edit Tom Twostep")
+    edit.get_by_role("button", name="Send a password reset link").click()
+    expect(
+        edit.get_by_text("The password reset link was mailed to tom@site-a.test")
+    ).to_be_visible()
+    (mail,) = wait_for_mail(smtp)
+    assert mail.rcpt_tos == ["tom@site-a.test"] and link_token(mail)
+    edit.get_by_role("button", name="Reset two-step sign-in").click()
+    expect(edit.get_by_text("Give the reason first")).to_be_visible()
+    edit.get_by_label("Reason for the change").fill("Phone lost")
+    edit.get_by_role("button", name="Reset two-step sign-in").click()
+    expect(edit.get_by_text("Two-step sign-in is reset")).to_be_visible()
+    assert serious_violations(admin) == []
+    # His open session ended with it.
+    desk.go(tom, "participants")
+    expect(tmain.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    row = db.execute("SELECT totp_enabled_at FROM staff WHERE email = 'tom@site-a.test'").fetchone()
+    assert row[0] is None
+    audited = {
+        r["action"]: r
+        for r in db.query(
+            "SELECT * FROM audit_log WHERE action IN ('staff.reset_sent',"
+            " 'staff.second_factor_reset')"
+        )
+    }
+    assert audited["staff.reset_sent"]["actor_label"].startswith("Ada Admin <")
+    assert audited["staff.second_factor_reset"]["actor_label"].startswith("Ada Admin <")
+    assert audited["staff.second_factor_reset"]["reason"] == "Phone lost"
