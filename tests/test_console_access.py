@@ -54,7 +54,13 @@ def two_sites(participant_client, staff_client):
         (flag,) = investigator_b.get("staff/flags").get_json()["flags"]
         resolved = investigator_b.post(
             f"staff/flags/{flag['id']}/resolve",
-            {"outcome": "adverse_event", "ctcae_grade": 2, "serious": False, "related": "possible"},
+            {
+                "outcome": "adverse_event",
+                "note": "Fever after the injection; called her.",
+                "ctcae_grade": 2,
+                "serious": False,
+                "related": "possible",
+            },
         )
         assert resolved.status_code == 200
     return phone_a, phone_b

@@ -193,6 +193,10 @@ class FlagSchema(Schema):
         metadata={"description": "not_ae | adverse_event | auto_resolved (the data removed it)"},
     )
     resolution_note = fields.String(allow_none=True)
+    resolution_note_required = fields.Boolean(
+        required=True,
+        metadata={"description": "a red-flag or urgent flag is resolved only with a note"},
+    )
     adverse_event = fields.Nested(AdverseEventSchema, allow_none=True)
     rule = fields.Dict(
         required=True,

@@ -56,7 +56,14 @@ def resolve(
 ) -> None:
     """Resolve a flag; an adverse_event outcome also records the adverse event, and a
     flag's running SAE clock moves to it (or stops: not an adverse event)."""
-    note = body.get("note")
+    note = (body.get("note") or "").strip() or None
+    if note is None and needs_rationale(flag):
+        raise APIError(
+            422,
+            "A red-flag or urgent flag is resolved with a note that gives the reason.",
+            code="validation_failed",
+            fields={"note": ["Write why: what was done and the clinical judgement."]},
+        )
     if not queries.resolve(
         db, flag["id"], staff_id=staff_id, outcome=body["outcome"], note=note, now=now
     ):
@@ -103,6 +110,11 @@ def resolve(
         signatures.recheck(
             db, flag["participant_id"], cause_audit_id=audit_id, actor=actor, now=now
         )
+
+
+def needs_rationale(flag: dict[str, Any]) -> bool:
+    """A red-flag symptom or an urgent flag is never closed without the reason written."""
+    return flag["kind"] == "red_flag_symptom" or flag["severity"] == "urgent"
 
 
 def record_adverse_event(
@@ -214,6 +226,7 @@ def present_flags(
             "resolved_by": emails.get(r["resolved_by"]),
             "adverse_event": events.get(r["id"]),
             "sae_clock": adverse_events.present_clock(clocks.get(r["id"]), now),
+            "resolution_note_required": needs_rationale(r),
         }
         for r in rows
     ]

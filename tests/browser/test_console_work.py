@@ -39,6 +39,41 @@ def test_the_sign_in_throttle_is_shown_in_the_servers_words(desk, make_staff, sn
     snap(page, "signin-throttled")
 
 
+def test_an_urgent_red_flag_is_not_closed_as_not_an_ae_without_a_note_and_a_confirmation(
+    desk, make_staff, study
+):
+    make_staff("doc@a.test", "investigator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=2)
+    study.entry("LBP-001", 1, symptoms=("fever",))
+    flag = study.flag_id("LBP-001", "red_flag_symptom")
+    page = desk.page()
+    desk.sign_in(page, "doc@a.test", route=f"#/flags/{flag}")
+    form = page.get_by_role("form", name="Resolve")
+    expect(form.get_by_label("Note (required)")).to_be_visible()
+    form.get_by_role("radio", name="Not an adverse event").check()
+    form.get_by_role("button", name="Resolve flag").click()
+    expect(form.get_by_text("Write the reason in the note")).to_be_visible()
+    assert study.db.execute("SELECT status FROM flags WHERE id = ?", [flag]).fetchone()[0] == "open"
+
+    form.get_by_label("Note (required)").fill("Spoke to her: 37.9 °C at home, no chills; expected.")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    form.get_by_role("button", name="Resolve flag").click()
+    expect(form.get_by_role("button", name="Resolve flag")).to_be_enabled()
+    assert asked and "NOT an adverse event" in asked[0]
+    assert study.db.execute("SELECT status FROM flags WHERE id = ?", [flag]).fetchone()[0] == "open"
+
+    page.once("dialog", lambda d: d.accept())
+    form.get_by_role("button", name="Resolve flag").click()
+    expect(
+        page.get_by_role("main").get_by_text("Flag resolved: not an adverse event.")
+    ).to_be_visible()
+    history = page.get_by_role("main")
+    expect(
+        history.get_by_text("Spoke to her: 37.9 °C at home, no chills; expected.").first
+    ).to_be_visible()
+
+
 def test_idle_timeout_returns_to_sign_in_and_keeps_the_half_written_resolution(
     desk, make_staff, study, snap
 ):

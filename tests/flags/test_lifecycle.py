@@ -186,7 +186,11 @@ def test_red_flag_term_uses_the_symptom_labels(raise_flag, staff_client):
         severity="urgent",
         detail={"symptoms": ["fever", "hospital_or_er_visit"], "temperature_c": 38.6},
     )
-    body = staff_client("investigator").post(f"staff/flags/{flag_id}/resolve", AE).get_json()
+    body = (
+        staff_client("investigator")
+        .post(f"staff/flags/{flag_id}/resolve", {**AE, "note": "Seen in the ER."})
+        .get_json()
+    )
     assert body["adverse_event"]["term"].startswith("Fever or chills")
     assert "emergency room" in body["adverse_event"]["term"]
 
@@ -323,3 +327,42 @@ def test_manual_adverse_event_validation(enroll, staff_client, db, change):
     )
     assert response.status_code == 422
     assert set(change) <= set(response.get_json()["error"]["fields"])
+
+
+@pytest.mark.parametrize("outcome", [{"outcome": "not_ae"}, AE])
+@pytest.mark.parametrize(
+    "kind, severity", [("red_flag_symptom", "high"), ("opioid_threshold", "urgent")]
+)
+def test_a_red_flag_or_urgent_flag_is_not_resolved_without_its_reason(
+    raise_flag, staff_client, db, kind, severity, outcome
+):
+    flag_id = raise_flag(kind=kind, severity=severity, detail={"max_mme": 95})
+    investigator = staff_client("investigator")
+    assert investigator.get(f"staff/flags/{flag_id}").get_json()["resolution_note_required"]
+    before = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    for note in (None, "", "   "):
+        body = {**outcome, **({} if note is None else {"note": note})}
+        refused = investigator.post(f"staff/flags/{flag_id}/resolve", body)
+        assert refused.status_code == 422
+        assert "note" in refused.get_json()["error"]["fields"]
+    assert _status(db, flag_id) == "open"
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == before
+    done = investigator.post(
+        f"staff/flags/{flag_id}/resolve", {**outcome, "note": "Called her: no fever since."}
+    )
+    assert done.status_code == 200, done.get_json()
+    history = investigator.get(f"staff/flags/{flag_id}").get_json()["timeline"]
+    assert any(
+        e.get("after", {}) and e["after"].get("note") == "Called her: no fever since."
+        for e in history
+    )
+
+
+def test_a_low_flag_may_be_resolved_without_a_note(raise_flag, staff_client, db):
+    flag_id = raise_flag(kind="missed_entries", severity="low")
+    investigator = staff_client("investigator")
+    assert not investigator.get(f"staff/flags/{flag_id}").get_json()["resolution_note_required"]
+    assert (
+        investigator.post(f"staff/flags/{flag_id}/resolve", {"outcome": "not_ae"}).status_code
+        == 200
+    )

@@ -93,6 +93,7 @@ def test_a_hospital_visit_report_starts_a_clock_with_notices_at_12_and_24_real_h
             f"staff/flags/{flag_id}/resolve",
             {
                 "outcome": "adverse_event",
+                "note": "Admitted overnight; discussed with the PI.",
                 "ctcae_grade": 3,
                 "serious": True,
                 "seriousness_criteria": ["hospitalisation"],
@@ -179,7 +180,13 @@ def test_a_clock_stopped_and_started_again_runs_24_hours_from_then_with_its_noti
         inv = login("inv@a.test")
         resolved = inv.post(
             f"staff/flags/{flag_id}/resolve",
-            {"outcome": "adverse_event", "ctcae_grade": 2, "serious": False, "related": "unlikely"},
+            {
+                "outcome": "adverse_event",
+                "note": "ER visit, sent home; not serious.",
+                "ctcae_grade": 2,
+                "serious": False,
+                "related": "unlikely",
+            },
         )
         ae_id = resolved.get_json()["adverse_event"]["id"]
         assert resolved.get_json()["sae_clock"]["status"] == "stopped"

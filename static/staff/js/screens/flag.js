@@ -121,13 +121,14 @@ function render(root, ctx, { id }) {
     const aeFields = h('div', { class: 'ae-fields form-grid' }, aeFieldControls({ termOptional: true, maxDate: flag.last_date }));
     const outcome = h('fieldset', { class: 'field radios' }, h('legend', {}, 'Outcome'),
       radio('outcome', 'not_ae', 'Not an adverse event'), radio('outcome', 'adverse_event', 'Adverse event'));
-    const note = h('textarea', { name: 'note', maxlength: 2000, rows: 4 });
+    const noteRequired = flag.resolution_note_required;
+    const note = h('textarea', { name: 'note', maxlength: 2000, rows: 4, required: noteRequired, 'aria-required': noteRequired ? 'true' : null });
     const formStatus = h('div');
     const submit = h('button', { type: 'submit', class: 'btn primary', disabled: !allowed, 'aria-describedby': allowed ? null : why }, 'Resolve flag');
     const form = h('form', { class: 'card resolve', novalidate: true, onsubmit, 'aria-labelledby': 'resolve-h' },
       h('h2', { id: 'resolve-h' }, 'Resolve'),
       allowed ? null : h('p', { class: 'notice info', id: why }, 'Only investigators can resolve flags and confirm adverse events. You can acknowledge the flag and add what you know to the participant’s record.'),
-      h('fieldset', { disabled: !allowed, class: 'plain' }, outcome, aeFields, field('Note', note, { hint: 'What was done, who was contacted, the clinical judgement.' })),
+      h('fieldset', { disabled: !allowed, class: 'plain' }, outcome, aeFields, field(noteRequired ? 'Note (required)' : 'Note', note, { hint: noteRequired ? 'Required for a red-flag or urgent flag: what was done, who was contacted, the clinical judgement.' : 'What was done, who was contacted, the clinical judgement.' })),
       formStatus,
       h('div', { class: 'actions' }, submit));
     const key = `resolve.${flag.id}`;
@@ -146,6 +147,13 @@ function render(root, ctx, { id }) {
         return;
       }
       const payload = { outcome: values.outcome, note: values.note.trim() || null };
+      if (noteRequired && !payload.note) {
+        put(formStatus, notice('error', 'Write the reason in the note: a red-flag or urgent flag is not closed without it.'));
+        note.focus();
+        return;
+      }
+      if (noteRequired && values.outcome === 'not_ae'
+          && !window.confirm(`Resolve this ${flag.severity === 'urgent' ? 'urgent ' : ''}flag as NOT an adverse event? It leaves the inbox; the note stays in its history.`)) return;
       if (values.outcome === 'adverse_event') {
         const missing = [];
         if (!values.ctcae_grade) missing.push('the CTCAE grade');
