@@ -1,9 +1,14 @@
 """gunicorn settings the diary needs whatever the command line says (gunicorn reads this
-file from the working directory): Prometheus metrics shared by every worker."""
+file from the working directory): Prometheus metrics shared by every worker, and proxy
+headers trusted only as DIARY_TRUSTED_PROXIES says."""
 
 import os
 import shutil
 import tempfile
+
+# X-Forwarded-* are the app's to judge (ProxyFix, by DIARY_TRUSTED_PROXIES hops), as under
+# `diary serve`: gunicorn itself believes no one, not even 127.0.0.1.
+forwarded_allow_ips = ""
 
 # Each worker writes its request counts here and a scrape of any worker adds them up
 # (prometheus-client's multiprocess mode). Set before the app is imported.

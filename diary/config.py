@@ -93,6 +93,8 @@ def defaults(root: Path, instance_path: Path) -> dict[str, Any]:
         "STAFF_FAILURES_PER_ADDRESS": 20,
         "STAFF_FAILURES_PER_ACCOUNT_AT_ADDRESS": 5,
         "STAFF_FAILURES_PER_ACCOUNT": 30,
+        # Across every address and account: a spray from many addresses meets this.
+        "STAFF_FAILURES_GLOBAL": 100,
         "STAFF_SLOWED_INTERVAL": timedelta(seconds=10),
         # Single-use links sent by e-mail (SPEC §15)
         "STAFF_RESET_LINK_LIFETIME": timedelta(minutes=60),

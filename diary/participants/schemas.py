@@ -193,5 +193,5 @@ class SyncProblemInSchema(StrictSchema):
     occurrence_id = fields.Integer(validate=validate.Range(1, 2**53))
     status = fields.Integer(required=True, validate=validate.Range(400, 599))
     code = fields.String(
-        required=True, validate=[validate.Length(1, 64), validate.Regexp(r"^[a-z0-9_]+$")]
+        required=True, validate=[validate.Length(1, 64), validate.Regexp(r"^[a-z0-9_]+\Z")]
     )

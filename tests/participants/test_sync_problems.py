@@ -54,6 +54,7 @@ def test_a_reported_problem_shows_in_reachability_counted_and_audited_once(
     [
         {"status": 200},
         {"code": "Robert'); DROP TABLE"},
+        {"code": "validation_failed\n"},
         {"kind": "flag"},
         {"date": "2026-W10-1"},
         {"client_id": "not-a-uuid"},

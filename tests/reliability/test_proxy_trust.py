@@ -95,20 +95,13 @@ def post_activation(port: int, headers: dict[str, str]) -> int:
         conn.close()
 
 
-GUNICORN_TRUSTS_LOOPBACK = pytest.mark.xfail(
-    strict=True,
-    reason="gunicorn trusts X-Forwarded-Proto from 127.0.0.1 whatever DIARY_TRUSTED_PROXIES"
-    ' says (its forwarded_allow_ips); gunicorn.conf.py needs forwarded_allow_ips = ""',
-)
-
-
 @pytest.mark.parametrize(
     ("server", "proxies"),
     [
         ("waitress", "1"),
         ("gunicorn", "1"),
         ("waitress", "0"),
-        pytest.param("gunicorn", "0", marks=GUNICORN_TRUSTS_LOOPBACK),
+        ("gunicorn", "0"),
     ],
 )
 def test_behind_the_proxy_https_requests_get_the_referer_check(tmp_path, server, proxies):
