@@ -10,6 +10,9 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
+# The message of a 422 whose `fields` say what to change (each in diary/schemas.py's words).
+INVALID_FIELDS = "Some of what was entered needs a change: see the message by each field."
+
 log = logging.getLogger(__name__)
 
 _CODES = {
@@ -100,7 +103,7 @@ def _handle_api_error(exc: APIError):
 
 
 def _handle_validation(exc: ValidationError):
-    return error_response(422, "The request has invalid fields.", fields=_normalise(exc.messages))
+    return error_response(422, INVALID_FIELDS, fields=_normalise(exc.messages))
 
 
 def _normalise(messages: Any) -> dict[str, Any]:
@@ -122,9 +125,7 @@ def _handle_http(exc: HTTPException):
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     if status == 422 and "messages" in data:
-        return error_response(
-            422, "The request has invalid fields.", fields=_flatten_webargs(data["messages"])
-        )
+        return error_response(422, INVALID_FIELDS, fields=_flatten_webargs(data["messages"]))
     message = exc.description or exc.name
     if status == 400 and "messages" in data:
         message = "The request body is not valid JSON."

@@ -21,6 +21,54 @@ SITE_CODE = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z", error="not a va
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
+# What a person reads next to a field when what they entered is refused (SPEC §7): the
+# field is named by where the message is shown (the API's `fields` key), so each says
+# what to enter. These replace marshmallow's defaults ("Missing data for required
+# field.", "Not a valid integer."…) for every field and validator the schemas use; a
+# schema may still say more for its own field (`error=`, `error_messages=`).
+
+
+def _in_peoples_words() -> None:
+    words = {
+        fields.Field: {
+            "required": "Required: enter a value.",
+            "null": "Required: this cannot be left empty.",
+            "validator_failed": "This value is not accepted.",
+        },
+        fields.String: {"invalid": "Enter text.", "invalid_utf8": "Enter text."},
+        fields.Integer: {"invalid": "Enter a whole number."},
+        fields.Number: {"invalid": "Enter a number.", "too_large": "Enter a smaller number."},
+        fields.Float: {"special": "Enter a number."},
+        fields.Boolean: {"invalid": "Answer yes or no."},
+        fields.Date: {"invalid": clock.DATE_RULE[0].upper() + clock.DATE_RULE[1:] + "."},
+        fields.Email: {"invalid": "Enter an e-mail address, such as name@example.org."},
+        fields.UUID: {"invalid_uuid": "Send the identifier the app made for this (a UUID)."},
+        fields.List: {"invalid": "Send a list."},
+        fields.Mapping: {"invalid": "Send an object with its fields."},
+        fields.Nested: {"type": "Send an object with its fields."},
+    }
+    for cls, messages in words.items():
+        cls.default_error_messages = {**cls.__dict__.get("default_error_messages", {}), **messages}
+    Schema._default_error_messages = {
+        "type": "Send a JSON object.",
+        "unknown": "This is not a field of this form: leave it out.",
+    }
+    validate.Length.message_min = "Enter at least {min} characters."
+    validate.Length.message_max = "Enter at most {max} characters."
+    validate.Length.message_all = "Enter {min} to {max} characters."
+    validate.Length.message_equal = "Enter exactly {equal} characters."
+    validate.Range.message_all = "Enter a number from {{min}} to {{max}}."
+    validate.Range.message_min = "Enter a number of at least {{min}}."
+    validate.Range.message_max = "Enter a number of at most {{max}}."
+    validate.OneOf.default_message = "Choose one of: {choices}."
+    validate.Regexp.default_message = "This is not in the expected form."
+    validate.Email.default_message = fields.Email.default_error_messages["invalid"]
+    validate.ContainsOnly.default_message = "Choose only among: {choices}."
+
+
+_in_peoples_words()
+
+
 class StrictSchema(Schema):
     """Unknown fields are an error: a typo must not be silently dropped."""
 

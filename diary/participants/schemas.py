@@ -1,4 +1,4 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..schemas import SITE_CODE, STUDY_ID, Day, HHMMField, StrictSchema, TimeZoneField
 from ..signoff.schemas import LockStateSchema
@@ -58,6 +58,15 @@ def _baseline_opioids(**kwargs) -> fields.List:
 
 class EnrollSchema(StrictSchema):
     study_id = fields.String(required=True, validate=STUDY_ID)
+
+    @pre_load
+    def _capitals(self, data, **kwargs):
+        """A study ID typed in small letters is the same ID: written in capitals for the
+        person rather than refused (lbp-014 → LBP-014)."""
+        if isinstance(data, dict) and isinstance(data.get("study_id"), str):
+            data = {**data, "study_id": data["study_id"].strip(" ").upper()}
+        return data
+
     site = fields.String(required=True, validate=SITE_CODE)
     timezone = TimeZoneField(required=True)
     injection_date = Day(required=True)
