@@ -85,7 +85,9 @@ def test_an_entry_the_server_refuses_stays_visible_with_its_message(pwa, page):
     page.reload()  # still there after a restart, never silently dropped
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("main").get_by_text("Not accepted")).to_be_visible()
-    expect(page.get_by_role("main").get_by_text("Some of what was entered needs a change")).to_be_visible()
+    expect(
+        page.get_by_role("main").get_by_text("Some of what was entered needs a change")
+    ).to_be_visible()
     [record] = page.evaluate(OUTBOX)
     assert record["status"] == "refused"
 
