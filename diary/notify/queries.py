@@ -450,9 +450,10 @@ _CURRENT_TZ = (
 )
 
 
-def reminder_candidates(db: Database) -> list[dict[str, Any]]:
+def reminder_candidates(db: Database, participant_id: int | None = None) -> list[dict[str, Any]]:
     """Active participants with reminders on and at least one live push subscription,
-    whose diary is open (not locked, the study not frozen)."""
+    whose diary is open (not locked, the study not frozen): the one rule of who can be
+    reminded, for the job and for what the console says (`participant_id`: just them)."""
     return list(
         db.query(
             f"SELECT p.id, p.study_id, p.reminder_time, {_CURRENT_TZ} AS timezone,"
@@ -464,9 +465,50 @@ def reminder_candidates(db: Database) -> list[dict[str, Any]]:
             " AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)"
             " AND EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.participant_id = p.id"
             "   AND ps.ended_at IS NULL)"
-            " ORDER BY p.id"
+            " AND (? IS NULL OR p.id = ?)"
+            " ORDER BY p.id",
+            [participant_id, participant_id],
         )
     )
+
+
+def reminder_outlook(
+    db: Database, participant_id: int, *, default_time: str, push_configured: bool
+) -> dict[str, Any]:
+    """Whether the participant's daily reminder will arrive, in words for the staff:
+    the job's own rule (reminder_candidates) decides; the text says why not."""
+    row = next(
+        db.query(
+            "SELECT p.status, p.notifications_enabled, p.locked_at, p.reminder_time,"
+            " EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL) AS frozen,"
+            " (SELECT count(*) FROM push_subscriptions ps WHERE ps.participant_id = p.id"
+            "   AND ps.ended_at IS NULL) AS devices"
+            " FROM participants p WHERE p.id = ?",
+            [participant_id],
+        )
+    )
+    if reminder_candidates(db, participant_id) and push_configured:
+        devices = row["devices"]
+        return {
+            "will_arrive": True,
+            "text": f"Every day at {row['reminder_time'] or default_time} (the participant's"
+            f" time) on {devices} device{'s' if devices != 1 else ''}, when the day's entry"
+            " is missing.",
+        }
+    reasons = [
+        (row["status"] != "active", "the participant is no longer active in the study"),
+        (bool(row["locked_at"]), "the participant's diary is locked"),
+        (bool(row["frozen"]), "the study is frozen"),
+        (not row["notifications_enabled"], "the participant turned reminders off on the phone"),
+        (
+            not row["devices"],
+            "no phone has allowed notifications (ask the participant to turn reminders on"
+            " in the app's Settings)",
+        ),
+        (not push_configured, "Web Push is not set up on this server (DIARY_VAPID_PRIVATE_KEY)"),
+    ]
+    reason = next(text for applies, text in reasons if applies)
+    return {"will_arrive": False, "text": f"No reminders will arrive: {reason}."}
 
 
 def has_entry(db: Database, participant_id: int, day: date) -> bool:

@@ -191,6 +191,11 @@ class SyncProblemSchema(Schema):
     reports = fields.Integer(required=True)
 
 
+class ReminderOutlookSchema(Schema):
+    will_arrive = fields.Boolean(required=True)
+    text = fields.String(required=True)
+
+
 class ReachabilitySchema(Schema):
     study_id = fields.String(required=True)
     push_subscriptions = fields.Integer(
@@ -204,6 +209,11 @@ class ReachabilitySchema(Schema):
     last_reminder_at = fields.String(allow_none=True)
     last_push_delivered_at = fields.String(allow_none=True)
     subscriptions = fields.List(fields.Nested(SubscriptionStateSchema), required=True)
+    reminders = fields.Nested(
+        ReminderOutlookSchema,
+        required=True,
+        metadata={"description": "whether the daily reminder will arrive, and why not"},
+    )
     sync_problems = fields.List(
         fields.Nested(SyncProblemSchema),
         metadata={"description": "what the phone reported it could not send (30 days)"},

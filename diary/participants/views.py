@@ -414,4 +414,10 @@ def reachability(study_id: str):
         "notifications_enabled": bool(state["notifications_enabled"]),
         "subscriptions": subscriptions,
         "sync_problems": sync_problems.recent(db, participant["id"], now=clock.now()),
+        "reminders": notify_queries.reminder_outlook(
+            db,
+            participant["id"],
+            default_time=current_study().reminder_default.strftime("%H:%M"),
+            push_configured=bool(current_app.config.get("DIARY_VAPID_PRIVATE_KEY")),
+        ),
     }

@@ -88,3 +88,32 @@ def test_run_jobs_delivers_an_urgent_mail_through_the_registry(
     assert result.exit_code == 0, result.output
     assert "deliver_notifications" in result.output
     assert [m.rcpt_tos for m in smtp_server.messages] == [["coord-a@a.test"]]
+
+
+def test_the_console_says_whether_reminders_will_actually_arrive(
+    app, participant_client, staff_client, browser_subscription
+):
+    """Reminders 'on' in the settings mean nothing without a phone that allowed
+    notifications: the staff see what will happen, and why not (SPEC §8)."""
+    phone = participant_client("LBP-014")
+    coordinator = staff_client("coordinator", ("SITE-A",))
+
+    def outlook():
+        return coordinator.get("staff/participants/LBP-014/reachability").get_json()["reminders"]
+
+    app.config["DIARY_VAPID_PRIVATE_KEY"] = None
+    assert outlook()["will_arrive"] is False
+    assert "no phone has allowed notifications" in outlook()["text"]
+    assert phone.post("push-subscriptions", browser_subscription().as_json()).status_code == 201
+    assert "Web Push is not set up on this server" in outlook()["text"]
+    from diary.notify import webpush
+
+    app.config["DIARY_VAPID_PRIVATE_KEY"] = webpush.generate_keys().private_key
+    shown = outlook()
+    assert shown["will_arrive"] is True
+    assert shown["text"].startswith("Every day at 20:00") and "1 device" in shown["text"]
+    assert phone.patch("me", {"notifications_enabled": False}).status_code == 200
+    assert outlook() == {
+        "will_arrive": False,
+        "text": "No reminders will arrive: the participant turned reminders off on the phone.",
+    }

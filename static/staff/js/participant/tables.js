@@ -73,7 +73,7 @@ export function questionnaireTable(studyId, list, { onClarify } = {}) {
 /** How the participant can be reached: reminders, push subscriptions, last contact. */
 export function reachability(r) {
   return [facts([
-  ['Reminders', r.notifications_enabled ? `on, at ${r.reminder_time || 'the study default'}` : 'off'],
+  ['Reminders', r.reminders ? h('span', { class: r.reminders.will_arrive ? null : 'warn-text' }, r.reminders.text) : '—'],
   ['Push subscriptions', `${r.push_subscriptions} live`],
   ['Last seen', r.last_seen_at ? instant(r.last_seen_at) : '—'],
   ['Last entry', r.last_entry_date ? `${day(r.last_entry_date)} (received ${instant(r.last_entry_received_at)})` : '—'],
