@@ -262,13 +262,18 @@ def test_investigator_records_an_adverse_event_no_flag_raised(desk, make_staff, 
     assert tuple(row) == ("clinical_exam", "Lumbar muscle spasm", onset, 2, 0, "unlikely", None)
 
 
-def test_reissued_code_comes_with_a_new_printable_sheet(desk, make_staff, study):
+def test_reissued_code_comes_with_a_new_printable_sheet(desk, make_staff, study, new_client):
     make_staff("coord@a.test", "coordinator", ("SITE-A",))
     old = study.participant("LBP-001", days_ago=1)
+    assert new_client().post("participant/activate", {"code": old}).status_code == 200
     page = desk.page(DESK)
     desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
+    profile = page.get_by_role("region", name="Profile")
+    expect(profile.get_by_text("unused, expires")).to_have_count(0)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Re-issue activation code").click()
+    # The profile says at once that a new code waits, without a reload.
+    expect(profile.get_by_text("unused, expires")).to_be_visible()
     sheet = page.get_by_role("region", name="Your pain diary")
     expect(sheet).to_contain_text("LBP-001")
     new = sheet.locator(".sheet-code").inner_text().strip()

@@ -226,6 +226,9 @@ function render(root, ctx, { id: studyId, params }) {
     await busy(button, async () => {
       try {
         const issued = await send('POST', `${path}/activation-code`);
+        // The profile shows the new code's state and expiry (and the signed-out app) at once.
+        person = await get(path);
+        showProfile();
         put(tools, notice('done', `New activation code for ${studyId}. The previous code no longer works.`), activationSheet(issued));
         announce(`New activation code issued for ${studyId}: ${issued.activation_code}.`);
         tools.querySelector('h2').tabIndex = -1;
