@@ -147,7 +147,10 @@ def enroll(app, db, make_staff):
         injection_date: date | None = None,
         back_pain=4,
         mme=10.0,
+        on_injection_day=False,
     ):
+        """`on_injection_day`: enrolled at 9:00 on the day of the injection (their diary
+        expected from then), rather than now."""
         from diary.auth import queries as auth_queries
 
         now = clock.now()
@@ -155,8 +158,9 @@ def enroll(app, db, make_staff):
         # The service refuses a day 0 long before enrollment: a participant injected
         # that long ago was enrolled on the day, with a code that still works now.
         enrolled_at = now
-        if (clock.local_date(now, timezone) - injected).days > FIRST_INJECTION_MAX_AGE_DAYS:
-            enrolled_at = clock.local_instant(injected, time(9, 0), timezone)
+        too_old = (clock.local_date(now, timezone) - injected).days > FIRST_INJECTION_MAX_AGE_DAYS
+        if on_injection_day or too_old:
+            enrolled_at = min(now, clock.local_instant(injected, time(9, 0), timezone))
         with app.app_context():
             site_row, _ = _ensure_site(db, site)
             with transaction(db):

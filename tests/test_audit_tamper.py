@@ -27,6 +27,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"  # the root conftest's
 AE = {
     "outcome": "adverse_event",
+    "note": "Fever on day 2; paracetamol; seen at the visit.",
     "ctcae_grade": 2,
     "serious": False,
     "related": "possible",

@@ -114,6 +114,7 @@ class Study:
             injection_date=injected,
             back_pain=back_pain,
             mme=mme,
+            on_injection_day=True,  # in the study, with a diary, since day 0
         )
 
     def entry(
