@@ -13,6 +13,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "flags.acknowledge": frozenset(ROLES),
     # Confirming an adverse event is a clinical judgement: investigators only.
     "flags.resolve": frozenset({"investigator"}),
+    # Closing a non-clinical flag (missed entries, a missed questionnaire) with a reason is
+    # the coordinators' daily work; which kinds are non-clinical is flags.service's rule.
+    "flags.close": frozenset({"coordinator", "investigator"}),
+    # The log of attempts to reach a participant about a flag.
+    "flags.contact": frozenset({"coordinator", "investigator"}),
     "adverse_events.record": frozenset({"investigator"}),
     "adverse_events.correct": frozenset({"investigator"}),
     # Telling the sponsor is often done by the coordinator for the investigator.

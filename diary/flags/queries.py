@@ -279,9 +279,10 @@ def list_flags(
     study_id: str | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Flags at `site_ids` (None: every site) in the inbox's working order: open first,
-    then acknowledged, then resolved; by severity; oldest first. status "unresolved":
-    open or acknowledged."""
+    """Flags at `site_ids` (None: every site) in the inbox's working order, what needs
+    action first: the unresolved by severity (urgent, high, low), at each severity the
+    open (unacknowledged) before the acknowledged, oldest first; then the resolved, the
+    latest resolved first. status "unresolved": open or acknowledged."""
     clauses, params = [], []
     if site_ids is not None:
         clauses.append(f"p.site_id IN ({', '.join('?' for _ in site_ids)})" if site_ids else "0")
@@ -301,8 +302,11 @@ def list_flags(
             params.append(value)
     sql = _LIST + (" WHERE " + " AND ".join(clauses) if clauses else "")
     sql += (
-        " ORDER BY CASE f.status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,"
-        " CASE f.severity WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END,"
+        " ORDER BY f.status = 'resolved',"
+        " CASE WHEN f.status = 'resolved' THEN 0"
+        "      ELSE CASE f.severity WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END END,"
+        " f.status = 'acknowledged',"
+        " CASE WHEN f.status = 'resolved' THEN f.resolved_at END DESC,"
         " f.opened_at, f.id LIMIT ?"
     )
     return [_row(r) for r in db.query(sql, [*params, limit])]
@@ -317,6 +321,99 @@ def get_flag(db: Database, flag_id: int, site_ids) -> dict[str, Any] | None:
         params.extend(sorted(site_ids))
     row = next(db.query(sql, params), None)
     return _row(row) if row else None
+
+
+def unresolved_of_kinds(
+    db: Database, participant_ids: Iterable[int], kinds: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The unresolved flags of `kinds` of these participants (dates as ISO text), by
+    participant and first date: the flags an inbox item may merge."""
+    marks = ", ".join("?" for _ in kinds)
+    return list(
+        db.query(
+            "SELECT id, participant_id, kind, first_date, last_date FROM flags"
+            " WHERE participant_id IN (SELECT value FROM json_each(?))"
+            f" AND kind IN ({marks}) AND status != 'resolved'"
+            " ORDER BY participant_id, first_date, id",
+            [json.dumps(sorted(set(participant_ids))), *kinds],
+        )
+    )
+
+
+def escalations(db: Database, flag_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Per flag that became urgent: since when (`urgent_at`), its latest escalation
+    (`escalated_at`, kept after a reopening restarted the clock) and the staff that
+    escalation went to; the escalation clock is running when `clock_escalated_at` is
+    None."""
+    ids = json.dumps(sorted(set(flag_ids)))
+    found = {
+        r["flag_id"]: {**r, "recipients": []}
+        for r in db.query(
+            "SELECT u.flag_id, u.urgent_at, u.escalated_at AS clock_escalated_at,"
+            " coalesce((SELECT max(o.created_at) FROM outbox o WHERE o.flag_id = u.flag_id"
+            "           AND o.purpose = 'escalation'), u.escalated_at) AS escalated_at"
+            " FROM urgent_flags u WHERE u.flag_id IN (SELECT value FROM json_each(?))",
+            [ids],
+        )
+    }
+    for r in db.query(
+        "SELECT DISTINCT o.flag_id, s.email, s.role FROM outbox o"
+        " JOIN staff s ON o.recipient_kind = 'staff' AND s.id = o.recipient_id"
+        " WHERE o.purpose = 'escalation' AND o.flag_id IN (SELECT value FROM json_each(?))"
+        " AND o.created_at = (SELECT max(x.created_at) FROM outbox x"
+        "                     WHERE x.flag_id = o.flag_id AND x.purpose = 'escalation')"
+        " ORDER BY o.flag_id, s.role, s.email",
+        [ids],
+    ):
+        if r["flag_id"] in found:
+            found[r["flag_id"]]["recipients"].append({"email": r["email"], "role": r["role"]})
+    return found
+
+
+# --- contact attempts ---------------------------------------------------------------
+
+
+def insert_contact_attempt(
+    db: Database,
+    *,
+    flag_id: int,
+    participant_id: int,
+    attempted_at: datetime,
+    method: str,
+    outcome: str,
+    note: str | None,
+    staff_id: int,
+    now: datetime,
+) -> int:
+    return db.execute(
+        "INSERT INTO contact_attempts (flag_id, participant_id, attempted_at, method, outcome,"
+        " note, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            flag_id,
+            participant_id,
+            clock.iso(attempted_at),
+            method,
+            outcome,
+            note,
+            staff_id,
+            clock.iso(now),
+        ],
+    ).lastrowid
+
+
+def contact_attempts(db: Database, flag_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The contact attempts about these flags, the latest attempt first, with the
+    e-mail of who recorded each."""
+    return list(
+        db.query(
+            "SELECT c.id, c.flag_id, c.attempted_at, c.method, c.outcome, c.note,"
+            " s.email AS recorded_by, c.recorded_at FROM contact_attempts c"
+            " JOIN staff s ON s.id = c.recorded_by"
+            " WHERE c.flag_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY c.attempted_at DESC, c.id DESC",
+            [json.dumps(sorted(set(flag_ids)))],
+        )
+    )
 
 
 # --- acknowledging, resolving, adverse events -----------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, Day, StrictSchema, Text
+from ..schemas import SITE_CODE, STUDY_ID, Day, DeviceTime, StrictSchema, Text
 from ..signoff.schemas import SignatureSchema
 from . import adverse_events as ae
-from . import rules
+from . import contacts, rules
 
 KINDS = rules.KINDS
 SEVERITIES = ("low", "high", "urgent")
@@ -28,6 +28,71 @@ class FlagQuerySchema(StrictSchema):
     site = fields.String(validate=SITE_CODE)
     study_id = fields.String(validate=STUDY_ID)
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
+
+
+class MergedQuerySchema(StrictSchema):
+    merged = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "act on the whole inbox item: this flag and the flags merged with"
+            " it (`merged_with`), in one transaction, each audited"
+        },
+    )
+
+
+class CloseSchema(StrictSchema):
+    reason = Text(
+        required=True,
+        validate=validate.Length(3, 2000),
+        metadata={"description": "why it is closed, e.g. participant contacted, will resume"},
+    )
+
+
+class ContactAttemptInSchema(StrictSchema):
+    attempted_at = DeviceTime(
+        required=True,
+        metadata={"description": "when the attempt was made (ISO 8601 with its UTC offset)"},
+    )
+    method = fields.String(required=True, validate=validate.OneOf(contacts.METHODS))
+    outcome = fields.String(required=True, validate=validate.OneOf(contacts.OUTCOMES))
+    note = Text(validate=NOTE, allow_none=True, load_default=None)
+
+
+class ContactAttemptSchema(Schema):
+    id = fields.Integer(required=True)
+    flag_id = fields.Integer(required=True)
+    attempted_at = fields.DateTime(required=True)
+    method = fields.String(
+        required=True, metadata={"description": "phone | sms | email | in_person | other"}
+    )
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "reached | left_message | no_answer | wrong_contact | other"},
+    )
+    note = fields.String(allow_none=True)
+    recorded_by = fields.String(required=True, metadata={"description": "staff e-mail"})
+    recorded_at = fields.DateTime(required=True)
+
+
+class _StaffRefSchema(Schema):
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class EscalationSchema(Schema):
+    urgent_at = fields.DateTime(required=True, metadata={"description": "when it became urgent"})
+    escalated_at = fields.DateTime(
+        allow_none=True, metadata={"description": "its latest escalation, if any"}
+    )
+    escalated_to = fields.List(
+        fields.Nested(_StaffRefSchema),
+        required=True,
+        metadata={"description": "who that escalation went to"},
+    )
+    escalates_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "while nobody has acknowledged it: when it will escalate"},
+    )
 
 
 class _AdverseEventFields(StrictSchema):
@@ -190,7 +255,10 @@ class FlagSchema(Schema):
     resolved_by = fields.String(allow_none=True, metadata={"description": "staff e-mail"})
     outcome = fields.String(
         allow_none=True,
-        metadata={"description": "not_ae | adverse_event | auto_resolved (the data removed it)"},
+        metadata={
+            "description": "not_ae | adverse_event | auto_resolved (the data removed it);"
+            " null on a resolved flag: closed with a reason, no clinical outcome"
+        },
     )
     resolution_note = fields.String(allow_none=True)
     resolution_note_required = fields.Boolean(
@@ -208,6 +276,39 @@ class FlagSchema(Schema):
     )
     reopen_count = fields.Integer(required=True)
     sae_clock = fields.Nested(SaeClockSchema, allow_none=True)
+    escalation = fields.Nested(
+        EscalationSchema,
+        allow_none=True,
+        metadata={"description": "null for a flag that was never urgent"},
+    )
+    merged_with = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={
+            "description": "the other flags of its inbox item: unresolved opioid_threshold and"
+            " opioid_increase flags of the participant on overlapping dates (`?merged=true`"
+            " on acknowledge and resolve acts on them all)"
+        },
+    )
+    actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "what the signed-in staff member may do to it now: acknowledge,"
+            " close (non-clinical flags, with a reason), resolve (with a clinical outcome),"
+            " contact (record a contact attempt)"
+        },
+    )
+    allowed_roles = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "per action, the staff roles that may do it to this flag"},
+    )
+    contact_attempts = fields.List(
+        fields.Nested(ContactAttemptSchema),
+        metadata={"description": "single-flag view only: attempts to reach the participant"},
+    )
     timeline = fields.List(
         fields.Nested(lambda: TimelineEventSchema()),
         metadata={"description": "single-flag view only: its history, oldest first"},

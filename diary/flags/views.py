@@ -13,13 +13,17 @@ from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
 from ..schemas import Blueprint
 from ..study import current_study
-from . import adverse_events, queries, service
+from . import adverse_events, contacts, queries, service
 from .schemas import (
     AdverseEventPatchSchema,
     AdverseEventSchema,
+    CloseSchema,
+    ContactAttemptInSchema,
+    ContactAttemptSchema,
     FlagListSchema,
     FlagQuerySchema,
     FlagSchema,
+    MergedQuerySchema,
     ResolveSchema,
     SeriousEventListSchema,
     SeriousEventQuerySchema,
@@ -42,11 +46,29 @@ def _flag(db, flag_id: int) -> dict:
     return flag
 
 
+def _present(db, rows: list[dict]) -> list[dict]:
+    return service.present_flags(
+        db,
+        rows,
+        role=current_user.role,
+        escalation_minutes=current_study().escalation_after_minutes,
+    )
+
+
 def _shown(db, flag_id: int) -> dict:
     return {
-        **service.present_flags(db, [_flag(db, flag_id)])[0],
+        **_present(db, [_flag(db, flag_id)])[0],
         "timeline": service.timeline(db, flag_id),
+        "contact_attempts": contacts.attempts(db, [flag_id]),
     }
+
+
+def _merged(db, flag: dict, wanted: bool) -> list[dict]:
+    """The other flags of the flag's inbox item, when the request acts on the item."""
+    if not wanted:
+        return []
+    ids = service.merged_items(db, [flag]).get(flag["id"], [])
+    return [queries.get_flag(db, i, current_user.site_ids) for i in ids]
 
 
 @blp.route("/staff/flags", methods=["GET"])
@@ -54,6 +76,7 @@ def _shown(db, flag_id: int) -> dict:
 @blp.arguments(FlagQuerySchema, location="query")
 @blp.response(200, FlagListSchema)
 def list_flags(args):
+    """The inbox: what needs action first; flags merged into one item come together."""
     db = get_db()
     rows = queries.list_flags(
         db,
@@ -65,7 +88,13 @@ def list_flags(args):
         study_id=args.get("study_id"),
         limit=args["limit"],
     )
-    return {"flags": service.present_flags(db, rows)}
+    flags = service.inbox(
+        db,
+        rows,
+        role=current_user.role,
+        escalation_minutes=current_study().escalation_after_minutes,
+    )
+    return {"flags": flags}
 
 
 @blp.route("/staff/flags/<int:flag_id>", methods=["GET"])
@@ -77,14 +106,17 @@ def get_flag(flag_id):
 
 @blp.route("/staff/flags/<int:flag_id>/acknowledge", methods=["POST"])
 @staff_required("flags.acknowledge")
+@blp.arguments(MergedQuerySchema, location="query")
 @blp.response(200, FlagSchema)
-@blp.alt_response(409, description="The flag is not open")
-def acknowledge(flag_id):
+@blp.alt_response(409, description="The flag is not open (with `merged`: none of the item is)")
+def acknowledge(args, flag_id):
     db = get_db()
     with transaction(db):
+        flag = _flag(db, flag_id)
         service.acknowledge(
             db,
-            flag=_flag(db, flag_id),
+            flag=flag,
+            merged=_merged(db, flag, args["merged"]),
             actor=current_user.actor,
             staff_id=current_user.staff_id,
             now=clock.now(),
@@ -95,12 +127,13 @@ def acknowledge(flag_id):
 @blp.route("/staff/flags/<int:flag_id>/resolve", methods=["POST"])
 @staff_required("flags.resolve")
 @blp.arguments(ResolveSchema)
+@blp.arguments(MergedQuerySchema, location="query")
 @blp.response(200, FlagSchema)
 @blp.alt_response(409, description="The flag is resolved already")
 @blp.alt_response(
     422, description="Invalid fields (an adverse event needs grade, seriousness and relatedness)"
 )
-def resolve(body, flag_id):
+def resolve(body, args, flag_id):
     db = get_db()
     with transaction(db):
         flag = _flag(db, flag_id)
@@ -109,12 +142,53 @@ def resolve(body, flag_id):
             current_study(),
             flag=flag,
             body=body,
+            merged=_merged(db, flag, args["merged"]),
             actor=current_user.actor,
             staff_id=current_user.staff_id,
             tz=queries.timezone_of(db, flag["participant_id"]),
             now=clock.now(),
         )
     return _shown(db, flag_id)
+
+
+@blp.route("/staff/flags/<int:flag_id>/close", methods=["POST"])
+@staff_required("flags.close")
+@blp.arguments(CloseSchema)
+@blp.response(200, FlagSchema)
+@blp.alt_response(403, description="A clinical flag (`clinical_flag`): investigators resolve it")
+@blp.alt_response(409, description="The flag is resolved already")
+def close(body, flag_id):
+    """Close a non-clinical flag (missed entries, a missed questionnaire) with the reason;
+    it is resolved with no clinical outcome."""
+    db = get_db()
+    with transaction(db):
+        service.close(
+            db,
+            flag=_flag(db, flag_id),
+            reason=body["reason"],
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
+    return _shown(db, flag_id)
+
+
+@blp.route("/staff/flags/<int:flag_id>/contacts", methods=["POST"])
+@staff_required("flags.contact")
+@blp.arguments(ContactAttemptInSchema)
+@blp.response(201, ContactAttemptSchema)
+def record_contact_attempt(body, flag_id):
+    """Add an attempt to reach the participant to the flag's log (audited)."""
+    db = get_db()
+    with transaction(db):
+        return contacts.record(
+            db,
+            flag=_flag(db, flag_id),
+            body=body,
+            actor=current_user.actor,
+            staff_id=current_user.staff_id,
+            now=clock.now(),
+        )
 
 
 @blp.route("/staff/flags/<int:flag_id>/notifications", methods=["GET"])
