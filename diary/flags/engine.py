@@ -33,6 +33,9 @@ from . import adverse_events, episodes, queries, rules
 from . import missed as missed_flags
 
 ONE_DAY = timedelta(days=1)
+# The screen (see _screen) reads the new dates once more than evaluating them does; it
+# pays off for the few dates of a daily run, not for the weeks of a catch-up.
+SCREEN_DAYS = 7
 
 
 @dataclasses.dataclass(slots=True)
@@ -180,6 +183,8 @@ def _screen(
     for s in scopes:
         if s.new_from is None or s.late_from is not None or s.evaluate_from != s.new_from:
             continue
+        if (s.through - s.new_from).days >= SCREEN_DAYS:
+            continue  # a catch-up's weeks are seldom all quiet: the screen would read them twice
         due_from = max(s.new_from, s.due_from)
         due_to = (
             due_from - ONE_DAY  # nothing is due yet
@@ -246,18 +251,21 @@ def _evaluate_one(
     t = study.thresholds
     p = s.participant
     injected = [date.fromisoformat(d) for d in injections]  # here: a bad row fails this one
-    entered = {
-        date.fromisoformat(day): (pain, mme, tuple(json.loads(drugs)) if drugs != "[]" else ())
-        for day, (pain, mme, drugs) in stored.items()
-    }
-    span = [start + timedelta(days=i) for i in range((s.through - start).days + 1)]
-    records = [
-        rules.DayRecord(d, *entered[d]) if d in entered else rules.DayRecord(d, None, None)
-        for d in span
-    ]
-    expected = [
-        d for d in span if s.expected_through is not None and s.due_from <= d <= s.expected_through
-    ]
+    entered: dict[date, rules.DayRecord] = {}
+    for text, (pain, mme, drugs) in stored.items():
+        day = date.fromisoformat(text)
+        entered[day] = rules.DayRecord(
+            day, pain, mme, tuple(json.loads(drugs)) if drugs != "[]" else ()
+        )
+    # A catch-up builds a year of these per participant: by ordinal and slice, not by
+    # date arithmetic and comparison on each day.
+    origin = start.toordinal()
+    span = list(map(date.fromordinal, range(origin, s.through.toordinal() + 1)))
+    records = [entered.get(d) or rules.DayRecord(d, None, None) for d in span]
+    expected: list[date] = []
+    if s.expected_through is not None:
+        lo = max(s.due_from.toordinal() - origin, 0)
+        expected = span[lo : max(s.expected_through.toordinal() - origin + 1, lo)]
     findings = rules.evaluate(
         records,
         expected,
@@ -416,12 +424,14 @@ def dates_due(
     *,
     now: datetime,
     closed_in_zone: date | None = None,
+    due_from: date | None = None,
 ) -> tuple[date, date | None]:
     """(the latest closed diary date, the latest closed date an entry was due on) as of
     `now`. A participant who stopped (withdrawal, completion) owed entries only for the
     dates that had closed when they stopped; None: none was due yet. The one rule for
     entries, day-0 corrections and the closing job (which passes `closed_in_zone`, the
-    zone's latest closed date, worked out once per zone)."""
+    zone's latest closed date, worked out once per zone, and `due_from`, the
+    participant's expected_from, which it keeps)."""
     tz = participant["timezone"]
     closes = study.window_closes_next_day_at
     first = date.fromisoformat(participant["first_injection"])
@@ -429,7 +439,8 @@ def dates_due(
         closed_in_zone = clock.last_closed_date(now, tz, closes)
     closed = min(closed_in_zone, study.last_diary_date(first))
     expected = closed
-    due_from = expected_from(study, participant)
+    if due_from is None:
+        due_from = expected_from(study, participant)
     if participant.get("ended_at"):
         ended = clock.parse_iso(participant["ended_at"])
         expected = min(closed, clock.last_closed_date(min(ended, now), tz, closes))

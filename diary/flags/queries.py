@@ -186,12 +186,14 @@ def closing_extremes(
     entries on expected dates, the highest back pain and MME from new_from, the highest MME
     from window_from, whether an entry from new_from lists an unconverted opioid, and
     whether an unresolved flag reaches new_from. One row per participant, read through
-    the entries' (participant, date) key and the flags' (participant, last date) index."""
+    the entries' (participant, date) key and the flags' (participant, last date) index
+    (the ranges decoded once, not once per entry that refers to them)."""
     cursor = db.execute(
         """
-        WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS new_from,
-                          value ->> 3 AS hi, value ->> 4 AS due_lo, value ->> 5 AS due_hi
-                   FROM json_each(?))
+        WITH r AS MATERIALIZED (
+            SELECT value ->> 0 AS pid, value ->> 1 AS lo, value ->> 2 AS new_from,
+                   value ->> 3 AS hi, value ->> 4 AS due_lo, value ->> 5 AS due_hi
+            FROM json_each(?))
         SELECT r.pid,
                count(e.date BETWEEN r.due_lo AND r.due_hi OR NULL),
                max(CASE WHEN e.date >= r.new_from THEN e.back_pain END),

@@ -9,6 +9,7 @@ existing flag and who must hear of it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -278,17 +279,28 @@ def opioid_increase(
         return []  # no mean can reach the limit when no day does
     means: dict[date, Decimal] = {}  # entered date → the highest qualifying mean it is in
     covered: set[date] = set()
-    first = min(d.date for d in days)
-    back = [timedelta(days=i) for i in range(window)]
+    ends = {d.date for d in days}
+    entered = sorted(known)
+    values = [known[d] for d in entered]
+    reach = timedelta(days=window - 1)
+    full_from = min(ends) + reach  # a window before it reaches back before the days given
+    # A window's mean is at most its highest day: only windows holding a day at the
+    # floor can be raised, so only the ends within reach of one are judged.
+    near = {h + timedelta(days=k) for h in entered if known[h] >= floor for k in range(window)}
     # A window ends on any day, entered or not: two raised days before a missed one count.
-    for end in sorted({d.date for d in days}):
-        if (end - first).days < window - 1:
-            continue  # the window reaches back before the days given: not a full window
-        dates = [day for day in (end - b for b in back) if day in known]
-        if len(dates) < t.increase_min_entries:
+    for end in sorted(near.intersection(ends)):
+        if end < full_from:
             continue
-        if sum(known[d] for d in dates) < floor * len(dates):
+        lo = bisect_left(entered, end - reach)
+        hi = bisect_right(entered, end)
+        if hi - lo < t.increase_min_entries:
             continue
+        in_window = values[lo:hi]
+        in_window.reverse()  # latest first, as the window is read back from its end
+        if sum(in_window) < floor * len(in_window):
+            continue
+        dates = entered[lo:hi]
+        dates.reverse()
         mean = sum((_dec(known[d]) for d in dates), Decimal(0)) / len(dates)
         if _raised(mean, baseline_mme, t.increase_abs, t.increase_pct):
             # The episode reaches the window's last day even when that day has no entry,

@@ -23,13 +23,19 @@ re-evaluates the rules from it).
 One participant's data never stops the run for others: each is evaluated in a
 savepoint; a failure is kept in `job_failures` (admins see it) and that
 participant is retried on the next run.
+
+A run works in batches of participants, each batch one write transaction that
+also advances their checkpoints: a catch-up over a year of dates holds at most
+a batch's dates in memory and the write lock for one batch at a time, and a run
+stopped part-way (a crash, a kill) leaves every batch before it committed, so
+the next run resumes with the participants after it and closes each date once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,9 +51,13 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "close_diary_dates"
 ONE_DAY = timedelta(days=1)
-# Participants per write transaction: a catch-up over a whole study in one
-# BEGIN IMMEDIATE would hold the write lock long enough to time out web writes.
-CHUNK = 1000
+# Dates per batch (one write transaction): what bounds the run's memory (a batch's
+# entries and day records) and how long it holds the write lock, however many
+# dates close. A participant whose own dates are more is a batch alone (at most
+# the diary's length). A daily run closes one date each for many participants:
+# BATCH_PARTICIPANTS keeps its transactions as short.
+BATCH_DATES = 20_000
+BATCH_PARTICIPANTS = 2_000
 
 last_closed_date = clock.last_closed_date
 
@@ -59,8 +69,20 @@ class _Work:
     new_dates: int
 
 
-def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any]) -> dict[str, Any]:
-    """Process every diary date closed since each participant's checkpoint, as of `now`."""
+def run(
+    db: Database,
+    *,
+    now: datetime,
+    study: Study,
+    config: Mapping[str, Any],
+    batch_dates: int = BATCH_DATES,
+    before_commit: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Process every diary date closed since each participant's checkpoint, as of `now`.
+
+    `before_commit(participants done once this batch commits)` is called inside each
+    batch's transaction, last: tests stop a run there, as a crash would.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be an aware instant")
     failures: list[tuple[int, str]] = []
@@ -75,8 +97,8 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
         "rechecked": sum(1 for w in work if w.scope.late_from is not None),
     }
     actor = audit.system(JOB_ID)
-    for start in range(0, len(work), CHUNK):
-        chunk = work[start : start + CHUNK]
+    done = 0
+    for batch in _batches(work, batch_dates):
         failed: dict[int, str] = {}
 
         def failure(participant: Mapping[str, Any], exc: Exception, failed=failed) -> None:
@@ -85,20 +107,39 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
 
         with transaction(db):
             counts = engine.evaluate(
-                db, study, [w.scope for w in chunk], actor=actor, now=now, on_error=failure
+                db, study, [w.scope for w in batch], actor=actor, now=now, on_error=failure
             )
-            done = [w for w in chunk if w.scope.participant["id"] not in failed]
+            ok = [w for w in batch if w.scope.participant["id"] not in failed]
             queries.advance_progress(
-                db, JOB_ID, [(w.scope.participant["id"], w.checkpoint) for w in done], now=now
+                db, JOB_ID, [(w.scope.participant["id"], w.checkpoint) for w in ok], now=now
             )
-            queries.clear_failures(db, JOB_ID, [w.scope.participant["id"] for w in done])
+            queries.clear_failures(db, JOB_ID, [w.scope.participant["id"] for w in ok])
             queries.record_failures(db, JOB_ID, failed.items(), now=now)
+            done += len(batch)
+            if before_commit is not None:
+                before_commit(done)
         failures.extend(failed.items())
         for key, value in counts.items():
             summary[key] = summary.get(key, 0) + value
     if failures:
         summary["failed_participants"] = len(failures)
     return summary
+
+
+def _batches(work: list[_Work], batch_dates: int) -> Iterator[list[_Work]]:
+    """Consecutive participants whose dates to evaluate add up to at most batch_dates
+    (BATCH_PARTICIPANTS of them at most)."""
+    batch: list[_Work] = []
+    size = 0
+    for w in work:
+        cost = max((w.scope.through - w.scope.evaluate_from).days + 1, 1)
+        if batch and (size + cost > batch_dates or len(batch) == BATCH_PARTICIPANTS):
+            yield batch
+            batch, size = [], 0
+        batch.append(w)
+        size += cost
+    if batch:
+        yield batch
 
 
 def _describe(exc: Exception) -> str:
@@ -114,12 +155,14 @@ def _pending(
     late = queries.late_entries(db, JOB_ID)
     work = []
     broken: dict[int, str] = {}
-    closed_in: dict[str, date] = {}  # per zone: one zoneinfo computation, not one per person
+    # per zone: one zoneinfo computation, not one per person
+    closed_in: dict[str, tuple[date, str]] = {}
     for p in queries.participants_to_close(db, JOB_ID, also=late):
         try:
             tz = p["timezone"]
             if tz and tz not in closed_in:
-                closed_in[tz] = last_closed_date(now, tz, closes_at)
+                closed = last_closed_date(now, tz, closes_at)
+                closed_in[tz] = (closed, closed.isoformat())
             item = _work_for(p, late.get(p["id"]), now=now, study=study, closed_in=closed_in)
         except Exception as exc:  # noqa: BLE001 - bad data of one participant
             log.error("%s: participant %s failed: %r", JOB_ID, p["study_id"], exc)
@@ -141,12 +184,15 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
     new_from_text = p["closed_through"]
     if recheck is None and not p["ended_at"] and new_from_text is not None:
         # The common case, cheaply: nothing closed for them since the last run.
-        if closed_in[tz].isoformat() <= new_from_text:
+        if closed_in[tz][1] <= new_from_text:
             return None
     if not p["ended_at"] and p["status"] != "active":
         return None  # stopped before anyone recorded when: nothing more is expected
     first = date.fromisoformat(p["first_injection"])
-    closed, expected_through = engine.dates_due(study, p, now=now, closed_in_zone=closed_in[tz])
+    due_from = engine.expected_from(study, p)
+    closed, expected_through = engine.dates_due(
+        study, p, now=now, closed_in_zone=closed_in[tz][0], due_from=due_from
+    )
     through = closed
     if p["ended_at"]:
         # Stopped: the dates up to the day they stopped are still judged.
@@ -165,7 +211,7 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
             evaluate_from=evaluate_from,
             through=checkpoint,
             expected_through=expected_through,
-            expected_from=engine.expected_from(study, p),
+            expected_from=due_from,
             new_from=new_from,
             late_from=recheck,
         ),

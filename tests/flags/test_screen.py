@@ -9,6 +9,7 @@ date (or just before, for the mean) is enough to make it evaluate in full.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -101,3 +102,46 @@ def test_an_ordinary_day_is_quiet_and_every_extreme_is_not():
     assert not quiet(max_back_pain=9)  # the ceiling, whatever the baseline
     assert not quiet(max_mme=50.01, max_window_mme=50.01)
     assert not quiet(max_window_mme=25.0)  # a raised day before the new dates: the mean may be
+
+
+def raised_windows(days: list[rules.DayRecord], baseline: float) -> dict[date, Decimal]:
+    """opioid_increase by its definition, window by window: every date with an entry
+    (and a known MME) in a raised window, or ending one, and the highest mean it is in."""
+    known = {d.date: d.mme for d in days if d.back_pain is not None and d.mme is not None}
+    first = min(d.date for d in days)
+    found: dict[date, Decimal] = {}
+    for end in {d.date for d in days}:
+        if (end - first).days < T.increase_window_days - 1:
+            continue
+        window = [end - timedelta(days=i) for i in range(T.increase_window_days)]
+        values = [Decimal(str(known[d])) for d in window if d in known]
+        if len(values) < T.increase_min_entries:
+            continue
+        mean = sum(values, Decimal(0)) / len(values)
+        base = Decimal(str(baseline))
+        if mean >= base + Decimal(str(T.increase_abs)) and mean * 100 >= base * (
+            100 + Decimal(str(T.increase_pct))
+        ):
+            for d in [*(d for d in window if d in known), end]:
+                found[d] = max(found.get(d, mean), mean)
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.lists(DAY, min_size=1, max_size=30), mme=st.sampled_from([0.0, 5.0, 10.0, 30.0]))
+def test_the_increase_rule_skips_only_windows_that_cannot_be_raised(raw, mme):
+    """opioid_increase judges only the windows within reach of a day at the limit (a
+    mean is at most its highest day); it finds what judging every window finds."""
+    days = records(raw)
+    expected = raised_windows(days, mme)
+    findings = rules.opioid_increase(days, baseline_mme=mme, t=T)
+    covered = {
+        f.first_date + timedelta(days=i)
+        for f in findings
+        for i in range((f.last_date - f.first_date).days + 1)
+    }
+    assert set(expected) <= covered
+    assert {f.first_date for f in findings} | {f.last_date for f in findings} <= set(expected)
+    for f in findings:
+        inside = [m for d, m in expected.items() if f.first_date <= d <= f.last_date]
+        assert f.detail["max_mean_mme"] == round(float(max(inside)), 2)
