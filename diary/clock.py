@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from importlib.resources import files
 from zoneinfo import ZoneInfo
@@ -161,6 +162,69 @@ def is_valid_zone(name: str) -> bool:
     study file): America/Chicago, Europe/Kyiv, UTC — not an alias such as US/Central,
     EST5EDT, Etc/GMT+6 or Asia/Calcutta, which name the same rules under another name."""
     return isinstance(name, str) and name in _tzdata_zones()[1]
+
+
+def _tab(name: str) -> list[list[str]]:
+    text = files("tzdata").joinpath("zoneinfo", name).read_text("utf-8")
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+_CHOICES: list[dict] | None = None
+
+
+def zone_choices() -> list[dict]:
+    """Every canonical zone, as a person picks one: by country or region (named as in
+    tzdata's iso3166.tab, sorted by name), then by city, with zone.tab's note on which
+    part of the country a zone covers ("Central (most areas)"); UTC last, on its own.
+    The same names is_valid_zone takes, and no others."""
+    global _CHOICES
+    if _CHOICES is None:
+        names = {row[0]: row[1] for row in _tab("iso3166.tab")}
+        names.update({code: code for code in {row[0] for row in _tab("zone.tab")} - names.keys()})
+        canonical = _tzdata_zones()[1]
+        countries: dict[str, list[dict]] = {}
+        # zone.tab names each zone under the one country it is in (zone1970.tab merges
+        # countries that share rules since 1970: Oslo's row there is Berlin's).
+        for row in _tab("zone.tab"):
+            if row[2] in canonical:
+                city = row[2].rsplit("/", 1)[-1].replace("_", " ")
+                area = row[3] if len(row) > 3 and row[3] else None
+                countries.setdefault(row[0], []).append(
+                    {"zone": row[2], "city": city, "area": area}
+                )
+        placed = {z["zone"] for zones in countries.values() for z in zones}
+        _CHOICES = [
+            {"country": code, "name": names.get(code, code), "zones": zones}
+            for code, zones in sorted(countries.items(), key=lambda c: _sort_key(names[c[0]]))
+        ]
+        rest = sorted(canonical - placed - {"Etc/UTC", "UTC"})
+        if rest:  # none in tzdata today; offered by name should a release add one
+            _CHOICES.append(
+                {
+                    "country": None,
+                    "name": "Other time zones",
+                    "zones": [{"zone": z, "city": z, "area": None} for z in rest],
+                }
+            )
+        _CHOICES.append(
+            {
+                "country": None,
+                "name": "Coordinated Universal Time (UTC)",
+                "zones": [{"zone": "UTC", "city": "UTC", "area": None}],
+            }
+        )
+    return _CHOICES
+
+
+def _sort_key(name: str) -> str:
+    """Åland Islands among the A's, Réunion among the R's."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def canonical_or_none(name: str) -> str | None:
+    """`name` if canonical, else the canonical zone an alias stands for (what a phone
+    reports may be Asia/Calcutta), else None."""
+    return name if is_valid_zone(name) else canonical_zone(name)
 
 
 def zone_problem(name: str) -> str:

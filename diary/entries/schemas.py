@@ -129,7 +129,19 @@ class EntryOut(Schema):
     received_at = fields.String(required=True)
     updated_at = fields.String(required=True)
     entered_by = fields.String()
-    alerts = fields.List(fields.Nested(AlertSchema))
+    editable_until = fields.DateTime(
+        metadata={
+            "description": "when the participant's entry window for this date closes: until"
+            " then they may change it themselves, after it only staff can"
+        }
+    )
+    alerts = fields.List(
+        fields.Nested(AlertSchema),
+        metadata={
+            "description": "advice to show the participant at once: the entry reports a red"
+            " flag (on a change, only when the change adds one)"
+        },
+    )
 
 
 class EntryListOut(Schema):
@@ -202,6 +214,36 @@ class ProtocolOut(Schema):
     recent_drugs = fields.List(fields.String())
     last_doses = fields.List(fields.Nested(LastDose))
     vapid_public_key = fields.String(allow_none=True)
+
+
+class ZoneChoice(Schema):
+    zone = fields.String(required=True, metadata={"description": "canonical IANA name"})
+    city = fields.String(required=True, metadata={"description": "the city it is named after"})
+    area = fields.String(
+        allow_none=True,
+        metadata={"description": "the part of the country it covers, when there are several"},
+    )
+
+
+class CountryZones(Schema):
+    country = fields.String(allow_none=True, metadata={"description": "ISO 3166 code"})
+    name = fields.String(required=True)
+    zones = fields.List(fields.Nested(ZoneChoice), required=True)
+
+
+class TimeZonesQuery(StrictSchema):
+    device = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "the zone the phone reports, perhaps an old alias"},
+    )
+
+
+class TimeZonesOut(Schema):
+    countries = fields.List(fields.Nested(CountryZones), required=True)
+    device = fields.String(
+        allow_none=True,
+        metadata={"description": "the canonical zone of `device` (null when unknown)"},
+    )
 
 
 class StaffDrugOut(DrugOut):

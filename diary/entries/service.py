@@ -136,29 +136,42 @@ def _red_flags(study: Study, symptoms: list[str], temperature_c: float | None) -
     )
 
 
-def _alerts(db: Database, study: Study, participant_id: int, entry: dict) -> list[dict[str, Any]]:
+def _alerts(
+    db: Database, study: Study, participant_id: int, entry: dict, *, already: list[str] = ()
+) -> list[dict[str, Any]]:
+    """The advice for the entry's red flags, none when it reports no red flag beyond
+    `already` (those of the version it corrects)."""
     codes = _red_flags(study, entry["symptoms"], entry["temperature_c"])
-    if not codes:
+    if not set(codes) - set(already):
         return []
     return alerts_for(study, codes, site_phone=participant_queries.site_phone(db, participant_id))
 
 
-def _public(study: Study, entry: dict[str, Any]) -> dict[str, Any]:
+def _public(study: Study, entry: dict[str, Any], tz: str) -> dict[str, Any]:
+    """An entry as the API shows it; `tz` is the participant's zone now, whose clock
+    closes the entry window (as _check_window reads it)."""
     units = {d.code: d.unit for d in study.formulary}
+    day = date.fromisoformat(entry["date"])
     return {
         **entry,
-        "date": date.fromisoformat(entry["date"]),
+        "date": day,
         "doses": [{**d, "unit": units.get(d["drug"], "")} for d in entry["doses"]],
+        "editable_until": window_closes(study, day, tz),
     }
+
+
+def _zone(db: Database, participant_id: int) -> str:
+    return participant_queries.get_by_id(db, participant_id)["timezone"]
 
 
 def get(db: Database, study: Study, participant_id: int, day: date) -> dict[str, Any] | None:
     entry = queries.get_entry(db, participant_id, day)
-    return _public(study, entry) if entry else None
+    return _public(study, entry, _zone(db, participant_id)) if entry else None
 
 
 def between(db: Database, study: Study, participant_id: int, start: date, end: date) -> list:
-    return [_public(study, e) for e in queries.entries_between(db, participant_id, start, end)]
+    tz = _zone(db, participant_id)
+    return [_public(study, e, tz) for e in queries.entries_between(db, participant_id, start, end)]
 
 
 def put_entry(
@@ -183,7 +196,7 @@ def put_entry(
         participant = participant_queries.get_by_id(db, participant_id)
         prior = queries.write_by_client_id(db, client_id)
         if prior is not None:
-            return _replayed(db, study, prior, participant_id, day, request_hash), 200
+            return _replayed(db, study, prior, participant, day, request_hash), 200
         locks.ensure_writable(db, participant_id)
 
         tz = participant["timezone"]
@@ -233,8 +246,13 @@ def put_entry(
         flag_engine.on_entry(
             db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
         )
-        alerts = _alerts(db, study, participant_id, entry)
-    return {**_public(study, entry), "alerts": alerts}, status
+        # A correction that adds no red flag to the day's shows no alarm again: the
+        # participant saw it when the day first reported one.
+        already = (
+            _red_flags(study, existing["symptoms"], existing["temperature_c"]) if existing else []
+        )
+        alerts = _alerts(db, study, participant_id, entry, already=already)
+    return {**_public(study, entry, tz), "alerts": alerts}, status
 
 
 def _create_or_correct(
@@ -276,12 +294,12 @@ def _create_or_correct(
 
 
 def _replayed(
-    db: Database, study: Study, prior: dict, participant_id: int, day: date, request_hash: str
+    db: Database, study: Study, prior: dict, participant: dict, day: date, request_hash: str
 ) -> dict[str, Any]:
     """A write already applied (the phone retried): the entry as it is, or 409 when the
     client_id was used for other content."""
     if (
-        prior["participant_id"] != participant_id
+        prior["participant_id"] != participant["id"]
         or prior["date"] != day.isoformat()
         or prior["request_hash"] != request_hash
     ):
@@ -291,8 +309,9 @@ def _replayed(
             "generate a new client_id for a new write.",
             code="client_id_conflict",
         )
-    entry = queries.get_entry(db, participant_id, day)
-    return {**_public(study, entry), "alerts": _alerts(db, study, participant_id, entry)}
+    entry = queries.get_entry(db, participant["id"], day)
+    alerts = _alerts(db, study, participant["id"], entry)
+    return {**_public(study, entry, participant["timezone"]), "alerts": alerts}
 
 
 def _stored(

@@ -28,6 +28,8 @@ from .schemas import (
     StaffEntrySchema,
     StaffProtocolOut,
     StaffRangeQuery,
+    TimeZonesOut,
+    TimeZonesQuery,
 )
 
 blp = Blueprint("entries", __name__, description="Diary entries")
@@ -43,6 +45,20 @@ def get_protocol():
         current_user.participant_id,
         vapid_public_key=webpush.app_public_key(),
     )
+
+
+@blp.route("/timezones", methods=["GET"])
+@participant_required
+@blp.arguments(TimeZonesQuery(), location="query")
+@blp.response(200, TimeZonesOut)
+def list_time_zones(args):
+    """The time zones a participant can choose, by country and city (canonical names
+    only), and the canonical zone of the one their phone reports."""
+    device = args.get("device")
+    return {
+        "countries": clock.zone_choices(),
+        "device": clock.canonical_or_none(device) if device else None,
+    }
 
 
 @blp.route("/staff/protocol", methods=["GET"])
