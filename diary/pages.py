@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, abort, request, send_from_directory
+from werkzeug.security import safe_join
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -70,6 +72,70 @@ def _versioned_worker(stamp: tuple) -> str:
     return source.replace("__SHELL_VERSION__", digest.hexdigest()[:16]).replace(
         "/* __SHELL_FILES__ */", shell
     )
+
+
+@bp.get("/static/js/<path:name>")
+def pwa_module(name: str):
+    return _lean("js", name, "text/javascript")
+
+
+@bp.get("/static/css/<path:name>")
+def pwa_style(name: str):
+    return _lean("css", name, "text/css")
+
+
+def _lean(folder: str, name: str, mimetype: str):
+    """A script or stylesheet of the app as the phone downloads and keeps it: its
+    comments and indentation left out (the source stays commented; no build step: each
+    line keeps its number, so a browser's error points at the source line)."""
+    path = safe_join(str(STATIC / folder), name)
+    if path is None or not Path(path).is_file() or Path(path).suffix != f".{folder}":
+        abort(404)
+    stat = Path(path).stat()
+    body, tag = _leaner(path, stat.st_mtime_ns, stat.st_size)
+    response = Response(body, mimetype=mimetype)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"  # revalidate: the worker versions the shell
+    return response.make_conditional(request)
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+@lru_cache(maxsize=128)
+def _leaner(path: str, _mtime: int, _size: int) -> tuple[bytes, str]:
+    text = Path(path).read_text("utf-8")
+    lean = lean_css(text) if path.endswith(".css") else lean_js(text)
+    body = lean.encode()
+    return body, hashlib.sha256(body).hexdigest()[:20]
+
+
+def lean_js(source: str) -> str:
+    """Blank each line that is only a comment and drop indentation. Safe for the app's
+    modules because none holds a string or template literal spanning lines (a test
+    checks), so a line that starts with // or /* is a comment, and indentation is never
+    part of a value."""
+    lines, in_block = [], False
+    for line in source.split("\n"):
+        text = line.strip()
+        if in_block:
+            end = text.find("*/")
+            in_block = end < 0
+            text = "" if end < 0 else text[end + 2 :].strip()
+        elif text.startswith("//"):
+            text = ""
+        elif text.startswith("/*"):
+            end = text.find("*/", 2)
+            in_block = end < 0
+            text = "" if end < 0 else text[end + 2 :].strip()
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def lean_css(source: str) -> str:
+    """Comments and indentation out of a stylesheet, each rule on its line still."""
+    text = _CSS_COMMENT.sub(lambda m: "\n" * m.group().count("\n"), source)
+    return "\n".join(line.strip() for line in text.split("\n"))
 
 
 @bp.get("/manifest.webmanifest")
