@@ -100,6 +100,13 @@ export function localAlert(protocol, labels) {
   };
 }
 
+/** The red flags a saved day reports, kept in view (not as the full alarm again). */
+export function redFlagReminder(protocol, labels) {
+  return h('div', { class: 'notice error' }, h('strong', {}, `You reported: ${labels.join('; ')}. `),
+    'Your study team must know about it today. Call them if you have not yet.',
+    studyTeam({ site_phone: protocol.site_phone, study_team_contact: protocol.study_team_contact }));
+}
+
 /** The study team closed the diary (a lock or a freeze): nothing can be entered. */
 export function closedNotice(protocol) {
   return notice('info', h('strong', {}, 'Your diary is closed. '),

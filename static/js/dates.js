@@ -40,10 +40,18 @@ export function showDate(iso, options = { weekday: 'short', day: 'numeric', mont
   return new Date(`${iso}T12:00:00Z`).toLocaleDateString(undefined, { ...options, timeZone: 'UTC' });
 }
 
-/** "20:15" for an instant, in the device's zone. */
-export function showTime(instant) {
+/** "8:15 PM" for an instant, on the clock of the participant's zone `tz` (the zone their
+ * diary dates follow), naming the zone when the phone's clock is in another. */
+export function showTime(instant, tz) {
   const d = new Date(instant);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (Number.isNaN(d.getTime())) return '';
+  const options = { hour: '2-digit', minute: '2-digit' };
+  try {
+    if (tz && tz !== phoneZone()) return d.toLocaleTimeString(undefined, { ...options, timeZone: tz, timeZoneName: 'short' });
+  } catch {
+    // A zone this browser does not know: its own clock.
+  }
+  return d.toLocaleTimeString(undefined, options);
 }
 
 export function phoneZone() {

@@ -29,6 +29,17 @@ export function clear(el) {
   return el;
 }
 
+/** A native select with its chosen option shown over it in full, wrapping: a select's own
+ * box cuts a long name ("Oxycodone (e.g. Percocet, OxyContin)") on a phone. Call
+ * `sync()` after setting its value in code. */
+export function picker(select) {
+  const shown = h('span', { class: 'picker-text', 'aria-hidden': 'true' });
+  const sync = () => { shown.textContent = select.selectedOptions.length ? select.selectedOptions[0].text : ''; };
+  select.addEventListener('change', sync);
+  sync();
+  return { el: h('div', { class: 'picker' }, select, shown), sync };
+}
+
 /** A random UUID for a write's client_id (crypto.randomUUID where the browser has it). */
 export const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
   : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>

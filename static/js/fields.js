@@ -6,13 +6,14 @@ import { h, uid } from './dom.js';
 /** A number as the phone shows it: whole, or to two decimals. */
 export const num = (v) => (Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100));
 
+/** Eleven choices on one row (each at least 24 px wide on a 360 px phone), anchors under
+ * both ends; the anchors are also part of the end choices' names. */
 export function painScale(name, label, scale, value) {
   const id = uid('scale');
   const anchors = { [scale.min]: scale.low_anchor, [scale.max]: scale.high_anchor };
   const options = [];
   for (let n = scale.min; n <= scale.max; n += 1) {
-    const input = h('input', { type: 'radio', name, value: String(n), checked: value === n });
-    options.push(input);
+    options.push(h('input', { type: 'radio', name, value: String(n), checked: value === n }));
   }
   const el = h('fieldset', { class: 'scale', role: 'radiogroup', 'aria-labelledby': `${id}-l`, 'aria-describedby': `${id}-a` },
     h('legend', { id: `${id}-l` }, label),
@@ -50,23 +51,52 @@ export function yesNo(question, value, onchange) {
   return api;
 }
 
-export function symptomsSection(p, selected, dayWord) {
+/** The checklist, answered either way: symptoms ticked, or "None of these" (which folds
+ * the list away, so the common day ends close to Save). `onFever` opens the temperature. */
+export function symptomsSection(p, start, dayWord, onFever) {
+  const selected = (start && start.symptoms) || [];
   const boxes = [];
   const item = (s) => {
     const box = h('input', { type: 'checkbox', value: s.code, checked: selected.includes(s.code) });
     boxes.push(box);
     return h('label', { class: `check${s.red_flag ? ' red' : ''}` }, box, h('span', {}, s.label));
   };
-  const red = p.symptoms.filter((s) => s.red_flag);
-  const rest = p.symptoms.filter((s) => !s.red_flag);
+  const none = h('input', { type: 'checkbox', checked: Boolean(start) && !selected.length });
+  const list = h('div', {},
+    h('p', { class: 'subhead' }, 'Tell your study team today'), p.symptoms.filter((s) => s.red_flag).map(item),
+    h('p', { class: 'subhead' }, 'Other symptoms'), p.symptoms.filter((s) => !s.red_flag).map(item));
+  const folded = h('p', { class: 'hint' }, 'Untick "None of these" to see the list again.');
+  const fold = () => {
+    list.hidden = none.checked;
+    folded.hidden = !none.checked;
+  };
   const el = h('fieldset', { class: 'group symptoms' },
     h('legend', {}, `Did you have any of these ${dayWord}?`),
-    h('p', { class: 'hint' }, 'Tick all that apply. Leave them empty if none.'),
-    h('p', { class: 'subhead' }, 'Tell your study team today'), red.map(item),
-    h('p', { class: 'subhead' }, 'Other symptoms'), rest.map(item));
-  return { el, value: () => boxes.filter((b) => b.checked).map((b) => b.value) };
+    h('p', { class: 'hint' }, 'Tick all that apply, or "None of these".'),
+    h('label', { class: 'check none' }, none, h('span', {}, 'None of these')), folded, list);
+  el.addEventListener('change', (event) => {
+    if (event.target === none) {
+      if (none.checked) boxes.forEach((b) => { b.checked = false; });
+    } else if (event.target.checked) {
+      none.checked = false;
+      if (p.red_flag && event.target.value === p.red_flag.fever_code) onFever();
+    }
+    fold();
+  });
+  fold();
+  return {
+    el,
+    value(problems) {
+      const ticked = boxes.filter((b) => b.checked).map((b) => b.value);
+      if (!ticked.length && !none.checked) {
+        problems.push([none, `Symptoms: tick the ones you had ${dayWord}, or "None of these".`]);
+      }
+      return ticked;
+    },
+  };
 }
 
+/** Temperature and note, folded away unless the entry has them (or a fever is ticked). */
 export function extrasSection(p, start) {
   const unitPref = localStorage.getItem('diary.tempUnit') || (navigator.language === 'en-US' ? 'F' : 'C');
   const temp = h('input', { id: 'temp', type: 'number', inputmode: 'decimal', step: '0.1', 'aria-describedby': 'temp-hint' });
@@ -82,18 +112,21 @@ export function extrasSection(p, start) {
   const counted = () => { count.textContent = `${note.value.length} of ${max} characters`; };
   note.addEventListener('input', counted);
   counted();
-  const el = h('fieldset', { class: 'group' }, h('legend', {}, 'Anything else (optional)'),
+  const el = h('details', { class: 'group extras', open: Boolean(start && (start.note || start.temperature_c != null)) },
+    h('summary', {}, 'Temperature or a note (optional)'),
     h('div', { class: 'field' }, h('label', { for: 'temp' }, 'Temperature (optional)'),
       h('div', { class: 'inline' }, temp, h('label', { for: 'temp-unit', class: 'visually-hidden' }, 'Temperature unit'), unit),
       h('p', { id: 'temp-hint', class: 'hint' }, 'Only if you measured it.')),
     h('div', { class: 'field' }, h('label', { for: 'note' }, 'Note for your study team (optional)'), note, count));
   return {
     el,
+    open: () => { el.open = true; },
     temperature(problems) {
       if (temp.value.trim() === '') return null;
       const v = Number(temp.value);
       const c = unit.value === 'F' ? (v - 32) * 5 / 9 : v;
       if (!(c >= 30 && c <= 45)) {
+        el.open = true;
         problems.push([temp, unit.value === 'F' ? 'Temperature: enter a body temperature between 86 and 113 °F.' : 'Temperature: enter a body temperature between 30 and 45 °C.']);
         return null;
       }

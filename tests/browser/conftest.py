@@ -196,8 +196,17 @@ class Steps:
             row.get_by_label("How many").fill(units)
         for label in symptoms:
             page.get_by_role("checkbox", name=label).check()
+        if not symptoms:  # "no symptoms" is an answer, not a skipped question
+            page.get_by_role("checkbox", name="None of these").check()
         if note:
+            self.open_extras(page)
             page.get_by_label("Note for your study team (optional)").fill(note)
+
+    def open_extras(self, page):
+        """Unfold the temperature and the note (folded until wanted)."""
+        extras = page.locator("details.extras")
+        if not extras.evaluate("(el) => el.open"):
+            extras.locator("summary").click()
 
     def entry_made_yesterday_evening(self, study_id="LBP-001", **fields):
         """Yesterday's entry, written through the entries service as of 20:00 yesterday."""

@@ -76,6 +76,7 @@ def test_an_entry_the_server_refuses_stays_visible_with_its_message(pwa, page):
     row.get_by_label("Medicine", exact=True).select_option("oxycodone")
     row.get_by_label("Strength", exact=True).select_option("other")
     row.get_by_label("Other strength (mg)").fill("500")  # above the protocol's maximum
+    row.get_by_label("How many").fill("1")
     page.get_by_role("button", name="Save today's diary").click()
 
     refusal = page.get_by_role("main").get_by_role("alert")
@@ -94,6 +95,7 @@ def test_an_entry_the_server_refuses_stays_visible_with_its_message(pwa, page):
     page.get_by_role("link", name="Today").click()
     page.get_by_role("button", name="Edit and send again").click()
     row = page.get_by_role("group", name="Medicine 1")
+    row.get_by_role("button", name="Change medicine 1").click()
     expect(row.get_by_label("Strength", exact=True)).to_have_value("500")
     row.get_by_label("Strength", exact=True).select_option("other")
     row.get_by_label("Other strength (mg)").fill("50")
@@ -164,6 +166,7 @@ def test_a_fever_entered_offline_without_a_ticked_symptom_shows_the_advice(pwa, 
     pwa.activate(page)
     context.set_offline(True)
     pwa.fill(page, doses=())
+    pwa.open_extras(page)  # temperature and note are folded until wanted
     page.get_by_label("Temperature unit").select_option("C")
     page.get_by_label("Temperature (optional)").fill("38.6")
     page.get_by_role("button", name="Save today's diary").click()
@@ -184,6 +187,7 @@ def test_a_temperature_below_the_protocol_threshold_offline_shows_no_advice(pwa,
     pwa.activate(page)
     context.set_offline(True)
     pwa.fill(page, doses=())
+    pwa.open_extras(page)  # temperature and note are folded until wanted
     page.get_by_label("Temperature unit").select_option("C")
     page.get_by_label("Temperature (optional)").fill("37.9")
     page.get_by_role("button", name="Save today's diary").click()
@@ -199,6 +203,7 @@ def test_the_phone_takes_the_fever_threshold_from_the_protocol(pwa, page, contex
         pwa.activate(page)
         context.set_offline(True)
         pwa.fill(page, doses=())
+        pwa.open_extras(page)
         page.get_by_label("Temperature unit").select_option("C")
         page.get_by_label("Temperature (optional)").fill("37.9")
         page.get_by_role("button", name="Save today's diary").click()

@@ -18,19 +18,70 @@ def participant(db, study_id="LBP-001"):
 def test_reminder_time_and_time_zone_are_saved(pwa, page, db):
     pwa.activate(page)
     page.get_by_role("link", name="Settings").click()
-    expect(page.get_by_label("Time zone")).to_have_value("America/Chicago")
+    country = page.get_by_label("Country or region")
+    city = page.get_by_label("City or area")
+    expect(city).to_have_value("America/Chicago")
+    expect(country.locator("option:checked")).to_have_text("United States")
     page.get_by_label("Daily reminder time").fill("19:30")
-    page.get_by_label("Time zone").select_option("America/Denver")
+    city.select_option(label="Denver – Mountain (most areas)")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("main").get_by_text("Settings saved.")).to_be_visible()
     assert participant(db) == {"reminder_time": "19:30", "timezone": "America/Denver"}
 
     # The phone is in Chicago: the app offers to go back to the phone's zone.
     page.reload()
-    page.get_by_role("button", name="Use my phone's time zone (America/Chicago)").click()
+    expect(city).to_have_value("America/Denver")
+    page.get_by_role("button", name="Use my phone's time zone (Chicago, United States)").click()
+    expect(city).to_have_value("America/Chicago")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("main").get_by_text("Settings saved.")).to_be_visible()
     assert participant(db)["timezone"] == "America/Chicago"
+
+
+def test_time_zones_are_chosen_by_country_and_city_from_the_servers_canonical_list(pwa, page, db):
+    pwa.activate(page)
+    page.get_by_role("link", name="Settings").click()
+    country = page.get_by_label("Country or region")
+    city = page.get_by_label("City or area")
+    expect(city).to_have_value("America/Chicago")
+    # What is chosen reads in full on a 360 px phone (a select's own box cuts it).
+    shown = page.locator("#zone-city + .picker-text")
+    expect(shown).to_have_text("Chicago – Central (most areas)")
+    assert shown.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    countries = country.locator("option").all_inner_texts()
+    assert "India" in countries and "Germany" in countries and len(countries) > 200
+    assert not any("/" in c for c in countries)  # names, not IANA identifiers
+    country.select_option(label="India")
+    expect(city.locator("option")).to_have_text(["Kolkata"])  # not Asia/Calcutta too
+    country.select_option(label="Australia")
+    cities = city.locator("option").all_inner_texts()
+    assert "Sydney – New South Wales (most areas)" in cities
+    city.select_option(label="Sydney – New South Wales (most areas)")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("main").get_by_text("Settings saved.")).to_be_visible()
+    assert participant(db)["timezone"] == "Australia/Sydney"
+
+
+def test_a_phone_reporting_an_old_zone_name_is_offered_the_canonical_one(pwa, browser, db):
+    # Chromium in India reports Asia/Calcutta, a name the server refuses.
+    context = browser.new_context(
+        timezone_id="Asia/Kolkata", viewport={"width": 360, "height": 740}
+    )
+    try:
+        page = context.new_page()
+        pwa.activate(page)
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") in (
+            "Asia/Calcutta",
+            "Asia/Kolkata",
+        )
+        page.get_by_role("link", name="Settings").click()
+        expect(page.get_by_role("main")).to_contain_text("Your phone is set to Kolkata, India.")
+        page.get_by_role("button", name="Use my phone's time zone (Kolkata, India)").click()
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_role("main").get_by_text("Settings saved.")).to_be_visible()
+        assert participant(db)["timezone"] == "Asia/Kolkata"
+    finally:
+        context.close()
 
 
 def test_notifications_say_when_they_are_not_available(pwa, page):

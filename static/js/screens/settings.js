@@ -1,16 +1,26 @@
-// Settings: reminder time, notifications on this phone (Web Push), time zone,
-// installing the app, signing out (with a warning while entries wait).
+// Settings: reminder time, notifications on this phone (Web Push), time zone (by
+// country and city, from the server's list), how to install the app on this kind of
+// phone, signing out (with a warning while entries wait).
 import { ApiError, Offline, send } from '../api.js';
 import { phoneZone } from '../dates.js';
-import { h, notice } from '../dom.js';
+import { add, h, notice } from '../dom.js';
+import * as store from '../store.js';
+import { loadZones, zoneName, zonePicker } from '../zones.js';
 
 const ios = () => /iPad|iPhone|iPod/.test(navigator.userAgent) ||
   (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
+const android = () => /Android/.test(navigator.userAgent);
 const standalone = () => window.matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
 let installPrompt = null;
+let installChanged = () => {};
 window.addEventListener('beforeinstallprompt', (event) => {
   event.preventDefault();
   installPrompt = event;
+  installChanged();
+});
+window.addEventListener('appinstalled', () => {
+  installPrompt = null;
+  installChanged();
 });
 
 function render(root, ctx) {
@@ -20,38 +30,57 @@ function render(root, ctx) {
   const time = h('input', { id: 'reminder', type: 'time', value: profile.reminder_time || profile.reminder_default || '20:00', 'aria-describedby': 'reminder-hint' });
   const notify = h('input', { id: 'notify', type: 'checkbox', role: 'switch', checked: !!profile.notifications_enabled, 'aria-describedby': 'notify-msg' });
   const notifyMsg = h('p', { id: 'notify-msg', class: 'hint', 'aria-live': 'polite' });
-  const zones = supportedZones(profile.timezone, phone);
-  const zone = h('select', { id: 'zone', 'aria-describedby': 'zone-hint' }, zones.map((z) => h('option', { value: z }, z.replace(/_/g, ' '))));
-  zone.value = profile.timezone || phone;
+  let zones = store.load('zones');
+  let picker = null;
+  const zoneBox = h('div');
+  const zoneHint = h('p', { id: 'zone-hint', class: 'hint' });
+  const usePhone = h('button', { type: 'button', class: 'btn', hidden: true, onclick: () => {
+    picker.set(zones.device);
+    usePhone.hidden = true;
+    picker.el.querySelector('select').focus();
+  } });
   const save = h('button', { type: 'submit', class: 'btn primary wide' }, 'Save settings');
-  const usePhone = phone !== zone.value
-    ? h('button', { type: 'button', class: 'btn', onclick: () => { zone.value = phone; usePhone.hidden = true; } }, `Use my phone's time zone (${phone.replace(/_/g, ' ')})`)
-    : null;
+  drawZones(profile.timezone || phone);
 
-  root.append(
+  add(root, [
     h('h1', {}, 'Settings'),
     h('form', { class: 'card', novalidate: true, onsubmit: submit },
       h('h2', {}, 'Reminders'),
       h('label', { class: 'check switch' }, notify, h('span', {}, 'Send me reminder notifications')),
       notifyMsg,
-      ios() && !standalone() ? notice('info', h('strong', {}, 'On iPhone: '),
-        'reminders can only arrive once the diary is on your Home Screen. In Safari, tap the Share button, then "Add to Home Screen", and open the diary from the new icon.') : null,
+      ios() && !standalone() ? h('p', { class: 'hint' }, 'On iPhone, reminders arrive only once the diary is on your Home Screen (see below).') : null,
       h('div', { class: 'field' }, h('label', { for: 'reminder' }, 'Daily reminder time'), time,
         h('p', { id: 'reminder-hint', class: 'hint' }, "We remind you only on days when the diary isn't filled in yet.")),
       h('h2', {}, 'Time zone'),
-      h('div', { class: 'field' }, h('label', { for: 'zone' }, 'Time zone'), zone,
-        h('p', { id: 'zone-hint', class: 'hint' }, `Your diary days follow this time zone. Your phone is set to ${phone.replace(/_/g, ' ')}.`), usePhone),
+      h('p', { class: 'hint' }, 'Your diary days follow this time zone.'),
+      zoneBox, zoneHint, usePhone,
       message, save),
-    installButton(),
+    installCard(),
     h('section', { class: 'card', 'aria-labelledby': 'about-h' },
       h('h2', { id: 'about-h' }, 'Your study'),
       h('p', {}, `Study ID ${ctx.user.study_id}`, profile.day != null ? ` · study day ${profile.day}` : ''),
       ctx.protocol ? h('p', { class: 'hint' }, ctx.protocol.study.title) : null),
     signOutSection(),
-  );
+  ]);
   notify.addEventListener('change', () => toggleNotifications(notify.checked));
   showPhoneState();
-  return {};
+  if (ctx.online) {
+    loadZones(phone).then((list) => {
+      if (!list || !root.isConnected) return;
+      zones = list;
+      drawZones(picker.value());
+    }, () => {});
+  }
+  return { leave: () => { installChanged = () => {}; } };
+
+  function drawZones(selected) {
+    picker = zonePicker(zones, selected);
+    zoneBox.replaceChildren(picker.el);
+    const device = zones && zones.device;
+    zoneHint.textContent = `Your phone is set to ${zoneName(zones, device || phone)}.`;
+    usePhone.hidden = !device || device === selected;
+    usePhone.textContent = `Use my phone's time zone (${zoneName(zones, device)})`;
+  }
 
   /** "On" means on for this phone: the study's setting and a push subscription here. */
   async function showPhoneState() {
@@ -68,7 +97,7 @@ function render(root, ctx) {
     event.preventDefault();
     const changes = {};
     if (time.value && time.value !== (profile.reminder_time || profile.reminder_default)) changes.reminder_time = time.value.slice(0, 5);
-    if (zone.value !== profile.timezone) changes.timezone = zone.value;
+    if (picker.value() !== profile.timezone) changes.timezone = picker.value();
     if (!Object.keys(changes).length) {
       say('info', 'Nothing to save: these are already your settings.');
       return;
@@ -146,15 +175,34 @@ function render(root, ctx) {
     return 'Reminders are off.';
   }
 
-  function installButton() {
-    if (!installPrompt || standalone()) return null;
-    const button = h('button', { type: 'button', class: 'btn', onclick: async () => {
-      installPrompt.prompt();
-      await installPrompt.userChoice;
+  /** How to put the diary on the Home Screen, as this phone does it; nothing when it is
+   * there already or the browser has no way to. */
+  function installCard() {
+    const card = h('section', { class: 'card', 'aria-labelledby': 'install-h' });
+    const draw = () => {
+      const how = standalone() ? null
+        : installPrompt ? [h('button', { type: 'button', class: 'btn', onclick: install }, 'Install the diary on this phone')]
+          : ios() ? [h('ol', { class: 'install-steps' },
+            h('li', {}, 'In Safari, tap the Share button (the square with an arrow).'),
+            h('li', {}, 'Choose "Add to Home Screen", then "Add".'),
+            h('li', {}, 'Open the diary from the new icon.'))]
+            : android() ? [h('p', {}, 'Open the browser menu (⋮) and choose "Install app" or "Add to Home screen".')]
+              : null;
+      card.hidden = !how;
+      card.replaceChildren(...(how ? [h('h2', { id: 'install-h' }, 'Put the diary on your Home Screen'),
+        h('p', { class: 'hint' }, 'It then opens like an app, also without signal.'), ...how] : []));
+    };
+    installChanged = draw;
+    draw();
+    return card;
+
+    async function install() {
+      const prompt = installPrompt;
+      prompt.prompt();
+      await prompt.userChoice;
       installPrompt = null;
-      button.remove();
-    } }, 'Install the diary on this phone');
-    return button;
+      draw();
+    }
   }
 
   function signOutSection() {
@@ -197,16 +245,6 @@ function render(root, ctx) {
 }
 
 class NotAvailable extends Error {}
-
-function supportedZones(...extra) {
-  let zones = [];
-  try {
-    zones = Intl.supportedValuesOf('timeZone');
-  } catch {
-    // Older browsers: the current and the phone's zone are still offered.
-  }
-  return [...new Set([...zones, ...extra.filter(Boolean)])].sort();
-}
 
 function base64url(text) {
   const raw = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));

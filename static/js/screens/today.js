@@ -1,6 +1,8 @@
 // Today: the day's entry in under a minute — pain, opioid doses, symptoms,
-// optional temperature and note. Saved to the phone first, then sent.
-import { closedNotice, localAlert, redFlagLabels } from '../alert.js';
+// optional temperature and note — on one short page: the scales are one row each,
+// "None of these" folds the checklist away and the extras are folded until wanted.
+// Saved to the phone first, then sent.
+import { closedNotice, localAlert, redFlagLabels, redFlagReminder } from '../alert.js';
 import { Offline, get } from '../api.js';
 import { addDays, deviceTime, showDate, showTime, zoned } from '../dates.js';
 import { h, notice, uuid } from '../dom.js';
@@ -28,13 +30,14 @@ function render(root, ctx, params) {
   let editing = null; // the values the form starts from, when open
   let fetched = false;
   let previous = false; // the day before has an entry (sent or waiting)
+  let wantEdit = params.get('edit') === '1'; // opened from History to change the day
 
   const title = h('h1', {}, isToday ? 'Today' : 'Yesterday');
-  const sub = h('p', { class: 'lead' }, showDate(date, { weekday: 'long', day: 'numeric', month: 'short' }),
+  const sub = h('p', { class: 'lead' }, showDate(date, { weekday: 'short', day: 'numeric', month: 'short' }),
     ctx.profile && isToday ? ` · study day ${ctx.profile.day}` : '');
   const body = h('div', { class: 'today' }, h('p', {}, 'Loading…'));
-  const asked = h('div'); // an open questionnaire, if any
-  root.append(title, sub, asked, body);
+  const asked = h('div'); // an open questionnaire, if any: after the day's diary
+  root.append(h('div', { class: 'day-head' }, title, sub), body, asked);
   load();
   return view;
 
@@ -93,10 +96,17 @@ function render(root, ctx, params) {
       body.append(h('p', { class: 'notice info' }, `Yesterday's diary is missing. You can still fill it in until ${closes}. `,
         h('a', { href: `#/today?date=${yesterday}` }, "Fill in yesterday's diary")));
     }
+    if (wantEdit && (entry || (pending && pending.status === 'waiting'))) {
+      editing = pending ? pending.body : entry;
+      wantEdit = false;
+    }
     if (editing) {
       body.append(form(p, editing));
       return;
     }
+    const shown = pending ? pending.body : entry;
+    const labels = shown ? redFlagLabels(p, shown.symptoms || [], shown.temperature_c) : [];
+    const reminder = labels.length ? redFlagReminder(p, labels) : null;
     if (pending && pending.status === 'refused') {
       body.append(notice('error', h('strong', {}, 'This entry was not accepted. '), pending.error.message, fieldText(pending.error.fields)),
         summary(p, pending.body),
@@ -105,11 +115,11 @@ function render(root, ctx, params) {
           h('button', { type: 'button', class: 'btn', onclick: discard }, 'Remove from this phone')));
     } else if (pending) {
       body.append(notice('waiting', h('strong', {}, 'Saved on this phone — waiting to send. '),
-        'It is sent automatically when you are online.'), summary(p, pending.body),
+        'It is sent automatically when you are online.'), reminder || '', summary(p, pending.body),
       h('button', { type: 'button', class: 'btn', onclick: () => edit(pending.body) }, 'Change this entry'));
     } else if (entry) {
       body.append(notice('done', h('strong', {}, `✓ ${isToday ? "Today's" : "Yesterday's"} diary is done.`),
-        ` Sent at ${showTime(entry.received_at)}${entry.late ? ' (late)' : ''}. Thank you!`), summary(p, entry),
+        ` Sent at ${showTime(entry.received_at, tz)}${entry.late ? ' (late)' : ''}. Thank you!`), reminder || '', summary(p, entry),
       h('button', { type: 'button', class: 'btn', onclick: () => edit(entry) }, `Change ${dayWord}'s entry`));
     } else {
       body.append(form(p, null));
@@ -142,8 +152,8 @@ function render(root, ctx, params) {
       changed: () => { view.dirty = true; },
       announce: ctx.announce,
     });
-    const symptoms = symptomsSection(p, (start && start.symptoms) || [], dayWord);
     const extra = extrasSection(p, start);
+    const symptoms = symptomsSection(p, start, dayWord, extra.open);
     const reason = correcting ? reasonField() : null;
     const el = h('form', { class: 'entry', novalidate: true, onsubmit: submit, oninput: () => { view.dirty = true; } },
       errors, back.el, leg.el, doses.el, symptoms.el, extra.el, reason && reason.el,
@@ -165,7 +175,7 @@ function render(root, ctx, params) {
         back_pain: back.value(problems),
         leg_pain: leg.value(problems),
         doses: doses.value(problems),
-        symptoms: symptoms.value(),
+        symptoms: symptoms.value(problems),
         temperature_c: extra.temperature(problems),
         note: extra.note(),
       };
@@ -180,16 +190,22 @@ function render(root, ctx, params) {
       value.client_id = uuid();
       value.device_time = deviceTime();
       if (!value.reason) delete value.reason;
+      // The alarm shows once for a day's red flags: a change shows it again only when
+      // it adds one (the server answers a change the same way).
+      const labels = redFlagLabels(p, value.symptoms, value.temperature_c);
+      const before = start ? redFlagLabels(p, start.symptoms || [], start.temperature_c) : [];
+      const added = labels.filter((l) => !before.includes(l));
       await ctx.outbox.save(studyId, date, value);
+      if (labels.length && !added.length) await ctx.outbox.markAdvised(value.client_id);
       view.dirty = false;
       editing = null;
+      wantEdit = false;
       if (navigator.onLine) await ctx.sync();
       await load();
-      const labels = redFlagLabels(p, value.symptoms, value.temperature_c);
       if (pending && pending.status === 'waiting') {
         ctx.backgroundSync();
         ctx.announce('Saved on this phone. It will be sent when you are online.');
-        if (labels.length) {
+        if (added.length) {
           await ctx.outbox.markAdvised(value.client_id);
           ctx.showAlerts([localAlert(p, labels)]);
         }
