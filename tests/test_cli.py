@@ -411,8 +411,8 @@ def test_run_jobs_takes_an_instant_at_the_edge_of_the_rule(app):
     [
         ("cut\x1b[31m", "control character"),
         ("cut\x07", "control character"),
-        ("ab", "between 3 and 500"),
-        ("x" * 501, "between 3 and 500"),
+        ("ab", "Enter 3 to 500 characters"),
+        ("x" * 501, "Enter 3 to 500 characters"),
     ],
 )
 def test_freeze_reasons_follow_the_apis_text_rule(app, db, command, reason, says):
