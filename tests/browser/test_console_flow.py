@@ -73,11 +73,13 @@ def test_enrolled_participant_reports_fever_and_staff_confirm_an_adverse_event(
     expect(row.get_by_text("Acknowledged", exact=True)).to_be_visible()
     expect(coord.get_by_role("main").get_by_role("status").first).to_contain_text("acknowledged")
 
-    # A coordinator cannot resolve: the button says why it is disabled.
-    row.get_by_role("link", name=re.compile("^Resolve")).click()
+    # A coordinator cannot resolve a clinical flag: no such button, a line says who can.
+    row.get_by_role("link", name=re.compile("^View")).click()
     expect(coord.get_by_role("heading", level=1, name="Red-flag symptom – LBP-101")).to_be_visible()
-    expect(coord.get_by_role("button", name="Resolve flag")).to_be_disabled()
-    expect(coord.get_by_text("Only investigators can resolve flags")).to_be_visible()
+    expect(coord.get_by_role("button", name="Resolve flag")).to_have_count(0)
+    expect(
+        coord.get_by_text("Investigators record the outcome of this clinical flag")
+    ).to_be_visible()
 
     # The investigator resolves it as an adverse event, grade 2, not serious.
     doc = desk.page()

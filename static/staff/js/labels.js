@@ -21,6 +21,33 @@ export const OUTCOMES = {
   adverse_event: 'Adverse event',
   auto_resolved: 'Resolved by the data (no missed date left)',
 };
+/** How the study team tried to reach a participant, and what came of it. */
+export const CONTACT_METHODS = {
+  phone: 'Phone call',
+  sms: 'Text message (SMS)',
+  email: 'E-mail',
+  in_person: 'In person',
+  other: 'Other',
+};
+export const CONTACT_OUTCOMES = {
+  reached: 'Reached (spoke or replied)',
+  left_message: 'Left a message',
+  no_answer: 'No answer',
+  wrong_contact: 'Wrong or unusable number or address',
+  other: 'Other',
+};
+/** Staff roles, as a sentence names who may do something: "Coordinators and investigators". */
+const ROLE_PLURALS = { coordinator: 'coordinators', investigator: 'investigators', admin: 'admins' };
+export function roleList(roles) {
+  const names = (roles || []).map((r) => ROLE_PLURALS[r] || `${r}s`);
+  const text = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names[0] || '';
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+/** A resolved flag's outcome in words; none on a resolved flag: closed with a reason. */
+export function outcomeText(flag) {
+  if (flag.outcome) return label(OUTCOMES, flag.outcome);
+  return flag.status === 'resolved' ? 'Closed with a reason (no clinical outcome)' : '—';
+}
 export const RELATED = {
   not_related: 'Not related',
   unlikely: 'Unlikely',
@@ -195,6 +222,17 @@ export function age(text, now = Date.now()) {
   const hours = Math.round(minutes / 60);
   if (hours < 48) return `${hours} h ago`;
   return `${Math.round(hours / 24)} days ago`;
+}
+
+/** "in 35 min", "in 2 h", or "now" for an instant still to come (else as age()). */
+export function until(text, now = Date.now()) {
+  const t = new Date(text).getTime();
+  if (Number.isNaN(t)) return '';
+  const minutes = Math.round((t - now) / 60000);
+  if (minutes < 0) return age(text, now);
+  if (minutes < 1) return 'now';
+  if (minutes < 60) return `in ${minutes} min`;
+  return `in ${Math.round(minutes / 60)} h`;
 }
 
 /** An instant in UTC, as signatures are stated: "3 Dec 2026, 14:05 UTC". */

@@ -18,7 +18,7 @@ import { busy, entries as pairs, field, put, select, showError } from '../ui.js'
  * loadAdverseEvents(list) and loadEntries(list) to show what a form saved.
  */
 export function participantForms(page) {
-  const { ctx, path, status, studyId } = page;
+  const { path, status, studyId } = page;
   const changed = (...args) => page.changed(...args);
   const loadAdverseEvents = (list) => page.loadAdverseEvents(list);
   const loadEntries = (list) => page.loadEntries(list);
@@ -253,12 +253,10 @@ export function participantForms(page) {
   function showAeForm(tools, aeList) {
     const person = page.person();
     const key = `ae.${studyId}`;
-    const allowed = ctx.can('adverse_events.record');
     const formStatus = h('div');
-    const submit = h('button', { type: 'submit', class: 'btn primary', disabled: !allowed }, 'Record the adverse event');
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Record the adverse event');
     const form = h('form', { class: 'card form-grid', novalidate: true, onsubmit, 'aria-labelledby': 'ae-h' },
       h('h2', { id: 'ae-h', class: 'span' }, 'Record an adverse event'),
-      allowed ? null : h('p', { class: 'notice info span' }, 'Only investigators can record adverse events.'),
       aeFields({ source: true, maxDate: localDate(person.timezone) }),
       h('div', { class: 'span' }, field('Note', h('textarea', { name: 'note', rows: 3, maxlength: 2000 }))),
       h('div', { class: 'span' }, formStatus, h('div', { class: 'actions' }, submit,

@@ -3,7 +3,7 @@
 import { h } from '../../../js/dom.js';
 import {
   DRUGS, KINDS, RED_FLAGS, SEVERITIES, STATUSES, THRESHOLDS,
-  dateRange, day, dose, flagSummary, instant, label, num, symptom,
+  dateRange, day, dose, flagSummary, instant, label, num, outcomeText, symptom,
 } from '../labels.js';
 import { badge, facts, table } from '../ui.js';
 
@@ -14,7 +14,7 @@ export function flagTable(studyId, flags) {
   { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
   { title: 'Finding', className: 'wide', cell: (f) => flagSummary(f) },
   { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
-  { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.outcome ? h('span', { class: 'hint block' }, f.outcome === 'adverse_event' ? 'adverse event' : 'not an AE') : null] },
+  { title: 'Status', cell: (f) => [badge(`st-${f.status}`, label(STATUSES, f.status)), f.status === 'resolved' ? h('span', { class: 'hint block' }, outcomeText(f)) : null] },
 ], flags, { empty: 'No flags.' });
 }
 

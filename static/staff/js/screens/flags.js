@@ -1,11 +1,14 @@
-// The flag inbox, in the server's working order (open first, then by severity,
-// then oldest first);
-// filters live in the URL (#/flags?status=&severity=&kind=&site=) so a
+// The flag inbox, in the server's working order (what needs action first: urgent
+// open, urgent acknowledged, high open, …; oldest first), with each flag's
+// escalation. Flags the server merges into one item (`merged_with`: simultaneous
+// opioid findings) are one row, acknowledged together; what a row offers is what
+// the server says the signed-in role may do (`actions`).
+// Filters live in the URL (#/flags?status=&severity=&kind=&site=) so a
 // filtered view can be bookmarked and survives a reload.
 import { get, send } from '../../../js/api.js';
 import { announce, h, notice } from '../../../js/dom.js';
 import {
-  KINDS, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label,
+  KINDS, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label, until,
 } from '../labels.js';
 import { badge, busy, entries, field, put, query, select, showError, table } from '../ui.js';
 
@@ -55,42 +58,91 @@ function render(root, ctx, { params }) {
   }
 
   function draw(rows) {
-    const open = rows.filter((f) => f.status === 'open').length;
-    const urgent = rows.filter((f) => f.status === 'open' && f.severity === 'urgent').length;
-    count.textContent = `${rows.length} flag${rows.length === 1 ? '' : 's'} shown; ${open} open${urgent ? `, ${urgent} of them urgent` : ''}.`;
-    put(list, table({ text: 'Flags, open first, then by severity and age', hidden: true }, [
-      { title: 'Severity', cell: (f) => badge(`sev-${f.severity}`, label(SEVERITIES, f.severity)) },
-      { title: 'Participant', cell: (f) => h('a', { href: `#/participants/${encodeURIComponent(f.study_id)}` }, f.study_id) },
-      { title: 'Flag', className: 'wide', cell: (f) => [
-        h('a', { href: `#/flags/${f.id}`, class: 'flag-link' }, label(KINDS, f.kind)),
-        h('span', { class: 'flag-summary' }, flagSummary(f)),
+    const items = inboxItems(rows);
+    const open = items.filter((item) => item.some((f) => f.status === 'open'));
+    const urgent = open.filter((item) => item[0].severity === 'urgent').length;
+    const merged = items.filter((item) => item.length > 1).length;
+    count.textContent = `${items.length} item${items.length === 1 ? '' : 's'} shown; ${open.length} open${urgent ? `, ${urgent} of them urgent` : ''}.`
+      + (merged ? ` ${merged} item${merged === 1 ? ' merges' : 's merge'} simultaneous opioid flags.` : '');
+    put(list, table({ text: 'Flags, what needs action first: by severity, unacknowledged before acknowledged, then by age', hidden: true }, [
+      { title: 'Severity', cell: (item) => badge(`sev-${item[0].severity}`, label(SEVERITIES, item[0].severity)) },
+      { title: 'Participant', cell: (item) => h('a', { href: `#/participants/${encodeURIComponent(item[0].study_id)}` }, item[0].study_id) },
+      { title: 'Flag', className: 'wide', cell: (item) => [
+        item.length > 1 ? h('span', { class: 'merged-note' }, `${item.length} findings, one item`) : null,
+        item.map((f) => h('span', { class: 'finding' },
+          h('a', { href: `#/flags/${f.id}`, class: 'flag-link' }, label(KINDS, f.kind)),
+          h('span', { class: 'flag-summary' }, flagSummary(f)))),
       ] },
-      { title: 'Diary dates', cell: (f) => dateRange(f.first_date, f.last_date) },
-      { title: 'Opened', className: 'nowrap', cell: (f) => h('span', { title: instant(f.opened_at) }, age(f.opened_at)) },
-      { title: 'Site', className: 'nowrap', cell: (f) => f.site },
-      { title: 'Status', className: 'nowrap', cell: (f) => badge(`st-${f.status}`, label(STATUSES, f.status)) },
-      { title: 'Action', bare: true, cell: (f) => action(f) },
-    ], rows.map((f) => ({ ...f, rowClass: `flag-row ${f.status} sev-${f.severity}` })), { empty: 'No flags match these filters.' }));
+      { title: 'Diary dates', cell: (item) => dateRange(first(item, 'first_date'), last(item, 'last_date')) },
+      { title: 'Opened', className: 'nowrap', cell: (item) => h('span', { title: instant(first(item, 'opened_at')) }, age(first(item, 'opened_at'))) },
+      { title: 'Site', className: 'nowrap', cell: (item) => item[0].site },
+      { title: 'Status', cell: (item) => [badge(`st-${itemStatus(item)}`, label(STATUSES, itemStatus(item))), escalation(item)] },
+      { title: 'Action', bare: true, cell: (item) => action(item) },
+    ], items.map((item) => Object.assign(item, { rowClass: `flag-row ${itemStatus(item)} sev-${item[0].severity}${item.length > 1 ? ' merged' : ''}` })),
+    { empty: 'No flags match these filters.' }));
   }
 
-  function action(f) {
-    if (f.status !== 'open') return h('a', { href: `#/flags/${f.id}`, class: 'btn small' }, f.status === 'resolved' ? 'View' : 'Resolve…', h('span', { class: 'visually-hidden' }, ` flag ${f.id} of ${f.study_id}`));
-    return h('button', {
-      type: 'button',
-      class: 'btn small',
-      'aria-label': `Acknowledge ${label(KINDS, f.kind).toLowerCase()} flag of ${f.study_id}`,
-      onclick: (event) => busy(event.currentTarget, async () => {
-        try {
-          await send('POST', `/staff/flags/${f.id}/acknowledge`);
-          announce(`Flag of ${f.study_id} acknowledged.`);
-          put(status, notice('done', `${label(KINDS, f.kind)} flag of ${f.study_id} acknowledged.`));
-          await load({ keepStatus: true });
-        } catch (error) {
-          put(status, showError(null, error, 'Could not acknowledge the flag.'));
-        }
-      }),
-    }, 'Acknowledge');
+  function action(item) {
+    const [f] = item;
+    const kinds = item.map((g) => label(KINDS, g.kind).toLowerCase()).join(' and ');
+    if (item.some((g) => g.actions.includes('acknowledge'))) {
+      return h('button', {
+        type: 'button',
+        class: 'btn small',
+        'aria-label': `Acknowledge ${kinds} flag${item.length > 1 ? 's' : ''} of ${f.study_id}`,
+        onclick: (event) => busy(event.currentTarget, async () => {
+          try {
+            await send('POST', `/staff/flags/${f.id}/acknowledge${item.length > 1 ? '?merged=true' : ''}`);
+            const text = `${item.map((g) => label(KINDS, g.kind)).join(' and ')} flag${item.length > 1 ? 's' : ''} of ${f.study_id} acknowledged.`;
+            announce(text);
+            put(status, notice('done', text));
+            await load({ keepStatus: true });
+          } catch (error) {
+            put(status, showError(null, error, 'Could not acknowledge the flag.'));
+          }
+        }),
+      }, 'Acknowledge');
+    }
+    const verb = f.actions.includes('resolve') ? 'Resolve…' : f.actions.includes('close') ? 'Close…' : 'View';
+    return h('a', { href: `#/flags/${f.id}`, class: 'btn small' }, verb, h('span', { class: 'visually-hidden' }, ` ${kinds} flag of ${f.study_id}`));
   }
+}
+
+/** The rows grouped into inbox items, in the server's order: a flag and the flags the
+ * server merged with it (`merged_with`) that this list holds. */
+export function inboxItems(rows) {
+  const byId = new Map(rows.map((f) => [f.id, f]));
+  const placed = new Set();
+  const items = [];
+  for (const f of rows) {
+    if (placed.has(f.id)) continue;
+    const item = [f, ...(f.merged_with || []).map((id) => byId.get(id)).filter((g) => g && !placed.has(g.id))];
+    for (const g of item) placed.add(g.id);
+    items.push(item);
+  }
+  return items;
+}
+
+const first = (item, key) => item.map((f) => f[key]).sort()[0];
+const last = (item, key) => item.map((f) => f[key]).sort().at(-1);
+
+/** The item's status: open while any of its flags is. */
+function itemStatus(item) {
+  if (item.some((f) => f.status === 'open')) return 'open';
+  return item.some((f) => f.status === 'acknowledged') ? 'acknowledged' : 'resolved';
+}
+
+/** Escalated when and to whom; or, while nobody acknowledged it, when it escalates. */
+function escalation(item) {
+  const e = item.map((f) => f.escalation).find((x) => x && (x.escalated_at || x.escalates_at));
+  if (!e) return null;
+  if (e.escalated_at) {
+    const to = e.escalated_to.map((s) => s.email).join(', ') || 'nobody (no investigator or admin)';
+    return h('span', { class: 'escalation escalated' }, h('span', { title: instant(e.escalated_at) }, `Escalated ${age(e.escalated_at)}`), ` to ${to}`);
+  }
+  const due = new Date(e.escalates_at).getTime() <= Date.now();
+  return h('span', { class: 'escalation pending', title: instant(e.escalates_at) },
+    due ? 'Escalation due unless acknowledged' : `Escalates ${until(e.escalates_at)} unless acknowledged`);
 }
 
 export default { title: 'Flags', render };
