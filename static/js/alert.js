@@ -42,7 +42,7 @@ function telHref(phone) {
   const [, number, ext] = /^(.*?)(?:\s*(?:ext\.?|x|#)\s*(\d+))?\s*$/i.exec(String(phone));
   const digits = number.replace(/[^\d+]/g, '').replace(/(?!^)\+/g, '');
   if (!/\d/.test(digits)) return null;
-  return `tel:${digits}${ext ? `;ext=${ext}` : ''}`;
+  return `tel:${digits}${ext ? ';ext=' + ext : ''}`;
 }
 
 /**

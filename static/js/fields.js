@@ -19,7 +19,7 @@ export function painScale(name, label, scale, value) {
     h('legend', { id: `${id}-l` }, label),
     h('div', { class: 'scale-options' }, options.map((input, i) =>
       h('label', { class: 'scale-option' }, input, h('span', { 'aria-hidden': 'true' }, String(scale.min + i)),
-        h('span', { class: 'visually-hidden' }, `${scale.min + i}${anchors[scale.min + i] ? ` ${anchors[scale.min + i]}` : ''}`)))),
+        h('span', { class: 'visually-hidden' }, String(scale.min + i) + (anchors[scale.min + i] ? ' ' + anchors[scale.min + i] : ''))))),
     h('p', { id: `${id}-a`, class: 'anchors' },
       h('span', {}, `${scale.min} = ${scale.low_anchor}`), h('span', {}, `${scale.max} = ${scale.high_anchor}`)));
   return {

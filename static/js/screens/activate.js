@@ -48,7 +48,8 @@ function render(root, ctx, params) {
       if (error instanceof Offline) fail('You need an internet connection to activate your diary. Try again when you have signal.');
       else if (error instanceof ApiError && error.status === 429) {
         const minutes = Math.max(1, Math.ceil(error.retryAfter / 60));
-        fail(`Too many tries. Please wait ${error.retryAfter ? `${minutes} minute${minutes > 1 ? 's' : ''}` : 'a few minutes'} and try again.`);
+        const wait = error.retryAfter ? minutes + (minutes > 1 ? ' minutes' : ' minute') : 'a few minutes';
+        fail(`Too many tries. Please wait ${wait} and try again.`);
       } else if (error instanceof ApiError) fail(error.message);
       else throw error;
     } finally {

@@ -83,7 +83,7 @@ function render(root, ctx) {
             doses ? `${doses} medicine${doses > 1 ? 's' : ''}` : 'no opioids',
             symptoms ? ` · ${symptoms} symptom${symptoms > 1 ? 's' : ''}` : '')),
         ctx.protocol ? entrySummary(ctx.protocol, values) : null,
-        entry ? h('p', { class: 'hint' }, `Sent ${showTime(entry.received_at, tz)}${entry.version > 1 ? ` · changed since, last at ${showTime(entry.updated_at, tz)}` : ''}`) : null,
+        entry ? h('p', { class: 'hint' }, `Sent ${showTime(entry.received_at, tz)}` + (entry.version > 1 ? ' · changed since, last at ' + showTime(entry.updated_at, tz) : '')) : null,
         record && record.status === 'waiting' ? h('p', { class: 'hint' }, `Saved on this phone at ${showTime(record.saved_at, tz)}`) : null,
         record && record.status === 'waiting' && record.attempts
           ? h('p', { class: 'hint' }, 'The server had a problem with this entry. The phone tries again by itself; your later entries are sent meanwhile.')
@@ -94,7 +94,7 @@ function render(root, ctx) {
           h('p', { class: 'hint' }, `${record.reported ? 'Your study team has been told.' : 'The phone will tell your study team as soon as it reaches the server.'} Your other entries are sent as usual. If this day needs correcting, call your study team; then you can remove this copy from the phone.`),
           h('button', { type: 'button', class: 'btn link', onclick: () => remove(record) }, `Remove the ${showDate(date)} entry from this phone`),
         ] : null,
-        editable ? h('a', { class: 'btn', href: `#/today?${date === today ? '' : `date=${date}&`}edit=1` }, `Change the ${showDate(date)} entry`)
+        editable ? h('a', { class: 'btn', href: '#/today?' + (date === today ? '' : 'date=' + date + '&') + 'edit=1' }, `Change the ${showDate(date)} entry`)
           : record ? null : h('p', { class: 'hint' }, 'This day can no longer be changed here. If something is wrong, call your study team.')));
     }
   }
@@ -114,7 +114,8 @@ function render(root, ctx) {
     const leg = pick('leg_pain');
     const mme = pick('mme');
     const filled = back.filter((v) => v != null);
-    const span = dates.length === DAYS ? 'last 30 days' : `${dates.length === 1 ? 'first day' : `first ${dates.length} days`} of your diary`;
+    const first = dates.length === 1 ? 'first day' : `first ${dates.length} days`;
+    const span = dates.length === DAYS ? 'last 30 days' : `${first} of your diary`;
     const description = filled.length
       ? `${filled.length} of ${dates.length} days entered. Back pain from ${Math.min(...filled)} to ${Math.max(...filled)}; latest ${filled[filled.length - 1]}.`
       : `No entries in the ${span} yet.`;
