@@ -75,6 +75,12 @@ def _thread_db(path: str) -> Database:
     return db
 
 
+def thread_database(path: str) -> Database:
+    """This thread's kept connection to the database at `path`: the one get_db() gives a
+    request served on this thread (tests trace the statements a request runs on it)."""
+    return _thread_db(path)
+
+
 def get_db() -> Database:
     """The request's connection (one kept per thread and database)."""
     if "db" not in g:

@@ -170,7 +170,11 @@ def record(
         "after": _canonical(after),
         "reason": reason,
     }
-    return _append(db, key_for(db), last, row)
+    # connect() keeps the real path in db.path, as use_key() keys it: resolving the path
+    # again (key_for) took nearly half of an audit row's time, in system calls.
+    path = getattr(db, "path", None)
+    key = _keys.get(path) if path else None
+    return _append(db, key or key_for(db), last, row)
 
 
 @dataclass(frozen=True)

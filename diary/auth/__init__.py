@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, after_this_request, current_app, request, session
+from flask import Flask, after_this_request, current_app, g, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, same_origin, validate_csrf
+from flask_wtf.csrf import logger as csrf_logger
+from itsdangerous import BadData, URLSafeTimedSerializer
+from wtforms import ValidationError
 
 from .. import audit, clock
 from ..audit import access_log
@@ -18,7 +23,69 @@ from . import queries, throttle
 from .roles import PERMISSIONS, allows
 
 login_manager = LoginManager()
-csrf = CSRFProtect()
+
+_FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _signed_csrf_value(secret_key: str, signed: str) -> str:
+    """The value inside a signed CSRF token, once its signature is verified (a bad one
+    raises, and is not remembered): a phone sends the same token with every write."""
+    return URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").loads(signed)
+
+
+class _CSRFProtect(CSRFProtect):
+    """Flask-WTF's CSRF check (header or form field, compared with the session's token;
+    same-origin Referer over HTTPS), with two costs of a JSON write taken out: a body
+    that is not a form is not parsed as one to look for the field, and a token whose
+    signature was verified once is not verified again. Tokens never expire here
+    (WTF_CSRF_TIME_LIMIT is None: a write made offline syncs days later); with a limit
+    set, every request goes through Flask-WTF's own check."""
+
+    def _get_csrf_token(self):
+        if request.mimetype in _FORMS:
+            return super()._get_csrf_token()
+        for header in current_app.config["WTF_CSRF_HEADERS"]:
+            token = request.headers.get(header)
+            if token:
+                return token
+        return None
+
+    def protect(self, apply_exemptions=False):
+        if apply_exemptions and (not request.endpoint or self._is_exempt()):
+            return
+        config = current_app.config
+        if request.method not in config["WTF_CSRF_METHODS"]:
+            return
+        try:
+            _validate_csrf(self._get_csrf_token())
+        except ValidationError as exc:
+            csrf_logger.info(exc.args[0])
+            self._error_response(exc.args[0])
+        if request.is_secure and config["WTF_CSRF_SSL_STRICT"]:
+            if not request.referrer:
+                self._error_response("The referrer header is missing.")
+            if not same_origin(request.referrer, f"https://{request.host}/"):
+                self._error_response("The referrer does not match the host.")
+        g.csrf_valid = True
+
+
+def _validate_csrf(signed: str | None) -> None:
+    """flask_wtf.csrf.validate_csrf, with the signature check remembered per token."""
+    config = current_app.config
+    field = config["WTF_CSRF_FIELD_NAME"]
+    if config["WTF_CSRF_TIME_LIMIT"] is not None or not signed or field not in session:
+        validate_csrf(signed)
+        return
+    try:
+        value = _signed_csrf_value(config["SECRET_KEY"], signed)
+    except BadData as exc:
+        raise ValidationError("The CSRF token is invalid.") from exc
+    if not hmac.compare_digest(session[field], value):
+        raise ValidationError("The CSRF tokens do not match.")
+
+
+csrf = _CSRFProtect()
 
 # Writing last_seen_at on every request would serialise all reads behind the
 # write lock; a minute's precision is enough for 30-minute idle timeouts.
@@ -130,7 +197,7 @@ def _expired(row: dict, now: datetime) -> str | None:
 def load_user(token: str):
     db = get_db()
     now = clock.now()
-    row = queries.session_by_token(db, token)
+    row = queries.session_for_request(db, token)
     if row is None:
         return None
     reason = _expired(row, now)
@@ -144,7 +211,7 @@ def load_user(token: str):
             return None
         user = StaffUser.from_row(token, row["id"], staff)
     else:
-        p = queries.session_participant(db, row["participant_id"])
+        p = row["participant"]
         if p is None or p["status"] == "withdrawn":
             return None
         user = ParticipantUser(token, row["id"], p["id"], p["study_id"], p["site_id"])

@@ -54,17 +54,6 @@ def staff_by_id(db: Database, staff_id: int) -> dict[str, Any] | None:
     return next(db.query("SELECT * FROM staff WHERE id = ?", [staff_id]), None)
 
 
-def session_participant(db: Database, participant_id: int) -> dict[str, Any] | None:
-    """What a participant's session needs of them: who, which site, still enrolled?"""
-    return next(
-        db.query(
-            "SELECT id, study_id, site_id, status FROM participants WHERE id = ?",
-            [participant_id],
-        ),
-        None,
-    )
-
-
 def touch_participant(db: Database, participant_id: int, *, now: datetime) -> None:
     """When the participant was last seen (the console's reachability)."""
     db.execute(
@@ -142,6 +131,36 @@ def session_by_token(db: Database, token: str) -> dict[str, Any] | None:
         ),
         None,
     )
+
+
+def session_for_request(db: Database, token: str) -> dict[str, Any] | None:
+    """The open session behind a cookie's token, with what a participant's session needs
+    of its participant (`participant`: id, study_id, site_id, status; None for staff or
+    when the row is gone): one statement for what every participant request loads."""
+    row = next(
+        db.query(
+            "SELECT s.*, p.study_id AS p_study_id, p.site_id AS p_site_id,"
+            " p.status AS p_status FROM sessions s"
+            " LEFT JOIN participants p ON p.id = s.participant_id"
+            " WHERE s.token_hash = ? AND s.ended_at IS NULL",
+            [token_hash(token)],
+        ),
+        None,
+    )
+    if row is None:
+        return None
+    study_id, site_id, status = row.pop("p_study_id"), row.pop("p_site_id"), row.pop("p_status")
+    row["participant"] = (
+        None
+        if study_id is None
+        else {
+            "id": row["participant_id"],
+            "study_id": study_id,
+            "site_id": site_id,
+            "status": status,
+        }
+    )
+    return row
 
 
 def touch_session(db: Database, session_id: int, *, now: datetime) -> None:

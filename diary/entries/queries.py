@@ -10,16 +10,23 @@ from sqlite_utils import Database
 
 from .. import clock
 
+# The entry and its doses in one statement: one row per dose (one with NULLs for none).
+_ENTRY_WITH_DOSES = (
+    "SELECT e.*, d.drug AS dose_drug, d.strength AS dose_strength, d.units AS dose_units"
+    " FROM entries e LEFT JOIN doses d ON d.entry_id = e.id"
+    " WHERE e.participant_id = ? AND e.date = ? ORDER BY d.position"
+)
+
 
 def get_entry(db: Database, participant_id: int, day: date) -> dict[str, Any] | None:
-    row = next(
-        db.query(
-            "SELECT * FROM entries WHERE participant_id = ? AND date = ?",
-            [participant_id, day.isoformat()],
-        ),
-        None,
-    )
-    return _with_doses(db, [row])[0] if row else None
+    entry = None
+    for row in db.query(_ENTRY_WITH_DOSES, [participant_id, day.isoformat()]):
+        dose = (row.pop("dose_drug"), row.pop("dose_strength"), row.pop("dose_units"))
+        if entry is None:
+            entry, doses = row, []
+        if dose[0] is not None:
+            doses.append({"drug": dose[0], "strength": dose[1], "units": dose[2]})
+    return _decoded(entry, doses) if entry else None
 
 
 def entries_between(db: Database, participant_id: int, start: date, end: date) -> list[dict]:
@@ -44,41 +51,90 @@ def _with_doses(db: Database, rows: list[dict]) -> list[dict]:
         ids,
     ):
         doses[d.pop("entry_id")].append(d)
-    for r in rows:
-        r["doses"] = doses[r["id"]]
-        r["symptoms"] = json.loads(r["symptoms"])
-        r["mme_unconverted"] = json.loads(r["mme_unconverted"])
-        r["late"] = bool(r["late"])
-        r["synced_late"] = bool(r["synced_late"])
-    return rows
+    return [_decoded(r, doses[r["id"]]) for r in rows]
+
+
+def _decoded(row: dict[str, Any], doses: list[dict[str, Any]]) -> dict[str, Any]:
+    """An entries row as the service reads it: with its doses, JSON columns decoded."""
+    row["doses"] = doses
+    row["symptoms"] = json.loads(row["symptoms"])
+    row["mme_unconverted"] = json.loads(row["mme_unconverted"])
+    row["late"] = bool(row["late"])
+    row["synced_late"] = bool(row["synced_late"])
+    return row
+
+
+def written_entry(row: dict[str, Any], doses: list[dict[str, Any]]) -> dict[str, Any]:
+    """The entry just written, as get_entry would read it back: `row` as the INSERT or
+    UPDATE returned it, `doses` as replace_doses stored them."""
+    return _decoded(dict(row), doses)
 
 
 def write_by_client_id(db: Database, client_id: str) -> dict[str, Any] | None:
     return next(db.query("SELECT * FROM entry_writes WHERE client_id = ?", [client_id]), None)
 
 
-def insert_entry(db: Database, values: dict[str, Any]) -> int | None:
-    """Insert; None when the participant already has an entry for that date (a race lost)."""
+def insert_entry(db: Database, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert; the row as stored, or None when the participant already has an entry for
+    that date (a race lost)."""
     columns = list(values)
-    cursor = db.execute(
+    return _returned(
+        db,
         f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-        " ON CONFLICT (participant_id, date) DO NOTHING",
+        " ON CONFLICT (participant_id, date) DO NOTHING RETURNING *",
         [values[c] for c in columns],
     )
-    return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
-def update_entry(db: Database, entry_id: int, values: dict[str, Any]) -> None:
+def update_entry(db: Database, entry_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """Update; the row as stored."""
     sets = ", ".join(f"{c} = ?" for c in values)
-    db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*values.values(), entry_id])
+    return _returned(
+        db, f"UPDATE entries SET {sets} WHERE id = ? RETURNING *", [*values.values(), entry_id]
+    )
 
 
-def replace_doses(db: Database, entry_id: int, doses: list[dict[str, Any]]) -> None:
-    db.execute("DELETE FROM doses WHERE entry_id = ?", [entry_id])
+# The REAL columns of entries. SQLite's RETURNING gives a value as bound, before the
+# column's affinity makes 38 the stored 38.0; _returned applies it, so that an entry as
+# written is the entry as read back (and audited). A test keeps this list complete.
+REAL_COLUMNS = ("temperature_c", "mme")
+
+
+def _returned(db: Database, sql: str, params: list) -> dict[str, Any] | None:
+    cursor = db.conn.execute(sql, params)
+    rows = cursor.fetchall()  # to the end: the statement is done before the commit
+    if not rows:
+        return None
+    row = dict(zip([d[0] for d in cursor.description], rows[0], strict=True))
+    for column in REAL_COLUMNS:
+        if isinstance(row[column], int):
+            row[column] = float(row[column])
+    return row
+
+
+def replace_doses(
+    db: Database,
+    entry_id: int,
+    doses: list[dict[str, Any]],
+    *,
+    before: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Store the entry's doses in order; return them as get_entry reads them (strength and
+    units are REAL columns). `before`, the doses as read (an entry just inserted has
+    none), spares the statements when a correction leaves them as they were."""
+    stored = [
+        {"drug": d["drug"], "strength": float(d["strength"]), "units": float(d["units"])}
+        for d in doses
+    ]
+    if before is not None and before == stored:
+        return stored
+    if before is None or before:
+        db.execute("DELETE FROM doses WHERE entry_id = ?", [entry_id])
     db.conn.executemany(
         "INSERT INTO doses (entry_id, position, drug, strength, units) VALUES (?, ?, ?, ?, ?)",
-        [(entry_id, i, d["drug"], d["strength"], d["units"]) for i, d in enumerate(doses)],
+        [(entry_id, i, d["drug"], d["strength"], d["units"]) for i, d in enumerate(stored)],
     )
+    return stored
 
 
 def record_write(
@@ -213,3 +269,29 @@ def latest_entry_audit_id(db: Database, study_id: str, day: date) -> int | None:
         [f"{study_id}/{day.isoformat()}"],
     ).fetchone()
     return row[0] if row else None
+
+
+def entry_page(
+    db: Database,
+    participant_id: int,
+    start: date,
+    end: date,
+    *,
+    before: date | None,
+    limit: int,
+) -> tuple[list[date], int]:
+    """One page of a long diary: the dates of the newest `limit` entries dated start..end
+    and before `before` (newest first), and how many entries start..end holds in all."""
+    span = [participant_id, start.isoformat(), end.isoformat()]
+    rows = db.execute(
+        "SELECT date, (SELECT count(*) FROM entries WHERE participant_id = ?"
+        " AND date BETWEEN ? AND ?) FROM entries WHERE participant_id = ?"
+        " AND date BETWEEN ? AND ? AND date < ? ORDER BY date DESC LIMIT ?",
+        [*span, *span, before.isoformat() if before else "9999", limit],
+    ).fetchall()
+    if not rows:
+        total = db.execute(
+            "SELECT count(*) FROM entries WHERE participant_id = ? AND date BETWEEN ? AND ?", span
+        ).fetchone()[0]
+        return [], total
+    return [date.fromisoformat(r[0]) for r in rows], rows[0][1]

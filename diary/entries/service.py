@@ -192,6 +192,11 @@ def put_entry(
     """
     client_id = str(body["client_id"])
     request_hash = _request_hash(day, body)
+    # Worked out before the write lock is taken: other writers wait while it is held.
+    doses = [
+        {"drug": d["drug"], "strength": d["strength"], "units": d["units"]} for d in body["doses"]
+    ]
+    values = _stored(study, body, doses, client_id=client_id, by_staff=by_staff, now=now)
     with transaction(db):
         participant = participant_queries.get_by_id(db, participant_id)
         prior = queries.write_by_client_id(db, client_id)
@@ -203,32 +208,30 @@ def put_entry(
         made_at = _made_at(body["device_time"], day, tz, now)
         _check_window(study, participant, day, tz, made_at, now, by_staff)
 
-        doses = [
-            {"drug": d["drug"], "strength": d["strength"], "units": d["units"]}
-            for d in body["doses"]
-        ]
-        values = _stored(study, body, doses, client_id=client_id, by_staff=by_staff, now=now)
         # Received after the window closed: the participant's write synced late. A staff
         # clarification is not a participant sync: it leaves the mark as it was.
         synced_late = int(not by_staff and now > window_closes(study, day, tz))
         if not by_staff:
             values["synced_late"] = synced_late
-        existing, entry_id, version = _create_or_correct(
+        existing, row = _create_or_correct(
             db, participant, day, values, body=body, made_at=made_at, now=now
         )
         status, action = (200, "entry.correct") if existing else (201, "entry.create")
-        queries.replace_doses(db, entry_id, doses)
+        stored_doses = queries.replace_doses(
+            db, row["id"], doses, before=existing["doses"] if existing else []
+        )
         queries.record_write(
             db,
             client_id=client_id,
             participant_id=participant_id,
-            entry_id=entry_id,
+            entry_id=row["id"],
             day=day,
             request_hash=request_hash,
-            version=version,
+            version=row["version"],
             received_at=clock.iso(now),
         )
-        entry = queries.get_entry(db, participant_id, day)
+        # As written, not read back: the statements a PUT runs are its cost (tests pin them).
+        entry = queries.written_entry(row, stored_doses)
         audit_id = audit.record(
             db,
             actor=actor,
@@ -264,13 +267,13 @@ def _create_or_correct(
     body: dict[str, Any],
     made_at: datetime,
     now: datetime,
-) -> tuple[dict[str, Any] | None, int, int]:
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Insert the day's first entry, or correct the one there (a reason is required);
-    return the entry as it was (None when new), its id and its new version."""
+    return the entry as it was (None when new) and its row as now stored."""
     tz = participant["timezone"]
     existing = queries.get_entry(db, participant["id"], day)
     if existing is None:
-        entry_id = queries.insert_entry(
+        row = queries.insert_entry(
             db,
             {
                 **values,
@@ -283,14 +286,13 @@ def _create_or_correct(
                 "version": 1,
             },
         )
-        if entry_id is not None:
-            return None, entry_id, 1
+        if row is not None:
+            return None, row
         existing = queries.get_entry(db, participant["id"], day)  # another write came first
     if not body.get("reason"):
         raise invalid("reason", "a reason is required to change an existing entry")
     version = existing["version"] + 1
-    queries.update_entry(db, existing["id"], {**values, "version": version})
-    return existing, existing["id"], version
+    return existing, queries.update_entry(db, existing["id"], {**values, "version": version})
 
 
 def _replayed(

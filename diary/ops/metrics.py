@@ -51,11 +51,26 @@ ENTRY_ENDPOINTS = {
 }
 
 
+# The labelled children a request counts into, by (endpoint, route, method, status):
+# labels() checks and looks its labels up under a lock on every call. A route is a URL
+# rule, never a path, so there are as many keys as rules × methods × statuses seen.
+_children: dict[tuple, tuple] = {}
+
+
 def observe(endpoint: str | None, route: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, method, str(status)).inc()
-    DURATION.labels(route).observe(seconds)
-    if status in (200, 201) and endpoint in ENTRY_ENDPOINTS:
-        ENTRIES.labels(ENTRY_ENDPOINTS[endpoint]).inc()
+    key = (endpoint, route, method, status)
+    children = _children.get(key)
+    if children is None:
+        entries = None
+        if status in (200, 201) and endpoint in ENTRY_ENDPOINTS:
+            entries = ENTRIES.labels(ENTRY_ENDPOINTS[endpoint])
+        children = (REQUESTS.labels(route, method, str(status)), DURATION.labels(route), entries)
+        _children[key] = children
+    requests, duration, entries = children
+    requests.inc()
+    duration.observe(seconds)
+    if entries is not None:
+        entries.inc()
 
 
 class _Database:
