@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 HOST = "127.0.0.1"
-KINDS = ("put", "history", "flags", "bare")
+KINDS = ("put", "history", "flags", "bare", "floor")
 # The realistic mix: mostly diary writes and the history screen, some staff inbox reads.
 MIX = {"put": 0.5, "history": 0.35, "flags": 0.15}
 NOTES = ("Walked the dog; stiff afterwards.", "Slept badly after the long drive.")
@@ -36,7 +36,7 @@ DOSE_CHOICES = [
 @dataclass
 class Plan:
     port: int
-    scenario: str  # mix | put | bare
+    scenario: str  # mix | put | bare | floor
     clients: int
     seconds: float
     participants: list[tuple[str, str, str]] = field(default_factory=list)  # (id, cookie, csrf)
@@ -114,10 +114,8 @@ def _client(plan: Plan, index: int, mine: list, deadline: float, out: dict) -> N
     samples, statuses, acked = out["samples"], out["statuses"], out["acked"]
     n = 0
     while time.monotonic() < deadline:
-        if plan.scenario == "bare":
-            kind = "bare"
-        elif plan.scenario == "put":
-            kind = "put"
+        if plan.scenario in ("bare", "put", "floor"):
+            kind = plan.scenario
         else:
             kind = rng.choices(kinds, weights)[0]
             if kind == "flags" and staff is None:
@@ -135,7 +133,12 @@ def _client(plan: Plan, index: int, mine: list, deadline: float, out: dict) -> N
             study_id, cookie, csrf = mine[n % len(mine)]
             headers.update({"Cookie": cookie, "X-CSRF-Token": csrf})
             today = datetime.now(tz).date()
-            if kind == "history":
+            if kind == "floor":  # the yardstick write (bench/bare.py): a diary PUT's body
+                method = "PUT"
+                headers["Content-Type"] = "application/json"
+                body = json.dumps(_entry_body(rng, tz, False, reason=False)).encode()
+                path = f"/floor/{today.isoformat()}"
+            elif kind == "history":
                 start = (today - timedelta(days=30)).isoformat()
                 path = f"/api/v1/entries?from={start}&to={today.isoformat()}"
             else:
@@ -203,7 +206,7 @@ def run(plan: Plan) -> Result:
         plan.clients // processes + (1 if i < plan.clients % processes else 0)
         for i in range(processes)
     ]
-    start_at = time.time() + 1.5  # let every process start before the clock runs
+    start_at = time.time() + 0.75  # let every process start before the clock runs
     procs, first = [], 0
     for count in share:
         p = ctx.Process(target=_process, args=(plan, first, count, start_at, queue), daemon=True)
