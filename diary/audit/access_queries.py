@@ -1,8 +1,10 @@
-"""SQL of the access log beyond its one INSERT (access_log.record): whether a read was
-recorded a moment ago, and the rows for the people who review them."""
+"""SQL of what staff read back: the access log beyond its one INSERT (access_log.record),
+whether a read was recorded a moment ago, and the rows for the people who review them;
+and the audit trail as the admins' screen browses it (by dates and object types)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -113,3 +115,80 @@ def browse(
         before_id=before_id,
         limit=limit,
     )
+
+
+# --- the audit trail, as staff browse it ------------------------------------------------
+
+
+def _trail_sites(site_ids: Iterable[int] | None) -> tuple[str, list[Any]]:
+    if site_ids is None:
+        return "1 = 1", []
+    ids = sorted(site_ids)
+    return (f"site_id IN ({', '.join('?' for _ in ids)})" if ids else "0 = 1"), ids
+
+
+def trail(
+    db: Database,
+    *,
+    site_ids: Iterable[int] | None,
+    timezone: str,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_type: str | None = None,
+    actor_id: str | None = None,
+    study_id: str | None = None,
+    from_: date | None = None,
+    to: date | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Audit rows newest first (AuditQuerySchema's filters): `from_`/`to` are whole days in
+    `timezone` (the study's), `to` included; `site_ids` None means every site."""
+    where, params = _trail_sites(site_ids)
+    clauses = [where]
+    if study_id is not None:
+        clauses.append("participant_id = (SELECT id FROM participants WHERE study_id = ?)")
+        params.append(study_id)
+    for column, value in (
+        ("object_type", object_type),
+        ("object_id", object_id),
+        ("actor_type", actor_type),
+        ("actor_id", actor_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if from_ is not None:
+        clauses.append("at >= ?")
+        params.append(clock.iso(clock.local_instant(from_, time(0), timezone)))
+    if to is not None:
+        clauses.append("at < ?")
+        params.append(clock.iso(clock.local_instant(to + timedelta(days=1), time(0), timezone)))
+    if before_id is not None:
+        clauses.append("id < ?")
+        params.append(before_id)
+    rows = []
+    for row in db.query(
+        f"SELECT * FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
+        [*params, limit],
+    ):
+        for key in ("before", "after"):
+            row[key] = json.loads(row[key]) if row[key] is not None else None
+        rows.append(row)
+    return rows
+
+
+def object_types(db: Database, *, site_ids: Iterable[int] | None) -> list[str]:
+    """The object types the audit trail holds (in the caller's sites), by name: one step
+    of the (object_type, object_id) index per type, however long the trail."""
+    where, params = _trail_sites(site_ids)
+    rows = db.execute(
+        "WITH RECURSIVE types(name) AS ("
+        f" SELECT min(object_type) FROM audit_log WHERE {where}"
+        " UNION ALL SELECT (SELECT min(object_type) FROM audit_log"
+        f"  WHERE object_type > types.name AND {where})"
+        " FROM types WHERE types.name IS NOT NULL)"
+        " SELECT name FROM types WHERE name IS NOT NULL",
+        [*params, *params],
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -6,13 +6,39 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import STUDY_ID, Day, StrictSchema
+from ..schemas import STUDY_ID, DateRangeQuery, Day, StrictSchema
 from . import access_log
 
 ACTOR_TYPES = ("staff", "participant", "system", "cli")
 
+# What each object type of the audit trail is, in the console's words; a type not named
+# here is shown by its name ("sync_problem": "Sync problem").
+OBJECT_TYPE_LABELS = {
+    "adverse_event": "Adverse event",
+    "audit_log": "Audit trail",
+    "change_request": "Change request",
+    "contact_attempt": "Contact attempt",
+    "entry": "Diary entry",
+    "export": "Export",
+    "flag": "Flag",
+    "participant": "Participant",
+    "push_subscription": "Push subscription",
+    "questionnaire": "Questionnaire",
+    "sae_clock": "Serious-event clock",
+    "signature": "Signature",
+    "site": "Site",
+    "staff": "Staff account",
+    "study": "Study",
+}
 
-class AuditQuerySchema(StrictSchema):
+
+def object_type_label(name: str) -> str:
+    return OBJECT_TYPE_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+class AuditQuerySchema(DateRangeQuery):
+    """Filters of the audit trail; `from`/`to`: whole days in the study's time zone."""
+
     object_type = fields.String(validate=validate.Length(1, 40))
     object_id = fields.String(validate=validate.Length(1, 120))
     actor_type = fields.String(validate=validate.OneOf(ACTOR_TYPES))
@@ -21,6 +47,15 @@ class AuditQuerySchema(StrictSchema):
     # Bounded by SQLite's INTEGER range: a larger number cannot be bound (a 500).
     before_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class ObjectTypeSchema(Schema):
+    type = fields.String(required=True, metadata={"description": "as `object_type` takes it"})
+    label = fields.String(required=True)
+
+
+class ObjectTypeListSchema(Schema):
+    object_types = fields.List(fields.Nested(ObjectTypeSchema), required=True)
 
 
 class AuditRowSchema(Schema):

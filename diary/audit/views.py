@@ -12,8 +12,15 @@ from ..access import staff_required
 from ..db import get_db
 from ..schemas import Blueprint
 from ..study import current_study
-from . import access_queries, list_rows, reads, verify
-from .schemas import AccessPageSchema, AccessQuerySchema, AuditPageSchema, AuditQuerySchema
+from . import access_queries, reads, verify
+from .schemas import (
+    AccessPageSchema,
+    AccessQuerySchema,
+    AuditPageSchema,
+    AuditQuerySchema,
+    ObjectTypeListSchema,
+    object_type_label,
+)
 
 blp = Blueprint("audit", __name__, description="The audit trail")
 
@@ -24,14 +31,25 @@ blp = Blueprint("audit", __name__, description="The audit trail")
 @blp.response(200, AuditPageSchema)
 def get_audit(args):
     db = get_db()
-    no_sites = current_user.site_ids is not None and not current_user.site_ids
-    rows = [] if no_sites else list_rows(db, site_ids=current_user.site_ids, **args)
+    rows = access_queries.trail(
+        db, site_ids=current_user.site_ids, timezone=current_study().timezone, **args
+    )
     full_page = len(rows) == args["limit"]
     return {
         "rows": rows,
         "chain": dataclasses.asdict(verify(db)),
         "next_before_id": rows[-1]["id"] if rows and full_page else None,
     }
+
+
+@blp.route("/staff/audit/object-types", methods=["GET"])
+@staff_required("audit.read")
+@blp.response(200, ObjectTypeListSchema)
+def get_audit_object_types():
+    """The object types the audit trail holds, each with its name in words: the choices
+    of the `object_type` filter."""
+    types = access_queries.object_types(get_db(), site_ids=current_user.site_ids)
+    return {"object_types": [{"type": t, "label": object_type_label(t)} for t in types]}
 
 
 @blp.route("/staff/access-log", methods=["GET"])

@@ -266,8 +266,15 @@ class StaffProtocolOut(Schema):
 # --- a participant's entries (staff) ------------------------------------------
 
 
+ENTRY_PAGE_MAX = 366  # a year of diary: what the console's longest chart shows
+
+
 class StaffRangeQuery(DateRangeQuery):
-    """Both optional: the diary's first and last dates by default."""
+    """Both optional: the diary's first and last dates by default. A page holds the
+    newest `limit` entries of the range dated before `before` (a 24-month diary has 730)."""
+
+    before = Day(metadata={"description": "entries dated before this date (next_before)"})
+    limit = fields.Integer(load_default=ENTRY_PAGE_MAX, validate=validate.Range(1, ENTRY_PAGE_MAX))
 
 
 class ClarificationIn(EntryIn):
@@ -296,7 +303,18 @@ class StaffEntrySchema(EntryOut):
 
 
 class StaffEntryListSchema(Schema):
-    entries = fields.List(fields.Nested(StaffEntrySchema), required=True)
+    entries = fields.List(
+        fields.Nested(StaffEntrySchema),
+        required=True,
+        metadata={"description": "one page, oldest first"},
+    )
+    total = fields.Integer(
+        required=True, metadata={"description": "entries in from..to, all pages"}
+    )
+    next_before = Day(
+        allow_none=True,
+        metadata={"description": "pass as `before` for older entries (null: none left)"},
+    )
 
 
 class EntryChanges(EntryIn):

@@ -54,11 +54,24 @@ def get_protocol():
 def list_time_zones(args):
     """The time zones a participant can choose, by country and city (canonical names
     only), and the canonical zone of the one their phone reports."""
-    device = args.get("device")
+    return _zones(args.get("device"))
+
+
+def _zones(device: str | None) -> dict:
     return {
         "countries": clock.zone_choices(),
         "device": clock.canonical_or_none(device) if device else None,
     }
+
+
+@blp.route("/staff/timezones", methods=["GET"])
+@staff_required("participants.read")
+@blp.arguments(TimeZonesQuery(), location="query")
+@blp.response(200, TimeZonesOut)
+def list_staff_time_zones(args):
+    """The same list for staff (enrolment, a site's zone): the only names the server
+    takes, where a browser's own list holds old aliases it refuses."""
+    return _zones(args.get("device"))
 
 
 @blp.route("/staff/protocol", methods=["GET"])
@@ -121,10 +134,24 @@ def list_entries(args):
 @blp.arguments(StaffRangeQuery, location="query")
 @blp.response(200, StaffEntryListSchema)
 def list_staff_entries(args, study_id):
+    """A page of a participant's entries: the newest `limit` of from..to before `before`."""
+    db = get_db()
     participant = scoped_participant(study_id)
     first, last = service.expected_range(current_study(), participant)
     start, end = args.get("from_", first), args.get("to", last)
-    return {"entries": staff.with_corrections(get_db(), current_study(), participant, start, end)}
+    limit = args["limit"]
+    dates, total = queries.entry_page(
+        db, participant["id"], start, end, before=args.get("before"), limit=limit + 1
+    )
+    page = dates[:limit]
+    entries = (
+        staff.with_corrections(db, current_study(), participant, page[-1], page[0]) if page else []
+    )
+    return {
+        "entries": entries,
+        "total": total,
+        "next_before": page[-1] if len(dates) > limit else None,
+    }
 
 
 @blp.route("/staff/participants/<study_id>/entries/<date:day>", methods=["PUT"])

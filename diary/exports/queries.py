@@ -2,15 +2,60 @@
 
 Every statement joins participants and sites and filters on `p.site_id IN (...)`
 (None: every site) and, optionally, on one site code; a code outside the
-caller's sites therefore yields no rows, never another site's data.
+caller's sites therefore yields no rows, never another site's data. A period
+(first and last diary date) keeps the rows dated in it: entries and doses by
+their date, flags that overlap it, adverse events by onset, questionnaires by
+due date, signatures by when they were signed (in the study's time zone).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlite_utils import Database
+
+from .. import clock
+
+
+@dataclass(frozen=True)
+class Period:
+    """Diary dates first..last (both included); `timezone` (the study's) cuts instants."""
+
+    first: date
+    last: date
+    timezone: str
+
+    @classmethod
+    def asked(cls, first: date | None, last: date | None, timezone: str) -> Period | None:
+        """The period a query string's `from`/`to` name (either may be left open)."""
+        if first is None and last is None:
+            return None
+        return cls(
+            first or date(clock.FIRST_YEAR, 1, 1), last or date(clock.LAST_YEAR, 12, 31), timezone
+        )
+
+    def dates(self) -> list[str]:
+        return [self.first.isoformat(), self.last.isoformat()]
+
+    def instants(self) -> list[str]:
+        """[start, end): the study zone's midnight before `first` and after `last`."""
+        return [
+            clock.iso(clock.local_instant(day, time(0), self.timezone))
+            for day in (self.first, self.last + timedelta(days=1))
+        ]
+
+
+def _dated(
+    where: str, params: list[Any], period: Period | None, clause: str, values: list[Any]
+) -> tuple[str, list[Any]]:
+    """`where` narrowed to the period (`clause` with `values` bound) when there is one."""
+    if period is None:
+        return where, params
+    return f"{where} AND {clause}", [*params, *values]
+
 
 _FIRST_INJECTION = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
 # When the participant's data was closed at export time: their lock, else the study freeze.
@@ -47,8 +92,13 @@ def participants(db: Database, site_ids, site_code: str | None) -> list[dict[str
     )
 
 
-def entries(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def entries(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     where, params = _scope(site_ids, site_code)
+    where, params = _dated(
+        where, params, period, "e.date BETWEEN ? AND ?", period and period.dates()
+    )
     return list(
         db.query(
             f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection, e.*,"
@@ -61,8 +111,13 @@ def entries(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any
     )
 
 
-def doses(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def doses(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     where, params = _scope(site_ids, site_code)
+    where, params = _dated(
+        where, params, period, "e.date BETWEEN ? AND ?", period and period.dates()
+    )
     return list(
         db.query(
             f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
@@ -75,8 +130,18 @@ def doses(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]
     )
 
 
-def flags(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def flags(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     where, params = _scope(site_ids, site_code)
+    # A flag whose dates overlap the period.
+    where, params = _dated(
+        where,
+        params,
+        period,
+        "f.first_date <= ? AND f.last_date >= ?",
+        period and period.dates()[::-1],
+    )
     return list(
         db.query(
             "SELECT f.id, p.study_id, s.code AS site, f.kind, f.severity, f.status,"
@@ -94,8 +159,13 @@ def flags(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]
     )
 
 
-def adverse_events(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def adverse_events(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     where, params = _scope(site_ids, site_code)
+    where, params = _dated(
+        where, params, period, "a.onset_date BETWEEN ? AND ?", period and period.dates()
+    )
     return list(
         db.query(
             f"SELECT a.id, p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
@@ -120,9 +190,14 @@ def adverse_events(db: Database, site_ids, site_code: str | None) -> list[dict[s
     )
 
 
-def questionnaire_responses(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def questionnaire_responses(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     """Every answered or missed questionnaire occurrence in scope, with its response."""
     where, params = _scope(site_ids, site_code)
+    where, params = _dated(
+        where, params, period, "o.due_date BETWEEN ? AND ?", period and period.dates()
+    )
     return list(
         db.query(
             f"SELECT p.study_id, s.code AS site, {_FIRST_INJECTION} AS first_injection,"
@@ -161,9 +236,14 @@ def data_state(db: Database, site_ids, site_code: str | None) -> dict[str, Any]:
     }
 
 
-def signatures(db: Database, site_ids, site_code: str | None) -> list[dict[str, Any]]:
+def signatures(
+    db: Database, site_ids, site_code: str | None, period: Period | None = None
+) -> list[dict[str, Any]]:
     """Every electronic signature in scope, oldest first, with what invalidated it."""
     where, params = _scope(site_ids, site_code)
+    where, params = _dated(
+        where, params, period, "g.signed_at >= ? AND g.signed_at < ?", period and period.instants()
+    )
     return list(
         db.query(
             "SELECT g.id, p.study_id, s.code AS site, g.record_type, g.record_id, g.up_to,"

@@ -63,10 +63,12 @@ def score_names(study: Study) -> list[str]:
     return names
 
 
-def responses_table(db: Database, study: Study, site_ids, site_code: str | None, **_: Any) -> Table:
+def responses_table(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_: Any
+) -> Table:
     names = score_names(study)
     rows = []
-    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code)):
+    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code, period)):
         rows.append(
             [
                 r["study_id"],
@@ -112,10 +114,11 @@ def items_table(
     site_code: str | None,
     *,
     instruments: Mapping[str, Instrument],
+    period=None,
     **_: Any,
 ) -> Table:
     rows = []
-    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code)):
+    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code, period)):
         instrument = instruments.get(r["instrument"])
         for link_id, value in r["answers"].items():
             item = instrument.item(link_id) if instrument else None
@@ -147,10 +150,11 @@ def bundle(
     site_code: str | None,
     *,
     instruments: Mapping[str, Instrument],
+    period=None,
 ) -> dict[str, Any]:
     """A FHIR R4 Bundle (collection) with one QuestionnaireResponse per answered one."""
     entries = []
-    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code)):
+    for r in decoded(queries.questionnaire_responses(db, site_ids, site_code, period)):
         instrument = instruments.get(r["instrument"])
         if r["status"] != "completed" or instrument is None:
             continue

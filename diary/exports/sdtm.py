@@ -449,10 +449,10 @@ def dm(db: Database, study: Study, site_ids, site_code) -> list[dict[str, Any]]:
 
 
 def qs(
-    db: Database, study: Study, site_ids, site_code, instruments=None
+    db: Database, study: Study, site_ids, site_code, instruments=None, period=None
 ) -> tuple[list[dict], list[dict]]:
     rows = []
-    for e in queries.entries(db, site_ids, site_code):
+    for e in queries.entries(db, site_ids, site_code, period):
         for field, (testcd, test) in PAIN_TESTS.items():
             value = e[field]
             rows.append(
@@ -472,7 +472,7 @@ def qs(
                     "_entry": e,
                 }
             )
-    responses = queries.questionnaire_responses(db, site_ids, site_code)
+    responses = queries.questionnaire_responses(db, site_ids, site_code, period)
     for r in questionnaire_exports.decoded(responses):
         instrument = (instruments or {}).get(r["instrument"])
         if r["status"] == "completed" and instrument is not None:
@@ -510,9 +510,11 @@ def _decode(code: str) -> str:
     return code.split("_")[0].upper()
 
 
-def cm(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], list[dict]]:
+def cm(
+    db: Database, study: Study, site_ids, site_code, period=None
+) -> tuple[list[dict], list[dict]]:
     rows, supp = [], []
-    for d in queries.doses(db, site_ids, site_code):
+    for d in queries.doses(db, site_ids, site_code, period):
         drug = study.drug(d["drug"])
         unit = drug.unit if drug else ""
         day = sdtm_day(d["first_injection"], d["date"])
@@ -560,7 +562,9 @@ def cm(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], lis
     return rows, supp
 
 
-def ae(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], list[dict]]:
+def ae(
+    db: Database, study: Study, site_ids, site_code, period=None
+) -> tuple[list[dict], list[dict]]:
     rows = [
         {
             "STUDYID": study.id,
@@ -593,7 +597,7 @@ def ae(db: Database, study: Study, site_ids, site_code) -> tuple[list[dict], lis
             "AEDTC": a["recorded_at"][:10],
             "_ae": a,
         }
-        for a in queries.adverse_events(db, site_ids, site_code)
+        for a in queries.adverse_events(db, site_ids, site_code, period)
     ]
     _seq(rows, "AESEQ")
     supp = []
@@ -707,12 +711,13 @@ def define_csv(study: Study) -> Table:
 
 
 def tables(
-    db: Database, study: Study, site_ids, site_code: str | None, instruments=None
+    db: Database, study: Study, site_ids, site_code: str | None, instruments=None, period=None
 ) -> dict[str, Table]:
-    """Every dataset of the package, by name."""
-    qs_rows, suppqs = qs(db, study, site_ids, site_code, instruments)
-    cm_rows, suppcm = cm(db, study, site_ids, site_code)
-    ae_rows, suppae = ae(db, study, site_ids, site_code)
+    """Every dataset of the package, by name; in a period, DM keeps every participant in
+    scope and the other domains the records dated in it."""
+    qs_rows, suppqs = qs(db, study, site_ids, site_code, instruments, period)
+    cm_rows, suppcm = cm(db, study, site_ids, site_code, period)
+    ae_rows, suppae = ae(db, study, site_ids, site_code, period)
     return {
         "DM": _table(DM, dm(db, study, site_ids, site_code)),
         "QS": _table(QS, qs_rows),

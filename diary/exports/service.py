@@ -37,27 +37,37 @@ class Export:
     rows: dict[str, int]
 
 
-def filename(study: Study, name: str, site_code: str | None, now: datetime) -> str:
-    """e.g. BMMSC-LBP_entries_SITE-A_2026-03-02.csv (date in the study's zone)."""
+def filename(
+    study: Study,
+    name: str,
+    site_code: str | None,
+    now: datetime,
+    period: export_queries.Period | None = None,
+) -> str:
+    """e.g. BMMSC-LBP_entries_SITE-A_2026-03-02.csv (date in the study's zone), with the
+    period's dates when there is one: ..._SITE-A_2026-01-01-to-2026-01-31_2026-03-02.csv."""
     stem, ext = name.rsplit(".", 1)
     today = clock.local_date(now, study.timezone).isoformat()
-    return f"{study.id}_{stem}_{site_code or 'all-sites'}_{today}.{ext}"
+    dates = f"_{period.first}-to-{period.last}" if period else ""
+    return f"{study.id}_{stem}_{site_code or 'all-sites'}{dates}_{today}.{ext}"
 
 
-def _build(db: Database, study: Study, name: str, site_ids, site_code, now) -> Export:
+def _build(db: Database, study: Study, name: str, site_ids, site_code, now, period) -> Export:
     instruments = catalog.current()
     if name == "questionnaire_responses.json":
-        bundle = questionnaires.bundle(db, study, site_ids, site_code, instruments=instruments)
+        bundle = questionnaires.bundle(
+            db, study, site_ids, site_code, instruments=instruments, period=period
+        )
         return Export(
-            filename(study, name, site_code, now),
+            filename(study, name, site_code, now, period),
             "application/fhir+json",
             (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
             {"questionnaire_responses": len(bundle["entry"])},
         )
     if name == "sdtm.zip":
-        datasets = sdtm.tables(db, study, site_ids, site_code, instruments)
+        datasets = sdtm.tables(db, study, site_ids, site_code, instruments, period)
         return Export(
-            filename(study, name, site_code, now),
+            filename(study, name, site_code, now, period),
             "application/zip",
             sdtm.package(
                 study,
@@ -70,9 +80,11 @@ def _build(db: Database, study: Study, name: str, site_ids, site_code, now) -> E
             ),
             {k: len(t.rows) for k, t in datasets.items()},
         )
-    table = CSV_EXPORTS[name](db, study, site_ids, site_code, now=now, instruments=instruments)
+    table = CSV_EXPORTS[name](
+        db, study, site_ids, site_code, now=now, instruments=instruments, period=period
+    )
     return Export(
-        filename(study, name, site_code, now),
+        filename(study, name, site_code, now, period),
         "text/csv; charset=utf-8",
         tables.to_csv(table).encode("utf-8"),
         {name.rsplit(".", 1)[0]: len(table.rows)},
@@ -90,16 +102,18 @@ def export(
     staff_id: int | None,
     client: str | None,
     now: datetime,
+    period: export_queries.Period | None = None,
 ) -> Export:
-    """Read the export from one snapshot, then audit it (who, which sites, how many rows)
-    and log the read (who, from where, which export; its site when it holds one site's)."""
+    """Read the export from one snapshot, then audit it (who, which sites and dates, how
+    many rows) and log the read (who, from where, which export; its site when it holds
+    one site's). With a `period`, only the records dated in it (queries.Period)."""
     if name not in NAMES:
         raise not_found(f"No export {name}; there are {', '.join(NAMES)}.")
     scope = None if site_ids is None else frozenset(site_ids)
     # A read transaction: every table of the package comes from the same snapshot,
     # without holding the write lock while it is built.
     with transaction(db, immediate=False):
-        result = _build(db, study, name, scope, site_code, now)
+        result = _build(db, study, name, scope, site_code, now, period)
         site = auth_queries.site_by_code(db, site_code) if site_code else None
     in_scope = site is not None and (scope is None or site["id"] in scope)
     if in_scope:
@@ -111,6 +125,7 @@ def export(
     after: dict[str, Any] = {
         "site": site_code,
         "scope": "all" if scope is None else sorted(scope),
+        **({"from": period.first.isoformat(), "to": period.last.isoformat()} if period else {}),
         "rows": result.rows,
         "filename": result.filename,
     }

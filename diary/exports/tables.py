@@ -120,9 +120,11 @@ ENTRY_COLUMNS = (
 )
 
 
-def entries(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+def entries(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_
+) -> Table:
     rows = []
-    for e in queries.entries(db, site_ids, site_code):
+    for e in queries.entries(db, site_ids, site_code, period):
         unconverted = json.loads(e["mme_unconverted"])
         rows.append(
             {
@@ -156,9 +158,11 @@ DOSE_COLUMNS = (
 )
 
 
-def doses(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+def doses(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_
+) -> Table:
     rows = []
-    for d in queries.doses(db, site_ids, site_code):
+    for d in queries.doses(db, site_ids, site_code, period):
         drug = study.drug(d["drug"])
         factor = study.factors.get(d["drug"])
         dose_mme = (
@@ -204,14 +208,16 @@ FLAG_COLUMNS = (
 _FREE_TEXT = frozenset({"note", "resolution_note", "comment"})
 
 
-def flags(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+def flags(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_
+) -> Table:
     rows = [
         {
             **f,
             "flag_id": f["id"],
             "detail": {k: v for k, v in json.loads(f["detail"]).items() if k not in _FREE_TEXT},
         }
-        for f in queries.flags(db, site_ids, site_code)
+        for f in queries.flags(db, site_ids, site_code, period)
     ]
     return _table(FLAG_COLUMNS, rows)
 
@@ -258,7 +264,9 @@ def signature_status(row: dict[str, Any]) -> str:
     return "invalidated" if row["ever_signed"] else "unsigned"
 
 
-def adverse_events(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+def adverse_events(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_
+) -> Table:
     rows = [
         {
             **a,
@@ -268,7 +276,7 @@ def adverse_events(db: Database, study: Study, site_ids, site_code: str | None, 
             "seriousness_criteria": json.loads(a["seriousness_criteria"]),
             "signature_status": signature_status(a),
         }
-        for a in queries.adverse_events(db, site_ids, site_code)
+        for a in queries.adverse_events(db, site_ids, site_code, period)
     ]
     return _table(AE_COLUMNS, rows)
 
@@ -299,9 +307,19 @@ ADHERENCE_COLUMNS = (
 
 
 def adherence_table(
-    db: Database, study: Study, site_ids, site_code: str | None, *, now: datetime, **_
+    db: Database, study: Study, site_ids, site_code: str | None, *, now: datetime, period=None, **_
 ) -> Table:
-    report = adherence.report(db, study, site_ids, now=now, site_code=site_code)
+    """Expected and entered dates per participant; in a period, the overall counts are
+    those of its dates (the last-7 columns stay the latest seven closed dates)."""
+    report = adherence.report(
+        db,
+        study,
+        site_ids,
+        now=now,
+        site_code=site_code,
+        start=period.first if period else None,
+        end=period.last if period else None,
+    )
     rows = [
         {
             **r,
@@ -340,7 +358,9 @@ SIGNATURE_COLUMNS = (
 )
 
 
-def signatures_table(db: Database, study: Study, site_ids, site_code: str | None, **_) -> Table:
+def signatures_table(
+    db: Database, study: Study, site_ids, site_code: str | None, *, period=None, **_
+) -> Table:
     """The investigators' electronic signatures as printed (21 CFR 11.50): who, when,
     what it means, the hash of the record version signed, and whether it still holds."""
     rows = [
@@ -350,7 +370,7 @@ def signatures_table(db: Database, study: Study, site_ids, site_code: str | None
             # A casebook is named by its study ID; the other records by their number.
             "record_id": g["study_id"] if g["record_type"] == "participant" else g["record_id"],
         }
-        for g in queries.signatures(db, site_ids, site_code)
+        for g in queries.signatures(db, site_ids, site_code, period)
     ]
     return _table(SIGNATURE_COLUMNS, rows)
 

@@ -13,6 +13,7 @@ from ..audit.schemas import AccessCsvQuerySchema
 from ..db import get_db
 from ..schemas import Blueprint
 from ..study import current_study
+from . import queries as export_queries
 from . import service
 from .schemas import ExportQuery
 
@@ -40,9 +41,11 @@ blp = Blueprint("exports", __name__, description="Exports for the statisticians 
     },
 )
 def download(args, name):
+    study = current_study()
+    period = export_queries.Period.asked(args.get("from_"), args.get("to"), study.timezone)
     result = service.export(
         get_db(),
-        current_study(),
+        study,
         name,
         site_ids=current_user.site_ids,
         site_code=args.get("site"),
@@ -50,6 +53,7 @@ def download(args, name):
         staff_id=current_user.staff_id,
         client=request.remote_addr,
         now=clock.now(),
+        period=period,
     )
     return _attachment(result)
 

@@ -66,14 +66,14 @@ def _decoded(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return row
 
 
-def list_participants(
-    db: Database,
-    site_ids=None,
+def _list_filter(
+    site_ids,
     *,
     site_code: str | None = None,
     search: str | None = None,
-    limit: int = 500,
-) -> list[dict[str, Any]]:
+    injected_from: date | None = None,
+    injected_to: date | None = None,
+) -> tuple[str, list[Any]]:
     where, params = _site_filter(site_ids)
     clauses = [where]
     if site_code:
@@ -83,8 +83,40 @@ def list_participants(
         clauses.append("p.study_id LIKE ? ESCAPE '\\'")
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params.append(f"%{escaped}%")
-    sql = f"{_SUMMARY} WHERE {' AND '.join(clauses)} ORDER BY p.study_id LIMIT ?"
+    # Day 0 (the first injection) within the dates asked for.
+    first = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
+    if injected_from:
+        clauses.append(f"{first} >= ?")
+        params.append(injected_from.isoformat())
+    if injected_to:
+        clauses.append(f"{first} <= ?")
+        params.append(injected_to.isoformat())
+    return " AND ".join(clauses), params
+
+
+def list_participants(
+    db: Database,
+    site_ids=None,
+    *,
+    after: str | None = None,
+    limit: int = 500,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """Participants by study ID, the first `limit` after the study ID `after`; `filters`:
+    a site code, part of the study ID (search), the first injection's dates (from, to)."""
+    where, params = _list_filter(site_ids, **filters)
+    if after is not None:
+        where += " AND p.study_id > ?"
+        params.append(after)
+    sql = f"{_SUMMARY} WHERE {where} ORDER BY p.study_id LIMIT ?"
     return [_decoded(r) for r in db.query(sql, [*params, limit])]
+
+
+def count_participants(db: Database, site_ids=None, **filters: Any) -> int:
+    """How many participants list_participants lists with no limit."""
+    where, params = _list_filter(site_ids, **filters)
+    sql = f"SELECT count(*) FROM participants p JOIN sites s ON s.id = p.site_id WHERE {where}"
+    return db.execute(sql, params).fetchone()[0]
 
 
 def injections(db: Database, participant_id: int) -> list[date]:

@@ -1,6 +1,14 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, Day, HHMMField, StrictSchema, TimeZoneField
+from ..schemas import (
+    SITE_CODE,
+    STUDY_ID,
+    DateRangeQuery,
+    Day,
+    HHMMField,
+    StrictSchema,
+    TimeZoneField,
+)
 from ..signoff.schemas import LockStateSchema
 from ..study import current_study
 
@@ -140,9 +148,20 @@ class VoidedInjectionSchema(Schema):
     )
 
 
-class ListQuerySchema(StrictSchema):
+PAGE_MAX = 200  # participants in one page of the staff list
+
+
+class ListQuerySchema(DateRangeQuery):
+    """The staff list's filters (`from`/`to`: the first injection, day 0, between these
+    dates) and its page: `limit` participants by study ID, after the study ID `after`."""
+
     site = fields.String(validate=SITE_CODE)
     q = fields.String(validate=validate.Length(max=40))
+    after = fields.String(
+        validate=validate.Length(1, 40),
+        metadata={"description": "the last study ID of the page before (next_after)"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, PAGE_MAX))
 
 
 class ParticipantSchema(Schema):
@@ -179,6 +198,13 @@ class ParticipantSchema(Schema):
 
 class ParticipantListSchema(Schema):
     participants = fields.List(fields.Nested(ParticipantSchema), required=True)
+    total = fields.Integer(
+        required=True, metadata={"description": "participants matching the filters, all pages"}
+    )
+    next_after = fields.String(
+        allow_none=True,
+        metadata={"description": "pass as `after` for the next page (null: this is the last)"},
+    )
 
 
 class ActivationCodeSchema(Schema):

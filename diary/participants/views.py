@@ -170,16 +170,27 @@ def _code_body(study_id: str, issued: service.IssuedCode) -> dict:
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, ParticipantListSchema)
 def list_participants(args):
+    """A page of the participants of the caller's sites, by study ID."""
     db = get_db()
+    filters = {
+        "site_code": args.get("site"),
+        "search": args.get("q"),
+        "injected_from": args.get("from_"),
+        "injected_to": args.get("to"),
+    }
+    limit = args["limit"]
     rows = queries.list_participants(
-        db, current_user.site_ids, site_code=args.get("site"), search=args.get("q")
+        db, current_user.site_ids, after=args.get("after"), limit=limit + 1, **filters
     )
-    extra = adherence.list_columns(db, current_study(), rows, now=clock.now())
+    page = rows[:limit]
+    extra = adherence.list_columns(db, current_study(), page, now=clock.now())
     return {
         "participants": [
             {**r, **extra[r["id"]], "notifications_enabled": bool(r["notifications_enabled"])}
-            for r in rows
-        ]
+            for r in page
+        ],
+        "total": queries.count_participants(db, current_user.site_ids, **filters),
+        "next_after": page[-1]["study_id"] if len(rows) > limit else None,
     }
 
 
