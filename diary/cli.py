@@ -395,22 +395,33 @@ def reset_link(email):
     click.echo(f"works once, until {clock.iso(expires)}", err=True)
 
 
+DEMO_STAFF = (
+    # e-mail, role, sites, full name
+    ("coordinator@demo.test", "coordinator", ["DEMO"], "Casey Coordinator"),
+    ("investigator@demo.test", "investigator", ["DEMO"], "Dr Ines Investigator"),
+    ("admin@demo.test", "admin", [], "Alex Admin"),
+)
+
+
+def _demo_password(role: str) -> str:
+    """A password of its own for each demo account: 'demo-coordinator-7KQM-2XPD-9RTA'."""
+    from .auth import codes
+
+    return f"demo-{role}-{codes.new_code()}"
+
+
 @diary.command("demo")
-@click.option("--password", default="demo-coordinator-pass", show_default=True)
-def demo(password):
+def demo():
     """Create a demo site, staff logins and participants (two with three weeks of diary);
-    print the logins and a fresh participant's activation code."""
+    print a fresh participant's activation code, and the logins when it makes them."""
     db = _db()
     now = clock.now()
     study = current_study()
-    email = "coordinator@demo.test"
-    first_run = auth_queries.staff_by_email(db, email) is None
+    first_run = auth_queries.staff_by_email(db, DEMO_STAFF[0][0]) is None
+    logins = []
     if first_run:
-        for address, role, sites, name in (
-            (email, "coordinator", ["DEMO"], "Casey Coordinator"),
-            ("investigator@demo.test", "investigator", ["DEMO"], "Dr Ines Investigator"),
-            ("admin@demo.test", "admin", [], "Alex Admin"),
-        ):
+        for address, role, sites, name in DEMO_STAFF:
+            password = _demo_password(role)
             _create_staff(
                 db,
                 email=address,
@@ -420,6 +431,7 @@ def demo(password):
                 now=now,
                 full_name=name,
             )
+            logins.append((role, address, password))
     n = 1
     while participant_queries.get_by_study_id(db, f"LBP-{n:03d}"):
         n += 1
@@ -438,9 +450,15 @@ def demo(password):
     if first_run:
         _demo_history(db, now=now)
     click.echo(f"Staff console: {current_app.config['DIARY_BASE_URL']}/staff/")
-    click.echo(f"  coordinator: {email} / {password}")
-    click.echo(f"  investigator: investigator@demo.test / {password}")
-    click.echo(f"  admin: admin@demo.test / {password}")
+    if logins:
+        for role, address, password in logins:
+            click.echo(f"  {role}: {address} / {password}")
+        click.echo("  (a password per role, shown only now: note them)")
+    else:
+        click.echo(
+            "  logins: coordinator@, investigator@ and admin@demo.test, with the passwords"
+            " printed when the demo was made (`flask diary reset-link EMAIL` sets a new one)"
+        )
     click.echo(f"Participant app: {current_app.config['DIARY_BASE_URL']}/")
     click.echo(f"  {study_id} activation code: {issued.code}")
     click.echo(f"  activation link: {issued.url}")
@@ -480,13 +498,16 @@ def _demo_history(db, *, now) -> None:
                 20: {"symptoms": ["hospital_or_er_visit"]},
             },
         ),
-        "LBP-102": (10, 3, 0, {7: "oxy", 8: "oxy", 9: "oxy"}),
+        # No opioids for two weeks and a half, then three days above the 50 MME line.
+        "LBP-102": (21, 3, 0, {18: "oxy", 19: "oxy", 20: "oxy"}),
     }
+    cfg = current_app.config
     for study_id, (days, pain, mme, special) in plans.items():
         if participant_queries.get_by_study_id(db, study_id):
             continue
         first = today - timedelta(days=days)
-        _enroll(
+        enrolled = clock.local_instant(first, time(9, 0), tz)
+        issued = _enroll(
             db,
             study_id=study_id,
             site_code="DEMO",
@@ -494,8 +515,19 @@ def _demo_history(db, *, now) -> None:
             injection_date=first.isoformat(),
             back_pain=pain,
             mme=mme,
-            now=clock.local_instant(first, time(9, 0), tz),
+            now=enrolled,
         )
+        # The participant activates the app at the clinic, as their entries imply.
+        with transaction(db):
+            participants.activate(
+                db,
+                code=issued.code,
+                client_key="demo",
+                secret_key=cfg["SECRET_KEY"],
+                max_failures=cfg["ACTIVATION_MAX_FAILURES"],
+                window=cfg["ACTIVATION_FAILURE_WINDOW"],
+                now=enrolled + timedelta(minutes=20),
+            )
         participant = participant_queries.get_by_study_id(db, study_id)
         actor = audit.Actor("participant", str(participant["id"]), study_id)
         for offset in range(days):

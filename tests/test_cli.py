@@ -212,7 +212,8 @@ def test_demo_prints_a_login_and_a_code(app, new_client, login):
     assert result.exit_code == 0, result.output
     code = re.search(r"activation code: (\S+)", result.output).group(1)
     assert new_client().post("participant/activate", {"code": code}).status_code == 200
-    login("coordinator@demo.test", "demo-coordinator-pass")
+    password = re.search(r"coordinator: coordinator@demo\.test / (\S+)", result.output)
+    login("coordinator@demo.test", password.group(1))
     again = run(app, "demo")  # a second run adds a participant, not a second set of staff
     assert again.exit_code == 0 and "LBP-002" in again.output
 

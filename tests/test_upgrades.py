@@ -9,6 +9,7 @@ chain as that code wrote it (plain SHA-256, before it was keyed)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -20,20 +21,23 @@ from diary import db as db_module
 from diary.db import connect, migrate, migration_files
 
 SECRET = "upgrade-test-secret-key-0123456789-abcdefgh"
-PASSWORD = "demo-coordinator-pass"
 NAMES = [p.name for p in migration_files()]
 SKIP = {"schema_migrations", "sqlite_sequence"}
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    """Today's schema holding the demo study."""
+    """Today's schema holding the demo study; the coordinator's password, which the demo
+    prints once, is kept beside it (coordinator.password)."""
     path = tmp_path_factory.mktemp("reference") / "diary.sqlite3"
     app = migrated_app({"DIARY_DATABASE": str(path), "DIARY_SECRET_KEY": SECRET})
     runner = app.test_cli_runner()
     for args in (["demo"], ["run-jobs"]):
         result = runner.invoke(args=["diary", *args])
         assert result.exit_code == 0, result.output
+        if args == ["demo"]:
+            printed = re.search(r"coordinator: coordinator@demo\.test / (\S+)", result.output)
+            (path.parent / "coordinator.password").write_text(printed.group(1))
     return path
 
 
@@ -139,7 +143,10 @@ def test_a_database_at_every_earlier_migration_upgrades_with_its_data_and_audit_
     csrf = client.get("/api/v1/session").get_json()["csrf_token"]
     signed_in = client.post(
         "/api/v1/staff/login",
-        json={"email": "coordinator@demo.test", "password": PASSWORD},
+        json={
+            "email": "coordinator@demo.test",
+            "password": (reference.parent / "coordinator.password").read_text(),
+        },
         headers={"X-CSRF-Token": csrf},
     )
     assert signed_in.status_code == 200, signed_in.get_json()
