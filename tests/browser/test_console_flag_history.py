@@ -79,7 +79,7 @@ def test_the_mme_chart_marks_days_whose_opioid_has_no_factor(desk, make_staff, s
     marks = mme.locator(".chart-marker.incomplete title")
     expect(marks).to_have_count(2)
     assert all("Buprenorphine not converted" in t for t in marks.all_text_contents())
-    expect(mme.locator("desc")).to_contain_text("2 day(s) with an opioid that has no MME factor")
+    expect(mme.locator("desc")).to_contain_text("2 days with an opioid that has no MME factor")
     expect(page.get_by_text("MME incomplete (opioid without a factor)")).to_be_visible()
     # The new opioid was raised for review at once, with what it is.
     flags = page.get_by_role("region", name=re.compile("Flags"))
@@ -110,7 +110,7 @@ def test_admins_see_a_participant_the_closing_job_is_failing_on(desk, make_staff
     page = desk.page()
     desk.sign_in(page, "admin@study.test", route="#/audit")
     jobs = page.get_by_role("region", name="Scheduled jobs")
-    expect(jobs).to_contain_text("A job could not process 1 participant(s)")
+    expect(jobs).to_contain_text("A job could not process 1 participant.")
     failing = jobs.get_by_role("table", name="Participants a job is failing on")
     expect(failing).to_contain_text("LBP-002")
     expect(failing).not_to_contain_text("LBP-001")

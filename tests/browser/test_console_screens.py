@@ -97,7 +97,7 @@ def test_participant_charts_show_baselines_the_50_mme_line_and_flags(desk, make_
     assert len(tops) == 11
     assert max(tops[:3]) < line_y < min(tops[3:])
     expect(mme).to_have_attribute("aria-labelledby", re.compile(".+"))
-    expect(mme.locator("desc")).to_contain_text("3 day(s) above 50 MME")
+    expect(mme.locator("desc")).to_contain_text("3 days above 50 MME")
 
     pain = page.get_by_role("img", name=re.compile("^Pain of LBP-001"))
     expect(pain.locator(".chart-ref.baseline text")).to_have_text("Baseline back pain 4")
@@ -133,7 +133,7 @@ def test_the_console_draws_the_protocols_thresholds_not_its_own(desk, make_staff
         desk.sign_in(page, "coord@a.test", route="#/participants/LBP-001")
         mme = page.get_by_role("img", name=re.compile("^Daily MME of LBP-001"))
         expect(mme.locator(".chart-ref.threshold text")).to_have_text("55 MME")
-        expect(mme.locator("desc")).to_contain_text("3 day(s) above 55 MME")
+        expect(mme.locator("desc")).to_contain_text("3 days above 55 MME")
         expect(page.get_by_text("and the 55 MME line")).to_be_visible()
         temperature = page.get_by_role("listitem").filter(has_text="Temperature 38.4 °C")
         expect(temperature).to_have_count(1)

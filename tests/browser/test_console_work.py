@@ -297,7 +297,7 @@ def test_admin_browses_the_audit_trail_by_object_and_actor(desk, make_staff, stu
     page = desk.page()
     desk.sign_in(page, "admin@study.test", route="#/audit")
     expect(page.get_by_text(re.compile(r"Hash chain intact: \d+ rows checked\."))).to_be_visible()
-    page.get_by_label("Object type").fill("flag")
+    page.get_by_label("Object type").select_option("flag")
     page.get_by_label("Object ID").fill(str(flag))
     page.get_by_role("button", name="Show").click()
     rows = page.get_by_role("main").get_by_role("table").get_by_role("row")
@@ -305,7 +305,7 @@ def test_admin_browses_the_audit_trail_by_object_and_actor(desk, make_staff, stu
     expect(page).to_have_url(re.compile(rf"#/audit\?object_type=flag&object_id={flag}"))
     # Every row now is about that flag.
     for text in rows.locator("td:nth-child(5)").all_text_contents():
-        assert text.strip() == f"flag {flag}"
+        assert text.strip() == f"Flag {flag}"
 
     rows.filter(has_text="flag.acknowledge").get_by_role("link", name=re.compile("^staff ")).click()
     expect(page.get_by_label("Actor type")).to_have_value("staff")

@@ -163,6 +163,8 @@ export function dose(d) {
   return `${drug(d.drug)} ${num(d.strength)} ${unit} ${count}`;
 }
 
+const days = (n) => (n == null ? 'days unknown' : plural(n, 'day'));
+
 /** One line that says what a flag found. */
 export function flagSummary(flag) {
   const d = flag.detail || {};
@@ -173,15 +175,15 @@ export function flagSummary(flag) {
       return parts.join('; ') || 'Red-flag symptom';
     }
     case 'pain_flare':
-      return `Back pain up to ${d.max_back_pain ?? '?'} (baseline ${d.baseline_back_pain ?? '?'}), ${d.days ?? '?'} day(s)`;
+      return `Back pain up to ${d.max_back_pain ?? '?'} (baseline ${d.baseline_back_pain ?? '?'}), ${days(d.days)}`;
     case 'opioid_threshold':
       return `Up to ${num(d.max_mme)} MME per day`;
     case 'opioid_increase':
       return `Mean up to ${num(d.max_mean_mme)} MME per day (baseline ${num(d.baseline_mme)})`;
     case 'opioid_unconvertible':
-      return `${(d.drugs || []).map(drug).join(', ') || 'An opioid'} taken, not in the baseline and with no MME factor: the day's MME is incomplete, ${d.days ?? '?'} day(s)`;
+      return `${(d.drugs || []).map(drug).join(', ') || 'An opioid'} taken, not in the baseline and with no MME factor: the day's MME is incomplete, ${days(d.days)}`;
     case 'missed_entries':
-      return `${d.count ?? '?'} diary date(s) without an entry`;
+      return d.count == null ? 'Diary dates without an entry' : `${plural(d.count, 'diary date')} without an entry`;
     case 'questionnaire_missed':
       return `${d.title || d.instrument || 'A questionnaire'}: not answered in its window`;
     case 'questionnaire_answer':
@@ -195,6 +197,11 @@ export function num(v, digits = 1) {
   if (v == null || Number.isNaN(Number(v))) return '—';
   const f = 10 ** digits;
   return String(Math.round(Number(v) * f) / f);
+}
+
+/** "1 diary date", "3 diary dates": a count with the word that fits it. */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${Number(n) === 1 ? one : many}`;
 }
 
 export const pct = (v) => (v == null ? '—' : `${Math.round(Number(v) * 100)} %`);

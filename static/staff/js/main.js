@@ -85,7 +85,7 @@ async function loadSites() {
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;
     try {
-      const { participants: rows } = await get('/staff/participants');
+      const { participants: rows } = await get('/staff/participants?limit=200');
       const codes = [...new Set(rows.map((p) => p.site))].sort();
       ctx.sites = codes.map((code) => ({ code, name: code, timezone: null }));
     } catch {

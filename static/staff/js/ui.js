@@ -2,6 +2,7 @@
 // control gets a visible <label>; errors name the field they belong to.
 import { ApiError, Offline } from '../../js/api.js';
 import { add, h, notice, uid } from '../../js/dom.js';
+import { plural } from './labels.js';
 
 /** A labelled control: field('Study ID', h('input', {...}), {hint}). */
 export function field(text, control, { hint, className = 'field' } = {}) {
@@ -143,4 +144,28 @@ export function group(name, legend, children, { className = 'field radios', hint
 export function checkbox(name, text, { value, checked = false } = {}) {
   const id = uid('x');
   return h('div', { class: 'checkbox' }, h('input', { type: 'checkbox', name, id, value, checked }), h('label', { for: id }, text));
+}
+
+/** Under a paged list: how many of how many are shown (`total` null: not counted) and,
+ * while more remain, a button that loads the next page (`onMore`, its text `label`);
+ * after it, the first new row takes the focus. */
+export function pageControls({ shown, total = null, one, many = `${one}s`, step, list, onMore, label = null }) {
+  const done = !onMore || (total != null && shown >= total);
+  let text = `Showing ${plural(shown, one, many)}.`;
+  if (total != null) text = shown >= total ? `All ${plural(total, one, many)} shown.` : `Showing ${shown} of ${plural(total, one, many)}.`;
+  const status = shown || total ? h('p', { class: 'page-count' }, text) : null;
+  if (done) return h('div', { class: 'pager' }, status);
+  const next = total == null ? step : Math.min(step, total - shown);
+  const button = h('button', { type: 'button', class: 'btn' }, label || `Show ${next} more ${next === 1 ? one : many}`);
+  button.addEventListener('click', () => busy(button, async () => {
+    const before = shown;
+    if (await onMore() === false) return;
+    const row = list.querySelectorAll('tbody tr')[before];
+    const cell = row && row.querySelector('th, td');
+    if (cell) {
+      cell.tabIndex = -1;
+      cell.focus();
+    }
+  }));
+  return h('div', { class: 'pager' }, status, button);
 }

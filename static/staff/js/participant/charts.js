@@ -4,7 +4,7 @@
 import { chart, legend } from '../../../js/chart.js';
 import { addDays } from '../../../js/dates.js';
 import { h } from '../../../js/dom.js';
-import { DRUGS, FORMULARY, KINDS, SEVERITIES, STATUSES, THRESHOLDS, day, label, num } from '../labels.js';
+import { DRUGS, FORMULARY, KINDS, SEVERITIES, STATUSES, THRESHOLDS, day, label, num, plural } from '../labels.js';
 import { factorTable } from '../ui.js';
 
 export function participantCharts({ studyId, person, rows, flags, from, to, width }) {
@@ -32,7 +32,11 @@ export function participantCharts({ studyId, person, rows, flags, from, to, widt
       label: `MME incomplete: ${byDate.get(d).mme_unconverted.map((c) => (DRUGS[c] ? DRUGS[c][0] : c)).join(', ')} not converted`,
       className: 'chart-marker incomplete',
     }));
-  const incompleteText = incomplete.length ? ` ${incomplete.length} day(s) with an opioid that has no MME factor are marked.` : '';
+  const incompleteText = incomplete.length ? ` ${plural(incomplete.length, 'day')} with an opioid that has no MME factor ${incomplete.length === 1 ? 'is' : 'are'} marked.` : '';
+  // Days whose entry reports an opioid (converted or not): with none, an MME chart would
+  // show only an empty axis, so the period says so in words instead.
+  const opioidDays = dates.filter((d) => byDate.has(d)
+    && ((byDate.get(d).doses || []).length || byDate.get(d).mme > 0 || (byDate.get(d).mme_unconverted || []).length)).length;
   const flagText = shown.length ? ` ${shown.length} flag${shown.length === 1 ? '' : 's'} marked on the time axis.` : '';
   return [
     h('figure', { class: 'chart-card' },
@@ -55,13 +59,21 @@ export function participantCharts({ studyId, person, rows, flags, from, to, widt
         { label: 'Baseline back pain', className: 'baseline' },
         shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
       ].filter(Boolean))),
-    h('figure', { class: 'chart-card' },
+    opioidDays ? mmeFigure() : noOpioids(entered.length, person.baseline_mme),
+    h('details', { class: 'mme-sources' },
+      h('summary', {}, 'How the daily MME is calculated, and where each factor comes from'),
+      h('p', {}, 'Daily MME is the sum over the day’s doses of strength × units taken × the drug’s conversion factor (a fentanyl patch counts for each day worn). A drug with no factor is never counted as 0: the day shows it as not converted.'),
+      factorTable(FORMULARY)),
+  ];
+
+  function mmeFigure() {
+    return h('figure', { class: 'chart-card' },
       h('figcaption', {}, `Daily opioid use (MME) against the baseline${line == null ? '' : ` and the ${num(line)} MME line`}`),
       chart({
         dates, width, height: 220, markers: [...shown, ...incomplete],
         title: `Daily MME of ${studyId}, ${day(from)} to ${day(to)}`,
         description: mmeDays.length
-          ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}${line == null ? '' : `; ${overLine} day(s) above ${num(line)} MME`}.${flagText}${incompleteText}`
+          ? `Daily MME from ${num(Math.min(...mmeDays))} to ${num(Math.max(...mmeDays))}; baseline ${num(person.baseline_mme)}${line == null ? '' : `; ${plural(overLine, 'day')} above ${num(line)} MME`}.${flagText}${incompleteText}`
           : `No opioid data in this period. Baseline ${num(person.baseline_mme)} MME.${flagText}${incompleteText}`,
         bars: { label: 'MME', values: mme, className: 'chart-bars' },
         refs: [
@@ -75,10 +87,16 @@ export function participantCharts({ studyId, person, rows, flags, from, to, widt
         { label: 'Baseline MME', className: 'baseline' },
         shown.length ? { label: 'Flag (first date)', className: 'marker' } : null,
         incomplete.length ? { label: 'MME incomplete (opioid without a factor)', className: 'incomplete' } : null,
-      ].filter(Boolean))),
-    h('details', { class: 'mme-sources' },
-      h('summary', {}, 'How the daily MME is calculated, and where each factor comes from'),
-      h('p', {}, 'Daily MME is the sum over the day’s doses of strength × units taken × the drug’s conversion factor (a fentanyl patch counts for each day worn). A drug with no factor is never counted as 0: the day shows it as not converted.'),
-      factorTable(FORMULARY)),
-  ];
+      ].filter(Boolean)));
+  }
+}
+
+/** In place of the MME chart (an empty axis) when no entry of the period reports an opioid. */
+function noOpioids(entered, baseline) {
+  const text = entered === 0 ? 'No opioids in this period: it has no entries.'
+    : entered === 1 ? 'No opioids in this period: its one entry reports none.'
+      : `No opioids in this period: none of its ${entered} entries reports one.`;
+  return h('figure', { class: 'chart-card' },
+    h('figcaption', {}, 'Daily opioid use (MME)'),
+    h('p', { class: 'notice info no-opioids' }, `${text} Baseline ${num(baseline)} MME per day.`));
 }

@@ -3,7 +3,7 @@
 import { h } from '../../../js/dom.js';
 import {
   DRUGS, KINDS, RED_FLAGS, SEVERITIES, STATUSES, THRESHOLDS,
-  dateRange, day, dose, flagSummary, instant, label, num, outcomeText, symptom,
+  dateRange, day, dose, flagSummary, instant, label, num, outcomeText, plural, symptom,
 } from '../labels.js';
 import { badge, facts, table } from '../ui.js';
 
@@ -18,14 +18,28 @@ export function flagTable(studyId, flags) {
 ], flags, { empty: 'No flags.' });
 }
 
-/** The entries of a period, newest first, each with its versions and a Correct button. */
-export function entryTable(studyId, rows, { from, to, onCorrect }) {
-  const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
+/** What the entry list holds, naming only dates that have an entry: "All 21 entries,
+ * newest first: 16 Nov 2026 – 6 Dec 2026", "Showing the 50 newest of 730 entries…". */
+export function entrySummary(rows, total, { filtered = false, start = null } = {}) {
+  if (!total || !rows.length) {
+    return h('p', { class: 'hint' }, filtered ? 'No entries between these dates.'
+      : `No entries yet.${start ? ` The diary starts on ${day(start)} (day 0).` : ''}`);
+  }
+  const dates = rows.map((e) => e.date).sort();
+  const counted = plural(total, 'entry', 'entries');
+  const what = rows.length >= total
+    ? `${total === 1 ? 'One entry' : `All ${counted}`}${filtered ? ' between these dates' : ''}`
+    : `Showing the ${rows.length} newest of ${counted}${filtered ? ' between these dates' : ''}`;
   const syncedLate = rows.filter((e) => e.synced_late).length;
+  return h('p', { class: 'hint' }, `${what}${rows.length > 1 ? ', newest first' : ''}: ${dateRange(dates[0], dates[dates.length - 1])}`,
+    syncedLate ? `; ${syncedLate} synced late (made in time on the phone, received after the entry window closed)` : '',
+    '. Correcting an entry after its window is a documented data clarification: give the reason.');
+}
+
+/** Entries newest first, each with its versions and a Correct button. */
+export function entryTable(studyId, rows, { onCorrect }) {
+  const sorted = [...rows].sort((a, b) => (a.date < b.date ? 1 : -1));
   return [
-    h('p', { class: 'hint' }, `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'} from ${day(from)} to ${day(to)}, newest first`,
-      syncedLate ? `; ${syncedLate} synced late (made in time on the phone, received after the entry window closed)` : '',
-      '. Correcting an entry after its window is a documented data clarification: give the reason.'),
     table({ text: `Diary entries of ${studyId}`, hidden: true }, [
       { title: 'Date', cell: (e) => [day(e.date), timing(e)] },
       { title: 'Back', className: 'num', cell: (e) => String(e.back_pain) },

@@ -4,7 +4,7 @@
 // number their participants call. Every change asks why, for the audit trail.
 import { get, send } from '../../../js/api.js';
 import { h, notice } from '../../../js/dom.js';
-import { zones } from './enroll.js';
+import { zoneChooser } from '../zones.js';
 import { badge, busy, checkbox, field, group, put, select, showError, table } from '../ui.js';
 
 const ROLES = [['coordinator', 'Coordinator'], ['investigator', 'Investigator'], ['admin', 'Administrator']];
@@ -185,8 +185,7 @@ function render(root, ctx) {
   function siteFields(site = {}) {
     return [
       field('Name', h('input', { type: 'text', name: 'name', value: site.name || '', maxlength: 120, autocomplete: 'off' })),
-      field('Time zone', select('timezone', zones().map((z) => [z, z.replaceAll('_', ' ')]), site.timezone || 'America/Chicago'),
-        { hint: 'The default for its participants.' }),
+      zoneChooser(site.timezone || 'America/Chicago', { hint: 'The default for its participants.' }).el,
       field('Phone participants call', h('input', { type: 'tel', name: 'phone', value: site.phone || '', maxlength: 40, autocomplete: 'off', placeholder: '+1 312 555 0100' }),
         { hint: 'Shown as a call button in a participant\'s urgent-symptom advice.' }),
     ];

@@ -1,23 +1,31 @@
-// The audit trail (admins): browse by object and by actor, page back in time,
-// and see the result of the hash-chain check.
+// The audit trail (admins): browse by object type (the server's list), object, actor
+// and dates, page back in time, read each change as "field: old → new", and see the
+// result of the hash-chain check.
 import { get } from '../../../js/api.js';
-import { h, notice } from '../../../js/dom.js';
-import { field, put, query, select, showError, table } from '../ui.js';
+import { announce, h, notice } from '../../../js/dom.js';
+import { plural } from '../labels.js';
+import { field, pageControls, put, query, select, showError, table } from '../ui.js';
+import { changeList } from '../values.js';
 
 const date = (at) => new Date(at).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 const time = (at) => new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 const PAGE = 100;
-const FIELDS = ['object_type', 'object_id', 'actor_type', 'actor_id', 'study_id'];
+const FIELDS = ['object_type', 'object_id', 'actor_type', 'actor_id', 'study_id', 'from', 'to'];
 
 function render(root, ctx, { params }) {
   const input = (name, attrs = {}) => h('input', { type: 'text', name, value: params.get(name) || '', autocomplete: 'off', spellcheck: 'false', ...attrs });
-  const form = h('form', { class: 'filters', 'aria-label': 'Filter the audit trail', onsubmit },
-    field('Object type', input('object_type', { placeholder: 'flag, entry, participant…' })),
+  // The trail's own object types, in words, from the server (GET /staff/audit/object-types).
+  const typeChoice = select('object_type', [['', 'Any type']], '');
+  const typeWords = new Map();
+  const form = h('form', { class: 'filters', 'aria-label': 'Filter the audit trail', onsubmit, novalidate: true },
+    field('Object type', typeChoice),
     field('Object ID', input('object_id')),
     field('Actor type', select('actor_type', [['', 'Any actor'], ['staff', 'Staff'], ['participant', 'Participant'], ['system', 'System'], ['cli', 'Command line']], params.get('actor_type') || '')),
     field('Actor ID', input('actor_id')),
     field('Study ID', input('study_id')),
+    field('From date', input('from', { type: 'date' })),
+    field('To date', input('to', { type: 'date' })),
     h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Show')));
   const chain = h('div');
   const jobs = h('div', {}, h('p', { class: 'loading' }, 'Loading the scheduled jobs…'));
@@ -25,10 +33,27 @@ function render(root, ctx, { params }) {
   const more = h('div', { class: 'actions' });
   put(root, h('h1', {}, 'Audit trail'), chain,
     h('section', { class: 'card', 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Scheduled jobs'), jobs),
+    h('h2', {}, 'Changes, newest first'),
+    h('p', { class: 'lead' }, "Every change to the study's data and accounts. From date and To date are the study's days; times are shown in your browser's time zone."),
     form, list, more);
   let rows = [];
-  load();
+  loadTypes().then(() => load());
   loadJobs();
+
+  async function loadTypes() {
+    const wanted = params.get('object_type') || '';
+    let types = [];
+    try {
+      ({ object_types: types } = await get('/staff/audit/object-types'));
+    } catch {
+      // the filter offers "Any type" (and the one in the address) until the list answers
+    }
+    for (const t of types) typeWords.set(t.type, t.label);
+    const options = [['', 'Any type'], ...types.map((t) => [t.type, t.label])];
+    if (wanted && !typeWords.has(wanted)) options.push([wanted, wanted]);
+    typeChoice.replaceChildren(...select('object_type', options, wanted).children);
+    typeChoice.value = wanted;
+  }
 
   /** The latest run of each job, and every participant a job had to carry on without. */
   async function loadJobs() {
@@ -42,7 +67,7 @@ function render(root, ctx, { params }) {
     const when = (at) => (at ? `${date(at)} ${time(at)}` : '—');
     put(jobs,
       status.failures.length
-        ? notice('error', `A job could not process ${status.failures.length} participant(s). It carries on with everyone else and retries them on every run; correct their data (e.g. an injection date).`)
+        ? notice('error', `A job could not process ${plural(status.failures.length, 'participant')}. It carries on with everyone else and retries them on every run; correct their data (e.g. an injection date).`)
         : notice('done', 'No job is failing on any participant.'),
       status.failures.length ? table('Participants a job is failing on', [
         { title: 'Participant', cell: (f) => h('a', { href: `#/participants/${encodeURIComponent(f.study_id)}` }, f.study_id) },
@@ -75,9 +100,12 @@ function render(root, ctx, { params }) {
     try {
       body = await get(`/staff/audit${query({ ...filters, before_id: beforeId, limit: PAGE })}`);
     } catch (error) {
-      put(list, showError(null, error, 'Could not load the audit trail.'));
-      return;
+      put(beforeId ? more : list, showError(form, error, 'Could not load the audit trail.'));
+      if (!beforeId) more.replaceChildren();
+      return false;
     }
+    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    for (const p of form.querySelectorAll('.field-error')) p.hidden = true;
     showChain(body.chain);
     rows = beforeId ? [...rows, ...body.rows] : body.rows;
     put(list, table({ text: 'Audit trail, newest first', hidden: true }, [
@@ -88,15 +116,16 @@ function render(root, ctx, { params }) {
         r.actor_label ? h('span', { class: 'hint block' }, r.actor_label) : null] },
       { title: 'Action', cell: (r) => h('code', {}, r.action) },
       { title: 'Object', cell: (r) => h('a', { href: `#/audit${query({ object_type: r.object_type, object_id: r.object_id })}`, title: 'Show only this object' },
-        `${r.object_type}${r.object_id != null ? ` ${r.object_id}` : ''}`) },
+        `${typeWords.get(r.object_type) || r.object_type}${r.object_id != null ? ` ${r.object_id}` : ''}`) },
       { title: 'Change', className: 'wide', cell: (r) => change(r) },
     ], rows, { empty: 'No audit rows match.' }));
-    more.replaceChildren();
-    const next = body.next_before_id ?? (body.rows.length >= PAGE ? body.rows[body.rows.length - 1].id : null);
-    if (next) {
-      const last = next;
-      more.append(h('button', { type: 'button', class: 'btn', onclick: () => load(last) }, 'Show older rows'));
-    }
+    const next = body.next_before_id;
+    put(more, pageControls({
+      shown: rows.length, one: 'row', step: PAGE, list, label: `Show ${PAGE} older rows`,
+      onMore: next ? () => load(next) : null,
+    }));
+    if (beforeId) announce(`Showing ${plural(rows.length, 'row')}.`);
+    return true;
   }
 
   function showChain(c) {
@@ -110,25 +139,12 @@ function render(root, ctx, { params }) {
   }
 }
 
-function pretty(value) {
-  if (value == null || value === '') return null;
-  if (typeof value === 'string') {
-    try {
-      return JSON.stringify(JSON.parse(value));
-    } catch {
-      return value;
-    }
-  }
-  return JSON.stringify(value);
-}
-
+/** The row's reason and its values in words: "Back pain: 4 → 7" for a change, the
+ * values alone for a record made. */
 function change(r) {
-  const before = pretty(r.before);
-  const after = pretty(r.after);
   return [
     r.reason ? h('p', {}, h('strong', {}, 'Reason: '), r.reason) : null,
-    before ? h('p', { class: 'mono' }, h('strong', {}, 'Before: '), before) : null,
-    after ? h('p', { class: 'mono' }, h('strong', {}, 'After: '), after) : null,
+    changeList(r.before, r.after),
   ];
 }
 

@@ -8,25 +8,20 @@ import * as drafts from '../drafts.js';
 import { DRUGS } from '../labels.js';
 import { activationSheet } from '../sheet.js';
 import { busy, field, put, select, showError } from '../ui.js';
+import { zoneChooser } from '../zones.js';
 
 const DRAFT = 'enroll';
-
-export function zones() {
-  try {
-    return Intl.supportedValuesOf('timeZone');
-  } catch {
-    return ['America/Chicago', 'America/New_York', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'UTC'];
-  }
-}
 
 function render(root, ctx) {
   const sites = ctx.sites;
   const first = sites[0] || { code: '', timezone: 'America/Chicago' };
-  const zone = select('timezone', zones().map((z) => [z, z.replaceAll('_', ' ')]), first.timezone || 'America/Chicago');
+  // The server's zones, by country and city (it takes canonical names only).
+  const zone = zoneChooser(first.timezone || 'America/Chicago', { hint: 'Where the participant lives; diary dates follow it.' });
   const site = select('site', sites.map((s) => [s.code, s.name && s.name !== s.code ? `${s.code} – ${s.name}` : s.code]), first.code);
-  site.addEventListener('change', () => {
+  site.addEventListener('change', async () => {
     const chosen = sites.find((s) => s.code === site.value);
-    if (chosen && chosen.timezone) zone.value = chosen.timezone;
+    const fields = await zone.ready;
+    if (fields && chosen && chosen.timezone) fields.set(chosen.timezone);
   });
   const status = h('div');
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Enroll and create the activation code');
@@ -35,7 +30,7 @@ function render(root, ctx) {
     field('Study ID', h('input', { type: 'text', name: 'study_id', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'LBP-014' }),
       { hint: 'No name, e-mail or phone number: the diary stores none.' }),
     field('Site', site),
-    field('Time zone', zone, { hint: 'Where the participant lives; diary dates follow it.' }),
+    zone.el,
     field('First injection date (day 0)', h('input', { type: 'date', name: 'injection_date', required: true, value: localDate(first.timezone || undefined) })),
     field('Baseline back pain (0–10)', h('input', { type: 'number', name: 'baseline_back_pain', min: 0, max: 10, step: 1, required: true, inputmode: 'numeric' })),
     field('Baseline opioid use (MME per day)', h('input', { type: 'number', name: 'baseline_mme', min: 0, max: 50, step: 'any', required: true, inputmode: 'decimal' }),
@@ -43,13 +38,19 @@ function render(root, ctx) {
     h('fieldset', { class: 'field span checks' },
       h('legend', {}, 'Opioids taken at baseline'),
       h('p', { class: 'hint' }, 'A later opioid with no MME factor (such as buprenorphine) that is not ticked here raises a flag for review.'),
+      // The app's check style draws the box on the span (the input itself is hidden).
       ...Object.entries(DRUGS).map(([code, [name]]) => h('label', { class: 'check' },
-        h('input', { type: 'checkbox', name: 'baseline_opioids', value: code }), ` ${name}`))),
+        h('input', { type: 'checkbox', name: 'baseline_opioids', value: code }), h('span', {}, name)))),
     h('div', { class: 'span' }, status, h('div', { class: 'actions' }, submit)));
   const result = h('div');
   put(root, h('h1', {}, 'Enroll a participant'), form, result);
   if (!sites.length) put(status, notice('error', 'You have no site to enroll participants at.'));
+  const draft = drafts.load(DRAFT);
   if (drafts.keep(form, DRAFT)) put(status, notice('info', 'Your unsaved enrollment was restored.'));
+  // The zone's fields come with the server's list: a restored draft's zone is set then.
+  zone.ready.then((fields) => {
+    if (fields && draft && draft.timezone) fields.set(draft.timezone);
+  });
 
   async function onsubmit(event) {
     event.preventDefault();

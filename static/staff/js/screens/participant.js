@@ -9,17 +9,18 @@
 import { get, send } from '../../../js/api.js';
 import { addDays, localDate } from '../../../js/dates.js';
 import { announce, h, notice } from '../../../js/dom.js';
-import { DRUGS, PARTICIPANT_STATUSES, age, day, instant, label, num } from '../labels.js';
+import { DRUGS, PARTICIPANT_STATUSES, age, day, instant, label, num, plural } from '../labels.js';
 import { participantCharts } from '../participant/charts.js';
 import { participantForms } from '../participant/forms.js';
 import { aeCard } from '../participant/adverse.js';
 import { casebookSection, lockBanner } from '../participant/casebook.js';
 import { changeRequests } from '../participant/changes.js';
-import { entryTable, flagTable, questionnaireTable, reachability } from '../participant/tables.js';
+import { entrySummary, entryTable, flagTable, questionnaireTable, reachability } from '../participant/tables.js';
 import { activationSheet } from '../sheet.js';
-import { busy, facts, field, put, select, showError, table } from '../ui.js';
+import { busy, facts, field, pageControls, put, query, select, showError, table } from '../ui.js';
 
 const RANGES = [['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last 365 days']];
+const ENTRY_PAGE = 50; // entries per page of the list (a 24-month diary has 730)
 
 function render(root, ctx, { id: studyId, params }) {
   const path = `/staff/participants/${encodeURIComponent(studyId)}`;
@@ -32,7 +33,9 @@ function render(root, ctx, { id: studyId, params }) {
   let entryList = null;
   let person = null;
   let flags = [];
-  let rows = [];
+  let rows = []; // the charts' period
+  let entryRows = []; // the pages of the entry list loaded so far
+  let entryFilters = null;
   let range = params.get('days') || '30';
   const charts = h('div', { class: 'charts' });
   const profile = h('div');
@@ -66,8 +69,9 @@ function render(root, ctx, { id: studyId, params }) {
     rangePick.addEventListener('change', () => {
       range = rangePick.value;
       history.replaceState(null, '', `#/participants/${encodeURIComponent(studyId)}?days=${range}`);
-      loadEntries(entryList);
+      loadChartRows();
     });
+    entryFilters = entryFilterForm();
     put(body, 
       h('section', { class: 'card', 'aria-labelledby': 'p-profile' },
         h('h2', { id: 'p-profile' }, 'Profile'),
@@ -85,7 +89,7 @@ function render(root, ctx, { id: studyId, params }) {
       h('section', { class: 'card', 'aria-labelledby': 'p-flags' }, h('h2', { id: 'p-flags' }, 'Flags'), flagList),
       h('section', { class: 'card', 'aria-labelledby': 'p-aes' }, h('h2', { id: 'p-aes' }, 'Adverse events'), aeList),
       h('section', { class: 'card', 'aria-labelledby': 'p-signoff' }, h('h2', { id: 'p-signoff' }, 'Sign-off and lock'), signoff),
-      h('section', { class: 'card', 'aria-labelledby': 'p-entries' }, h('h2', { id: 'p-entries' }, 'Diary entries'), entryList),
+      h('section', { class: 'card', 'aria-labelledby': 'p-entries' }, h('h2', { id: 'p-entries' }, 'Diary entries'), entryFilters, entryList),
       h('section', { class: 'card', 'aria-labelledby': 'p-changes' }, h('h2', { id: 'p-changes' }, 'Change requests'), requests),
       h('section', { class: 'card', 'aria-labelledby': 'p-questionnaires' }, h('h2', { id: 'p-questionnaires' }, 'Questionnaires'), asked),
       h('section', { class: 'card', 'aria-labelledby': 'p-reach' }, h('h2', { id: 'p-reach' }, 'Reachability'), reach),
@@ -94,10 +98,10 @@ function render(root, ctx, { id: studyId, params }) {
       ctx, path, studyId, person: () => person,
       changed: (updated, message) => changed(tools, updated, message),
     });
-    changeRequests(requests, { ctx, path, studyId, person: () => person, loadEntries: () => loadEntries(entryList) });
+    changeRequests(requests, { ctx, path, studyId, person: () => person, loadEntries });
     loadFlags(flagList);
     loadAdverseEvents(aeList);
-    loadEntries(entryList);
+    loadEntries();
     loadReachability(reach);
     loadQuestionnaires(asked);
   }
@@ -188,18 +192,63 @@ function render(root, ctx, { id: studyId, params }) {
     }
   }
 
-  async function loadEntries(target) {
+  /** The charts' period and the entry list's first page, again (after a correction). */
+  async function loadEntries() {
+    await Promise.all([loadChartRows(), loadEntryPage()]);
+  }
+
+  /** Every entry of the charts' period (at most 365 days: one page of the API's). */
+  async function loadChartRows() {
     const { from, to } = period();
     try {
-      ({ entries: rows } = await get(`${path}/entries?from=${from}&to=${to}`));
+      ({ entries: rows } = await get(`${path}/entries?from=${from}&to=${to}&limit=366`));
     } catch (error) {
       rows = [];
-      put(target, showError(null, error, 'Could not load the diary entries.'));
-      drawCharts();
+      put(charts, showError(null, error, 'Could not load the diary entries.'));
       return;
     }
     drawCharts();
-    put(target, ...entryTable(studyId, rows, { from, to, onCorrect: forms.clarify }));
+  }
+
+  /** From and To for the entry list: empty, the whole diary. */
+  function entryFilterForm() {
+    const today = localDate(person.timezone);
+    const dateInput = (name) => h('input', { type: 'date', name, min: person.first_injection || null, max: today });
+    const form = h('form', { class: 'filters', 'aria-label': 'Entries between two dates', novalidate: true, onsubmit: (event) => {
+      event.preventDefault();
+      loadEntryPage();
+    } },
+    field('Entries from', dateInput('from')),
+    field('Entries to', dateInput('to')),
+    h('div', { class: 'field filter-action' }, h('button', { type: 'submit', class: 'btn' }, 'Show entries')));
+    return form;
+  }
+
+  /** The newest page of the list, or with `before` the page of older entries after it. */
+  async function loadEntryPage(before = null) {
+    const values = Object.fromEntries(new FormData(entryFilters));
+    const filtered = Boolean(values.from || values.to);
+    let body;
+    try {
+      body = await get(`${path}/entries${query({ from: values.from, to: values.to, before, limit: ENTRY_PAGE })}`);
+    } catch (error) {
+      put(before ? status : entryList, showError(entryFilters, error, 'Could not load the diary entries.'));
+      return false;
+    }
+    for (const el of entryFilters.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    for (const p of entryFilters.querySelectorAll('.field-error')) p.hidden = true;
+    entryRows = before ? [...entryRows, ...body.entries] : body.entries;
+    const tableBox = h('div', {}, entryRows.length ? entryTable(studyId, entryRows, { onCorrect: forms.clarify }) : null);
+    const next = body.next_before;
+    put(entryList,
+      entrySummary(entryRows, body.total, { filtered, start: person.first_injection }),
+      tableBox,
+      pageControls({
+        shown: entryRows.length, total: body.total, one: 'entry', many: 'entries', step: ENTRY_PAGE, list: entryList,
+        onMore: next ? () => loadEntryPage(next) : null,
+      }));
+    if (before) announce(`Showing ${entryRows.length} of ${plural(body.total, 'entry', 'entries')}.`);
+    return true;
   }
 
   async function loadReachability(target) {
