@@ -70,6 +70,16 @@ def study_data(app, participant_client, make_staff, login):
         listing = investigator.get("staff/flags?status=open").get_json()
         assert "flags" in listing, listing
         (flag,) = listing["flags"]
+        called = investigator.post(
+            f"staff/flags/{flag['id']}/contacts",
+            {
+                "attempted_at": "2026-03-04T08:45:00-06:00",
+                "method": "phone",
+                "outcome": "reached",
+                "note": "Fever gone this morning.",
+            },
+        )
+        assert called.status_code == 201, called.get_json()
         resolved = investigator.post(f"staff/flags/{flag['id']}/resolve", AE)
         assert resolved.status_code == 200, resolved.get_json()
     with at(2026, 3, 8, 12, 0):
@@ -115,7 +125,10 @@ def test_an_untouched_database_verifies_with_its_anchors(app, db, study_data):
     result = verify(app)
     assert result.exit_code == 0, result.output
     assert "chain keyed and intact" in result.output and "1 anchors hold" in result.output
-    assert "2 entries, 1 questionnaire responses, 1 adverse events match" in result.output
+    assert (
+        "2 entries, 1 questionnaire responses, 1 adverse events, 1 contact attempts match"
+        in result.output
+    )
     # Every row is signed with the key, none with a plain hash.
     assert {h[:12] for (h,) in db.execute("SELECT hash FROM audit_log")} == {audit.KEYED}
 
@@ -229,6 +242,7 @@ def test_an_edited_or_foreign_anchor_is_found(app, db, study_data):
         ("UPDATE adverse_events SET ctcae_grade = 1", "adverse event 1 differs"),
         ("UPDATE questionnaire_responses SET answers = '{}'", "questionnaire response"),
         ("DELETE FROM questionnaire_responses", "is recorded in audit row"),
+        ("UPDATE contact_attempts SET outcome = 'no_answer'", "contact attempt 1 differs"),
     ],
     ids=[
         "edit-entry",
@@ -239,6 +253,7 @@ def test_an_edited_or_foreign_anchor_is_found(app, db, study_data):
         "edit-ae",
         "edit-response",
         "delete-response",
+        "edit-contact",
     ],
 )
 def test_a_direct_edit_of_diary_data_is_named(app, db, study_data, statement, named):

@@ -6,7 +6,8 @@ same transaction as the audit row that records its new values; someone who edits
 table with the file (the sqlite3 shell, a script) writes no audit row. `check` reads
 every current row the way the application does, compares it with its last audit row,
 and names each one that differs, has no audit row, or is gone although its audit
-rows say it exists. Signatures are checked by signoff.signatures.problems.
+rows say it exists: entries (with doses), questionnaire responses, adverse events and
+attempts to reach a participant. Signatures are checked by signoff.signatures.problems.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def check(db: Database) -> Report:
         ("entries", _recorded_entries, _current_entries),
         ("questionnaire responses", _recorded_responses, _current_responses),
         ("adverse events", _recorded_adverse_events, _current_adverse_events),
+        ("contact attempts", _recorded_contacts, _current_contacts),
     ):
         _compare(name, recorded(db), current(db), report)
     return report
@@ -51,7 +53,7 @@ def _compare(
     (object id, state read now). Only the fields the audit rows record are compared."""
     count = 0
     seen = set()
-    singular = name.rstrip("s") if not name.endswith("ies") else name[:-3] + "y"
+    singular = name[:-3] + "y" if name.endswith("ies") else name[:-1]
     for object_id, state in current:
         count += 1
         seen.add(object_id)
@@ -156,3 +158,22 @@ def _current_adverse_events(db: Database) -> Iterator[tuple[str, dict[str, Any]]
 
     for row in db.query("SELECT * FROM adverse_events ORDER BY id"):
         yield str(row["id"]), audited_event(row)
+
+
+# --- attempts to reach a participant: written once, never changed -------------------
+
+
+def _recorded_contacts(db: Database) -> dict[str, tuple[int, dict[str, Any]]]:
+    return {
+        object_id: (audit_id, json.loads(after))
+        for audit_id, object_id, after in _last_rows(
+            db, "contact_attempt", ("contact_attempt.record",)
+        )
+    }
+
+
+def _current_contacts(db: Database) -> Iterator[tuple[str, dict[str, Any]]]:
+    for row in db.query(
+        "SELECT id, flag_id, attempted_at, method, outcome, note FROM contact_attempts ORDER BY id"
+    ):
+        yield str(row.pop("id")), row
