@@ -280,11 +280,13 @@ def list_flags(
     site_code: str | None = None,
     study_id: str | None = None,
     limit: int = 500,
-) -> list[dict[str, Any]]:
-    """Flags at `site_ids` (None: every site) in the inbox's working order, what needs
-    action first: the unresolved by severity (urgent, high, low), at each severity the
-    open (unacknowledged) before the acknowledged, oldest first; then the resolved, the
-    latest resolved first. status "unresolved": open or acknowledged."""
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the flags at `site_ids` (None: every site) in the inbox's working order,
+    and how many the filters select: what needs action first: the unresolved by severity
+    (urgent, high, low), at each severity the open (unacknowledged) before the
+    acknowledged, oldest first; then the resolved, the latest resolved first. status
+    "unresolved": open or acknowledged."""
     clauses, params = [], []
     if site_ids is not None:
         clauses.append(f"p.site_id IN ({', '.join('?' for _ in site_ids)})" if site_ids else "0")
@@ -302,16 +304,23 @@ def list_flags(
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
-    sql = _LIST + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    sql = _LIST + where
     sql += (
         " ORDER BY f.status = 'resolved',"
         " CASE WHEN f.status = 'resolved' THEN 0"
         "      ELSE CASE f.severity WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END END,"
         " f.status = 'acknowledged',"
         " CASE WHEN f.status = 'resolved' THEN f.resolved_at END DESC,"
-        " f.opened_at, f.id LIMIT ?"
+        " f.opened_at, f.id LIMIT ? OFFSET ?"
     )
-    return [_row(r) for r in db.query(sql, [*params, limit])]
+    rows = [_row(r) for r in db.query(sql, [*params, limit, offset])]
+    (total,) = db.execute(
+        "SELECT count(*) FROM flags f JOIN participants p ON p.id = f.participant_id"
+        " JOIN sites s ON s.id = p.site_id" + where,
+        params,
+    ).fetchone()
+    return rows, total
 
 
 def get_flag(db: Database, flag_id: int, site_ids) -> dict[str, Any] | None:

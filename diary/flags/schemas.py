@@ -27,7 +27,16 @@ class FlagQuerySchema(StrictSchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     site = fields.String(validate=SITE_CODE)
     study_id = fields.String(validate=STUDY_ID)
-    limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(1, 500),
+        metadata={"description": "flags in this page (the inbox's order)"},
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 10**6),
+        metadata={"description": "flags before this page (0: the first page)"},
+    )
 
 
 class MergedQuerySchema(StrictSchema):
@@ -333,3 +342,6 @@ class TimelineEventSchema(Schema):
 
 class FlagListSchema(Schema):
     flags = fields.List(fields.Nested(FlagSchema), required=True)
+    total = fields.Integer(required=True, metadata={"description": "flags the filters select"})
+    offset = fields.Integer(required=True)
+    limit = fields.Integer(required=True)

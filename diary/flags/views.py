@@ -78,7 +78,7 @@ def _merged(db, flag: dict, wanted: bool) -> list[dict]:
 def list_flags(args):
     """The inbox: what needs action first; flags merged into one item come together."""
     db = get_db()
-    rows = queries.list_flags(
+    rows, total = queries.list_flags(
         db,
         current_user.site_ids,
         status=args.get("status"),
@@ -87,6 +87,7 @@ def list_flags(args):
         site_code=args.get("site"),
         study_id=args.get("study_id"),
         limit=args["limit"],
+        offset=args["offset"],
     )
     flags = service.inbox(
         db,
@@ -94,7 +95,7 @@ def list_flags(args):
         role=current_user.role,
         escalation_minutes=current_study().escalation_after_minutes,
     )
-    return {"flags": flags}
+    return {"flags": flags, "total": total, "offset": args["offset"], "limit": args["limit"]}
 
 
 @blp.route("/staff/flags/<int:flag_id>", methods=["GET"])

@@ -131,7 +131,7 @@ def _apply(db, op, participant, staff_id, state):
         close_days.run(db, now=now, study=STUDY, config={})
     elif kind == "ack":
         with transaction(db):
-            for flag in flag_queries.list_flags(db, None, status="open"):
+            for flag in flag_queries.list_flags(db, None, status="open")[0]:
                 flags.acknowledge(db, flag=flag, actor=STAFF_ACTOR, staff_id=staff_id, now=now)
                 break
     elif kind == "withdraw":

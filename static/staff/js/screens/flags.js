@@ -13,6 +13,7 @@ import {
 import { badge, busy, entries, field, put, query, select, showError, table } from '../ui.js';
 
 const UNRESOLVED = 'unresolved';
+const PAGE = 50;
 
 function render(root, ctx, { params }) {
   const filters = {
@@ -31,9 +32,11 @@ function render(root, ctx, { params }) {
   const status = h('div');
   const list = h('div', { class: 'flag-list' }, h('p', { class: 'loading' }, 'Loading flags…'));
   const count = h('p', { class: 'hint', id: 'flag-count' });
+  const more = h('div', { class: 'actions' });
+  let shown = [];
   put(root, h('h1', {}, 'Flags'), form,
     studyId ? h('p', { class: 'notice info' }, `Only the flags of ${studyId}. `, h('a', { href: '#/flags' }, 'Show every participant’s flags')) : null,
-    status, count, list);
+    status, count, list, more);
   load();
 
   function onchange() {
@@ -44,13 +47,24 @@ function render(root, ctx, { params }) {
     load();
   }
 
-  async function load({ keepStatus = false } = {}) {
-    const api = { ...filters, study_id: studyId };
+  /** The first page (PAGE flags), or with `append` the next one after those shown. */
+  async function load({ keepStatus = false, append = false } = {}) {
+    const api = { ...filters, study_id: studyId, limit: PAGE, offset: append ? shown.length : 0 };
     if (api.status === 'all') api.status = '';
     try {
-      const { flags } = await get(`/staff/flags${query(api)}`);
+      const page = await get(`/staff/flags${query(api)}`);
       if (!keepStatus) status.replaceChildren();
-      draw(flags);
+      const firstNew = page.flags[0];
+      shown = append ? [...shown, ...page.flags] : page.flags;
+      draw(shown);
+      const left = page.total - shown.length;
+      put(more, left > 0 ? h('button', { type: 'button', class: 'btn', onclick: (e) => busy(e.currentTarget, async () => {
+        await load({ keepStatus: true, append: true });
+      }) }, `Show ${Math.min(left, PAGE)} more flag${Math.min(left, PAGE) === 1 ? '' : 's'}`) : null);
+      if (append && firstNew) {
+        const link = list.querySelector(`a[href="#/flags/${firstNew.id}"]`);
+        if (link) link.focus();
+      }
     } catch (error) {
       put(status, showError(null, error, 'Could not load the flags.'));
       list.replaceChildren();
