@@ -4,11 +4,12 @@ request (a study's flags grow for two years)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from test_console_support import DESK, PHONE, desk, serious_violations  # noqa: F401
+from test_console_support import DESK, PHONE, desk, serious_violations, study  # noqa: F401
 
 from diary import audit, clock
 from diary.db import transaction
@@ -53,3 +54,28 @@ def test_the_inbox_pages_by_50_and_shows_the_rest_on_request(
     expect(links).to_have_count(55)
     expect(main.get_by_role("button", name="Show 5 more flags")).to_have_count(0)
     expect(page.locator("tr:focus-within")).to_contain_text("LBP-150")
+
+
+@pytest.mark.parametrize("opioids", [False, True], ids=["none", "oxycodone"])
+def test_the_flag_chart_draws_an_mme_axis_only_when_there_are_opioids(
+    opioids, desk, make_staff, study
+):
+    make_staff("doc@a.test", "investigator", ("SITE-A",))
+    study.participant("LBP-001", days_ago=5, mme=0.0)
+    doses = (("oxycodone", 5, 2),) if opioids else ()
+    for ago in (4, 3, 2):
+        study.entry("LBP-001", ago, doses=doses)
+    study.entry("LBP-001", 1, symptoms=("fever",), doses=doses)
+    flag = study.flag_id("LBP-001", "red_flag_symptom")
+    page = desk.page()
+    desk.sign_in(page, "doc@a.test", route=f"#/flags/{flag}")
+    chart = page.get_by_role("img", name=re.compile("^Pain and MME of LBP-001"))
+    expect(chart).to_be_visible()
+    if opioids:
+        expect(chart.locator(".chart-bars rect")).not_to_have_count(0)
+        expect(page.get_by_text("No opioids in these")).to_have_count(0)
+    else:
+        expect(chart.locator(".chart-bars rect")).to_have_count(0)
+        expect(
+            page.get_by_text(re.compile(r"No opioids in these \d+ days: no MME"))
+        ).to_be_visible()

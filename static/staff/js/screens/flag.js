@@ -448,7 +448,9 @@ function contextChart({ flag, person, rows, from, to, firstDate, width }) {
   const pick = (k) => dates.map((d) => (byDate.has(d) ? byDate.get(d)[k] : null));
   const entered = pick('back_pain').filter((v) => v != null);
   const mme = pick('mme').filter((v) => v != null);
-  const line = THRESHOLDS.mme_high;
+  // No opioid in these days: no MME axis (an empty 0/5/10 scale says nothing), a line.
+  const opioids = mme.some((v) => v > 0) || rows.some((e) => (e.mme_unconverted || []).length);
+  const line = opioids ? THRESHOLDS.mme_high : null;
   const start = firstDate < from ? from : firstDate;
   return [
     chart({
@@ -456,13 +458,13 @@ function contextChart({ flag, person, rows, from, to, firstDate, width }) {
       title: `Pain and MME of ${flag.study_id}, ${day(from)} to ${day(to)}`,
       description: `${entered.length} of ${dates.length} days entered.`
         + (entered.length ? ` Back pain from ${Math.min(...entered)} to ${Math.max(...entered)} (baseline ${person.baseline_back_pain}).` : '')
-        + (mme.length ? ` Daily MME from ${num(Math.min(...mme))} to ${num(Math.max(...mme))} (baseline ${num(person.baseline_mme)}).` : ' No opioid data.')
+        + (opioids ? ` Daily MME from ${num(Math.min(...mme))} to ${num(Math.max(...mme))} (baseline ${num(person.baseline_mme)}).` : ' No opioids in these days.')
         + ` The flag starts on ${day(firstDate)}.`,
       lines: [
         { label: 'Back pain', values: pick('back_pain'), className: 'chart-line back' },
         { label: 'Leg pain', values: pick('leg_pain'), className: 'chart-line leg' },
       ],
-      bars: { label: 'MME', values: pick('mme'), className: 'chart-bars' },
+      bars: opioids ? { label: 'MME', values: pick('mme'), className: 'chart-bars' } : null,
       refs: [
         { axis: 'left', value: person.baseline_back_pain, label: `Baseline pain ${person.baseline_back_pain}`, className: 'chart-ref baseline' },
         line == null ? null : { axis: 'right', value: line, label: `${num(line)} MME`, className: 'chart-ref threshold', labelAt: 'end' },
@@ -472,12 +474,13 @@ function contextChart({ flag, person, rows, from, to, firstDate, width }) {
     legend([
       { label: 'Back pain (0–10)', className: 'back' },
       { label: 'Leg pain (0–10)', className: 'leg' },
-      { label: 'MME per day (right axis)', className: 'bars' },
+      opioids ? { label: 'MME per day (right axis)', className: 'bars' } : null,
       { label: 'Baseline back pain', className: 'baseline' },
       line == null ? null : { label: `${num(line)} MME per day`, className: 'ref' },
       { label: 'Flag starts', className: 'marker' },
     ].filter(Boolean)),
-  ];
+    opioids ? null : h('p', { class: 'hint no-opioids' }, `No opioids in these ${dates.length} days${entered.length ? '' : ' (no entries)'}: no MME to chart.`),
+  ].filter(Boolean);
 }
 
 export default { title: 'Flag', render };
