@@ -147,7 +147,10 @@ def flags(
             "SELECT f.id, p.study_id, s.code AS site, f.kind, f.severity, f.status,"
             " f.first_date, f.last_date, f.detail, f.opened_at, f.updated_at,"
             " f.acknowledged_at, ack.email AS acknowledged_by, f.resolved_at,"
-            " res.email AS resolved_by, f.outcome, a.id AS adverse_event_id"
+            " res.email AS resolved_by,"
+            # A non-clinical flag a coordinator closed has no clinical outcome: 'closed'.
+            " coalesce(f.outcome, CASE WHEN f.status = 'resolved' THEN 'closed' END) AS outcome,"
+            " a.id AS adverse_event_id"
             " FROM flags f JOIN participants p ON p.id = f.participant_id"
             " JOIN sites s ON s.id = p.site_id"
             " LEFT JOIN staff ack ON ack.id = f.acknowledged_by"

@@ -464,3 +464,32 @@ def test_the_participants_note_never_reaches_the_log(study, caplog):
     for name in ("entries.csv", "sdtm.zip"):
         download(study, name)
     assert "Slept badly" not in caplog.text
+
+
+def test_a_flag_a_coordinator_closed_is_exported_as_closed(app, db, enroll, staff_client):
+    from diary import audit, clock
+    from diary.db import transaction
+    from diary.flags import episodes
+    from diary.flags.rules import Finding
+    from diary.participants import queries as participant_queries
+
+    enroll("LBP-009", injection_date=date(2026, 3, 1))
+    with at(2026, 3, 4, 9, 0), transaction(db):
+        flag_id, _ = episodes.upsert(
+            db,
+            app.extensions["diary.study"].thresholds,
+            participant=participant_queries.get_by_study_id(db, "LBP-009"),
+            finding=Finding("missed_entries", "low", date(2026, 3, 2), date(2026, 3, 3), {}),
+            episode_key="missed-2026-03-02",
+            actor=audit.system("test"),
+            now=clock.now(),
+        )
+    with at(2026, 3, 4, 9, 30):
+        coordinator = staff_client("coordinator")
+        closed = coordinator.post(
+            f"staff/flags/{flag_id}/close", {"reason": "Phoned her: back from a trip, resumes."}
+        )
+        assert closed.status_code == 200, closed.get_json()
+    (row,) = rows(download(coordinator, "flags.csv"))
+    assert (row["status"], row["outcome"]) == ("resolved", "closed")
+    assert "trip" not in download(coordinator, "flags.csv").get_data(as_text=True)
