@@ -5,7 +5,7 @@ request (a study's flags grow for two years)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -79,3 +79,24 @@ def test_the_flag_chart_draws_an_mme_axis_only_when_there_are_opioids(
         expect(
             page.get_by_text(re.compile(r"No opioids in these \d+ days: no MME"))
         ).to_be_visible()
+
+
+def test_a_participant_enrolled_after_the_injection_has_no_missed_entries_flag(
+    app, db, desk, make_staff, study
+):
+    """Enrolled today, injected five days ago: the closing job finds nothing missed, and
+    the inbox and the participant's page say so (no flag for days before they existed)."""
+    from diary.jobs import close_days
+
+    make_staff("coord@a.test", "coordinator", ("SITE-A",))
+    injected = clock.local_date(clock.now(), "America/Chicago") - timedelta(days=5)
+    enroll_now = study._enroll  # enrolled now, as a coordinator would today
+    enroll_now("LBP-001", timezone="America/Chicago", injection_date=injected)
+    close_days.run(db, now=clock.now(), study=app.extensions["diary.study"], config=app.config)
+    assert db.execute("SELECT count(*) FROM flags").fetchone()[0] == 0
+    page = desk.page()
+    desk.sign_in(page, "coord@a.test", route="#/flags")
+    expect(page.get_by_role("main").get_by_text("No flags match these filters.")).to_be_visible()
+    desk.go(page, "participants/LBP-001")
+    flags = page.get_by_role("region", name="Flags")
+    expect(flags.get_by_text("No flags.")).to_be_visible()
