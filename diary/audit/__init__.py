@@ -49,7 +49,19 @@ def key_for(db: Database) -> bytes:
 
 def key_of_file(path: str) -> bytes:
     """The audit key of the database file at `path` (its copies are signed alike)."""
-    return _keys.get(os.path.realpath(path), _DEVELOPMENT_KEY)
+    return _keys.get(_realpath(path), _DEVELOPMENT_KEY)
+
+
+_real: dict[str, str] = {}
+
+
+def _realpath(path: str) -> str:
+    # Resolving a path is system calls: a job appending thousands of rows to a database
+    # no app registered a key for resolved it once per row.
+    real = _real.get(path)
+    if real is None:
+        real = _real[path] = os.path.realpath(path)
+    return real
 
 
 _FIELDS = (
@@ -152,12 +164,25 @@ def record(
     """Append one audit row; must run inside the transaction of the change it records."""
     if not db.conn.in_transaction:
         raise RuntimeError("audit.record() must run inside the change's transaction")
-    last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    if last is not None and not last[1].startswith(KEYED):
-        marker = key_chain(db, at)
-        last = db.execute("SELECT id, hash FROM audit_log WHERE id = ?", [marker]).fetchone()
-    row = {
-        "at": clock.iso(at or clock.now()),
+    last = _head(db, at)
+    row = _fields(actor, action, object_type, object_id, site_id, participant_id, before, after)
+    row["at"] = clock.iso(at or clock.now())
+    row["reason"] = reason
+    return _append(db, _key(db), last, row)
+
+
+def _fields(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    site_id: int | None,
+    participant_id: int | None,
+    before: Any,
+    after: Any,
+) -> dict[str, Any]:
+    return {
+        "at": None,
         "actor_type": actor.type,
         "actor_id": None if actor.id is None else str(actor.id),
         "actor_label": actor.label,
@@ -168,13 +193,105 @@ def record(
         "participant_id": participant_id,
         "before": _canonical(before),
         "after": _canonical(after),
-        "reason": reason,
     }
+
+
+def _head(db: Database, at: datetime | None) -> tuple[int, str] | None:
+    """The chain's newest (id, hash), keying a chain whose newest row predates keying."""
+    last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    if last is not None and not last[1].startswith(KEYED):
+        marker = key_chain(db, at)
+        last = db.execute("SELECT id, hash FROM audit_log WHERE id = ?", [marker]).fetchone()
+    return last
+
+
+def _key(db: Database) -> bytes:
     # connect() keeps the real path in db.path, as use_key() keys it: resolving the path
     # again (key_for) took nearly half of an audit row's time, in system calls.
     path = getattr(db, "path", None)
     key = _keys.get(path) if path else None
-    return _append(db, key or key_for(db), last, row)
+    return key or key_for(db)
+
+
+_UNREAD = object()
+
+
+class Appender:
+    """The audit rows of one transaction, appended with fewer statements: the chain's
+    head is read once and kept here, each row is built and signed exactly as record()
+    would build it in its place (same id, fields, prev_hash and keyed hash), and
+    flush() inserts the rows waiting in one statement.
+
+    While rows wait, nothing else may append to the chain in the transaction: its
+    owner flushes before handing the transaction to code that might. `mark()` and
+    `undo(mark)` drop the rows recorded since a mark that were not flushed (a part of
+    the work that failed and whose savepoint was rolled back)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rows: list[tuple[Any, ...]] = []
+        self._last: Any = _UNREAD
+        self._key: bytes | None = None
+        self._hmac: Any = None
+
+    def record(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: Any = None,
+        site_id: int | None = None,
+        participant_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """As record(): the id the row has (once flushed)."""
+        db = self.db
+        if not db.conn.in_transaction:
+            raise RuntimeError("audit rows are appended inside the change's transaction")
+        if self._last is _UNREAD:
+            self._last = _head(db, at)
+            self._key = _key(db)
+            self._hmac = hmac.new(self._key, digestmod=hashlib.sha256)
+        last = self._last
+        row = _fields(actor, action, object_type, object_id, site_id, participant_id, before, after)
+        row["id"] = (last[0] + 1) if last else 1
+        row["at"] = clock.iso(at or clock.now())
+        row["reason"] = reason
+        row["prev_hash"] = last[1] if last else GENESIS
+        signer = self._hmac.copy()  # = hmac.new(key, …): the key's pads are worked out once
+        signer.update(json.dumps([row[name] for name in _FIELDS], separators=(",", ":")).encode())
+        digest = KEYED + signer.hexdigest()
+        self._rows.append((*(row[name] for name in _FIELDS), digest))
+        self._last = (row["id"], digest)
+        return row["id"]
+
+    def mark(self) -> tuple[int, Any]:
+        return len(self._rows), self._last
+
+    def undo(self, mark: tuple[int, Any]) -> None:
+        del self._rows[mark[0] :]
+        self._last = mark[1]
+
+    def flush(self, upto: int | None = None) -> None:
+        """Insert the rows waiting (the first `upto` of them)."""
+        rows = self._rows if upto is None else self._rows[:upto]
+        if rows:
+            self.db.conn.executemany(_INSERT, rows)
+            del self._rows[: len(rows)]
+
+    @property
+    def waiting(self) -> int:
+        return len(self._rows)
+
+
+_INSERT = (
+    f"INSERT INTO audit_log ({', '.join(_FIELDS)}, hash)"  # noqa: S608
+    f" VALUES ({', '.join('?' for _ in range(len(_FIELDS) + 1))})"
+)
 
 
 @dataclass(frozen=True)

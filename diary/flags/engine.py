@@ -143,24 +143,30 @@ def evaluate(
 
     counts = {"flags_opened": 0, "flags_updated": 0, "flags_auto_resolved": 0, "missed": 0}
     missed = missed_flags.MissedDates()
+    # Every participant's flags and audit rows are written together, at the end.
+    writes = episodes.Writes(db, batched=True)
     for s in scopes:
         pid = s.participant["id"]
         args = (db, study, s, starts[pid], days.get(pid, {}), near.get(pid, []))
         kwargs = {"injections": injections.get(pid, ()), "actor": actor, "now": now}
         if on_error is None:
-            _add(counts, _evaluate_one(*args, missed=missed, **kwargs))
+            _add(counts, _evaluate_one(*args, missed=missed, writes=writes, **kwargs))
             continue
         mine = missed_flags.MissedDates()
         # this participant's writes, or none of them
         savepoint = LazySavepoint(db, "flag_engine_participant")
+        writes.begin(savepoint.open)
         try:
-            _add(counts, _evaluate_one(*args, missed=mine, before_write=savepoint.open, **kwargs))
+            _add(counts, _evaluate_one(*args, missed=mine, writes=writes, **kwargs))
         except Exception as exc:  # noqa: BLE001 - one participant's data must not stop the rest
             savepoint.roll_back()
+            writes.undo()
             on_error(s.participant, exc)
         else:
             savepoint.release()
+            writes.end()
             missed.extend(mine)
+    writes.flush()
     queries.record_missed(db, missed.new, now=now)
     queries.unmark_missed(db, missed.entered)
     counts["missed"] = len(missed.new)
@@ -246,10 +252,11 @@ def _evaluate_one(
     actor: audit.Actor,
     now: datetime,
     missed: missed_flags.MissedDates,
-    before_write: Callable[[], None] = lambda: None,
+    writes: episodes.Writes,
 ) -> dict[str, int]:
     t = study.thresholds
     p = s.participant
+    writes.know(flags)
     injected = [date.fromisoformat(d) for d in injections]  # here: a bad row fails this one
     entered: dict[date, rules.DayRecord] = {}
     for text, (pain, mme, drugs) in stored.items():
@@ -280,7 +287,7 @@ def _evaluate_one(
     if "missed_entries" in s.kinds:
         missed_flags.record_missed_dates(s, expected, entered, missed)
         runs = missed_flags.reconcile_missed(
-            db, t, s, runs, flags, actor=actor, now=now, counts=counts, before_write=before_write
+            db, t, s, runs, flags, actor=actor, now=now, counts=counts, writes=writes
         )
     for finding in [*runs, *(f for f in findings if f.kind != "missed_entries")]:
         if finding.last_date < s.evaluate_from:
@@ -292,9 +299,15 @@ def _evaluate_one(
         finding, episode_key = placed
         if episodes.unchanged(finding, episode_key, flags):
             continue
-        before_write()
         _, outcome = episodes.upsert(
-            db, t, participant=p, finding=finding, episode_key=episode_key, actor=actor, now=now
+            db,
+            t,
+            participant=p,
+            finding=finding,
+            episode_key=episode_key,
+            actor=actor,
+            now=now,
+            writes=writes,
         )
         if outcome == "opened":
             counts["flags_opened"] += 1

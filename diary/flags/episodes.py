@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,237 @@ def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
+# What applying a finding reads of a flag (as queries.open_episode decodes it): the
+# engine's listed flags carry these, so that a batch finds each episode without a query.
+_STATE = (
+    "id",
+    "kind",
+    "episode_key",
+    "status",
+    "severity",
+    "first_date",
+    "last_date",
+    "detail",
+    "acknowledged_at",
+    "acknowledged_by",
+    "reopened_at",
+    "reopen_count",
+    "notices",
+)
+
+
+class Writes:
+    """The flag and audit writes of one transaction.
+
+    Immediate (the default, for a lone change): each flag and audit row is written at
+    once. Batched (the engine over its scopes): a finding's episode is found among the
+    flags the engine listed (`know`) instead of by a SELECT each, a new flag takes the
+    id SQLite would give it, and flags and audit rows wait, to be written by `flush`
+    in a few statements — the same rows, ids and audit chain as writing them one at a
+    time (tests/jobs/test_batched_writes.py compares both). `sync` writes what waits
+    before anything reads the flags (an urgent notice).
+
+    A part that must be all or nothing (one participant of a run) is framed by
+    `begin(open_savepoint)` and `end()` or `undo()`: its savepoint is opened only when
+    it is about to run a statement, after the writes of the parts before it.
+    """
+
+    def __init__(self, db: Database, *, batched: bool = False) -> None:
+        self.db = db
+        self.batched = batched
+        self.audit = audit.Appender(db) if batched else None
+        self._rules: dict[str, tuple[dict[str, Any], str]] = {}
+        self._next_id: int | None = None
+        self._new: dict[int, dict[str, Any]] = {}  # flags to insert, by id, in order
+        self._changed: dict[int, dict[str, Any]] = {}  # flag id → columns to set
+        self._flags: dict[int, dict[str, Any]] = {}  # flag id → as stored (see _STATE)
+        self._episodes: dict[tuple[str, str], int] = {}  # (kind, key) → unresolved flag id
+        self._before_write: Callable[[], None] = _nothing
+        self._mark: dict[str, Any] | None = None
+
+    def rule(self, kind: str, t: rules.Thresholds) -> tuple[dict[str, Any], str]:
+        """The rule a flag of `kind` records, and its JSON as stored."""
+        found = self._rules.get(kind)
+        if found is None:
+            rule = rules.basis(kind, t)
+            found = self._rules[kind] = (rule, json.dumps(rule, sort_keys=True))
+        return found
+
+    def know(self, flags: Sequence[dict[str, Any]]) -> None:
+        """The flags the engine listed for the participant it evaluates next (every flag
+        whose episode the findings can continue: see engine.evaluate)."""
+        if not self.batched:
+            return
+        self._flags = {}
+        self._episodes = {}
+        for f in flags:
+            state = {k: f[k] for k in _STATE}
+            if not isinstance(state["detail"], str):
+                state["detail"] = json.dumps(state["detail"], sort_keys=True)
+            self._flags[f["id"]] = state
+            if f["status"] != "resolved":
+                self._episodes[(f["kind"], f["episode_key"])] = f["id"]
+
+    def episode(self, participant_id: int, kind: str, episode_key: str) -> dict[str, Any] | None:
+        """The unresolved flag of an episode as stored now, if any (dates as `date`)."""
+        if not self.batched:
+            return queries.open_episode(self.db, participant_id, kind, episode_key)
+        flag_id = self._episodes.get((kind, episode_key))
+        if flag_id is None:
+            return None
+        state = self._flags[flag_id]
+        return {**state, "detail": json.loads(state["detail"])}
+
+    def insert(
+        self,
+        *,
+        participant_id: int,
+        finding: rules.Finding,
+        episode_key: str,
+        rule: tuple[dict[str, Any], str],
+        entry_id: int | None,
+        now: datetime,
+    ) -> int:
+        """A new flag (status open); its id. `rule`: as Writes.rule gives it."""
+        if not self.batched:
+            self._before_write()
+            return queries.insert_flag(
+                self.db,
+                participant_id=participant_id,
+                kind=finding.kind,
+                severity=finding.severity,
+                episode_key=episode_key,
+                first_date=finding.first_date,
+                last_date=finding.last_date,
+                detail=finding.detail,
+                rule=rule[0],
+                entry_id=entry_id,
+                now=now,
+            )
+        if self._next_id is None:
+            self._next_id = queries.next_flag_id(self.db)
+        flag_id = self._next_id
+        self._next_id += 1
+        stamp = clock.iso(now)
+        detail = json.dumps(finding.detail, sort_keys=True)
+        self._new[flag_id] = {
+            "id": flag_id,
+            "participant_id": participant_id,
+            "kind": finding.kind,
+            "severity": finding.severity,
+            "episode_key": episode_key,
+            "first_date": finding.first_date.isoformat(),
+            "last_date": finding.last_date.isoformat(),
+            "detail": detail,
+            "rule": rule[1],
+            "entry_id": entry_id,
+            "opened_at": stamp,
+            "updated_at": stamp,
+            "notices": 0,
+        }
+        self._flags[flag_id] = {
+            "id": flag_id,
+            "kind": finding.kind,
+            "episode_key": episode_key,
+            "status": "open",
+            "severity": finding.severity,
+            "first_date": finding.first_date,
+            "last_date": finding.last_date,
+            "detail": detail,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "reopened_at": None,
+            "reopen_count": 0,
+            "notices": 0,
+        }
+        self._episodes[(finding.kind, episode_key)] = flag_id
+        return flag_id
+
+    def update(self, flag_id: int, changes: dict[str, Any]) -> None:
+        """Set columns of a flag (as queries.update_flag takes them)."""
+        if not self.batched:
+            self._before_write()
+            queries.update_flag(self.db, flag_id, changes)
+            return
+        values = queries.encode_changes(changes)
+        pending = self._new.get(flag_id)
+        if pending is not None:
+            pending.update(values)
+        else:
+            self._changed.setdefault(flag_id, {}).update(values)
+        state = self._flags.get(flag_id)
+        if state is not None:
+            for k in state.keys() & values.keys():
+                state[k] = changes[k] if k in ("first_date", "last_date") else values[k]
+            if state["status"] == "resolved":
+                self._episodes.pop((state["kind"], state["episode_key"]), None)
+
+    def record(self, **row: Any) -> int:
+        """An audit row (audit.record's arguments)."""
+        if not self.batched:
+            self._before_write()
+            return audit.record(self.db, **row)
+        return self.audit.record(**row)
+
+    def sync(self) -> None:
+        """Write what waits: a statement that reads the flags comes next."""
+        if not self.batched:
+            self._before_write()
+            return
+        if self._mark is not None:
+            # The parts before this one are written outside its savepoint.
+            self._flush(self._mark["rows"], self._mark["new"], self._mark["changed"])
+            self._mark.update(rows=0, new=0, changed=0)
+        self._before_write()
+        self._flush()
+
+    def flush(self) -> None:
+        """Write every flag and audit row that waits."""
+        if self.batched:
+            self._flush()
+
+    def _flush(self, rows: int | None = None, new: int | None = None, changed: int | None = None):
+        inserts = list(self._new.values())[:new]
+        updates = dict(list(self._changed.items())[:changed])
+        queries.insert_flags(self.db, inserts)
+        queries.update_flags(self.db, updates)
+        self.audit.flush(rows)
+        for flag_id in [*(r["id"] for r in inserts), *updates]:
+            self._new.pop(flag_id, None)
+            self._changed.pop(flag_id, None)
+
+    def begin(self, open_savepoint: Callable[[], None]) -> None:
+        """The writes from here to end() or undo() are one participant's: all or none."""
+        self._before_write = open_savepoint
+        rows, last = self.audit.mark() if self.batched else (0, None)
+        self._mark = {
+            "rows": rows,
+            "last": last,
+            "new": len(self._new),
+            "changed": len(self._changed),
+            "next_id": self._next_id,
+        }
+
+    def end(self) -> None:
+        self._before_write = _nothing
+        self._mark = None
+
+    def undo(self) -> None:
+        """Forget the writes since begin() that wait (the caller rolls back its savepoint,
+        and with it those written)."""
+        mark = self._mark
+        if self.batched and mark is not None:
+            self.audit.undo((mark["rows"], mark["last"]))
+            self._new = dict(list(self._new.items())[: mark["new"]])
+            self._changed = dict(list(self._changed.items())[: mark["changed"]])
+            self._next_id = mark["next_id"]
+        self.end()
+
+
+def _nothing() -> None:
+    return None
+
+
 def upsert(
     db: Database,
     t: rules.Thresholds,
@@ -81,48 +312,45 @@ def upsert(
     actor: audit.Actor,
     now: datetime,
     entry_id: int | None = None,
+    writes: Writes | None = None,
 ) -> tuple[int, str]:
     """Open a flag for a new episode or apply the finding to the unresolved one; queue
     the urgent notice that rules.notice asks for. Returns the flag's id and 'opened',
-    'updated' or 'unchanged'. Must run inside the caller's transaction; every change is audited."""
-    rule = rules.basis(finding.kind, t)
-    existing = queries.open_episode(db, participant["id"], finding.kind, episode_key)
+    'updated' or 'unchanged'. Must run inside the caller's transaction; every change is
+    audited. `writes`: the engine's, when it writes many (else each write is made now)."""
+    writes = writes or Writes(db)
+    rule = writes.rule(finding.kind, t)
+    existing = writes.episode(participant["id"], finding.kind, episode_key)
     if existing is None:
         flag_id = _open_flag(
-            db, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
+            writes, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
         )
         return flag_id, "opened"
-    changed = _apply(db, existing, participant, finding, rule, actor=actor, now=now)
+    changed = _apply(writes, existing, participant, finding, rule, actor=actor, now=now)
     return existing["id"], "updated" if changed else "unchanged"
 
 
 def _open_flag(
-    db: Database,
+    writes: Writes,
     participant: Mapping[str, Any],
     finding: rules.Finding,
     episode_key: str,
-    rule: dict[str, Any],
+    rule: tuple[dict[str, Any], str],
     *,
     actor: audit.Actor,
     now: datetime,
     entry_id: int | None,
 ) -> int:
     """A new episode's flag, audited, with its urgent notice queued when rules.notice asks."""
-    flag_id = queries.insert_flag(
-        db,
+    flag_id = writes.insert(
         participant_id=participant["id"],
-        kind=finding.kind,
-        severity=finding.severity,
+        finding=finding,
         episode_key=episode_key,
-        first_date=finding.first_date,
-        last_date=finding.last_date,
-        detail=finding.detail,
         rule=rule,
         entry_id=entry_id,
         now=now,
     )
-    audit.record(
-        db,
+    writes.record(
         actor=actor,
         action="flag.open",
         object_type="flag",
@@ -135,7 +363,7 @@ def _open_flag(
             "first_date": finding.first_date.isoformat(),
             "last_date": finding.last_date.isoformat(),
             "detail": finding.detail,
-            "rule": rule,
+            "rule": rule[0],
         },
         at=now,
     )
@@ -143,17 +371,18 @@ def _open_flag(
         status=None, severity_before=None, merged=None, severity=finding.severity
     )
     if decision.notify:
-        queries.update_flag(db, flag_id, {"notices": 1})
-        outbox.enqueue_urgent_flag(db, flag_id=flag_id, participant=participant, now=now)
+        writes.update(flag_id, {"notices": 1})
+        writes.sync()  # the notice reads the flag
+        outbox.enqueue_urgent_flag(writes.db, flag_id=flag_id, participant=participant, now=now)
     return flag_id
 
 
 def _apply(
-    db: Database,
+    writes: Writes,
     existing: dict[str, Any],
     participant: Mapping[str, Any],
     finding: rules.Finding,
-    rule: dict[str, Any],
+    rule: tuple[dict[str, Any], str],
     *,
     actor: audit.Actor,
     now: datetime,
@@ -200,9 +429,8 @@ def _apply(
         return False
     if decision.notify:
         new["notices"] = existing["notices"] + 1
-    queries.update_flag(db, existing["id"], {**new, "rule": rule, "updated_at": now})
-    audit.record(
-        db,
+    writes.update(existing["id"], {**new, "rule": rule[0], "updated_at": now})
+    writes.record(
         actor=actor,
         action="flag.reopen" if decision.reopen else "flag.update",
         object_type="flag",
@@ -214,8 +442,9 @@ def _apply(
         at=now,
     )
     if decision.notify:
+        writes.sync()  # the notice reads the flag
         outbox.enqueue_urgent_flag(
-            db,
+            writes.db,
             flag_id=existing["id"],
             participant=participant,
             now=now,
@@ -355,11 +584,12 @@ def resolve_by_data(
     actor: audit.Actor,
     now: datetime,
     note: str,
+    writes: Writes | None = None,
 ) -> None:
     """The data took the finding away (what was missing arrived): the flag resolves
     itself as `auto_resolved`, audited, with `note` saying why."""
-    queries.update_flag(
-        db,
+    writes = writes or Writes(db)
+    writes.update(
         flag["id"],
         {
             "status": "resolved",
@@ -369,8 +599,7 @@ def resolve_by_data(
             "updated_at": now,
         },
     )
-    audit.record(
-        db,
+    writes.record(
         actor=actor,
         action="flag.auto_resolve",
         object_type="flag",

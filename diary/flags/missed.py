@@ -8,14 +8,14 @@ that adherence and exports read is kept in step in the same transaction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from .. import audit
-from . import episodes, queries, rules
+from . import episodes, rules
 
 if TYPE_CHECKING:  # engine calls this module; a Scope is what it hands over
     from .engine import Scope
@@ -54,7 +54,7 @@ def reconcile_missed(
     actor: audit.Actor,
     now: datetime,
     counts: dict[str, int],
-    before_write: Callable[[], None],
+    writes: episodes.Writes,
 ) -> list[rules.Finding]:
     """Bring unresolved missed-entries flags that may hold a changed date in line with
     the runs of misses the data show; return the runs left for ordinary placement.
@@ -80,12 +80,11 @@ def reconcile_missed(
             if run.first_date <= flag["last_date"] and run.last_date >= flag["first_date"]
         ]
         taken.update(mine)
-        before_write()
         if not mine:
-            _auto_resolve(db, flag, participant=p, actor=actor, now=now)
+            _auto_resolve(db, flag, participant=p, actor=actor, now=now, writes=writes)
             counts["flags_auto_resolved"] += 1
             continue
-        if _set_missed(db, t, flag, runs[mine[0]], participant=p, actor=actor, now=now):
+        if _set_missed(t, flag, runs[mine[0]], participant=p, actor=actor, now=now, writes=writes):
             counts["flags_updated"] += 1
         for i in mine[1:]:
             run = runs[i]
@@ -97,6 +96,7 @@ def reconcile_missed(
                 episode_key=run.first_date.isoformat(),
                 actor=actor,
                 now=now,
+                writes=writes,
             )
             counts["flags_opened"] += 1
     if s.new_from is None:
@@ -105,7 +105,13 @@ def reconcile_missed(
 
 
 def _auto_resolve(
-    db: Database, flag: dict[str, Any], *, participant: Mapping, actor: audit.Actor, now: datetime
+    db: Database,
+    flag: dict[str, Any],
+    *,
+    participant: Mapping,
+    actor: audit.Actor,
+    now: datetime,
+    writes: episodes.Writes,
 ) -> None:
     episodes.resolve_by_data(
         db,
@@ -114,11 +120,11 @@ def _auto_resolve(
         actor=actor,
         now=now,
         note="No date of it is missing any more: each was entered later, or is no longer expected.",
+        writes=writes,
     )
 
 
 def _set_missed(
-    db: Database,
     t: rules.Thresholds,
     flag: dict[str, Any],
     run: rules.Finding,
@@ -126,6 +132,7 @@ def _set_missed(
     participant: Mapping,
     actor: audit.Actor,
     now: datetime,
+    writes: episodes.Writes,
 ) -> bool:
     """A missed-entries flag takes the run's dates, count and severity exactly."""
     new = {
@@ -137,11 +144,8 @@ def _set_missed(
     old = {k: flag[k] for k in new}
     if new == old:
         return False
-    queries.update_flag(
-        db, flag["id"], {**new, "rule": rules.basis(run.kind, t), "updated_at": now}
-    )
-    audit.record(
-        db,
+    writes.update(flag["id"], {**new, "rule": writes.rule(run.kind, t)[0], "updated_at": now})
+    writes.record(
         actor=actor,
         action="flag.update",
         object_type="flag",

@@ -91,10 +91,17 @@ def insert_flag(
 
 def update_flag(db: Database, flag_id: int, changes: dict[str, Any]) -> None:
     """Set columns of one flag; dates and JSON columns are encoded here."""
+    values = encode_changes(changes)
+    assignments = ", ".join(f"{k} = ?" for k in values)
+    db.execute(f"UPDATE flags SET {assignments} WHERE id = ?", [*values.values(), flag_id])
+
+
+def encode_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Flag columns as stored: dates and instants as ISO text, detail and rule as JSON."""
     unknown = set(changes) - set(_FLAG_COLUMNS)
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
-    values = {
+    return {
         k: (
             v.isoformat()
             if isinstance(v, date) and not isinstance(v, datetime)
@@ -106,8 +113,46 @@ def update_flag(db: Database, flag_id: int, changes: dict[str, Any]) -> None:
         )
         for k, v in changes.items()
     }
-    assignments = ", ".join(f"{k} = ?" for k in values)
-    db.execute(f"UPDATE flags SET {assignments} WHERE id = ?", [*values.values(), flag_id])
+
+
+def next_flag_id(db: Database) -> int:
+    """The id SQLite gives the next flag inserted without one (the table's largest + 1)."""
+    return (db.execute("SELECT max(id) FROM flags").fetchone()[0] or 0) + 1
+
+
+def insert_flags(db: Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert flags whose columns (ids included) are given as stored; one statement for
+    each run of rows that set the same columns."""
+    for columns, group in _runs(rows):
+        db.conn.executemany(
+            f"INSERT INTO flags ({', '.join(columns)})"  # noqa: S608
+            f" VALUES ({', '.join('?' for _ in columns)})",
+            group,
+        )
+
+
+def update_flags(db: Database, changes: dict[int, dict[str, Any]]) -> None:
+    """Set columns (as stored) of several flags: flag id → {column: value}; one
+    statement for each run of flags that change the same columns."""
+    rows = [{**values, "id": flag_id} for flag_id, values in changes.items()]
+    for columns, group in _runs(rows):
+        assignments = ", ".join(f"{k} = ?" for k in columns[:-1])
+        db.conn.executemany(f"UPDATE flags SET {assignments} WHERE id = ?", group)  # noqa: S608
+
+
+def _runs(rows: Sequence[dict[str, Any]]) -> Iterable[tuple[tuple[str, ...], list[tuple]]]:
+    """Consecutive rows with the same columns: (columns, [values…])."""
+    columns: tuple[str, ...] = ()
+    group: list[tuple] = []
+    for row in rows:
+        keys = tuple(row)
+        if keys != columns and group:
+            yield columns, group
+            group = []
+        columns = keys
+        group.append(tuple(row.values()))
+    if group:
+        yield columns, group
 
 
 def red_flag_codes_reported(db: Database, participant_id: int, day: date) -> set[str]:
@@ -138,14 +183,16 @@ def flags_since(
     db: Database, since: Iterable[tuple[int, date]], kinds: Sequence[str]
 ) -> dict[int, list[dict[str, Any]]]:
     """Flags of `kinds` (any status) per participant whose last date is on or after `since`,
-    earliest first; `detail` stays JSON text (most are never looked into)."""
+    earliest first, with what applying a finding to one reads of it (episodes.Writes);
+    `detail` stays JSON text (most are never looked into)."""
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     marks = ", ".join("?" for _ in kinds)
     for row in db.query(
         f"""
         WITH r AS (SELECT value ->> 0 AS pid, value ->> 1 AS since FROM json_each(?))
         SELECT f.id, f.participant_id, f.kind, f.severity, f.status, f.outcome,
-               f.episode_key, f.first_date, f.last_date, f.detail
+               f.episode_key, f.first_date, f.last_date, f.detail, f.acknowledged_at,
+               f.acknowledged_by, f.reopened_at, f.reopen_count, f.notices
         FROM r JOIN flags f ON f.participant_id = r.pid AND f.last_date >= r.since
         WHERE f.kind IN ({marks})
         ORDER BY f.participant_id, f.first_date, f.id
