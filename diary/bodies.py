@@ -70,14 +70,20 @@ def decode(raw: bytes | str) -> Any:
 
 
 class CheckedRequest(Request):
-    """Flask's request, whose get_json() applies the same checks."""
+    """Flask's request, whose get_json() applies the same checks: once per decoded body
+    (the 415 guard decodes every body first; a view's schema then gets the same value)."""
+
+    _checked: Any = None
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
             value = super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
             raise _too_deep() from None
-        check(value)
+        if value is None or value is not self._checked:
+            check(value)
+            if cache:
+                self._checked = value
         return value
 
 
