@@ -6,10 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from diary import create_app
+from diary import clock, create_app
 from diary.db import connect, migrate
+
+# The zone the tests' participants and sites are in (conftest's default).
+TIMEZONE = "America/Chicago"
+
+
+def study_today(timezone: str = TIMEZONE) -> date:
+    """Today where the participant is: the machine's own date (UTC here) is tomorrow
+    for Chicago every evening, and a first injection dated then is refused."""
+    return clock.local_date(clock.now(), timezone)
 
 
 def migrated_app(overrides: dict[str, Any]):

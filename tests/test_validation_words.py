@@ -6,9 +6,9 @@ rather than refused."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
+from app_support import study_today
 
 from diary.errors import INVALID_FIELDS
 
@@ -31,7 +31,7 @@ ENROLL = {
     "study_id": "LBP-077",
     "site": "SITE-A",
     "timezone": "America/Chicago",
-    "injection_date": date.today().isoformat(),
+    "injection_date": study_today().isoformat(),
     "baseline_back_pain": 5,
     "baseline_mme": 10,
 }
@@ -58,7 +58,7 @@ def refused(response) -> dict:
 )
 def test_a_diary_entry_refused_says_what_to_enter(participant_client, change, field, words):
     phone = participant_client("LBP-001")
-    today = date.today().isoformat()
+    today = study_today().isoformat()
     body = {
         "client_id": "00000000-0000-4000-8000-000000000077",
         "back_pain": 4,
@@ -73,7 +73,7 @@ def test_a_diary_entry_refused_says_what_to_enter(participant_client, change, fi
 
 def test_a_missing_field_is_named_and_asked_for(participant_client):
     phone = participant_client("LBP-001")
-    found = refused(phone.put(f"entries/{date.today().isoformat()}", {"back_pain": 3}))
+    found = refused(phone.put(f"entries/{study_today().isoformat()}", {"back_pain": 3}))
     assert found["leg_pain"] == ["Required: enter a value."]
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from app_support import study_today
 
 DEEP = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 40 + "1" + "}" * 40
@@ -63,7 +64,7 @@ def concrete_paths(app):
 @pytest.fixture
 def callers(participant_client, staff_client):
     return {
-        "participant": participant_client("LBP-001", injection_date=date.today()),
+        "participant": participant_client("LBP-001", injection_date=study_today()),
         "coordinator": staff_client("coordinator"),
         "investigator": staff_client("investigator", full_name="Dr Iva Inv"),
         "admin": staff_client("admin", ()),
@@ -157,7 +158,7 @@ def test_a_body_nested_too_deeply_is_a_400(api):
 
 @pytest.mark.parametrize("day", ["2026-W48-2", "0001-01-01", "9999-12-31", "20260301"])
 def test_dates_outside_the_one_rule_are_refused_in_bodies_and_paths(participant_client, day):
-    phone = participant_client("LBP-002", injection_date=date.today())
+    phone = participant_client("LBP-002", injection_date=study_today())
     response = phone.get(f"entries/{day}")
     assert response.status_code == 422, (day, response.status_code)
     assert "from 2000-01-01 to 2100-12-31" in str(response.get_json()["error"]["fields"])

@@ -4,9 +4,8 @@ and reasons may still span lines."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
+from app_support import study_today
 
 BREAKS = ["Site\r\nX", "Site\nX", "Site\rX", "Site\u2028X", "Site\x85X"]
 
@@ -19,7 +18,7 @@ def table(ids: dict) -> list[tuple[str, str, str, dict, str]]:
         "study_id": "LBP-009",
         "site": "SITE-A",
         "timezone": "America/Chicago",
-        "injection_date": date.today().isoformat(),
+        "injection_date": study_today().isoformat(),
         "baseline_back_pain": 5,
         "baseline_mme": 10,
     }
@@ -28,7 +27,7 @@ def table(ids: dict) -> list[tuple[str, str, str, dict, str]]:
     adverse_event = {
         "source": "interview",
         "term": "Dizziness",
-        "onset_date": date.today().isoformat(),
+        "onset_date": study_today().isoformat(),
         "ctcae_grade": 1,
         "serious": False,
         "related": "unlikely",
@@ -106,7 +105,7 @@ def everything(db) -> dict:
 
 @pytest.fixture
 def setup(app, db, enroll, staff_client):
-    enroll("LBP-001", injection_date=date.today())
+    enroll("LBP-001", injection_date=study_today())
     callers = {
         "admin": staff_client("admin", ()),
         "coordinator": staff_client("coordinator"),
@@ -117,7 +116,7 @@ def setup(app, db, enroll, staff_client):
         {
             "source": "interview",
             "term": "Dizziness",
-            "onset_date": date.today().isoformat(),
+            "onset_date": study_today().isoformat(),
             "ctcae_grade": 1,
             "serious": False,
             "related": "unlikely",
@@ -133,7 +132,7 @@ def test_every_one_line_field_refuses_a_line_break_and_writes_nothing(
     db, setup, participant_client, value
 ):
     callers, ids = setup
-    callers["participant"] = participant_client("LBP-002", injection_date=date.today())
+    callers["participant"] = participant_client("LBP-002", injection_date=study_today())
     before = everything(db)
     for who, method, path, body, field in table(ids):
         response = getattr(callers[who], method.lower())(path, fill(body, value))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import pytest
+from app_support import study_today
 
 
 def problem(**fields):
@@ -22,8 +22,8 @@ def problem(**fields):
 def test_a_reported_problem_shows_in_reachability_counted_and_audited_once(
     participant_client, staff_client, db
 ):
-    phone = participant_client("LBP-001", injection_date=date.today())
-    report = problem(date=date.today().isoformat())
+    phone = participant_client("LBP-001", injection_date=study_today())
+    report = problem(date=study_today().isoformat())
     for _ in range(3):
         assert phone.post("sync-problems", report).status_code == 200
     seen = staff_client("coordinator").get("staff/participants/LBP-001/reachability").get_json()
@@ -62,7 +62,7 @@ def test_a_reported_problem_shows_in_reachability_counted_and_audited_once(
     ],
 )
 def test_a_bad_report_is_422_and_writes_nothing(participant_client, db, change):
-    phone = participant_client("LBP-001", injection_date=date.today())
+    phone = participant_client("LBP-001", injection_date=study_today())
     response = phone.post("sync-problems", problem(**change))
     assert response.status_code == 422
     assert db.execute("SELECT count(*) FROM sync_problems").fetchone()[0] == 0
