@@ -130,20 +130,24 @@ def _trail_sites(site_ids: Iterable[int] | None) -> tuple[str, list[Any]]:
 def trail(
     db: Database,
     *,
-    site_ids: Iterable[int] | None,
-    timezone: str,
+    site_ids: Iterable[int] | None = None,
+    timezone: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
     actor_type: str | None = None,
     actor_id: str | None = None,
+    participant_id: int | None = None,
     study_id: str | None = None,
     from_: date | None = None,
     to: date | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Audit rows newest first (AuditQuerySchema's filters): `from_`/`to` are whole days in
-    `timezone` (the study's), `to` included; `site_ids` None means every site."""
+    """Audit rows newest first, filtered (AuditQuerySchema's filters, and a participant's
+    id for code that holds one): `from_`/`to` are whole days in `timezone` (the study's),
+    `to` included; `site_ids` None means every site, an empty set none."""
+    if (from_ is not None or to is not None) and timezone is None:
+        raise ValueError("days are counted in a time zone: pass the study's")
     where, params = _trail_sites(site_ids)
     clauses = [where]
     if study_id is not None:
@@ -154,6 +158,7 @@ def trail(
         ("object_id", object_id),
         ("actor_type", actor_type),
         ("actor_id", actor_id),
+        ("participant_id", participant_id),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")

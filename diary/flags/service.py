@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .. import audit, clock
+from ..audit import access_queries as audit_queries
 from ..auth.roles import ROLES, allows
 from ..errors import INVALID_FIELDS, APIError
 from ..notify import queries as notify_queries
@@ -496,7 +497,7 @@ def timeline(db: Database, flag_id: int) -> list[dict[str, Any]]:
             "reason": r["reason"],
             "_order": (r["at"], 0, r["id"]),
         }
-        for r in audit.list_rows(db, object_type="flag", object_id=str(flag_id), limit=1000)
+        for r in audit_queries.trail(db, object_type="flag", object_id=str(flag_id), limit=1000)
     ]
     events += [
         {

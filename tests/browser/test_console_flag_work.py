@@ -22,7 +22,8 @@ from test_console_support import (  # noqa: F401
     study,
 )
 
-from diary import audit, clock
+from diary import clock
+from diary.audit import access_queries
 from diary.jobs import escalations
 
 pytestmark = pytest.mark.browser
@@ -111,7 +112,7 @@ def test_the_flag_shows_that_days_entry_the_last_14_days_and_a_contact_log(
     )
     assert (first["method"], first["outcome"]) == ("phone", "no_answer")
     assert (second["method"], second["outcome"], second["note"]) == ("sms", "reached", None)
-    audited = audit.list_rows(study.db, object_type="contact_attempt")
+    audited = access_queries.trail(study.db, object_type="contact_attempt")
     assert [r["actor_label"] for r in audited] == ["doc@a.test", "coord@a.test"]
 
     # An admin reads the log but adds nothing: no form, a line says who can.

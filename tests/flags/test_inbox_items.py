@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from diary import audit, clock
+from diary.audit import access_queries
 from diary.db import transaction
 from diary.flags import episodes as flag_episodes
 from diary.flags.rules import Finding
@@ -178,7 +179,7 @@ def test_acknowledging_and_resolving_the_item_acts_on_both_flags_each_audited(
     assert acked.status_code == 200, acked.get_json()
     assert _row(db, threshold)["status"] == _row(db, increase)["status"] == "acknowledged"
     assert _row(db, flare)["status"] == "open"
-    rows = audit.list_rows(db, object_type="flag", object_id=str(increase))
+    rows = access_queries.trail(db, object_type="flag", object_id=str(increase))
     assert rows[0]["action"] == "flag.acknowledge"
     assert rows[0]["after"] == {"status": "acknowledged", "with_flags": [threshold]}
     again = coordinator.post(f"staff/flags/{increase}/acknowledge?merged=true")
@@ -203,7 +204,7 @@ def test_acknowledging_and_resolving_the_item_acts_on_both_flags_each_audited(
         assert _row(db, flag_id)["status"] == "resolved"
         assert _row(db, flag_id)["outcome"] == "adverse_event"
         assert _row(db, flag_id)["resolution_note"] == note
-    (companion,) = audit.list_rows(db, object_type="flag", object_id=str(threshold), limit=1)
+    (companion,) = access_queries.trail(db, object_type="flag", object_id=str(threshold), limit=1)
     assert companion["after"]["adverse_event_id"] == event["id"]
     assert companion["after"]["with_flags"] == [increase]
     assert _row(db, flare)["status"] == "open"
@@ -258,7 +259,7 @@ def test_a_coordinator_closes_a_missed_entries_flag_with_the_reason(
     )
     assert body["resolved_by"].startswith("coordinator")
     assert body["actions"] == ["contact"]
-    (row, *_) = audit.list_rows(db, object_type="flag", object_id=str(flag_id))
+    (row, *_) = access_queries.trail(db, object_type="flag", object_id=str(flag_id))
     assert row["action"] == "flag.close"
     assert row["reason"] == "Participant contacted, will resume."
     assert row["after"]["status"] == "resolved"
@@ -348,7 +349,7 @@ def test_contact_attempts_are_logged_audited_and_shown_latest_first(raise_flag, 
     ]
     assert shown[1]["note"] == "Rang twice, no voicemail."
     assert shown[1]["recorded_by"].startswith("coordinator")
-    rows = audit.list_rows(db, object_type="contact_attempt")
+    rows = access_queries.trail(db, object_type="contact_attempt")
     assert [r["action"] for r in rows] == ["contact_attempt.record"] * 2
     assert rows[1]["after"]["flag_id"] == flag_id
     assert rows[1]["after"]["note"] == "Rang twice, no voicemail."

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from diary import audit, clock
+from diary.audit import access_queries
 from diary.db import transaction
 from diary.flags import episodes as flag_episodes
 from diary.flags.rules import Finding
@@ -161,7 +162,7 @@ def test_acknowledge_then_resolve_as_adverse_event(raise_flag, staff_client, db)
 
     actions = [
         (r["action"], r["actor_type"], r["after"].get("status"))
-        for r in audit.list_rows(db, object_type="flag", object_id=str(flag_id))
+        for r in access_queries.trail(db, object_type="flag", object_id=str(flag_id))
     ]
     assert actions[:2] == [
         ("flag.resolve", "staff", "resolved"),
@@ -304,7 +305,7 @@ def test_recording_an_adverse_event_no_flag_raised(enroll, client_as, db, who, s
         assert {**MANUAL, "flag_id": None, "study_id": "LBP-001"}.items() <= body.items()
         listed = client.get("staff/participants/LBP-001/adverse-events").get_json()
         assert [e["id"] for e in listed["adverse_events"]] == [body["id"]]
-        (row,) = audit.list_rows(db, object_type="adverse_event")
+        (row,) = access_queries.trail(db, object_type="adverse_event")
         assert row["actor_type"] == "staff" and row["after"]["term"] == "Dizziness"
     else:
         assert db.execute("SELECT count(*) FROM adverse_events").fetchone()[0] == 0
