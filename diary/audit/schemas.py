@@ -82,7 +82,12 @@ class ChainSchema(Schema):
 
 class AuditPageSchema(Schema):
     rows = fields.List(fields.Nested(AuditRowSchema), required=True)
-    chain = fields.Nested(ChainSchema, required=True)
+    chain = fields.Nested(
+        ChainSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the hash-chain check, with the first page only (no before_id)"},
+    )
     next_before_id = fields.Integer(
         allow_none=True, metadata={"description": "pass as before_id for the next page"}
     )

@@ -106,7 +106,7 @@ function render(root, ctx, { params }) {
     }
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     for (const p of form.querySelectorAll('.field-error')) p.hidden = true;
-    showChain(body.chain);
+    if (!beforeId) showChain(body.chain); // older pages keep the first page's check
     rows = beforeId ? [...rows, ...body.rows] : body.rows;
     put(list, table({ text: 'Audit trail, newest first', hidden: true }, [
       { title: '#', className: 'num', cell: (r) => String(r.id) },
