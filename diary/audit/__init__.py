@@ -102,9 +102,14 @@ def _canonical(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _payload(row: dict[str, Any]) -> bytes:
+    """What a row's hash signs: its fields in order, as compact JSON."""
+    return json.dumps([row.get(name) for name in _FIELDS], separators=(",", ":")).encode()
+
+
 def row_hash(row: dict[str, Any], key: bytes | None = None) -> str:
     """The row's keyed hash; with no key, the plain SHA-256 of rows before keying."""
-    payload = json.dumps([row.get(name) for name in _FIELDS], separators=(",", ":")).encode()
+    payload = _payload(row)
     if key is None:
         return hashlib.sha256(payload).hexdigest()
     return KEYED + hmac.new(key, payload, hashlib.sha256).hexdigest()
@@ -162,13 +167,21 @@ def record(
     at: datetime | None = None,
 ) -> int:
     """Append one audit row; must run inside the transaction of the change it records."""
-    if not db.conn.in_transaction:
-        raise RuntimeError("audit.record() must run inside the change's transaction")
-    last = _head(db, at)
-    row = _fields(actor, action, object_type, object_id, site_id, participant_id, before, after)
-    row["at"] = clock.iso(at or clock.now())
-    row["reason"] = reason
-    return _append(db, _key(db), last, row)
+    rows = Appender(db)
+    row_id = rows.record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        site_id=site_id,
+        participant_id=participant_id,
+        before=before,
+        after=after,
+        reason=reason,
+        at=at,
+    )
+    rows.flush()
+    return row_id
 
 
 def _fields(
@@ -263,7 +276,7 @@ class Appender:
         row["reason"] = reason
         row["prev_hash"] = last[1] if last else GENESIS
         signer = self._hmac.copy()  # = hmac.new(key, …): the key's pads are worked out once
-        signer.update(json.dumps([row[name] for name in _FIELDS], separators=(",", ":")).encode())
+        signer.update(_payload(row))
         digest = KEYED + signer.hexdigest()
         self._rows.append((*(row[name] for name in _FIELDS), digest))
         self._last = (row["id"], digest)
