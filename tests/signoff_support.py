@@ -3,7 +3,6 @@ full names, and an adverse event recorded by the investigator."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,19 +25,6 @@ COMPLETE_AE = {
 
 def at(*args, tz=CHICAGO):
     return time_machine.travel(datetime(*args, tzinfo=tz), tick=False)
-
-
-def entry(**overrides):
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    body.update(overrides)
-    return body
 
 
 INJECTED = date(2026, 3, 1)

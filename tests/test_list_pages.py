@@ -5,13 +5,13 @@ site and diary dates); and staff read the canonical time-zone list."""
 
 import csv
 import io
-import uuid
 import zipfile
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY0 = date(2026, 3, 1)
@@ -21,19 +21,6 @@ def at(day: date, hour: int = 20):
     return time_machine.travel(
         datetime(day.year, day.month, day.day, hour, 0, tzinfo=CHICAGO), tick=False
     )
-
-
-def entry(**overrides):
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    body.update(overrides)
-    return body
 
 
 def ok(response):

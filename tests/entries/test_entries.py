@@ -2,27 +2,14 @@
 
 import json
 import threading
-import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 CHICAGO = ZoneInfo("America/Chicago")
-
-
-def entry(**overrides):
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    body.update(overrides)
-    return body
 
 
 def at(*args, tz=CHICAGO):

@@ -2,29 +2,16 @@
 from, when an entry stops being the participant's to change, and when a change to a
 day that already reported a red flag shows the alarm again."""
 
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 from diary import clock
 
 CHICAGO = ZoneInfo("America/Chicago")
-
-
-def entry(**overrides):
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    body.update(overrides)
-    return body
 
 
 def at(*args, tz=CHICAGO):

@@ -4,13 +4,13 @@ import csv
 import io
 import json
 import logging
-import uuid
 import zipfile
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOTE = 'Slept badly, "worse" after the walk;\nbetter by evening, 5/10'
@@ -18,19 +18,6 @@ NOTE = 'Slept badly, "worse" after the walk;\nbetter by evening, 5/10'
 
 def at(*args):
     return time_machine.travel(datetime(*args, tzinfo=CHICAGO), tick=False)
-
-
-def entry(**overrides):
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    body.update(overrides)
-    return body
 
 
 def rows(response) -> list[dict[str, str]]:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from signoff_support import CHICAGO, COMPLETE_AE, at, entry
+from entry_support import entry
+from signoff_support import CHICAGO, COMPLETE_AE, at
 
 from diary import clock
 from diary.jobs import deliver, sae_clocks

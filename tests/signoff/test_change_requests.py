@@ -6,7 +6,8 @@ the entry's history."""
 from __future__ import annotations
 
 import pytest
-from signoff_support import INJECTED, PASSWORD, at, entry
+from entry_support import entry
+from signoff_support import INJECTED, PASSWORD, at
 
 
 @pytest.fixture

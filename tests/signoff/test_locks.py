@@ -5,7 +5,8 @@ every step is audited."""
 from __future__ import annotations
 
 import pytest
-from signoff_support import COMPLETE_AE, INJECTED, at, entry
+from entry_support import entry
+from signoff_support import COMPLETE_AE, INJECTED, at
 
 
 @pytest.fixture

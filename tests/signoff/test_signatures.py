@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from account_support import code_at
-from signoff_support import COMPLETE_AE, INJECTED, PASSWORD, at, entry
+from entry_support import entry
+from signoff_support import COMPLETE_AE, INJECTED, PASSWORD, at
 
 from diary import audit
 from diary.signoff import signatures

@@ -8,7 +8,8 @@ import io
 import json
 import zipfile
 
-from signoff_support import COMPLETE_AE, INJECTED, PASSWORD, at, entry
+from entry_support import entry
+from signoff_support import COMPLETE_AE, INJECTED, PASSWORD, at
 
 SERIOUS = {
     **COMPLETE_AE,
