@@ -31,21 +31,29 @@ function find(list, zone) {
   return null;
 }
 
-/** Two labelled selects, country then city; `value()` is the chosen IANA name. */
-export function zonePicker(list, current) {
+/** Two labelled selects, country then city, over the server's list; the city's value is
+ * the IANA zone. A zone the list lacks (stored before only canonical names were taken,
+ * or no list yet) stays on offer by its name. Options: the fields' `ids` and `labels`,
+ * the city select's `name` (forms read it) and `describedBy`, `after` (shown under the
+ * city select), the box's `className`. Changing the country fires the city's `change`.
+ * Returns {el, set(zone), value()}. */
+export function countryCityFields(list, current, {
+  ids = ['zone-country', 'zone-city'], labels = ['Country or region', 'City or area'],
+  name, describedBy, after = [], className = 'zone-picker',
+} = {}) {
   const countries = [...((list && list.countries) || [])];
   if (current && !find(list, current)) {
-    // A zone stored before only canonical names were taken, or no list yet: keep it on offer.
-    countries.unshift({ country: '', name: String(current).replace(/_/g, ' '), zones: [{ zone: current, city: current.replace(/_/g, ' ') }] });
+    const named = String(current).replaceAll('_', ' ');
+    countries.unshift({ name: named, zones: [{ zone: current, city: named }] });
   }
-  const country = h('select', { id: 'zone-country' },
-    countries.map((c, i) => h('option', { value: String(i) }, c.name)));
-  const city = h('select', { id: 'zone-city', 'aria-describedby': 'zone-hint' });
+  const [countryId, cityId] = ids;
+  const country = h('select', { id: countryId }, countries.map((c, i) => h('option', { value: String(i) }, c.name)));
+  const city = h('select', { id: cityId, name, 'aria-describedby': describedBy });
   const countryPicker = picker(country);
   const cityPicker = picker(city);
   const fill = (zone) => {
-    const c = countries[Number(country.value)];
-    city.replaceChildren(...c.zones.map((z) => h('option', { value: z.zone }, z.area ? `${z.city} – ${z.area}` : z.city)));
+    const chosen = countries[Number(country.value)];
+    city.replaceChildren(...(chosen ? chosen.zones : []).map((z) => h('option', { value: z.zone }, z.area ? `${z.city} – ${z.area}` : z.city)));
     if (zone) city.value = zone;
     countryPicker.sync();
     cityPicker.sync();
@@ -57,13 +65,21 @@ export function zonePicker(list, current) {
     fill(zone);
     return true;
   };
-  country.addEventListener('change', () => fill());
+  country.addEventListener('change', () => {
+    fill();
+    city.dispatchEvent(new Event('change', { bubbles: true })); // a draft keeps the new zone
+  });
   if (!set(current)) fill();
   return {
-    el: h('div', { class: 'zone-picker' },
-      h('div', { class: 'field' }, h('label', { for: 'zone-country' }, 'Country or region'), countryPicker.el),
-      h('div', { class: 'field' }, h('label', { for: 'zone-city' }, 'City or area'), cityPicker.el)),
+    el: h('div', { class: className },
+      h('div', { class: 'field' }, h('label', { for: countryId }, labels[0]), countryPicker.el),
+      h('div', { class: 'field' }, h('label', { for: cityId }, labels[1]), cityPicker.el, after)),
     set,
     value: () => city.value,
   };
+}
+
+/** The phone's picker (Settings): `value()` is the chosen IANA name. */
+export function zonePicker(list, current) {
+  return countryCityFields(list, current, { describedBy: 'zone-hint' });
 }
