@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -95,8 +95,12 @@ def evaluate(
     actor: audit.Actor,
     now: datetime,
     on_error: Callable[[Mapping[str, Any], Exception], None] | None = None,
+    single_dates_screened: bool = False,
 ) -> dict[str, int]:
     """Evaluate each scope's rules and write what they find; return counts.
+
+    `single_dates_screened`: the scopes closing one date are what `close_quietly` left
+    (the screen would only read them again).
 
     With `on_error`, each participant runs in a savepoint of its own: a failure
     rolls back that participant only, is handed to `on_error`, and the others
@@ -118,7 +122,7 @@ def evaluate(
             on_error(s.participant, exc)
             continue
         ready.append(s)
-    scopes, since = _screen(db, t, ready, since)
+    scopes, since = _screen(db, t, ready, since, single_dates_screened)
     if not scopes:
         return {}
     near = queries.flags_since(db, since, kinds)
@@ -173,8 +177,44 @@ def evaluate(
     return counts
 
 
+def close_quietly(
+    db: Database,
+    study: Study,
+    *,
+    job_id: str,
+    closed_in: Mapping[str, date],
+    rechecked: Collection[int],
+    now: datetime,
+) -> int:
+    """Advance, in SQL, the checkpoint of each participant whose one newly closed date
+    would change no flag (what `_screen` decides in Python, as one statement for every
+    zone: the daily run's common case); how many. `closed_in`: each zone's latest
+    closed date. Everyone else is left for `evaluate`. Inside the caller's transaction."""
+    if not closed_in:
+        return 0
+    return queries.close_quietly(db, job_id, closed_in, rechecked, now=now, **quiet_limits(study))
+
+
+def quiet_limits(study: Study) -> dict[str, Any]:
+    """The thresholds `close_quietly` applies in SQL, from the rules' own functions."""
+    t = study.thresholds
+    return {
+        "length_days": study.length_days,
+        # baseline back pain is a whole number 0-10 (the schema's check)
+        "pain_floors": {b: rules.flare_pain_floor(b, t) for b in range(11)},
+        "mme_high": t.mme_high,
+        "increase_abs": t.increase_abs,
+        "increase_pct": t.increase_pct,
+        "window_days": t.increase_window_days,
+    }
+
+
 def _screen(
-    db: Database, t: rules.Thresholds, scopes: list[Scope], since: list[tuple[int, date]]
+    db: Database,
+    t: rules.Thresholds,
+    scopes: list[Scope],
+    since: list[tuple[int, date]],
+    single_dates_screened: bool = False,
 ) -> tuple[list[Scope], list[tuple[int, date]]]:
     """Leave out the scopes whose newly closed dates cannot change any flag.
 
@@ -191,6 +231,8 @@ def _screen(
             continue
         if (s.through - s.new_from).days >= SCREEN_DAYS:
             continue  # a catch-up's weeks are seldom all quiet: the screen would read them twice
+        if single_dates_screened and s.through == s.new_from:
+            continue
         due_from = max(s.new_from, s.due_from)
         due_to = (
             due_from - ONE_DAY  # nothing is due yet

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -255,6 +255,106 @@ def closing_extremes(
         [_ranges(ranges)],
     )
     return {row[0]: row[1:] for row in cursor}
+
+
+# Participants whose one newly closed date closes quietly (rules.closes_quietly): the
+# closing job advances them in SQL, without reading them into Python. Those of a zone
+# whose checkpoint is the day before the zone's latest closed date (exactly one new
+# date), still active, neither rechecked nor failing, within their diary's length, with
+# an entry on that date that is ordinary (below the flare floor of their baseline, the
+# MME limit and the increase floor of the window ending on it, no unconverted opioid),
+# and no unresolved flag reaching it. Whatever this leaves out is evaluated in full.
+_QUIET_CLOSINGS = """
+    WITH zone AS MATERIALIZED (
+        SELECT value ->> 0 AS name, value ->> 1 AS closed, value ->> 2 AS before
+        FROM json_each(:zones)),
+    -- zones share a few closing dates: each date's entries are read once
+    day AS MATERIALIZED (
+        SELECT DISTINCT closed, before, date(closed, :reach) AS reach FROM zone),
+    pain AS MATERIALIZED (
+        SELECT value ->> 0 AS baseline, value ->> 1 AS floor FROM json_each(:pain_floors)),
+    quiet AS MATERIALIZED (
+        SELECT e.participant_id AS pid, day.closed AS day
+        FROM day
+        JOIN entries e ON e.date = day.closed
+        JOIN job_progress jp ON jp.job_id = :job AND jp.participant_id = e.participant_id
+                                AND jp.closed_through = day.before
+        JOIN participants p ON p.id = e.participant_id
+        WHERE day.closed = (SELECT zone.closed FROM zone
+                            WHERE zone.name = (SELECT t.timezone FROM participant_timezones t
+                                               WHERE t.participant_id = p.id
+                                               ORDER BY t.effective_from DESC, t.id DESC
+                                               LIMIT 1))
+          AND p.status = 'active' AND p.ended_at IS NULL AND p.locked_at IS NULL
+          AND e.back_pain < (SELECT floor FROM pain WHERE pain.baseline = p.baseline_back_pain)
+          AND (e.mme IS NULL OR e.mme <= :mme_high)
+          AND e.mme_unconverted = '[]'
+          AND p.id NOT IN (SELECT value FROM json_each(:rechecked))
+          AND NOT EXISTS (SELECT 1 FROM job_failures f
+                          WHERE f.job_id = :job AND f.participant_id = p.id)
+          AND day.closed <= (SELECT date(min(i.date), :length) FROM injections i
+                             WHERE i.participant_id = p.id)
+          AND (SELECT coalesce(max(w.mme) < max(p.baseline_mme + :increase_abs,
+                                                p.baseline_mme * (100 + :increase_pct) / 100.0)
+                                            - 1e-6,
+                               max(w.mme) IS NULL)
+               FROM entries w
+               WHERE w.participant_id = p.id AND w.date BETWEEN day.reach AND day.closed)
+          AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.participant_id = p.id
+                          AND f.last_date >= day.closed AND f.status != 'resolved')
+          AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL))
+"""
+
+
+def _quiet_parameters(
+    job_id: str,
+    closed_in: Mapping[str, date],
+    rechecked: Iterable[int],
+    *,
+    length_days: int,
+    pain_floors: Mapping[int, float],
+    mme_high: float,
+    increase_abs: float,
+    increase_pct: float,
+    window_days: int,
+) -> dict[str, Any]:
+    return {
+        "job": job_id,
+        "zones": json.dumps(
+            [[z, d.isoformat(), (d - timedelta(days=1)).isoformat()] for z, d in closed_in.items()]
+        ),
+        "pain_floors": json.dumps(sorted(pain_floors.items())),
+        "rechecked": json.dumps(sorted(set(rechecked))),
+        "length": f"+{length_days} days",
+        "mme_high": mme_high,
+        "increase_abs": increase_abs,
+        "increase_pct": increase_pct,
+        "reach": f"-{window_days - 1} days",
+    }
+
+
+def quiet_closings(db: Database, job_id: str, closed_in, rechecked, **limits) -> dict[int, date]:
+    """The participants `close_quietly` would advance, and to which date (nothing written)."""
+    cursor = db.execute(
+        _QUIET_CLOSINGS + " SELECT pid, day FROM quiet",
+        _quiet_parameters(job_id, closed_in, rechecked, **limits),
+    )
+    return {pid: date.fromisoformat(day) for pid, day in cursor}
+
+
+def close_quietly(
+    db: Database, job_id: str, closed_in, rechecked, *, now: datetime, **limits
+) -> int:
+    """Advance the checkpoint of every participant whose new date closes quietly (see
+    _QUIET_CLOSINGS), in one statement; how many. `closed_in`: each zone's latest closed
+    date; `rechecked`: participants with a late entry (always evaluated in full)."""
+    db.execute(
+        _QUIET_CLOSINGS + " UPDATE job_progress SET closed_through = quiet.day, updated_at = :stamp"
+        " FROM quiet WHERE job_progress.job_id = :job AND job_progress.participant_id = quiet.pid",
+        {**_quiet_parameters(job_id, closed_in, rechecked, **limits), "stamp": clock.iso(now)},
+    )
+    # (the cursor's rowcount does not count a statement that starts with WITH)
+    return db.execute("SELECT changes()").fetchone()[0]
 
 
 def injection_dates(db: Database, participant_ids: Iterable[int]) -> dict[int, list[str]]:

@@ -271,10 +271,9 @@ def opioid_increase(
     """
     known = {d.date: d.mme for d in days if d.back_pain is not None and d.mme is not None}
     window = t.increase_window_days
-    # A raised mean is at least both limits; below this (less a margin for float error)
-    # none is, so most windows are judged without exact arithmetic.
-    floor = max(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
-    floor -= 1e-6
+    # A raised mean is at least both limits; below this none is, so most windows are
+    # judged without exact arithmetic.
+    floor = increase_floor(baseline_mme, t)
     if not known or max(known.values()) < floor:
         return []  # no mean can reach the limit when no day does
     means: dict[date, Decimal] = {}  # entered date → the highest qualifying mean it is in
@@ -434,14 +433,25 @@ def closes_quietly(
     """
     if e.missing or e.unconverted:
         return False
-    if e.max_back_pain is not None:
-        raised = _raised_pains(baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase)
-        if e.max_back_pain >= t.flare_absolute or any(p <= e.max_back_pain for p in raised):
-            return False
+    if e.max_back_pain is not None and e.max_back_pain >= flare_pain_floor(baseline_back_pain, t):
+        return False
     if e.max_mme is not None and e.max_mme > t.mme_high:
         return False
-    floor = max(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100)
-    return e.max_window_mme is None or e.max_window_mme < floor - 1e-6
+    return e.max_window_mme is None or e.max_window_mme < increase_floor(baseline_mme, t)
+
+
+def flare_pain_floor(baseline_back_pain: float, t: Thresholds) -> float:
+    """The lowest back pain a flare can count for this baseline: the lowest raised pain,
+    or the ceiling `flare_absolute` when lower. Raised pains are every pain from the
+    lowest up (both limits grow with the pain), so a pain below it never counts."""
+    raised = _raised_pains(baseline_back_pain, t.flare_abs_increase, t.flare_pct_increase)
+    return min([t.flare_absolute, *raised])
+
+
+def increase_floor(baseline_mme: float, t: Thresholds) -> float:
+    """A bound under every raised mean MME for this baseline (both limits, less a margin
+    for float error): a window whose highest day is below it is not raised."""
+    return max(baseline_mme + t.increase_abs, baseline_mme * (100 + t.increase_pct) / 100) - 1e-6
 
 
 def evaluate(

@@ -7,7 +7,7 @@ reads what it needs in one statement however many participants there are.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -16,13 +16,26 @@ from sqlite_utils import Database
 from .. import clock
 
 
+def zones_in_use(db: Database) -> list[str]:
+    """Every zone a participant is or was in."""
+    return [r[0] for r in db.execute("SELECT DISTINCT timezone FROM participant_timezones")]
+
+
 def participants_to_close(
-    db: Database, job_id: str, *, also: Iterable[int] = ()
+    db: Database,
+    job_id: str,
+    *,
+    also: Iterable[int] = (),
+    closed_in: Mapping[str, date] | None = None,
 ) -> list[dict[str, Any]]:
     """Participants with dates still to close: every active one, and each who stopped
     (withdrew, completed) until the day they stopped is closed; `also`: participants
     with an entry for a date already closed. With current zone, first injection,
-    baseline and this job's progress. None whose diary is closed (locked, frozen)."""
+    baseline and this job's progress. None whose diary is closed (locked, frozen).
+
+    `closed_in` (each zone's latest closed date) leaves out the active participants
+    already closed through it; one in a zone it lacks is kept."""
+    zones = {} if closed_in is None else {z: d.isoformat() for z, d in closed_in.items()}
     return list(
         db.query(
             """
@@ -35,19 +48,27 @@ def participants_to_close(
                        AS first_injection,
                    jp.closed_through
             FROM participants p
-            LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = ?
+            LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = :job
             WHERE (p.status = 'active'
                    OR (p.ended_at IS NOT NULL
                        AND (jp.closed_through IS NULL
                             OR jp.closed_through <= date(p.ended_at, '+1 day')))
-                   OR p.id IN (SELECT value FROM json_each(?)))
+                   OR p.id IN (SELECT value FROM json_each(:also)))
               -- A closed diary (locked, or the study frozen) waits: nobody can enter
               -- its dates, so none is missed; once reopened the job catches up.
               AND p.locked_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)
+              AND (NOT :filtered OR jp.closed_through IS NULL OR p.ended_at IS NOT NULL
+                   OR p.id IN (SELECT value FROM json_each(:also))
+                   OR coalesce(:zones ->> json_quote(timezone) > jp.closed_through, 1))
             ORDER BY p.id
             """,
-            [job_id, json.dumps(sorted(set(also)))],
+            {
+                "job": job_id,
+                "also": json.dumps(sorted(set(also))),
+                "filtered": closed_in is not None,
+                "zones": json.dumps(zones),
+            },
         )
     )
 
