@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -18,8 +19,17 @@ from sqlite_utils import Database
 
 from . import clock
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+# Checkpoints are the scheduler's work (WalCheckpointer, every CHECKPOINT_SECONDS), not
+# the writers': with SQLite's default, the commit that takes the WAL past 1,000 pages
+# copies them into the database while it holds the write lock (a diary PUT about every
+# sixty; the daily run's own commit). A writer checkpoints only past this many pages
+# (64 MiB), should no scheduler run.
+WAL_AUTOCHECKPOINT_PAGES = 16_384
+CHECKPOINT_SECONDS = 1.0
 
 
 class DiaryDatabase(Database):
@@ -53,10 +63,51 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     db = DiaryDatabase(conn)
     db.writer_lock_path = None if path == ":memory:" else f"{path}-writer.lock"
     db.path = None if path == ":memory:" else os.path.realpath(path)  # names its audit key
     return db
+
+
+def checkpoint(db: Database) -> tuple[int, int]:
+    """Copy what the WAL holds into the database, without waiting for or blocking any
+    reader or writer (a PASSIVE checkpoint); the WAL starts over once all of it is
+    copied. Returns (frames in the WAL, frames copied)."""
+    _, frames, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return frames, copied
+
+
+class WalCheckpointer:
+    """A thread that checkpoints the database every `interval` seconds (the scheduler
+    process runs one), so that no writer's commit pays for it."""
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_SECONDS) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None and self.path != ":memory:":
+            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        db = connect(self.path)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    checkpoint(db)
+                except sqlite3.Error as exc:  # the next round tries again
+                    log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            db.conn.close()
 
 
 # A WAL database whose last connection closes is checkpointed and its WAL file

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, EVENT_SCHEDULER_START
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .. import clock
-from ..db import connect
+from ..db import WalCheckpointer, connect
 from . import JobSpec, locks
 
 log = logging.getLogger(__name__)
@@ -190,4 +191,8 @@ def build_scheduler(
         kind = trigger.pop("trigger")
         extra = {"next_run_time": clock.now()} if run_at_start else {}
         scheduler.add_job(fire, kind, id=spec.id, name=spec.id, **trigger, **extra)
+    # The scheduler checkpoints the WAL for every process (db.WAL_AUTOCHECKPOINT_PAGES).
+    checkpointer = WalCheckpointer(database)
+    scheduler.add_listener(lambda _: checkpointer.start(), EVENT_SCHEDULER_START)
+    scheduler.add_listener(lambda _: checkpointer.stop(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -6,13 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 from jobs_support import add_participant, missed, utc
 
-from diary.db import connect
+from diary.db import connect, migrate, transaction
 from diary.jobs import JobSpec, close_days, locks, runner
 from diary.jobs.registry import JOBS
 
@@ -230,3 +231,41 @@ def test_serve_runs_web_and_scheduler_in_one_process(make_db):
         err = proc.communicate(timeout=30)[1].decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def wal_pages_written(path) -> int:
+    """Fill a scratch table with ~2,000 pages (8 MB) in one commit, as a busy day would."""
+    db = connect(str(path))
+    try:
+        with transaction(db):
+            db.execute("CREATE TABLE IF NOT EXISTS scratch (b BLOB)")
+            db.conn.executemany("INSERT INTO scratch VALUES (randomblob(4000))", [()] * 2_000)
+        return db.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def test_a_commit_leaves_the_wal_to_the_schedulers_checkpointer(study, tmp_path):
+    path = tmp_path / "d.sqlite3"
+    keep = connect(str(path))  # a reader kept open, as a worker's connection is
+    migrate(keep)
+    keep.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.stat().st_size
+    pages = wal_pages_written(path)
+    # The writer's commit copied nothing into the database: the pages wait in the WAL.
+    assert path.stat().st_size == before
+    assert Path(f"{path}-wal").stat().st_size > 2_000 * 4096
+    scheduler = runner.build_scheduler(
+        [], database=str(path), study=study, config={}, blocking=False, run_at_start=False
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while path.stat().st_size < pages * 4096 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the checkpointer's own thread, every second
+        assert path.stat().st_size >= pages * 4096
+        assert any(t.name == "wal-checkpoint" for t in threading.enumerate())
+    finally:
+        scheduler.shutdown(wait=True)
+        keep.conn.close()
+    assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
