@@ -268,19 +268,22 @@ _QUIET_CLOSINGS = """
     WITH zone AS MATERIALIZED (
         SELECT value ->> 0 AS name, value ->> 1 AS closed, value ->> 2 AS before
         FROM json_each(:zones)),
-    -- zones share a few closing dates: each date's entries are read once
+    -- zones share a few closing dates
     day AS MATERIALIZED (
         SELECT DISTINCT closed, before, date(closed, :reach) AS reach FROM zone),
     pain AS MATERIALIZED (
         SELECT value ->> 0 AS baseline, value ->> 1 AS floor FROM json_each(:pain_floors)),
     quiet AS MATERIALIZED (
         SELECT e.participant_id AS pid, day.closed AS day
+        -- from the checkpoints: a run at an instant that closes nothing reads no entry
         FROM day
-        JOIN entries e ON e.date = day.closed
-        JOIN job_progress jp ON jp.job_id = :job AND jp.participant_id = e.participant_id
-                                AND jp.closed_through = day.before
-        JOIN participants p ON p.id = e.participant_id
-        WHERE day.closed = (SELECT zone.closed FROM zone
+        CROSS JOIN job_progress jp
+        CROSS JOIN entries e
+        CROSS JOIN participants p
+        WHERE jp.job_id = :job AND jp.closed_through = day.before
+          AND e.participant_id = jp.participant_id AND e.date = day.closed
+          AND p.id = jp.participant_id
+          AND day.closed = (SELECT zone.closed FROM zone
                             WHERE zone.name = (SELECT t.timezone FROM participant_timezones t
                                                WHERE t.participant_id = p.id
                                                ORDER BY t.effective_from DESC, t.id DESC
