@@ -25,8 +25,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 # Checkpoints are the scheduler's work (WalCheckpointer, every CHECKPOINT_SECONDS), not
 # the writers': with SQLite's default, the commit that takes the WAL past 1,000 pages
-# copies them into the database while it holds the write lock (a diary PUT about every
-# sixty; the daily run's own commit). A writer checkpoints only past this many pages
+# copies them into the database while it holds the diary's writer lock (a diary PUT about
+# every sixty; the daily run's own commit). A writer checkpoints only past this many pages
 # (64 MiB), should no scheduler run.
 WAL_AUTOCHECKPOINT_PAGES = 16_384
 CHECKPOINT_SECONDS = 1.0
@@ -80,7 +80,14 @@ def checkpoint(db: Database) -> tuple[int, int]:
 
 class WalCheckpointer:
     """A thread that checkpoints the database every `interval` seconds (the scheduler
-    process runs one), so that no writer's commit pays for it."""
+    process runs one), so that no writer's commit pays for it.
+
+    Each round copies what the WAL holds beside the writers, then what they appended
+    meanwhile while holding the diary's writer lock (a few pages: writers wait that
+    long). The WAL is then all copied, so the next write starts it over; without that
+    step a steady stream of writes would never leave it all copied, and it would grow
+    until a writer's own commit checkpointed it (WAL_AUTOCHECKPOINT_PAGES).
+    """
 
     def __init__(self, path: str, interval: float = CHECKPOINT_SECONDS) -> None:
         self.path = path
@@ -103,11 +110,23 @@ class WalCheckpointer:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    checkpoint(db)
+                    self.round(db)
                 except sqlite3.Error as exc:  # the next round tries again
                     log.warning("WAL checkpoint failed: %s", exc)
         finally:
             db.conn.close()
+
+    @staticmethod
+    def round(db: Database) -> None:
+        frames, _ = checkpoint(db)
+        if frames <= 0:
+            return  # nothing there (or not a WAL database)
+        lock = _acquire_writer_lock(db)
+        try:
+            checkpoint(db)
+        finally:
+            if lock is not None:
+                os.close(lock)
 
 
 # A WAL database whose last connection closes is checkpointed and its WAL file

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jobs_support import add_participant, missed, utc
 
-from diary.db import connect, migrate, transaction
+from diary.db import WAL_AUTOCHECKPOINT_PAGES, WalCheckpointer, connect, migrate, transaction
 from diary.jobs import JobSpec, close_days, locks, runner
 from diary.jobs.registry import JOBS
 
@@ -269,3 +269,26 @@ def test_a_commit_leaves_the_wal_to_the_schedulers_checkpointer(study, tmp_path)
         scheduler.shutdown(wait=True)
         keep.conn.close()
     assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
+
+
+def test_the_checkpointer_keeps_the_wal_short_under_a_steady_stream_of_writes(tmp_path):
+    """Writes that never pause leave a checkpoint beside them never quite done, and the
+    WAL only starts over after one that is: each round ends under the writer lock, so
+    the WAL restarts every round instead of growing until a writer checkpoints it."""
+    path = str(tmp_path / "d.sqlite3")
+    db = connect(path)
+    db.execute("CREATE TABLE scratch (b BLOB)")
+    checkpointer = WalCheckpointer(path, interval=0.1)
+    checkpointer.start()
+    largest = 0
+    try:
+        # Each commit appends at least one page: more than twice WAL_AUTOCHECKPOINT_PAGES.
+        for n in range(40_000):
+            with transaction(db):
+                db.execute("INSERT INTO scratch VALUES (randomblob(300))")
+            if n % 500 == 0:
+                largest = max(largest, Path(f"{path}-wal").stat().st_size // 4096)
+    finally:
+        checkpointer.stop()
+        db.conn.close()
+    assert largest < WAL_AUTOCHECKPOINT_PAGES // 2, largest
