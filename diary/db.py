@@ -82,51 +82,71 @@ class WalCheckpointer:
     """A thread that checkpoints the database every `interval` seconds (the scheduler
     process runs one), so that no writer's commit pays for it.
 
-    Each round copies what the WAL holds beside the writers, then what they appended
-    meanwhile while holding the diary's writer lock (a few pages: writers wait that
-    long). The WAL is then all copied, so the next write starts it over; without that
-    step a steady stream of writes would never leave it all copied, and it would grow
-    until a writer's own commit checkpointed it (WAL_AUTOCHECKPOINT_PAGES).
+    Each round copies what the WAL holds beside the writers, then again what they
+    appended meanwhile while holding the diary's writer lock
+    (a few pages: writers wait that long). The WAL is then all copied and no write is
+    under way, so the next write starts it over; without that step a steady stream of
+    writes would never leave it all copied, and it would grow until a writer's own
+    commit checkpointed it (WAL_AUTOCHECKPOINT_PAGES). The lock is tried for
+    LOCKED_STEP_WAIT seconds only (a long write transaction is left to the next round);
+    when a reader's snapshot (Litestream's) held some of the WAL back even then, the
+    next HELD_BACK_ROUNDS rounds copy without it.
     """
+
+    LOCKED_STEP_WAIT = 0.5
+    HELD_BACK_ROUNDS = 10
 
     def __init__(self, path: str, interval: float = CHECKPOINT_SECONDS) -> None:
         self.path = path
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._settled: int | None = None  # the WAL's frames when last all copied
+        self._pause = 0  # rounds left without the locked step
 
     def start(self) -> None:
-        if self._thread is None and self.path != ":memory:":
-            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-            self._thread.start()
+        if self.path == ":memory:" or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+            self._thread = None
 
     def _run(self) -> None:
-        db = connect(self.path)
+        db = None
         try:
             while not self._stop.wait(self.interval):
                 try:
+                    db = db or connect(self.path)
                     self.round(db)
-                except sqlite3.Error as exc:  # the next round tries again
+                except Exception as exc:  # noqa: BLE001 - the next round tries again
                     log.warning("WAL checkpoint failed: %s", exc)
         finally:
-            db.conn.close()
+            if db is not None:
+                db.conn.close()
 
-    @staticmethod
-    def round(db: Database) -> None:
+    def round(self, db: Database) -> None:
         frames, _ = checkpoint(db)
-        if frames <= 0:
-            return  # nothing there (or not a WAL database)
-        lock = _acquire_writer_lock(db)
+        if frames <= 0 or frames == self._settled:
+            return  # nothing there, or nothing written since it was all copied
+        if self._pause:
+            self._pause -= 1
+            return
+        lock = _acquire_writer_lock(db, wait=self.LOCKED_STEP_WAIT)
+        if lock is None:
+            return
         try:
-            checkpoint(db)
+            frames, copied = checkpoint(db)
         finally:
-            if lock is not None:
-                os.close(lock)
+            os.close(lock)
+        self._settled = frames if copied >= frames else None
+        if copied < frames:  # a reader's snapshot holds the rest back: the lock cannot help
+            self._pause = self.HELD_BACK_ROUNDS
 
 
 # A WAL database whose last connection closes is checkpointed and its WAL file
@@ -171,13 +191,14 @@ def close_thread_connections() -> None:
     _local.dbs = {}
 
 
-def _acquire_writer_lock(db: Database) -> int | None:
+def _acquire_writer_lock(db: Database, wait: float = BUSY_TIMEOUT_MS / 1000) -> int | None:
     """Queue writers of every process on an advisory file lock before BEGIN IMMEDIATE.
 
     SQLite's busy handler sleeps with a growing back-off (up to 100 ms) while
     another connection writes; a file lock polled every half millisecond hands
     the database to the next writer at once. Returns the descriptor to close (which
-    releases the lock), or None to fall back on SQLite's own waiting.
+    releases the lock), or None to fall back on SQLite's own waiting (after `wait`
+    seconds).
     """
     path = getattr(db, "writer_lock_path", None)
     if path is None:
@@ -186,7 +207,7 @@ def _acquire_writer_lock(db: Database) -> int | None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         return None
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + wait
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

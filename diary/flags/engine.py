@@ -185,14 +185,18 @@ def close_quietly(
     closed_in: Mapping[str, date],
     rechecked: Collection[int],
     now: datetime,
+    ids: tuple[int, int] = queries.EVERYONE,
 ) -> int:
     """Advance, in SQL, the checkpoint of each participant whose one newly closed date
     would change no flag (what `_screen` decides in Python, as one statement for every
     zone: the daily run's common case); how many. `closed_in`: each zone's latest
-    closed date. Everyone else is left for `evaluate`. Inside the caller's transaction."""
+    closed date; `ids`: the participants' ids from, to. Everyone else is left for
+    `evaluate`. Inside the caller's transaction."""
     if not closed_in:
         return 0
-    return queries.close_quietly(db, job_id, closed_in, rechecked, now=now, **quiet_limits(study))
+    return queries.close_quietly(
+        db, job_id, closed_in, rechecked, now=now, ids=ids, **quiet_limits(study)
+    )
 
 
 def quiet_limits(study: Study) -> dict[str, Any]:

@@ -280,7 +280,8 @@ _QUIET_CLOSINGS = """
         CROSS JOIN job_progress jp
         CROSS JOIN entries e
         CROSS JOIN participants p
-        WHERE jp.job_id = :job AND jp.closed_through = day.before
+        WHERE jp.job_id = :job AND jp.participant_id BETWEEN :first_id AND :last_id
+          AND jp.closed_through = day.before
           AND e.participant_id = jp.participant_id AND e.date = day.closed
           AND p.id = jp.participant_id
           AND day.closed = (SELECT zone.closed FROM zone
@@ -289,14 +290,19 @@ _QUIET_CLOSINGS = """
                                                ORDER BY t.effective_from DESC, t.id DESC
                                                LIMIT 1))
           AND p.status = 'active' AND p.ended_at IS NULL AND p.locked_at IS NULL
+          -- what the full path decodes for everyone, well formed (else it records a failure)
+          AND json_valid(p.baseline_opioids)
+          AND julianday(p.enrolled_at) IS NOT NULL
+          AND p.enrolled_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]'
           AND e.back_pain < (SELECT floor FROM pain WHERE pain.baseline = p.baseline_back_pain)
           AND (e.mme IS NULL OR e.mme <= :mme_high)
           AND e.mme_unconverted = '[]'
           AND p.id NOT IN (SELECT value FROM json_each(:rechecked))
           AND NOT EXISTS (SELECT 1 FROM job_failures f
                           WHERE f.job_id = :job AND f.participant_id = p.id)
-          AND day.closed <= (SELECT date(min(i.date), :length) FROM injections i
-                             WHERE i.participant_id = p.id)
+          AND (SELECT CASE WHEN date(min(i.date)) = min(i.date)
+                           THEN date(min(i.date), :length) END
+               FROM injections i WHERE i.participant_id = p.id) >= day.closed
           AND (SELECT coalesce(max(w.mme) < max(p.baseline_mme + :increase_abs,
                                                 p.baseline_mme * (100 + :increase_pct) / 100.0)
                                             - 1e-6,
@@ -307,6 +313,10 @@ _QUIET_CLOSINGS = """
                           AND f.last_date >= day.closed AND f.status != 'resolved')
           AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL))
 """
+
+
+def _span(ids: tuple[int, int]) -> dict[str, int]:
+    return {"first_id": ids[0], "last_id": ids[1]}
 
 
 def _quiet_parameters(
@@ -336,25 +346,42 @@ def _quiet_parameters(
     }
 
 
-def quiet_closings(db: Database, job_id: str, closed_in, rechecked, **limits) -> dict[int, date]:
+EVERYONE = (0, 2**62)
+
+
+def quiet_closings(
+    db: Database, job_id: str, closed_in, rechecked, *, ids=EVERYONE, **limits
+) -> dict[int, date]:
     """The participants `close_quietly` would advance, and to which date (nothing written)."""
     cursor = db.execute(
         _QUIET_CLOSINGS + " SELECT pid, day FROM quiet",
-        _quiet_parameters(job_id, closed_in, rechecked, **limits),
+        {**_quiet_parameters(job_id, closed_in, rechecked, **limits), **_span(ids)},
     )
     return {pid: date.fromisoformat(day) for pid, day in cursor}
 
 
 def close_quietly(
-    db: Database, job_id: str, closed_in, rechecked, *, now: datetime, **limits
+    db: Database,
+    job_id: str,
+    closed_in,
+    rechecked,
+    *,
+    now: datetime,
+    ids: tuple[int, int] = EVERYONE,
+    **limits,
 ) -> int:
     """Advance the checkpoint of every participant whose new date closes quietly (see
     _QUIET_CLOSINGS), in one statement; how many. `closed_in`: each zone's latest closed
-    date; `rechecked`: participants with a late entry (always evaluated in full)."""
+    date; `rechecked`: participants with a late entry (always evaluated in full); `ids`:
+    the participants' ids from, to (inclusive)."""
     db.execute(
         _QUIET_CLOSINGS + " UPDATE job_progress SET closed_through = quiet.day, updated_at = :stamp"
         " FROM quiet WHERE job_progress.job_id = :job AND job_progress.participant_id = quiet.pid",
-        {**_quiet_parameters(job_id, closed_in, rechecked, **limits), "stamp": clock.iso(now)},
+        {
+            **_quiet_parameters(job_id, closed_in, rechecked, **limits),
+            **_span(ids),
+            "stamp": clock.iso(now),
+        },
     )
     # (the cursor's rowcount does not count a statement that starts with WITH)
     return db.execute("SELECT changes()").fetchone()[0]

@@ -16,6 +16,18 @@ from sqlite_utils import Database
 from .. import clock
 
 
+def id_spans(db: Database, job_id: str, width: int) -> list[tuple[int, int]]:
+    """The ids of the participants with a checkpoint in this job, cut into spans of at
+    most `width` ids (from, to: inclusive)."""
+    low, high = db.execute(
+        "SELECT min(participant_id), max(participant_id) FROM job_progress WHERE job_id = ?",
+        [job_id],
+    ).fetchone()
+    if low is None:
+        return []
+    return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
+
+
 def zones_in_use(db: Database) -> list[str]:
     """Every zone a participant is or was in."""
     return [r[0] for r in db.execute("SELECT DISTINCT timezone FROM participant_timezones")]

@@ -292,3 +292,13 @@ def test_the_checkpointer_keeps_the_wal_short_under_a_steady_stream_of_writes(tm
         checkpointer.stop()
         db.conn.close()
     assert largest < WAL_AUTOCHECKPOINT_PAGES // 2, largest
+
+
+def test_a_checkpointer_stopped_starts_again(tmp_path):
+    """A scheduler shut down and started again in the same process checkpoints again."""
+    checkpointer = WalCheckpointer(str(tmp_path / "d.sqlite3"), interval=0.05)
+    for _ in range(2):
+        checkpointer.start()
+        assert any(t.name == "wal-checkpoint" for t in threading.enumerate())
+        checkpointer.stop()
+        assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
