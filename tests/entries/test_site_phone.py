@@ -1,28 +1,16 @@
 """The red-flag advice carries the phone number of the participant's own site, online
 (the alert of an entry) and offline (the protocol the phone caches)."""
 
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 CHICAGO = ZoneInfo("America/Chicago")
 PHONE_A = "+1 312 555 0100"
 PHONE_B = "+1 415 555 0199"
-
-
-def _entry(**overrides):
-    return {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-        **overrides,
-    }
 
 
 def _at(*args):
@@ -48,10 +36,10 @@ def phones(participant_client, db):
 def test_a_red_flag_alert_carries_the_participants_own_site_phone(phones):
     a, b = phones
     with _at(2026, 3, 2, 20, 0):
-        body = _entry(symptoms=["fever"])
+        body = entry(symptoms=["fever"])
         first = a.put("entries/2026-03-02", body)
         replay = a.put("entries/2026-03-02", body)
-        other = b.put("entries/2026-03-02", _entry(symptoms=["leg_weakness_numbness"]))
+        other = b.put("entries/2026-03-02", entry(symptoms=["leg_weakness_numbness"]))
     assert first.status_code == 201
     assert first.get_json()["alerts"][0]["site_phone"] == PHONE_A
     assert replay.get_json()["alerts"][0]["site_phone"] == PHONE_A  # the retry shows it too
@@ -72,7 +60,7 @@ def test_a_site_without_a_phone_sends_null_and_the_generic_contact(phones, db):
     _set_phone(db, "SITE-A", None)
     with _at(2026, 3, 2, 20, 0):
         protocol = a.get("protocol").get_json()
-        alert = a.put("entries/2026-03-02", _entry(symptoms=["fever"])).get_json()["alerts"][0]
+        alert = a.put("entries/2026-03-02", entry(symptoms=["fever"])).get_json()["alerts"][0]
     assert protocol["site_phone"] is None and protocol["study_team_contact"]
     assert alert["site_phone"] is None and alert["study_team_contact"]
 
@@ -80,4 +68,4 @@ def test_a_site_without_a_phone_sends_null_and_the_generic_contact(phones, db):
 def test_an_entry_without_red_flags_has_no_alert(phones):
     a, _ = phones
     with _at(2026, 3, 2, 20, 0):
-        assert a.put("entries/2026-03-02", _entry()).get_json()["alerts"] == []
+        assert a.put("entries/2026-03-02", entry()).get_json()["alerts"] == []

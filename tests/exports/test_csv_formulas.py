@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 import zipfile
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry
 
 from diary.exports import tables
 
@@ -59,16 +59,7 @@ def test_every_export_neutralises_hostile_notes_and_terms(participant_client, st
         phone = participant_client("LBP-001", injection_date=date(2026, 3, 1))
     for n, value in enumerate(HOSTILE[:5]):
         with at(2026, 3, 1 + n, 20, 0):
-            body = {
-                "client_id": str(uuid.uuid4()),
-                "back_pain": 4,
-                "leg_pain": 2,
-                "doses": [],
-                "symptoms": [],
-                "note": value,
-                "device_time": datetime.now(CHICAGO).isoformat(),
-            }
-            assert phone.put(f"entries/2026-03-0{1 + n}", body).status_code == 201
+            assert phone.put(f"entries/2026-03-0{1 + n}", entry(note=value)).status_code == 201
     with at(2026, 3, 6, 10, 0):
         investigator = staff_client("investigator", ("SITE-A",))
         for value in HOSTILE[:4]:

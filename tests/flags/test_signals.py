@@ -5,12 +5,12 @@ console send it, with the jobs run as of the instant the clock reads."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from entry_support import entry as body
 
 from diary.jobs import close_days, escalations
 
@@ -21,19 +21,6 @@ DAY0 = date(2026, 3, 1)
 def at(*args):
     """Travel to a wall-clock moment in Chicago (frozen)."""
     return time_machine.travel(datetime(*args, tzinfo=CHICAGO), tick=False)
-
-
-def body(**overrides) -> dict:
-    values = {
-        "client_id": str(uuid.uuid4()),
-        "back_pain": 4,
-        "leg_pain": 2,
-        "doses": [],
-        "symptoms": [],
-        "device_time": datetime.now(CHICAGO).isoformat(),
-    }
-    values.update(overrides)
-    return values
 
 
 def made_at(*args) -> str:

@@ -4,13 +4,13 @@ always a JSON error, and nothing written (SPEC §9)."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from app_support import study_today
+from entry_support import entry
 
 DEEP = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 40 + "1" + "}" * 40
@@ -224,18 +224,10 @@ def test_a_participant_stored_with_an_alias_zone_is_still_read(participant_clien
 def test_device_times_outside_the_one_instant_rule_are_refused(participant_client, db, device_time):
     with time_machine.travel(datetime(2026, 3, 2, 20, 0, tzinfo=CHICAGO), tick=False):
         phone = participant_client("LBP-002", injection_date=date(2026, 3, 1))
-        body = {
-            "client_id": str(uuid.uuid4()),
-            "back_pain": 4,
-            "leg_pain": 2,
-            "doses": [],
-            "symptoms": [],
-            "device_time": device_time,
-        }
-        response = phone.put("entries/2026-03-02", body)
+        response = phone.put("entries/2026-03-02", entry(device_time=device_time))
         assert response.status_code == 422, response.get_json()
         assert "UTC offset" in response.get_json()["error"]["fields"]["device_time"][0]
         assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
         # The PWA's own form (and Python's isoformat) is taken.
-        good = {**body, "client_id": str(uuid.uuid4()), "device_time": "2026-03-02T19:59:00-06:00"}
+        good = entry(device_time="2026-03-02T19:59:00-06:00")
         assert phone.put("entries/2026-03-02", good).status_code in (200, 201)
