@@ -185,7 +185,7 @@ def close_quietly(
     closed_in: Mapping[str, date],
     rechecked: Collection[int],
     now: datetime,
-    ids: tuple[int, int] = queries.EVERYONE,
+    ids: tuple[int, int],
 ) -> int:
     """Advance, in SQL, the checkpoint of each participant whose one newly closed date
     would change no flag (what `_screen` decides in Python, as one statement for every

@@ -367,7 +367,7 @@ def close_quietly(
     rechecked,
     *,
     now: datetime,
-    ids: tuple[int, int] = EVERYONE,
+    ids: tuple[int, int],
     **limits,
 ) -> int:
     """Advance the checkpoint of every participant whose new date closes quietly (see

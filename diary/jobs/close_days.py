@@ -21,8 +21,9 @@ it, and the next run checks it again (takes its date off the missed record and
 re-evaluates the rules from it).
 
 Most of a daily run is participants whose one new date is entered, ordinary and
-touches no open flag: their checkpoints advance in one SQL statement
-(engine.close_quietly, the rules' own floors as its parameters), and only the rest
+touches no open flag: their checkpoints advance in SQL, a statement per
+BATCH_PARTICIPANTS (engine.close_quietly, the rules' own floors as its parameters),
+and only the rest
 are read into Python and evaluated. A participant with a late entry, or one the job
 failed on before, is always evaluated in full.
 
@@ -94,6 +95,7 @@ def run(
     failures: list[tuple[int, str]] = []
     late = queries.late_entries(db, JOB_ID)
     closed_in = _closed_in_zones(db, now=now, study=study)
+    closed_dates = {z: d for z, (d, _) in closed_in.items()}
     quiet = 0
     # The common case of a daily run, in a statement per BATCH_PARTICIPANTS (a short hold
     # of the write lock each): a participant whose one new date is entered and ordinary,
@@ -104,12 +106,15 @@ def run(
                 db,
                 study,
                 job_id=JOB_ID,
-                closed_in={z: d for z, (d, _) in closed_in.items()},
+                closed_in=closed_dates,
                 rechecked=late,
                 now=now,
                 ids=ids,
             )
-    work = _pending(db, now=now, study=study, late=late, closed_in=closed_in, failures=failures)
+    candidates = queries.participants_to_close(db, JOB_ID, also=late, closed_in=closed_dates)
+    work = _pending(
+        candidates, now=now, study=study, late=late, closed_in=closed_in, db=db, failures=failures
+    )
     summary: dict[str, Any] = {
         "participants": quiet + len(work),
         "dates_closed": quiet + sum(w.new_dates for w in work),
@@ -189,8 +194,9 @@ def _closed_in_zones(db: Database, *, now: datetime, study: Study) -> dict[str, 
 
 
 def _pending(
-    db: Database,
+    candidates: list[dict[str, Any]],
     *,
+    db: Database,
     now: datetime,
     study: Study,
     late: Mapping[int, date],
@@ -202,8 +208,7 @@ def _pending(
     closes_at = study.window_closes_next_day_at
     work = []
     broken: dict[int, str] = {}
-    done = {z: d for z, (d, _) in closed_in.items()}
-    for p in queries.participants_to_close(db, JOB_ID, also=late, closed_in=done):
+    for p in candidates:
         try:
             tz = p["timezone"]
             if tz and tz not in closed_in:

@@ -38,7 +38,7 @@ def participants_to_close(
     job_id: str,
     *,
     also: Iterable[int] = (),
-    closed_in: Mapping[str, date] | None = None,
+    closed_in: Mapping[str, date],
 ) -> list[dict[str, Any]]:
     """Participants with dates still to close: every active one, and each who stopped
     (withdrew, completed) until the day they stopped is closed; `also`: participants
@@ -47,7 +47,6 @@ def participants_to_close(
 
     `closed_in` (each zone's latest closed date) leaves out the active participants
     already closed through it; one in a zone it lacks is kept."""
-    zones = {} if closed_in is None else {z: d.isoformat() for z, d in closed_in.items()}
     return list(
         db.query(
             """
@@ -70,7 +69,7 @@ def participants_to_close(
               -- its dates, so none is missed; once reopened the job catches up.
               AND p.locked_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)
-              AND (NOT :filtered OR jp.closed_through IS NULL OR p.ended_at IS NOT NULL
+              AND (jp.closed_through IS NULL OR p.ended_at IS NOT NULL
                    OR p.id IN (SELECT value FROM json_each(:also))
                    OR coalesce(:zones ->> json_quote(timezone) > jp.closed_through, 1))
             ORDER BY p.id
@@ -78,8 +77,7 @@ def participants_to_close(
             {
                 "job": job_id,
                 "also": json.dumps(sorted(set(also))),
-                "filtered": closed_in is not None,
-                "zones": json.dumps(zones),
+                "zones": json.dumps({z: d.isoformat() for z, d in closed_in.items()}),
             },
         )
     )

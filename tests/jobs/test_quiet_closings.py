@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jobs_support import add_entries, add_participant, days_between, flags, missed, utc
@@ -338,3 +339,34 @@ def test_the_quiet_closings_run_in_spans_of_participants(make_db, study):
         for s in spans
     ]
     assert [sorted(q) for q in each] == [ids[0:3], ids[3:6], ids[6:7]]
+
+
+class Crash(Exception):
+    """Stands for the process dying between two statements."""
+
+
+def test_a_daily_run_stopped_after_its_quiet_closings_resumes_and_closes_each_date_once(
+    make_db, study
+):
+    """The quiet closings commit before the evaluation; a run stopped in its first
+    evaluated batch leaves them done, and the next run closes only the rest."""
+    people = [(3, 10.0, [(4, 10.0, False)] * len(HISTORY), (4, 10.0, False)) for _ in range(8)]
+    people[1] = (*people[1][:3], None)  # misses the closing date
+    people[2] = (*people[2][:3], (9, 10.0, False))  # a pain at the ceiling
+    whole, stopped = make_db("whole"), make_db("stopped")
+    for db in (whole, stopped):
+        build(db, study, people)
+    once = close_days.run(whole, now=RUN_AT, study=study, config={})
+
+    def crash(_done):
+        raise Crash
+
+    with pytest.raises(Crash):
+        close_days.run(stopped, now=RUN_AT, study=study, config={}, before_commit=crash)
+    assert outcome(stopped) != outcome(whole)  # the evaluated batch was undone
+    resumed = close_days.run(stopped, now=RUN_AT, study=study, config={})
+    assert outcome(stopped) == outcome(whole)
+    # the six quiet ones were closed by the stopped run: the rerun closes the other two
+    assert once["dates_closed"] == 8
+    assert resumed["dates_closed"] == 2
+    assert close_days.run(stopped, now=RUN_AT, study=study, config={})["dates_closed"] == 0
