@@ -191,24 +191,39 @@ class Study:
         ).fetchone()[0]
 
     def busy_participant(self, study_id="LBP-001", site="SITE-A"):
-        """Two weeks of diary: a fever, three missed days, a flare, and three days above 50 MME."""
-        self.participant(study_id, site=site, days_ago=14)
-        for ago in range(14, 0, -1):
-            if ago in (9, 8, 7):
+        """Two weeks of diary ending on the last date the closing job closes now, whatever
+        the time of day: a fever, three missed days, a flare, and three days above 50 MME."""
+        lag = self.closing_lag()
+        self.participant(study_id, site=site, days_ago=14 + lag)
+        for day in range(14, 0, -1):
+            ago = day + lag
+            if day in (9, 8, 7):
                 continue  # missed
-            oxy = [("oxycodone", 10, 1)] if ago > 3 else [("oxycodone", 20, 2)]
-            back = {3: 8, 2: 9, 1: 8}.get(ago, 4 + ago % 2)
+            oxy = [("oxycodone", 10, 1)] if day > 3 else [("oxycodone", 20, 2)]
+            back = {3: 8, 2: 9, 1: 8}.get(day, 4 + day % 2)
             self.entry(
                 study_id,
                 ago,
                 back=back,
                 leg=max(0, back - 3),
                 doses=oxy,
-                symptoms=("fever",) if ago == 5 else (),
-                temperature=38.4 if ago == 5 else None,
-                note="Felt hot and shivery." if ago == 5 else None,
+                symptoms=("fever",) if day == 5 else (),
+                temperature=38.4 if day == 5 else None,
+                note="Felt hot and shivery." if day == 5 else None,
             )
         self.close_days()
+
+    def closing_lag(self):
+        """Days from yesterday back to the last date the closing job has closed by now:
+        0 once yesterday's entry window has closed (noon), 1 before."""
+        from datetime import timedelta
+
+        from diary import clock
+
+        now = clock.now()
+        closes_at = self.app.extensions["diary.study"].window_closes_next_day_at
+        yesterday = clock.local_date(now, TIMEZONE) - timedelta(days=1)
+        return (yesterday - clock.last_closed_date(now, TIMEZONE, closes_at)).days
 
 
 @pytest.fixture
