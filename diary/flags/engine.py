@@ -220,34 +220,46 @@ def _screen(
     since: list[tuple[int, date]],
     single_dates_screened: bool = False,
 ) -> tuple[list[Scope], list[tuple[int, date]]]:
-    """Leave out the scopes whose newly closed dates cannot change any flag.
+    """Leave out the scopes whose changed dates cannot change any flag.
 
     Most of a daily run: a participant whose new dates are all entered, ordinary and
-    touch no unresolved flag. One grouped query decides it for every such scope
-    (rules.closes_quietly says why it suffices); what it cannot clear is evaluated
-    in full. Only plain closings are screened: a late entry, a correction or an
-    entry's own evaluation always is evaluated.
+    touch no unresolved flag; and most entries as they are sent: ordinary, on dates
+    no unresolved flag reaches. One grouped query decides it for every such scope
+    (rules.closes_quietly says why it suffices; an entry's own evaluation is cleared
+    on MME and unconverted opioids alone, all that the rules run on submission read);
+    what it cannot clear is evaluated in full. Only plain closings and entries' own
+    evaluations are screened: a late entry, judged at once by the rules at close too,
+    always is evaluated.
     """
     window = timedelta(days=t.increase_window_days - 1)
     rows = []
+    on_submission: set[int] = set()
     for s in scopes:
-        if s.new_from is None or s.late_from is not None or s.evaluate_from != s.new_from:
+        closing = s.new_from is not None and s.late_from is None and s.evaluate_from == s.new_from
+        submitted = (
+            s.new_from is None
+            and s.expected_through is None
+            and set(s.kinds) <= set(rules.SUBMISSION_KINDS)
+        )
+        if not (closing or submitted):
             continue
-        if (s.through - s.new_from).days >= SCREEN_DAYS:
+        if (s.through - s.evaluate_from).days >= SCREEN_DAYS:
             continue  # a catch-up's weeks are seldom all quiet: the screen would read them twice
-        if single_dates_screened and s.through == s.new_from:
+        if single_dates_screened and closing and s.through == s.new_from:
             continue
-        due_from = max(s.new_from, s.due_from)
+        due_from = max(s.evaluate_from, s.due_from)
         due_to = (
             due_from - ONE_DAY  # nothing is due yet
             if s.expected_through is None
             else min(s.through, s.expected_through)
         )
         try:
-            lo = s.new_from - window
+            lo = s.evaluate_from - window
         except OverflowError:  # a date at the edge of the calendar: the full path reports it
             continue
-        rows.append((s.participant["id"], lo, s.new_from, s.through, due_from, due_to))
+        rows.append((s.participant["id"], lo, s.evaluate_from, s.through, due_from, due_to))
+        if submitted:
+            on_submission.add(s.participant["id"])
     if not rows:
         return scopes, since
     found = queries.closing_extremes(db, rows)
@@ -257,6 +269,8 @@ def _screen(
         entered, pain, mme, window_mme, unconverted, unresolved = found[pid]
         if unresolved:
             continue
+        if pid in on_submission:  # its rules read neither the pain nor the mean
+            pain = window_mme = None
         extremes = rules.Extremes(
             missing=entered < (due_to - due_from).days + 1,
             max_back_pain=pain,

@@ -202,3 +202,37 @@ def test_a_verified_csrf_token_is_still_refused_for_another_session(phone, parti
         assert refused.get_json()["error"]["code"] == "csrf_failed"
     assert other.put(f"entries/{DAY}", entry()).status_code == 201
     assert phone.put(f"entries/{DAY}", entry(reason="corrected it")).status_code == 200
+
+
+def engine_reads(statements: list[str]) -> list[str]:
+    """The flag engine's reads (flags.queries): the screen's grouped row, or the flags,
+    the days and the injections of a full evaluation."""
+    return [
+        "screen" if "count(e.date BETWEEN" in s else shape(s)
+        for s in statements
+        if s.startswith(("WITH r ", "SELECT participant_id, date FROM injections"))
+    ]
+
+
+def test_an_ordinary_entry_is_cleared_by_one_read_and_an_unusual_one_evaluated(phone, traced, db):
+    """On submission only the opioid rules run (red flags have their own path): an
+    entry with no MME above the limit and no unconverted opioid, on a date no unresolved
+    flag reaches, is cleared by one grouped read; anything else is evaluated in full."""
+    with traced() as statements:
+        assert phone.put(f"entries/{DAY}", entry(back_pain=10)).status_code == 201
+    assert engine_reads(statements) == ["screen"], statements
+    assert len(statements) <= 15, "\n".join(statements)
+
+    heavy = [{"drug": "oxycodone", "strength": 30, "units": 2}]  # 90 MME
+    with traced() as statements:
+        response = phone.put(f"entries/{DAY}", entry(doses=heavy, reason="took more"))
+    assert response.status_code == 200
+    assert engine_reads(statements)[1:], statements  # the screen, then the full reads
+    (kind,) = db.execute("SELECT kind FROM flags").fetchone()
+    assert kind == "opioid_threshold"
+
+    # The flag now reaches the date: a correction back down is evaluated in full too.
+    with traced() as statements:
+        response = phone.put(f"entries/{DAY}", entry(reason="typed it wrong"))
+    assert response.status_code == 200
+    assert engine_reads(statements)[1:], statements

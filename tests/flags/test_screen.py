@@ -81,6 +81,40 @@ def test_a_quiet_closing_hides_no_finding(raw, new_days, expected_gap, pain, mme
         assert [f for f in findings if f.last_date >= new_from] == []
 
 
+ON_SUBMISSION = [k for k in rules.SUBMISSION_KINDS if k != "red_flag_symptom"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    raw=st.lists(DAY, min_size=1, max_size=12),
+    changed=st.integers(1, 4),
+    pain=st.integers(0, 10),
+    mme=st.sampled_from([0.0, 5.0, 10.0, 15.0, 30.0]),
+)
+def test_an_entry_cleared_on_submission_hides_no_finding(raw, changed, pain, mme):
+    """An entry's own evaluation is screened on MME and unconverted opioids alone (the
+    engine passes no pain, no window and no due date for it): whenever that says quiet,
+    the rules run on submission find nothing ending on or after the entry's date."""
+    days = records(raw)
+    day = days[max(len(days) - changed, 0)].date
+    found = extremes(days, [], day)
+    cleared = rules.Extremes(
+        missing=False,
+        max_back_pain=None,
+        max_mme=found.max_mme,
+        max_window_mme=None,
+        unconverted=found.unconverted,
+    )
+    quiet = rules.closes_quietly(cleared, baseline_back_pain=pain, baseline_mme=mme, t=T)
+    findings = rules.evaluate(
+        days, [], baseline_back_pain=pain, baseline_mme=mme, t=T, kinds=ON_SUBMISSION
+    )
+    if quiet:
+        assert [f for f in findings if f.last_date >= day] == []
+    else:
+        assert found.unconverted or found.max_mme > T.mme_high
+
+
 ORDINARY = rules.Extremes(
     missing=False, max_back_pain=5, max_mme=15.0, max_window_mme=15.0, unconverted=False
 )
