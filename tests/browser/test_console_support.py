@@ -170,15 +170,15 @@ class Study:
             )
         return day
 
-    def close_days(self):
-        """The nightly job: missed entries, pain flares and opioid flags."""
+    def close_days(self, now=None):
+        """The nightly job: missed entries, pain flares and opioid flags (as of now)."""
         from diary import clock
         from diary.jobs import close_days
 
         with self.app.app_context():
             return close_days.run(
                 self.db,
-                now=clock.now(),
+                now=now or clock.now(),
                 study=self.app.extensions["diary.study"],
                 config=self.app.config,
             )
@@ -193,7 +193,10 @@ class Study:
     def busy_participant(self, study_id="LBP-001", site="SITE-A"):
         """Two weeks of diary ending on the last date the closing job closes now, whatever
         the time of day: a fever, three missed days, a flare, and three days above 50 MME."""
-        lag = self.closing_lag()
+        from diary import clock
+
+        now = clock.now()  # once: the lag and the closing agree even if noon passes meanwhile
+        lag = self.closing_lag(now)
         self.participant(study_id, site=site, days_ago=14 + lag)
         for day in range(14, 0, -1):
             ago = day + lag
@@ -211,16 +214,15 @@ class Study:
                 temperature=38.4 if day == 5 else None,
                 note="Felt hot and shivery." if day == 5 else None,
             )
-        self.close_days()
+        self.close_days(now)
 
-    def closing_lag(self):
-        """Days from yesterday back to the last date the closing job has closed by now:
+    def closing_lag(self, now):
+        """Days from yesterday back to the last date the closing job has closed at `now`:
         0 once yesterday's entry window has closed (noon), 1 before."""
         from datetime import timedelta
 
         from diary import clock
 
-        now = clock.now()
         closes_at = self.app.extensions["diary.study"].window_closes_next_day_at
         yesterday = clock.local_date(now, TIMEZONE) - timedelta(days=1)
         return (yesterday - clock.last_closed_date(now, TIMEZONE, closes_at)).days
