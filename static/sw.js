@@ -56,7 +56,9 @@ async function tellPages(message) {
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'diary-outbox') return;
   event.waitUntil(DiaryOutbox.flush().then((result) => {
-    if (result.sent || result.refused || result.questionnaires) tellPages({ type: 'outbox-sent' });
+    // What it sent, so that an open page tells the participant as if it had sent it.
+    const { sent = 0, refused = 0, questionnaires = 0 } = result;
+    if (sent || refused || questionnaires) tellPages({ type: 'outbox-sent', sent, refused, questionnaires });
     // Still offline: fail, so that the browser tries again later.
     if (result.offline) throw new Error('offline');
   }));

@@ -198,7 +198,10 @@ async function start() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
     navigator.serviceWorker.addEventListener('message', (event) => {
-      if (event.data && event.data.type === 'outbox-sent') afterSync(null);
+      const data = event.data || {};
+      if (data.type === 'outbox-sent') {
+        afterSync({ sent: data.sent || 0, refused: data.refused || 0, questionnaires: data.questionnaires || 0 });
+      }
     });
   }
   render();
