@@ -122,7 +122,7 @@ def evaluate(
             on_error(s.participant, exc)
             continue
         ready.append(s)
-    scopes, since = _screen(db, t, ready, since, single_dates_screened)
+    scopes, since = _screen(db, t, ready, since, kinds, single_dates_screened)
     if not scopes:
         return {}
     near = queries.flags_since(db, since, kinds)
@@ -218,13 +218,14 @@ def _screen(
     t: rules.Thresholds,
     scopes: list[Scope],
     since: list[tuple[int, date]],
+    kinds: Collection[str],
     single_dates_screened: bool = False,
 ) -> tuple[list[Scope], list[tuple[int, date]]]:
     """Leave out the scopes whose changed dates cannot change any flag.
 
     Most of a daily run: a participant whose new dates are all entered, ordinary and
-    touch no unresolved flag; and most entries as they are sent: ordinary, on dates
-    no unresolved flag reaches. One grouped query decides it for every such scope
+    touch no unresolved flag of the kinds evaluated; and most entries as they are sent:
+    ordinary, on dates no such flag reaches. One grouped query decides it for every such scope
     (rules.closes_quietly says why it suffices; an entry's own evaluation is cleared
     on MME and unconverted opioids alone, all that the rules run on submission read);
     what it cannot clear is evaluated in full. Only plain closings and entries' own
@@ -262,7 +263,9 @@ def _screen(
             on_submission.add(s.participant["id"])
     if not rows:
         return scopes, since
-    found = queries.closing_extremes(db, rows)
+    # Only a flag the rules would read can be changed by them: another kind (a red
+    # flag, a questionnaire's) leaves the dates quiet.
+    found = queries.closing_extremes(db, rows, kinds)
     by_id = {s.participant["id"]: s.participant for s in scopes}
     quiet = set()
     for pid, _, _, _, due_from, due_to in rows:

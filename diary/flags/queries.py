@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -227,12 +227,14 @@ def diary_days(
 
 
 def closing_extremes(
-    db: Database, ranges: Iterable[tuple[int, date, date, date, date, date]]
+    db: Database,
+    ranges: Iterable[tuple[int, date, date, date, date, date]],
+    kinds: Collection[str],
 ) -> dict[int, tuple[int, int | None, float | None, float | None, int, int]]:
     """Per (participant, window_from, new_from, through, expected_from, expected_to): the
     entries on expected dates, the highest back pain and MME from new_from, the highest MME
     from window_from, whether an entry from new_from lists an unconverted opioid, and
-    whether an unresolved flag reaches new_from. One row per participant, read through
+    whether an unresolved flag of `kinds` reaches new_from. One row per participant, read through
     the entries' (participant, date) key and the flags' (participant, last date) index
     (the ranges decoded once, not once per entry that refers to them)."""
     cursor = db.execute(
@@ -248,11 +250,12 @@ def closing_extremes(
                max(e.mme),
                coalesce(max(e.date >= r.new_from AND e.mme_unconverted != '[]'), 0),
                EXISTS (SELECT 1 FROM flags f WHERE f.participant_id = r.pid
-                       AND f.last_date >= r.new_from AND f.status != 'resolved')
+                       AND f.last_date >= r.new_from AND f.status != 'resolved'
+                       AND f.kind IN (SELECT value FROM json_each(?2)))
         FROM r LEFT JOIN entries e ON e.participant_id = r.pid AND e.date BETWEEN r.lo AND r.hi
         GROUP BY r.pid
         """,
-        [_ranges(ranges)],
+        [_ranges(ranges), json.dumps(sorted(kinds))],
     )
     return {row[0]: row[1:] for row in cursor}
 

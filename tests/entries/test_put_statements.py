@@ -236,3 +236,19 @@ def test_an_ordinary_entry_is_cleared_by_one_read_and_an_unusual_one_evaluated(p
         response = phone.put(f"entries/{DAY}", entry(reason="typed it wrong"))
     assert response.status_code == 200
     assert engine_reads(statements)[1:], statements
+
+
+def test_a_red_flag_on_the_date_does_not_stop_the_screen(phone, traced, db):
+    """The red-flag rule runs on its own path: its open flag is nothing the opioid rules
+    would change, so a correction of that day is still cleared by the one read, and
+    its fever flag stays as it was."""
+    fever = entry(symptoms=["fever"], temperature_c=38.6)
+    assert phone.put(f"entries/{DAY}", fever).status_code == 201
+    before = db.execute("SELECT id, kind, status, detail FROM flags").fetchall()
+    assert [row[1:3] for row in before] == [("red_flag_symptom", "open")]
+    with traced() as statements:
+        again = {**fever, "client_id": str(uuid.uuid4()), "back_pain": 6, "reason": "worse"}
+        response = phone.put(f"entries/{DAY}", again)
+    assert response.status_code == 200
+    assert engine_reads(statements) == ["screen"], statements
+    assert db.execute("SELECT id, kind, status, detail FROM flags").fetchall() == before
