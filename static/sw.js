@@ -56,9 +56,11 @@ async function tellPages(message) {
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'diary-outbox') return;
   event.waitUntil(DiaryOutbox.flush().then((result) => {
-    // What it sent, so that an open page tells the participant as if it had sent it.
-    const { sent = 0, refused = 0, questionnaires = 0 } = result;
-    if (sent || refused || questionnaires) tellPages({ type: 'outbox-sent', sent, refused, questionnaires });
+    // The flush's result (not the entries themselves), so that an open page tells the
+    // participant, retries and signs out as if it had flushed the outbox itself.
+    const summary = { ...result };
+    delete summary.entries;
+    if (result.sent || result.refused || result.questionnaires) tellPages({ type: 'outbox-sent', result: summary });
     // Still offline: fail, so that the browser tries again later.
     if (result.offline) throw new Error('offline');
   }));

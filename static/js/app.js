@@ -199,9 +199,8 @@ async function start() {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
     navigator.serviceWorker.addEventListener('message', (event) => {
       const data = event.data || {};
-      if (data.type === 'outbox-sent') {
-        afterSync({ sent: data.sent || 0, refused: data.refused || 0, questionnaires: data.questionnaires || 0 });
-      }
+      // (a worker installed before it passed its result sends none: nothing to announce)
+      if (data.type === 'outbox-sent') afterSync(data.result || null);
     });
   }
   render();

@@ -26,42 +26,6 @@ def registration_id(cdp, origin):
     return found
 
 
-def test_background_sync_sends_the_outbox_without_the_app_open(pwa, page, context):
-    pwa.activate(page)
-    context.set_offline(True)
-    pwa.fill(page, back=3, leg=1, doses=(("morphine", "15", "2"),))
-    page.get_by_role("button", name="Save today's diary").click()
-    expect(
-        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
-    ).to_be_visible()
-
-    # Leave the app, come back online: only the worker is left to send the entry.
-    page.goto("about:blank")
-    context.set_offline(False)
-    cdp = context.new_cdp_session(page)
-    registrations = registration_id(cdp, pwa.server.url)
-    page.wait_for_timeout(200)
-    [reg] = registrations.values()
-    cdp.send(
-        "ServiceWorker.dispatchSyncEvent",
-        {
-            "origin": pwa.server.url,
-            "registrationId": reg["registrationId"],
-            "tag": "diary-outbox",
-            "lastChance": False,
-        },
-    )
-    for _ in range(50):
-        if pwa.entries():
-            break
-        page.wait_for_timeout(100)
-    [entry] = pwa.entries()
-    assert (entry["back_pain"], entry["mme"]) == (3, pytest.approx(30.0))
-    # Chromium may fire its own sync event as the network returns; a replay is
-    # harmless: the server keeps one entry, never a second version.
-    assert entry["version"] == 1
-
-
 def dispatch_sync(page, context, origin):
     """A Background Sync event for the outbox, as Chromium fires one when the network returns."""
     cdp = context.new_cdp_session(page)
@@ -77,6 +41,30 @@ def dispatch_sync(page, context, origin):
             "lastChance": False,
         },
     )
+
+
+def test_background_sync_sends_the_outbox_without_the_app_open(pwa, page, context):
+    pwa.activate(page)
+    context.set_offline(True)
+    pwa.fill(page, back=3, leg=1, doses=(("morphine", "15", "2"),))
+    page.get_by_role("button", name="Save today's diary").click()
+    expect(
+        page.get_by_role("main").get_by_text("Saved on this phone — waiting to send.")
+    ).to_be_visible()
+
+    # Leave the app, come back online: only the worker is left to send the entry.
+    page.goto("about:blank")
+    context.set_offline(False)
+    dispatch_sync(page, context, pwa.server.url)
+    for _ in range(50):
+        if pwa.entries():
+            break
+        page.wait_for_timeout(100)
+    [entry] = pwa.entries()
+    assert (entry["back_pain"], entry["mme"]) == (3, pytest.approx(30.0))
+    # Chromium may fire its own sync event as the network returns; a replay is
+    # harmless: the server keeps one entry, never a second version.
+    assert entry["version"] == 1
 
 
 def test_an_entry_the_worker_sends_while_the_app_is_open_is_announced_as_sent(pwa, page, context):
