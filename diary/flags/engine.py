@@ -36,6 +36,8 @@ ONE_DAY = timedelta(days=1)
 # The screen (see _screen) reads the new dates once more than evaluating them does; it
 # pays off for the few dates of a daily run, not for the weeks of a catch-up.
 SCREEN_DAYS = 7
+# What the closing job evaluates (a scope's default kinds; red flags have their own path).
+CLOSING_KINDS = tuple(k for k in rules.DIARY_KINDS if k != "red_flag_symptom")
 
 
 @dataclasses.dataclass(slots=True)
@@ -200,9 +202,11 @@ def close_quietly(
 
 
 def quiet_limits(study: Study) -> dict[str, Any]:
-    """The thresholds `close_quietly` applies in SQL, from the rules' own functions."""
+    """The thresholds `close_quietly` applies in SQL, from the rules' own functions, and
+    the kinds of unresolved flag that keep a date from closing quietly (those evaluated)."""
     t = study.thresholds
     return {
+        "kinds": CLOSING_KINDS,
         "length_days": study.length_days,
         # baseline back pain is a whole number 0-10 (the schema's check)
         "pain_floors": {b: rules.flare_pain_floor(b, t) for b in range(11)},
@@ -229,8 +233,8 @@ def _screen(
     (rules.closes_quietly says why it suffices; an entry's own evaluation is cleared
     on MME and unconverted opioids alone, all that the rules run on submission read);
     what it cannot clear is evaluated in full. Only plain closings and entries' own
-    evaluations are screened: a late entry, judged at once by the rules at close too,
-    always is evaluated.
+    evaluations by the rules run on submission are screened: a late entry's judging by
+    the rules at close always runs in full.
     """
     window = timedelta(days=t.increase_window_days - 1)
     rows = []
@@ -239,6 +243,7 @@ def _screen(
         closing = s.new_from is not None and s.late_from is None and s.evaluate_from == s.new_from
         submitted = (
             s.new_from is None
+            and s.late_from is None
             and s.expected_through is None
             and set(s.kinds) <= set(rules.SUBMISSION_KINDS)
         )
@@ -263,8 +268,8 @@ def _screen(
             on_submission.add(s.participant["id"])
     if not rows:
         return scopes, since
-    # Only a flag the rules would read can be changed by them: another kind (a red
-    # flag, a questionnaire's) leaves the dates quiet.
+    # The flags of the kinds evaluated are all the rules read and change (a red flag,
+    # a questionnaire's, is neither): only those keep the dates from being cleared.
     found = queries.closing_extremes(db, rows, kinds)
     by_id = {s.participant["id"]: s.participant for s in scopes}
     quiet = set()

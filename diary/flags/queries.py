@@ -266,7 +266,7 @@ def closing_extremes(
 # date), still active, neither rechecked nor failing, within their diary's length, with
 # an entry on that date that is ordinary (below the flare floor of their baseline, the
 # MME limit and the increase floor of the window ending on it, no unconverted opioid),
-# and no unresolved flag reaching it. Whatever this leaves out is evaluated in full.
+# and no unresolved flag of the kinds the job evaluates reaching it. Whatever this leaves out is evaluated in full.
 _QUIET_CLOSINGS = """
     WITH zone AS MATERIALIZED (
         SELECT value ->> 0 AS name, value ->> 1 AS closed, value ->> 2 AS before
@@ -313,7 +313,8 @@ _QUIET_CLOSINGS = """
                FROM entries w
                WHERE w.participant_id = p.id AND w.date BETWEEN day.reach AND day.closed)
           AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.participant_id = p.id
-                          AND f.last_date >= day.closed AND f.status != 'resolved')
+                          AND f.last_date >= day.closed AND f.status != 'resolved'
+                          AND f.kind IN (SELECT value FROM json_each(:kinds)))
           AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL))
 """
 
@@ -327,6 +328,7 @@ def _quiet_parameters(
     closed_in: Mapping[str, date],
     rechecked: Iterable[int],
     *,
+    kinds: Iterable[str],
     length_days: int,
     pain_floors: Mapping[int, float],
     mme_high: float,
@@ -339,6 +341,7 @@ def _quiet_parameters(
         "zones": json.dumps(
             [[z, d.isoformat(), (d - timedelta(days=1)).isoformat()] for z, d in closed_in.items()]
         ),
+        "kinds": json.dumps(sorted(kinds)),
         "pain_floors": json.dumps(sorted(pain_floors.items())),
         "rechecked": json.dumps(sorted(set(rechecked))),
         "length": f"+{length_days} days",

@@ -274,9 +274,8 @@ def test_the_inbox_puts_what_needs_action_first_shows_escalation_and_merges_opio
     what = doc.get_by_role("region", name="What was found")
     expect(what.get_by_role("heading", level=3)).to_have_count(2)
     diary = doc.get_by_role("region", name="The diary around it")
-    expect(diary.get_by_role("table").get_by_role("row")).to_have_count(
-        6
-    )  # the five days of the two flags
+    # a header, then the five days of the two flags
+    expect(diary.get_by_role("table").get_by_role("row")).to_have_count(6)
     _clean(doc, "flag-merged", snap, size)
     form = doc.get_by_role("form", name="Resolve")
     form.get_by_role("radio", name="Not an adverse event").check()

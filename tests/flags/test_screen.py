@@ -92,9 +92,10 @@ ON_SUBMISSION = [k for k in rules.SUBMISSION_KINDS if k != "red_flag_symptom"]
     mme=st.sampled_from([0.0, 5.0, 10.0, 15.0, 30.0]),
 )
 def test_an_entry_cleared_on_submission_hides_no_finding(raw, changed, pain, mme):
-    """An entry's own evaluation is screened on MME and unconverted opioids alone (the
-    engine passes no pain, no window and no due date for it): whenever that says quiet,
-    the rules run on submission find nothing ending on or after the entry's date."""
+    """Screened on MME and unconverted opioids alone (no pain, no window mean, nothing
+    due: what engine._screen passes for an entry's own evaluation), whenever the screen
+    says quiet the rules run on submission find nothing ending on or after the entry's
+    date. (That the engine passes exactly this: tests/entries/test_put_statements.py.)"""
     days = records(raw)
     day = days[max(len(days) - changed, 0)].date
     found = extremes(days, [], day)

@@ -12,6 +12,8 @@ not quiet keeps its participant out of the SQL path.
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -136,7 +138,14 @@ def ordinary(db, study_id: str, **kwargs) -> dict:
 
 
 LOS_ANGELES = "America/Los_Angeles"  # at RUN_AT, Dec 1 is still open there: Nov 30 closed
-QUIET = {"ordinary", "MME at the limit", "ordinary in Los Angeles"}
+QUIET = {
+    "ordinary",
+    "MME at the limit",
+    "ordinary in Los Angeles",
+    # red flags have their own path: nothing the closing's rules read or change
+    "open red flag on the date",
+    "acknowledged red flag on the date",
+}
 KEPT_OUT = [
     "pain at the flare floor",
     "at the flare ceiling",
@@ -145,8 +154,9 @@ KEPT_OUT = [
     "mean at the floor",
     "unconverted opioid",
     "no entry",
-    "open flag on the date",
-    "acknowledged flag on the date",
+    "open opioid flag on the date",
+    "acknowledged opioid flag on the date",
+    "open missed-entries flag on the date",
     "locked",
     "withdrawn",
     "stopped, no end recorded",
@@ -241,11 +251,14 @@ def test_what_keeps_a_participant_out_of_the_sql_path(make_db, study):
             "UPDATE injections SET date = ? WHERE participant_id = ?",
             [(CLOSING - timedelta(days=study.length_days + 1)).isoformat(), pid("diary over")],
         )
-    for name, status in (
-        ("open flag on the date", "open"),
-        ("acknowledged flag on the date", "acknowledged"),
+    for name, kind, status in (
+        ("open red flag on the date", "red_flag_symptom", "open"),
+        ("acknowledged red flag on the date", "red_flag_symptom", "acknowledged"),
+        ("open opioid flag on the date", "opioid_threshold", "open"),
+        ("acknowledged opioid flag on the date", "opioid_threshold", "acknowledged"),
+        ("open missed-entries flag on the date", "missed_entries", "open"),
     ):
-        red_flag(db, study, people[name], status)
+        flag_on_closing(db, study, people[name], kind, status)
     late = {pid("late entry"): CLOSING - timedelta(days=3)}
     closed = {
         z: close_days.last_closed_date(RUN_AT, z, closes) for z in ("America/Chicago", LOS_ANGELES)
@@ -271,6 +284,12 @@ def test_what_keeps_a_participant_out_of_the_sql_path(make_db, study):
         ("no entry", "missed_entries"),
     ):
         assert (people[name]["study_id"], kind) in kinds, name
+    # A missed-entries flag listing a date that has an entry comes off it: left with none,
+    # it resolves itself (only the full evaluation does this; a quiet closing would not).
+    assert db.execute(
+        "SELECT status, outcome FROM flags WHERE participant_id = ? AND kind = 'missed_entries'",
+        [pid("open missed-entries flag on the date")],
+    ).fetchone() == ("resolved", "auto_resolved")
     failing = {r[0] for r in db.execute("SELECT participant_id FROM job_failures")}
     assert {pid("baseline opioids not JSON"), pid("enrolled at a naive instant")} <= failing
     for name in (
@@ -283,23 +302,31 @@ def test_what_keeps_a_participant_out_of_the_sql_path(make_db, study):
         assert through == day_before, name
 
 
-def red_flag(db, study, p: dict, status: str) -> None:
-    """A red-flag flag on CLOSING, raised by its entry, in `status`."""
+FLAG_DETAILS = {
+    "red_flag_symptom": ("urgent", {"symptoms": ["fever"], "temperature_c": 38.5}),
+    "opioid_threshold": ("high", {"max_mme": 60.0}),
+    "missed_entries": ("low", {"count": 1, "dates": [CLOSING.isoformat()]}),
+}
+
+
+def flag_on_closing(db, study, p: dict, kind: str, status: str) -> None:
+    """A flag of `kind` on CLOSING, raised by its entry, in `status`."""
     entry_id = db.execute(
         "SELECT id FROM entries WHERE participant_id = ? AND date = ?",
         [p["id"], CLOSING.isoformat()],
     ).fetchone()[0]
+    severity, detail = FLAG_DETAILS[kind]
     with transaction(db):
         flag_id, _ = engine.episodes.upsert(
             db,
             study.thresholds,
             participant={**p, "baseline_back_pain": 3},
             finding=engine.rules.Finding(
-                kind="red_flag_symptom",
-                severity="urgent",
+                kind=kind,
+                severity=severity,
                 first_date=CLOSING,
                 last_date=CLOSING,
-                detail={"symptoms": ["fever"], "temperature_c": 38.5, "entry_version": 1},
+                detail=detail,
             ),
             episode_key=CLOSING.isoformat(),
             actor=close_days.audit.system("test"),
@@ -370,3 +397,39 @@ def test_a_daily_run_stopped_after_its_quiet_closings_resumes_and_closes_each_da
     assert once["dates_closed"] == 8
     assert resumed["dates_closed"] == 2
     assert close_days.run(stopped, now=RUN_AT, study=study, config={})["dates_closed"] == 0
+
+
+def test_the_screen_of_several_new_dates_heeds_only_the_flags_its_rules_change(make_db, study):
+    """Two dates closing at once go through the engine's screen, not the SQL path: an
+    open red flag leaves them to be cleared there, an open missed-entries flag listing a
+    date now entered does not (the full evaluation takes the date off it)."""
+    db = make_db()
+    red, missed_flag = ordinary(db, "LBP-001"), ordinary(db, "LBP-002")
+    close_days.run(db, now=RUN_AT - timedelta(days=1), study=study, config={})
+    with transaction(db):
+        db.execute(
+            "UPDATE job_progress SET closed_through = ?",
+            [(CLOSING - timedelta(days=2)).isoformat()],
+        )
+    flag_on_closing(db, study, red, "red_flag_symptom", "open")
+    flag_on_closing(db, study, missed_flag, "missed_entries", "open")
+    before = flags(db)
+    read: list[str] = []
+    db.conn.set_trace_callback(read.append)
+    try:
+        counts = close_days.run(db, now=RUN_AT, study=study, config={})
+    finally:
+        db.conn.set_trace_callback(None)
+    assert counts["dates_closed"] == 4
+    # Only the missed-entries flag's participant is read in full (their flags, their days).
+    listed = [
+        [row[0] for row in json.loads(re.search(r"json_each\('([^']*)'\)", s).group(1))]
+        for s in read
+        if "FROM r JOIN flags f" in s
+    ]
+    assert listed == [[missed_flag["id"]]], listed
+    assert db.execute(
+        "SELECT status, outcome FROM flags WHERE kind = 'missed_entries'"
+    ).fetchone() == ("resolved", "auto_resolved")
+    red_flags = [f for f in before if f[1] == "red_flag_symptom"]
+    assert [f for f in flags(db) if f[1] == "red_flag_symptom"] == red_flags
