@@ -229,12 +229,14 @@ def _screen(
 
     Most of a daily run: a participant whose new dates are all entered, ordinary and
     touch no unresolved flag of the kinds evaluated; and most entries as they are sent:
-    ordinary, on dates no such flag reaches. One grouped query decides it for every such scope
-    (rules.closes_quietly says why it suffices; an entry's own evaluation is cleared
-    on MME and unconverted opioids alone, all that the rules run on submission read);
-    what it cannot clear is evaluated in full. Only plain closings and entries' own
-    evaluations by the rules run on submission are screened: a late entry's judging by
-    the rules at close always runs in full.
+    ordinary, on dates no such flag reaches. One grouped query decides it for every
+    such scope (rules.closes_quietly says why it suffices; an entry's own evaluation
+    is cleared on MME and unconverted opioids alone, all that the rules run on
+    submission read); what it cannot clear is evaluated in full. Only plain closings
+    and entries' own evaluations by the rules run on submission are screened: a late
+    entry's judging by the rules at close always runs in full. (For an entry's own
+    evaluation an unresolved flag is more than the rules need, which never shrink a
+    flag: it is kept as the closings' rule, one rule for both.)
     """
     window = timedelta(days=t.increase_window_days - 1)
     rows = []

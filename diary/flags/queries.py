@@ -234,9 +234,9 @@ def closing_extremes(
     """Per (participant, window_from, new_from, through, expected_from, expected_to): the
     entries on expected dates, the highest back pain and MME from new_from, the highest MME
     from window_from, whether an entry from new_from lists an unconverted opioid, and
-    whether an unresolved flag of `kinds` reaches new_from. One row per participant, read through
-    the entries' (participant, date) key and the flags' (participant, last date) index
-    (the ranges decoded once, not once per entry that refers to them)."""
+    whether an unresolved flag of `kinds` reaches new_from. One row per participant, read
+    through the entries' (participant, date) key and the flags' (participant, last date)
+    index (the ranges decoded once, not once per entry that refers to them)."""
     cursor = db.execute(
         """
         WITH r AS MATERIALIZED (
@@ -266,7 +266,8 @@ def closing_extremes(
 # date), still active, neither rechecked nor failing, within their diary's length, with
 # an entry on that date that is ordinary (below the flare floor of their baseline, the
 # MME limit and the increase floor of the window ending on it, no unconverted opioid),
-# and no unresolved flag of the kinds the job evaluates reaching it. Whatever this leaves out is evaluated in full.
+# and no unresolved flag of the kinds the job evaluates reaching it. Whatever this
+# leaves out is evaluated in full.
 _QUIET_CLOSINGS = """
     WITH zone AS MATERIALIZED (
         SELECT value ->> 0 AS name, value ->> 1 AS closed, value ->> 2 AS before

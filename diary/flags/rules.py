@@ -405,7 +405,8 @@ def red_flag_symptom(days: Sequence[DayRecord]) -> list[Finding]:
 
 @dataclass(frozen=True)
 class Extremes:
-    """What newly closed dates hold, at most, for `closes_quietly`.
+    """What newly closed dates (or an entry's dates, on submission) hold, at most, for
+    `closes_quietly`.
 
     missing: an expected date among them has no entry. max_back_pain, max_mme:
     over their entries. max_window_mme: over the entries from

@@ -175,15 +175,14 @@ KEPT_OUT = [
 def test_what_keeps_a_participant_out_of_the_sql_path(make_db, study):
     db = make_db()
     names = [*sorted(QUIET), *KEPT_OUT]
-    zone = {"ordinary in Los Angeles": LOS_ANGELES, LOS_ANGELES: LOS_ANGELES}
-    zone["in Los Angeles, closed through the day before"] = LOS_ANGELES
+    in_los_angeles = {"ordinary in Los Angeles", "in Los Angeles, closed through the day before"}
     people = {
         name: ordinary(
             db,
             f"LBP-{i:03d}",
             back_pain=3,
             mme=40.0 if "MME" in name else 10.0,
-            timezone=zone.get(name, "America/Chicago"),
+            timezone=LOS_ANGELES if name in in_los_angeles else "America/Chicago",
         )
         for i, name in enumerate(names)
     }
