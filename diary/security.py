@@ -21,22 +21,29 @@ CSP = "; ".join(
 )
 
 
+# same-origin, not no-referrer: the CSRF check on HTTPS requires a same-origin Referer,
+# and other sites still learn nothing of our URLs.
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def init_app(app: Flask) -> None:
-    production = app.config["DIARY_ENV"] == "production"
+    headers = HEADERS + ((HSTS,) if app.config["DIARY_ENV"] == "production" else ())
 
     @app.after_request
     def _headers(response):
+        # A view may set its own (a page's own policy): those it set are kept. The names
+        # it set are read once, not searched for header by header.
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        # same-origin, not no-referrer: the CSRF check on HTTPS requires a same-origin
-        # Referer, and other sites still learn nothing of our URLs.
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if production:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        present = {name.lower() for name, _ in h.items()}
+        h.extend([(name, value) for name, value in headers if name.lower() not in present])
         if request.path.startswith("/api/"):
             h["Cache-Control"] = "no-store"
         return response

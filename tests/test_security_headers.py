@@ -90,6 +90,21 @@ def test_every_response_carries_the_security_headers(tmp_path, env, method, path
         response.close()  # file responses hold their file open until closed
 
 
+def test_a_header_a_response_sets_itself_is_kept_and_each_is_sent_once(tmp_path):
+    app = _app(tmp_path, "production")
+
+    def framed():
+        return "ok", 200, {"x-frame-options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+    app.add_url_rule("/framed", "framed", framed)
+    response = app.test_client().get("/framed", base_url="https://diary.example.org")
+    h = response.headers
+    assert h.getlist("X-Frame-Options") == ["SAMEORIGIN"]  # its own, in any letter case
+    assert h.getlist("Referrer-Policy") == ["no-referrer"]
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Strict-Transport-Security"):
+        assert len(h.getlist(name)) == 1, name
+
+
 def test_api_answers_are_never_cached_nor_sniffed(tmp_path):
     response = _app(tmp_path, "development").test_client().get("/api/v1/session")
     assert response.headers["Cache-Control"] == "no-store"
