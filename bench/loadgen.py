@@ -108,7 +108,7 @@ def _client(plan: Plan, index: int, mine: list, deadline: float, out: dict) -> N
     for key in plan.written:
         sid, _, day = key.partition("|")
         written.setdefault(sid, set()).add(day)
-    last_put: dict[str, tuple[str, bytes]] = {}
+    last_put: dict[str, tuple[str, bytes, str]] = {}
     staff = plan.staff[index % len(plan.staff)] if plan.staff else None
     kinds, weights = zip(*MIX.items(), strict=True)
     samples, statuses, acked = out["samples"], out["statuses"], out["acked"]
@@ -146,7 +146,8 @@ def _client(plan: Plan, index: int, mine: list, deadline: float, out: dict) -> N
                 headers["Content-Type"] = "application/json"
                 day = today.isoformat()
                 if study_id in last_put and rng.random() < plan.replay_share:
-                    path, body = last_put[study_id]  # an offline retry of the same write
+                    # an offline retry of the same write
+                    path, body, client_id = last_put[study_id]
                 else:
                     seen = written.setdefault(study_id, set())
                     data = _entry_body(
@@ -154,9 +155,9 @@ def _client(plan: Plan, index: int, mine: list, deadline: float, out: dict) -> N
                     )
                     body = json.dumps(data).encode()
                     path = f"/api/v1/entries/{day}"
-                    last_put[study_id] = (path, body)
+                    client_id = data["client_id"]
+                    last_put[study_id] = (path, body, client_id)
                     seen.add(day)  # even if the answer is lost: the next write sends a reason
-                client_id = json.loads(body)["client_id"]
                 day = path.rsplit("/", 1)[1]
         n += 1
         started = time.perf_counter()
