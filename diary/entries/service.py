@@ -202,7 +202,7 @@ def put_entry(
         prior = queries.write_by_client_id(db, client_id)
         if prior is not None:
             return _replayed(db, study, prior, participant, day, request_hash), 200
-        locks.ensure_writable(db, participant_id)
+        signed = locks.ensure_writable(db, participant_id)
 
         tz = participant["timezone"]
         made_at = _made_at(body["device_time"], day, tz, now)
@@ -245,7 +245,9 @@ def put_entry(
             reason=body.get("reason"),
             at=now,
         )
-        signatures.recheck(db, participant_id, cause_audit_id=audit_id, actor=actor, now=now)
+        signatures.recheck(
+            db, participant_id, cause_audit_id=audit_id, actor=actor, now=now, signed=signed
+        )
         flag_engine.on_entry(
             db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
         )

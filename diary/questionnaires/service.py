@@ -167,7 +167,7 @@ def put_response(
         row = queries.occurrence(db, occurrence_id, participant_id)
         if row is None:
             raise not_found(f"No questionnaire {occurrence_id} for you.")
-        locks.ensure_writable(db, participant_id)
+        signed = locks.ensure_writable(db, participant_id)
         instrument = instruments.get(row["instrument"])
         if instrument is None:
             raise APIError(409, "This questionnaire is no longer part of the study.")
@@ -228,7 +228,9 @@ def put_response(
             reason=(body.get("reason") or "").strip() or None,
             at=now,
         )
-        signatures.recheck(db, participant_id, cause_audit_id=audit_id, actor=actor, now=now)
+        signatures.recheck(
+            db, participant_id, cause_audit_id=audit_id, actor=actor, now=now, signed=signed
+        )
     return with_response(after, instruments, now), status
 
 

@@ -15,6 +15,10 @@ from . import queries
 
 def state(db: Database, participant: dict[str, Any]) -> dict[str, Any] | None:
     """Why a participant's data is closed (their lock, else the study freeze), or None."""
+    return _closed(participant, queries.freeze_in_force(db))
+
+
+def _closed(participant: dict[str, Any], freeze: dict[str, Any] | None) -> dict[str, Any] | None:
     if participant.get("locked_at"):
         return {
             "scope": "participant",
@@ -22,7 +26,6 @@ def state(db: Database, participant: dict[str, Any]) -> dict[str, Any] | None:
             "locked_by": participant["locked_by"],
             "reason": participant["lock_reason"],
         }
-    freeze = queries.freeze_in_force(db)
     if freeze:
         return {
             "scope": "study",
@@ -33,12 +36,25 @@ def state(db: Database, participant: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def ensure_writable(db: Database, participant_id: int) -> None:
-    """Refuse (409 `locked`) a write to a locked participant's data or in a frozen study."""
-    participant = queries.participant_by_id(db, participant_id)
-    closed = state(db, participant) if participant else None
+def ensure_writable(db: Database, participant_id: int) -> bool:
+    """Refuse (409 `locked`) a write to a locked participant's data or in a frozen study.
+
+    Returns whether the participant has a valid signature, read in the same statement
+    (inside the write's transaction, before the write): only then need the write
+    recheck their signatures (`signatures.recheck(…, signed=…)`)."""
+    row = queries.write_state(db, participant_id)
+    if row is None:
+        return False
+    freeze = None
+    if row["freeze_frozen_at"] is not None:
+        freeze = {
+            "frozen_at": row["freeze_frozen_at"],
+            "frozen_by": row["freeze_frozen_by"],
+            "reason": row["freeze_reason"],
+        }
+    closed = _closed(row, freeze)
     if closed is None:
-        return
+        return bool(row["signed"])
     what = (
         "This participant's data is locked"
         if closed["scope"] == "participant"

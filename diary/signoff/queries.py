@@ -164,6 +164,25 @@ def participant_by_id(db: Database, participant_id: int) -> dict[str, Any] | Non
     )
 
 
+def write_state(db: Database, participant_id: int) -> dict[str, Any] | None:
+    """What a write to a participant's data must know first, in one statement: their
+    lock, the study freeze in force (at most one: study_freezes_in_force) and whether
+    they have a valid signature to recheck; None for an unknown participant."""
+    return next(
+        db.query(
+            "SELECT p.locked_at, p.locked_by, p.lock_reason,"
+            " f.frozen_at AS freeze_frozen_at, f.frozen_by AS freeze_frozen_by,"
+            " f.reason AS freeze_reason,"
+            " EXISTS (SELECT 1 FROM signatures g"
+            "  WHERE g.participant_id = p.id AND g.status = 'valid') AS signed"
+            " FROM participants p LEFT JOIN study_freezes f ON f.lifted_at IS NULL"
+            " WHERE p.id = ?",
+            [participant_id],
+        ),
+        None,
+    )
+
+
 # --- signatures ------------------------------------------------------------------
 
 _SIGNATURE = """

@@ -216,11 +216,21 @@ def sign(
 
 
 def recheck(
-    db: Database, participant_id: int, *, cause_audit_id: int, actor: audit.Actor, now: datetime
+    db: Database,
+    participant_id: int,
+    *,
+    cause_audit_id: int,
+    actor: audit.Actor,
+    now: datetime,
+    signed: bool | None = None,
 ) -> list[int]:
     """After a change to a participant's data (inside its transaction): invalidate each
-    of their valid signatures whose record no longer hashes the same. Returns their ids."""
-    if not queries.has_valid_signatures(db, participant_id):
+    of their valid signatures whose record no longer hashes the same. Returns their ids.
+    `signed` is whether they had a valid signature, when the caller read it in this
+    transaction already (`locks.ensure_writable`); None: read it here."""
+    if signed is None:
+        signed = queries.has_valid_signatures(db, participant_id)
+    if not signed:
         return []
     changed = []
     site_id = queries.participant_by_id(db, participant_id)["site_id"]
