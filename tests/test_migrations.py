@@ -137,3 +137,47 @@ def test_the_scheduler_refuses_to_run_jobs_on_an_unmigrated_database(tmp_path):
     result = app.test_cli_runner().invoke(args=["diary", "run-jobs"])
     assert result.exit_code != 0
     assert "init-db" in result.output
+
+
+def test_each_participants_current_zone_and_day_0_are_taken_from_their_histories(tmp_path):
+    db = connect(str(tmp_path / "old.sqlite3"))
+    _apply_up_to(db, "0017_contact_attempts.sql")
+    with transaction(db):
+        db.execute(
+            "INSERT INTO sites (code, name, timezone, created_at) VALUES ('A', 'A', 'UTC', ?)",
+            [STAMP],
+        )
+        for pid in (1, 2, 3):
+            db.execute(
+                "INSERT INTO participants (id, study_id, site_id, baseline_back_pain,"
+                " baseline_mme, status, enrolled_at) VALUES (?, ?, 1, 4, 10, 'active', ?)",
+                [pid, f"LBP-00{pid}", STAMP],
+            )
+        # 1 moved from Chicago to Kolkata, and had a second injection; 2 never moved;
+        # 3 has no injection yet.
+        for pid, zone, since in (
+            (1, "America/Chicago", "2025-09-01T00:00:00.000000+00:00"),
+            (1, "Asia/Kolkata", "2025-10-05T00:00:00.000000+00:00"),
+            (2, "Europe/Berlin", "2025-09-01T00:00:00.000000+00:00"),
+            (3, "UTC", "2025-09-01T00:00:00.000000+00:00"),
+        ):
+            db.execute(
+                "INSERT INTO participant_timezones (participant_id, timezone, effective_from)"
+                " VALUES (?, ?, ?)",
+                [pid, zone, since],
+            )
+        for pid, day in ((1, "2025-10-20"), (1, "2025-09-02"), (2, "2025-09-15")):
+            db.execute(
+                "INSERT INTO injections (participant_id, date, created_at) VALUES (?, ?, ?)",
+                [pid, day, STAMP],
+            )
+
+    assert "0018_participant_current.sql" in migrate(db)
+    rows = db.execute(
+        "SELECT study_id, current_timezone, first_injection_date FROM participants ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("LBP-001", "Asia/Kolkata", "2025-09-02"),
+        ("LBP-002", "Europe/Berlin", "2025-09-15"),
+        ("LBP-003", "UTC", None),
+    ]

@@ -14,9 +14,7 @@ from .. import clock
 
 _PARTICIPANTS = """
 SELECT p.id, p.study_id, p.site_id, s.code AS site, p.status, p.enrolled_at,
-       (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
-        ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
-       (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection
+       p.current_timezone AS timezone, p.first_injection_date AS first_injection
 FROM participants p JOIN sites s ON s.id = p.site_id
 """
 

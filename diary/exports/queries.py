@@ -57,7 +57,7 @@ def _dated(
     return f"{where} AND {clause}", [*params, *values]
 
 
-_FIRST_INJECTION = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
+_FIRST_INJECTION = "p.first_injection_date"  # kept on the row from the injections
 # When the participant's data was closed at export time: their lock, else the study freeze.
 _LOCKED_AT = "coalesce(p.locked_at, (SELECT frozen_at FROM study_freezes WHERE lifted_at IS NULL))"
 # The latest valid signature of an adverse event (SPEC §14), and its SAE clock.

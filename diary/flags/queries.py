@@ -288,11 +288,7 @@ _QUIET_CLOSINGS = """
           AND jp.closed_through = day.before
           AND e.participant_id = jp.participant_id AND e.date = day.closed
           AND p.id = jp.participant_id
-          AND day.closed = (SELECT zone.closed FROM zone
-                            WHERE zone.name = (SELECT t.timezone FROM participant_timezones t
-                                               WHERE t.participant_id = p.id
-                                               ORDER BY t.effective_from DESC, t.id DESC
-                                               LIMIT 1))
+          AND day.closed = (SELECT zone.closed FROM zone WHERE zone.name = p.current_timezone)
           AND p.status = 'active' AND p.ended_at IS NULL AND p.locked_at IS NULL
           -- what the full path decodes for everyone, well formed (else it records a failure)
           AND json_valid(p.baseline_opioids)
@@ -304,9 +300,8 @@ _QUIET_CLOSINGS = """
           AND p.id NOT IN (SELECT value FROM json_each(:rechecked))
           AND NOT EXISTS (SELECT 1 FROM job_failures f
                           WHERE f.job_id = :job AND f.participant_id = p.id)
-          AND (SELECT CASE WHEN date(min(i.date)) = min(i.date)
-                           THEN date(min(i.date), :length) END
-               FROM injections i WHERE i.participant_id = p.id) >= day.closed
+          AND CASE WHEN date(p.first_injection_date) = p.first_injection_date
+                   THEN date(p.first_injection_date, :length) END >= day.closed
           AND (SELECT coalesce(max(w.mme) < max(p.baseline_mme + :increase_abs,
                                                 p.baseline_mme * (100 + :increase_pct) / 100.0)
                                             - 1e-6,
@@ -864,7 +859,5 @@ def mark_sae_notice(db: Database, clock_id: int, stage: str, *, now: datetime) -
 def timezone_of(db: Database, participant_id: int) -> str:
     """The participant's time zone now (their latest zone history row)."""
     return db.execute(
-        "SELECT timezone FROM participant_timezones WHERE participant_id = ?"
-        " ORDER BY effective_from DESC, id DESC LIMIT 1",
-        [participant_id],
+        "SELECT current_timezone FROM participants WHERE id = ?", [participant_id]
     ).fetchone()[0]

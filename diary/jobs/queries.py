@@ -53,10 +53,8 @@ def participants_to_close(
             SELECT p.id, p.site_id, p.study_id, p.status, p.ended_at, p.enrolled_at,
                    p.baseline_back_pain,
                    p.baseline_mme, p.baseline_opioids,
-                   (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id
-                    ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone,
-                   (SELECT min(date) FROM injections i WHERE i.participant_id = p.id)
-                       AS first_injection,
+                   p.current_timezone AS timezone,
+                   p.first_injection_date AS first_injection,
                    jp.closed_through
             FROM participants p
             LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = :job

@@ -444,10 +444,7 @@ def open_flag_count(db: Database, site_ids: Iterable[int]) -> int:
 
 # --- reminders ----------------------------------------------------------------
 
-_CURRENT_TZ = (
-    "(SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
-    " ORDER BY effective_from DESC, id DESC LIMIT 1)"
-)
+_CURRENT_TZ = "p.current_timezone"  # the latest history row, kept on the participant's row
 
 
 def reminder_candidates(db: Database, participant_id: int | None = None) -> list[dict[str, Any]]:
@@ -457,8 +454,7 @@ def reminder_candidates(db: Database, participant_id: int | None = None) -> list
     return list(
         db.query(
             f"SELECT p.id, p.study_id, p.reminder_time, {_CURRENT_TZ} AS timezone,"
-            " (SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
-            "   AS first_injection"
+            " p.first_injection_date AS first_injection"
             " FROM participants p WHERE p.status = 'active' AND p.notifications_enabled = 1"
             # A closed diary (locked, or the study frozen) asks nothing of anyone.
             " AND p.locked_at IS NULL"

@@ -8,6 +8,8 @@ every current row the way the application does, compares it with its last audit 
 and names each one that differs, has no audit row, or is gone although its audit
 rows say it exists: entries (with doses), questionnaire responses, adverse events and
 attempts to reach a participant. Signatures are checked by signoff.signatures.problems.
+`derived` compares what a participant's row keeps from their histories (current time
+zone, first injection date) with the histories themselves.
 """
 
 from __future__ import annotations
@@ -41,6 +43,29 @@ def check(db: Database) -> Report:
     ):
         _compare(name, recorded(db), current(db), report)
     return report
+
+
+def derived(db: Database) -> tuple[int, list[str]]:
+    """The participants whose current time zone or first injection date, kept on their
+    row (migration 0018's triggers), differs from their history: (participants
+    compared, problems)."""
+    count, problems = 0, []
+    for study_id, zone_differs, first_differs in db.execute(
+        "SELECT p.study_id,"
+        " p.current_timezone IS NOT (SELECT t.timezone FROM participant_timezones t"
+        "  WHERE t.participant_id = p.id ORDER BY t.effective_from DESC, t.id DESC LIMIT 1),"
+        " p.first_injection_date IS NOT (SELECT min(i.date) FROM injections i"
+        "  WHERE i.participant_id = p.id)"
+        " FROM participants p ORDER BY p.id"
+    ):
+        count += 1
+        for differs, what in ((zone_differs, "time zone"), (first_differs, "first injection date")):
+            if differs:
+                problems.append(
+                    f"participant {study_id}: the {what} kept on their row differs from "
+                    "their history: changed outside the application"
+                )
+    return count, problems
 
 
 def _compare(

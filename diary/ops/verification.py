@@ -60,6 +60,14 @@ def run(db: Database, anchor_file: str | Path | None, *, restored: bool = False)
             + " match their audit rows"
         )
 
+    participants, differing = integrity.derived(db)
+    verdict.problems.extend(differing)
+    if not differing:
+        verdict.lines.append(
+            f"{participants} participants' current time zone and first injection date"
+            " match their histories"
+        )
+
     broken = signatures.problems(db)
     verdict.problems.extend(broken)
     if not broken:

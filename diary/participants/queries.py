@@ -11,18 +11,17 @@ from sqlite_utils import Database
 
 from .. import clock
 
-# The zone in effect now is the latest history row; SELECTs below embed it.
-_CURRENT_TZ = (
-    "(SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id "
-    " ORDER BY effective_from DESC, id DESC LIMIT 1)"
-)
+# The zone in effect now (the latest history row) and day 0 (the first injection), as
+# the participant's row keeps them (migration 0018's triggers derive them from the
+# histories; `integrity.check` compares).
+_CURRENT_TZ = "p.current_timezone"
 
 _SUMMARY = f"""
 SELECT p.id, p.study_id, p.site_id, s.code AS site, p.baseline_back_pain, p.baseline_mme,
        p.reminder_time, p.notifications_enabled, p.status, p.enrolled_at, p.activated_at,
        p.last_seen_at, p.ended_at, p.baseline_opioids, {_CURRENT_TZ} AS timezone,
        p.locked_at, p.locked_by, p.lock_reason,
-       (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection,
+       p.first_injection_date AS first_injection,
        (SELECT max(date) FROM injections i WHERE i.participant_id = p.id) AS latest_injection
 FROM participants p JOIN sites s ON s.id = p.site_id
 """  # noqa: S608
@@ -84,7 +83,7 @@ def _list_filter(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params.append(f"%{escaped}%")
     # Day 0 (the first injection) within the dates asked for.
-    first = "(SELECT min(date) FROM injections i WHERE i.participant_id = p.id)"
+    first = "p.first_injection_date"
     if injected_from:
         clauses.append(f"{first} >= ?")
         params.append(injected_from.isoformat())

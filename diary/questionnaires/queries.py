@@ -207,8 +207,7 @@ def scheduling_participants(db: Database) -> list[dict[str, Any]]:
     return list(
         db.query(
             "SELECT p.id, p.status, p.enrolled_at, p.ended_at,"
-            " (SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
-            "  ORDER BY effective_from DESC, id DESC LIMIT 1) AS timezone"
+            " p.current_timezone AS timezone"
             " FROM participants p ORDER BY p.id"
         )
     )

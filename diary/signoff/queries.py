@@ -141,9 +141,8 @@ def participant(db: Database, study_id: str, site_ids) -> dict[str, Any] | None:
     (None: all)."""
     sql = (
         "SELECT p.id, p.study_id, p.site_id, p.status, p.locked_at, p.locked_by, p.lock_reason,"
-        " (SELECT min(date) FROM injections i WHERE i.participant_id = p.id) AS first_injection,"
-        " coalesce((SELECT timezone FROM participant_timezones t WHERE t.participant_id = p.id"
-        "   ORDER BY effective_from DESC, id DESC LIMIT 1), s.timezone) AS timezone"
+        " p.first_injection_date AS first_injection,"
+        " coalesce(p.current_timezone, s.timezone) AS timezone"
         " FROM participants p JOIN sites s ON s.id = p.site_id WHERE p.study_id = ?"
     )
     params: list[Any] = [study_id]

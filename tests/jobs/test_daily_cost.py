@@ -111,3 +111,20 @@ def test_the_daily_run_costs_the_same_with_ten_times_the_history(make_db, study)
     # At the same cost: reading history would take about ten times the steps.
     assert long_statements == short_statements
     assert long_steps <= short_steps * 1.1
+
+
+def test_the_run_reads_each_participants_zone_and_day_0_from_their_row(make_db, study):
+    """Not from their histories, once per participant and statement: the row keeps both
+    (migration 0018). The histories are read for the zones in use (once a run) and for
+    the injection dates of those evaluated in full (one statement)."""
+    db = prepared(make_db, study, "short", 30)
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        close_days.run(db, now=RUN_AT, study=study, config={})
+    finally:
+        db.conn.set_trace_callback(None)
+    zone_reads = [s for s in seen if "participant_timezones" in s]
+    assert zone_reads == ["SELECT DISTINCT timezone FROM participant_timezones"]
+    injection_reads = [s for s in seen if "injections" in s]
+    assert len(injection_reads) == 1 and "json_each" in injection_reads[0], injection_reads
