@@ -128,3 +128,20 @@ def test_the_run_reads_each_participants_zone_and_day_0_from_their_row(make_db, 
     assert zone_reads == ["SELECT DISTINCT timezone FROM participant_timezones"]
     injection_reads = [s for s in seen if "injections" in s]
     assert len(injection_reads) == 1 and "json_each" in injection_reads[0], injection_reads
+
+
+def test_late_entries_are_found_in_the_updated_at_index_alone(make_db, study):
+    """The entries written since the last run, read from the index on updated_at that
+    also holds their participant and date: no look-up into the entries table for each."""
+    from diary.jobs import queries
+
+    db = prepared(make_db, study, "plan", 30)
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        queries.late_entries(db, close_days.JOB_ID)
+    finally:
+        db.conn.set_trace_callback(None)
+    (sql,) = [s for s in seen if "WITH recent" in s]
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    assert any("COVERING INDEX entries_updated" in step for step in plan), plan
