@@ -45,10 +45,14 @@ def check(db: Database) -> Report:
     return report
 
 
-def derived(db: Database) -> tuple[int, list[str]]:
+def derived(db: Database) -> tuple[int, list[str]] | None:
     """The participants whose current time zone or first injection date, kept on their
     row (migration 0018's triggers), differs from their history: (participants
-    compared, problems)."""
+    compared, problems); None for a file from before that migration (a copy restored
+    from before the upgrade keeps no such column)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(participants)")}
+    if not {"current_timezone", "first_injection_date"} <= columns:
+        return None
     count, problems = 0, []
     for study_id, zone_differs, first_differs in db.execute(
         "SELECT p.study_id,"

@@ -60,11 +60,17 @@ def run(db: Database, anchor_file: str | Path | None, *, restored: bool = False)
             + " match their audit rows"
         )
 
-    participants, differing = integrity.derived(db)
-    verdict.problems.extend(differing)
-    if not differing:
+    derived = integrity.derived(db)
+    if derived is None:
         verdict.lines.append(
-            f"{participants} participants' current time zone and first injection date"
+            "participants' current time zone and first injection date are not kept on their"
+            " rows in this file (from before migration 0018)"
+        )
+    elif derived[1]:
+        verdict.problems.extend(derived[1])
+    else:
+        verdict.lines.append(
+            f"{derived[0]} participants' current time zone and first injection date"
             " match their histories"
         )
 
