@@ -23,8 +23,9 @@ re-evaluates the rules from it).
 Most of a daily run is participants whose one new date is entered, ordinary and
 touches no open flag of the kinds the job evaluates: their checkpoints advance in
 SQL, a statement per BATCH_PARTICIPANTS (engine.close_quietly, the rules' own floors
-as its parameters), and only the rest are read into Python and evaluated. A participant with a late entry, or one the job
-failed on before, is always evaluated in full.
+as its parameters), and only the rest are read into Python and evaluated. A
+participant with a late entry, or one the job failed on before, is always evaluated
+in full.
 
 One participant's data never stops the run for others: each is evaluated in a
 savepoint; a failure is kept in `job_failures` (admins see it) and that

@@ -444,8 +444,6 @@ def open_flag_count(db: Database, site_ids: Iterable[int]) -> int:
 
 # --- reminders ----------------------------------------------------------------
 
-_CURRENT_TZ = "p.current_timezone"  # the latest history row, kept on the participant's row
-
 
 def reminder_candidates(db: Database, participant_id: int | None = None) -> list[dict[str, Any]]:
     """Active participants with reminders on and at least one live push subscription,
@@ -453,7 +451,8 @@ def reminder_candidates(db: Database, participant_id: int | None = None) -> list
     reminded, for the job and for what the console says (`participant_id`: just them)."""
     return list(
         db.query(
-            f"SELECT p.id, p.study_id, p.reminder_time, {_CURRENT_TZ} AS timezone,"
+            # the zone and day 0 as the participant's row keeps them (migration 0018)
+            "SELECT p.id, p.study_id, p.reminder_time, p.current_timezone AS timezone,"
             " p.first_injection_date AS first_injection"
             " FROM participants p WHERE p.status = 'active' AND p.notifications_enabled = 1"
             # A closed diary (locked, or the study frozen) asks nothing of anyone.

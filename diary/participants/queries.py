@@ -11,15 +11,13 @@ from sqlite_utils import Database
 
 from .. import clock
 
-# The zone in effect now (the latest history row) and day 0 (the first injection), as
-# the participant's row keeps them (migration 0018's triggers derive them from the
-# histories; `integrity.check` compares).
-_CURRENT_TZ = "p.current_timezone"
-
-_SUMMARY = f"""
+# The zone in effect now (the latest history row) and day 0 (the first injection) are
+# read as the participant's row keeps them (migration 0018's triggers derive them from
+# the histories; `integrity.derived` compares).
+_SUMMARY = """
 SELECT p.id, p.study_id, p.site_id, s.code AS site, p.baseline_back_pain, p.baseline_mme,
        p.reminder_time, p.notifications_enabled, p.status, p.enrolled_at, p.activated_at,
-       p.last_seen_at, p.ended_at, p.baseline_opioids, {_CURRENT_TZ} AS timezone,
+       p.last_seen_at, p.ended_at, p.baseline_opioids, p.current_timezone AS timezone,
        p.locked_at, p.locked_by, p.lock_reason,
        p.first_injection_date AS first_injection,
        (SELECT max(date) FROM injections i WHERE i.participant_id = p.id) AS latest_injection
