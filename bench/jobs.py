@@ -177,6 +177,93 @@ def timed(fn):
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
+PACKAGE = str(Path(close_days.__file__).resolve().parents[1]) + "/"  # diary/
+
+
+class _TimedCursor:
+    """A cursor whose rows are timed as they are stepped (SQLite runs a statement as its
+    rows are read)."""
+
+    def __init__(self, cursor, entry: list) -> None:
+        self._cursor, self._entry = cursor, entry
+
+    def __iter__(self):
+        rows = iter(self._cursor)
+        while True:
+            start = time.perf_counter()
+            try:
+                row = next(rows)
+            except StopIteration:
+                self._entry[0] += time.perf_counter() - start
+                return
+            self._entry[0] += time.perf_counter() - start
+            self._entry[2] += 1
+            yield row
+
+    def _fetch(self, name: str, *args):
+        start = time.perf_counter()
+        out = getattr(self._cursor, name)(*args)
+        self._entry[0] += time.perf_counter() - start
+        if isinstance(out, list):
+            self._entry[2] += len(out)
+        return out
+
+    def fetchone(self):
+        return self._fetch("fetchone")
+
+    def fetchall(self):
+        return self._fetch("fetchall")
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+class TimedConnection:
+    """Bench only: a connection whose statements are timed, each under the diary
+    function that ran it (the nearest caller in diary/ outside diary/db.py):
+    {label: [seconds, statements, rows]}."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+        self.times: dict[str, list] = {}
+
+    def _entry(self, sql: str) -> list:
+        if sql.split(None, 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+            return self.times.setdefault("transactions (BEGIN, COMMIT)", [0.0, 0, 0])
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name.startswith(PACKAGE) and name != f"{PACKAGE}db.py":
+                module = name[len(PACKAGE) :].removesuffix(".py").replace("/", ".")
+                label = f"{module.removesuffix('.__init__')}.{frame.f_code.co_qualname}"
+                break
+            frame = frame.f_back
+        else:
+            label = "other"
+        return self.times.setdefault(label, [0.0, 0, 0])
+
+    def execute(self, sql, parameters=()):
+        entry = self._entry(sql)
+        start = time.perf_counter()
+        cursor = self._conn.execute(sql, parameters)
+        entry[0] += time.perf_counter() - start
+        entry[1] += 1
+        return _TimedCursor(cursor, entry)
+
+    def executemany(self, sql, rows):
+        rows = list(rows)
+        entry = self._entry(sql)
+        start = time.perf_counter()
+        cursor = self._conn.executemany(sql, rows)
+        entry[0] += time.perf_counter() - start
+        entry[1] += 1
+        entry[2] += len(rows)
+        return cursor
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
 def full_scan(db) -> tuple[float, float]:
     wall, cpu, _ = timed(
         lambda: db.execute("SELECT participant_id, date, back_pain, mme FROM entries").fetchall()
@@ -232,6 +319,8 @@ class Run:
     daily: list[tuple[float, float]] = field(default_factory=list)
     checkpoints: list[float] = field(default_factory=list)
     summaries: list[dict] = field(default_factory=list)
+    # one more day, its statements timed: (run seconds, {label: [seconds, statements, rows]})
+    profile: tuple[float, dict[str, list]] | None = None
 
     def scan(self, i: int = 0) -> float:
         return statistics.median(s[i] for s in self.scans)
@@ -281,6 +370,24 @@ def steady_days(runs: list[Run], *, days: int, study, seed: int) -> None:
             # ... and does after the run, off its path: timed apart
             run.checkpoints.append(timed(lambda run=run: checkpoint(run.db))[0])
             run.scans.append(full_scan(run.db))
+
+
+def profile_day(run: Run, *, study, seed: int) -> None:
+    """One more steady-state day after the measured ones, each statement of its run timed
+    under the diary function that ran it: where the daily run's time goes."""
+    at = run.catch_at + timedelta(days=len(run.daily) + 1)
+    add_closing_day(
+        run.db, now=at, closes_at=study.window_closes_next_day_at, rng=random.Random(seed + 2)
+    )
+    checkpoint(run.db)
+    plain = run.db.conn
+    run.db.conn = timed_conn = TimedConnection(plain)
+    try:
+        wall, _, _ = timed(lambda: close_days.run(run.db, now=at, study=study, config={}))
+    finally:
+        run.db.conn = plain
+    checkpoint(run.db)
+    run.profile = (wall, timed_conn.times)
 
 
 def verdict(ok: bool) -> str:
@@ -358,6 +465,35 @@ def report(main: Run, fewer_days: Run, fewer_people: Run, *, quick: bool) -> Non
         print("quick     small studies: a smoke check; the goals are set for the full run")
 
 
+def report_profile(main: Run) -> None:
+    """Where the profiled day's run spent its time, and what the inserts of flags and
+    audit rows alone cost the catch-up at that rate."""
+    wall, times = main.profile
+    in_sql = sum(t for t, _, _ in times.values())
+    print(
+        f"where     one more day of the main study: its run {wall * 1000:.0f} ms, by the diary"
+        " function whose statements ran (rows returned or inserted)"
+    )
+    parts = sorted(times.items(), key=lambda kv: -kv[1][0])
+    shown = [(label, t, n, rows) for label, (t, n, rows) in parts if t >= 0.01 * wall]
+    rest = in_sql - sum(t for _, t, _, _ in shown)
+    lines = [*shown, ("other statements", rest, None, None), ("Python", wall - in_sql, None, None)]
+    for label, t, n, rows in lines:
+        counts = f"{n:>3} statements {rows:>6,} rows" if n is not None else " " * 25
+        print(f"          {t * 1000:>6.0f} ms {t / wall:>4.0%}  {counts}  {label}")
+    flags, audit_rows = times.get("flags.queries.insert_flags"), times.get("audit.Appender.flush")
+    if flags and audit_rows and flags[2] and audit_rows[2]:
+        per_flag, per_row = flags[0] / flags[2], audit_rows[0] / audit_rows[2]
+        opened = main.catch_up["summary"]["flags_opened"]
+        alone = opened * (per_flag + per_row)
+        print(
+            f"          per row inserted: a flag {per_flag * 1e6:.0f} µs, an audit row"
+            f" {per_row * 1e6:.0f} µs; at that rate the catch-up's {opened:,} flags opened"
+            f" and their audit rows cost {alone:.1f} s = {alone / main.scan(0):.1f}× full scan"
+            " in those inserts alone"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small studies: under a minute")
@@ -388,6 +524,8 @@ def main() -> None:
         runs, days=args.steady_days or (3 if args.quick else 5), study=study, seed=args.seed
     )
     report(*runs, quick=args.quick)
+    profile_day(runs[0], study=study, seed=args.seed)
+    report_profile(runs[0])
     for run in runs:
         run.db.conn.close()
 
