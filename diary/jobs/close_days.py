@@ -74,6 +74,7 @@ class _Work:
     scope: engine.Scope
     checkpoint: date  # closed_through once this run has processed the participant
     new_dates: int
+    read: str | None  # closed_through as this run read it (None: no checkpoint yet)
 
 
 def run(
@@ -145,7 +146,10 @@ def run(
             )
             ok = [w for w in batch if w.scope.participant["id"] not in failed]
             queries.advance_progress(
-                db, JOB_ID, [(w.scope.participant["id"], w.checkpoint) for w in ok], now=now
+                db,
+                JOB_ID,
+                [(w.scope.participant["id"], w.checkpoint, w.read) for w in ok],
+                now=now,
             )
             queries.clear_failures(db, JOB_ID, [w.scope.participant["id"] for w in ok])
             queries.record_failures(db, JOB_ID, failed.items(), now=now)
@@ -268,4 +272,5 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
         ),
         checkpoint=checkpoint,
         new_dates=max((through - new_from).days + 1, 0),
+        read=p["closed_through"],
     )

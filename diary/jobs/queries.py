@@ -157,16 +157,22 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
 
 
 def advance_progress(
-    db: Database, job_id: str, rows: Iterable[tuple[int, date]], *, now: datetime
+    db: Database, job_id: str, rows: Iterable[tuple[int, date, str | None]], *, now: datetime
 ) -> None:
-    """Move each participant's closed_through forward (never back); stamp the run."""
+    """Move each participant's closed_through forward (never back); stamp the run.
+
+    Each row is (participant, new checkpoint, the checkpoint as the run read it): a
+    checkpoint that changed since (a day-0 correction moved it back, in a transaction of
+    its own, while the run worked) is left as it is, so that the next run closes the dates
+    it reopened rather than this run writing over it."""
     stamp = clock.iso(now)
     db.conn.executemany(
         "INSERT INTO job_progress (job_id, participant_id, closed_through, updated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (job_id, participant_id) DO UPDATE"
         " SET closed_through = excluded.closed_through, updated_at = excluded.updated_at"
-        " WHERE excluded.closed_through >= job_progress.closed_through",
-        [(job_id, pid, day.isoformat(), stamp) for pid, day in rows],
+        " WHERE job_progress.closed_through IS ?"
+        " AND excluded.closed_through >= job_progress.closed_through",
+        [(job_id, pid, day.isoformat(), stamp, read) for pid, day, read in rows],
     )
 
 
