@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import clock
 from .bodies import CheckedParser
-from .text import problem
+from .text import blank, problem
 
 # \Z, not $: "$" also matches before a final line break, so "LBP-014\n" would pass.
 STUDY_ID = validate.Regexp(
@@ -167,7 +167,17 @@ class Text(fields.String):
         trouble = problem(text, one_line=one_line)
         if trouble:
             raise ValidationError(trouble)
+        if blank(text) and (self.required or _least_length(self) > 0):
+            raise ValidationError(BLANK)
         return text
+
+
+BLANK = "Enter at least one visible character: this is blank."
+
+
+def _least_length(field: fields.Field) -> int:
+    """The shortest text the field's Length validators allow (0: no minimum)."""
+    return max((v.min or 0 for v in field.validators if isinstance(v, validate.Length)), default=0)
 
 
 class Line(Text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 
 def encodable(text: str) -> bool:
@@ -35,3 +36,15 @@ def problem(text: str, *, one_line: bool = False) -> str | None:
     if one_line and _LINE_BREAKS.search(text):
         return "must be one line (no line breaks)"
     return None
+
+
+# Characters that show nothing on their own: spaces and separators of every kind, format
+# characters (zero-width spaces and joiners, direction marks, the byte-order mark) and
+# controls.
+_UNSEEN = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+
+
+def blank(text: str) -> bool:
+    """True when the text shows nothing: empty, or only spaces and invisible characters
+    (a term, a name or a reason that says nothing)."""
+    return all(ch.isspace() or unicodedata.category(ch) in _UNSEEN for ch in text)

@@ -1,6 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..schemas import (
+    BLANK,
     SITE_CODE,
     STUDY_ID,
     DateRangeQuery,
@@ -11,6 +12,7 @@ from ..schemas import (
 )
 from ..signoff.schemas import LockStateSchema
 from ..study import current_study
+from ..text import blank
 
 STATUSES = ("active", "withdrawn", "completed")
 
@@ -126,7 +128,10 @@ class ReasonField(fields.String):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        reason = super()._deserialize(value, attr, data, **kwargs).strip()
+        if blank(reason):
+            raise ValidationError(BLANK)
+        return reason
 
 
 class InjectionVoidSchema(StrictSchema):

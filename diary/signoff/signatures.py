@@ -24,6 +24,7 @@ from ..auth import throttle
 from ..auth.staff import check_password
 from ..db import transaction
 from ..errors import APIError, not_found
+from ..text import blank
 from . import queries
 
 RECORD_TYPES = ("adverse_event", "participant", "clarification")
@@ -91,6 +92,8 @@ def _target(db: Database, body: Mapping[str, Any], site_ids, tz_today) -> dict[s
         if not owner or (site_ids is not None and owner["site_id"] not in site_ids):
             raise not_found(f"No adverse event {record_id} at your sites.")
         missing = [f for f in AE_REQUIRED if ae[f] is None]
+        if blank(ae["term"] or ""):  # a term stored before blank terms were refused
+            missing.insert(0, "term")
         if ae["serious"] and ae["seriousness_criteria"] in (None, "[]"):
             missing.append("seriousness_criteria")
         if missing:

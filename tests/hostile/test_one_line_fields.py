@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from app_support import study_today
+from entry_support import entry
+from signoff_support import PASSWORD
 
 BREAKS = ["Site\r\nX", "Site\nX", "Site\rX", "Site\u2028X", "Site\x85X"]
 
@@ -153,3 +155,59 @@ def test_notes_and_reasons_may_span_lines(db, setup):
     )
     assert changed.status_code == 200, changed.get_json()
     assert changed.get_json()["note"] == "seen at the visit\nand by phone"
+
+
+# Text that shows nothing: spaces of several kinds, zero-width spaces, a byte-order mark,
+# a direction mark.
+BLANKS = ["   ", "\u3000\u00a0 ", "\u200b\u200b\u200b", "\ufeff", "\u202e\u202e\u202e"]
+
+
+@pytest.mark.parametrize("value", BLANKS, ids=repr)
+def test_every_name_term_and_reference_refuses_a_blank_value_and_writes_nothing(db, setup, value):
+    callers, ids = setup
+    before = everything(db)
+    checked = 0
+    for who, method, path, body, field in table(ids):
+        if body.get(field) != "{v}":
+            continue  # a code or a time: its pattern refuses a blank already
+        response = getattr(callers[who], method.lower())(path, {**body, field: value})
+        assert response.status_code == 422, (who, method, path, response.get_json())
+        assert "visible" in str(response.get_json()["error"]["fields"][field]), path
+        checked += 1
+    assert checked == 8
+    assert everything(db) == before
+
+
+@pytest.mark.parametrize("value", BLANKS[2:], ids=repr)
+def test_a_reason_that_shows_nothing_is_no_reason(db, setup, participant_client, value):
+    callers, ids = setup
+    phone = participant_client("LBP-002", injection_date=study_today())
+    day = study_today().isoformat()
+    assert phone.put(f"entries/{day}", entry()).status_code == 201
+    corrected = phone.put(f"entries/{day}", entry(back_pain=6, reason=value))
+    assert corrected.status_code == 422, corrected.get_json()
+    assert "reason" in corrected.get_json()["error"]["fields"]
+    locked = callers["investigator"].post("staff/participants/LBP-002/lock", {"reason": value})
+    assert locked.status_code == 422, locked.get_json()
+    assert db.execute(
+        "SELECT back_pain, locked_at FROM entries, participants"
+        " WHERE participants.study_id = 'LBP-002'"
+    ).fetchall() == [(4, None)]
+
+
+def test_an_adverse_event_whose_stored_term_is_blank_cannot_be_signed(db, setup):
+    """A term stored before blank terms were refused: signing names it as missing."""
+    callers, ids = setup
+    db.execute("UPDATE adverse_events SET term = ' \u200b' WHERE id = ?", [ids["ae"]])
+    signed = callers["investigator"].post(
+        "staff/signatures",
+        {
+            "record_type": "adverse_event",
+            "record_id": ids["ae"],
+            "meaning": "approved",
+            "password": PASSWORD,
+        },
+    )
+    assert signed.status_code == 409, signed.get_json()
+    assert "term" in signed.get_json()["error"]["fields"]
+    assert db.execute("SELECT count(*) FROM signatures").fetchone()[0] == 0
