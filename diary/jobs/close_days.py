@@ -13,7 +13,9 @@ episode's dates, severity and detail come out the same however runs are spaced.
 
 A participant who withdrew (or completed) is still evaluated on every date up
 to the day they stopped: withdrawal ends what is expected of them (missed
-dates, reminders), never the evaluation of data already received.
+dates, reminders), never the evaluation of data already received. So does a
+diary closed to writes (the participant locked, or the study frozen): it is
+closed and judged up to the day it closed, then waits until reopened.
 
 An entry may still arrive for a closed date (made offline inside its window and
 synced later, or a staff clarification); the entry's own transaction evaluates
@@ -252,6 +254,19 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
     if p["ended_at"]:
         # Stopped: the dates up to the day they stopped are still judged.
         through = min(closed, clock.local_date(clock.parse_iso(p["ended_at"]), tz))
+    if p.get("held_at"):
+        # A diary closed to writes (a lock, the study freeze) is judged up to the day it
+        # closed, as data received before it; a date whose window was still open then was
+        # not missed. It waits after that, and catches up once reopened.
+        held = clock.parse_iso(p["held_at"])
+        through = min(through, clock.local_date(held, tz))
+        if expected_through is not None:
+            expected_through = min(
+                expected_through,
+                last_closed_date(min(held, now), tz, study.window_closes_next_day_at),
+            )
+            if expected_through < due_from:
+                expected_through = None
     new_from = date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
     if through < new_from and recheck is None:
         return None

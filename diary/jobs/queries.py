@@ -43,19 +43,26 @@ def participants_to_close(
     """Participants with dates still to close: every active one, and each who stopped
     (withdrew, completed) until the day they stopped is closed; `also`: participants
     with an entry for a date already closed. With current zone, first injection,
-    baseline and this job's progress. None whose diary is closed (locked, frozen).
+    baseline, this job's progress and `held_at`: when their diary closed to writes (their
+    lock or the study freeze in force, the earlier), until which a held diary is still
+    closed and judged (the data received before it), and after which it waits.
 
     `closed_in` (each zone's latest closed date) leaves out the active participants
     already closed through it; one in a zone it lacks is kept."""
     return list(
         db.query(
             """
+            WITH held AS MATERIALIZED (
+                SELECT frozen_at FROM study_freezes WHERE lifted_at IS NULL)
             SELECT p.id, p.site_id, p.study_id, p.status, p.ended_at, p.enrolled_at,
                    p.baseline_back_pain,
                    p.baseline_mme, p.baseline_opioids,
                    p.current_timezone AS timezone,
                    p.first_injection_date AS first_injection,
-                   jp.closed_through
+                   jp.closed_through,
+                   -- the earlier of the two
+                   min(coalesce(p.locked_at, (SELECT frozen_at FROM held)),
+                       coalesce((SELECT frozen_at FROM held), p.locked_at)) AS held_at
             FROM participants p
             LEFT JOIN job_progress jp ON jp.participant_id = p.id AND jp.job_id = :job
             WHERE (p.status = 'active'
@@ -63,10 +70,11 @@ def participants_to_close(
                        AND (jp.closed_through IS NULL
                             OR jp.closed_through <= date(p.ended_at, '+1 day')))
                    OR p.id IN (SELECT value FROM json_each(:also)))
-              -- A closed diary (locked, or the study frozen) waits: nobody can enter
-              -- its dates, so none is missed; once reopened the job catches up.
-              AND p.locked_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM study_freezes WHERE lifted_at IS NULL)
+              -- A closed diary (locked, or the study frozen) is judged up to the day it
+              -- closed, then waits: nobody can enter its dates, so none is missed; once
+              -- reopened the job catches up.
+              AND (held_at IS NULL OR jp.closed_through IS NULL
+                   OR jp.closed_through <= date(held_at, '+1 day'))
               AND (jp.closed_through IS NULL OR p.ended_at IS NOT NULL
                    OR p.id IN (SELECT value FROM json_each(:also))
                    OR coalesce(:zones ->> json_quote(timezone) > jp.closed_through, 1))
