@@ -531,8 +531,8 @@ def trim(
     ]
     if not covering:
         return finding
-    if finding.severity == "urgent" and any(_worse(finding, f) for f in covering):
-        return finding
+    if any(_worse(finding, f) for f in covering):
+        return finding  # more than staff reviewed, whatever its severity
     resolved_through = max(f["last_date"] for f in covering)
     if resolved_through < finding.first_date:
         return finding

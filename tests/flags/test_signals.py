@@ -478,6 +478,31 @@ def test_a_dose_corrected_upward_on_an_acknowledged_or_resolved_day_reaches_the_
     assert new["detail"]["max_mme"] == 1200 and len(urgent_mail(db, new["id"])) == 2
 
 
+def test_a_high_dose_corrected_further_upward_after_resolution_is_raised_again(
+    phone, investigator, db
+):
+    """Staff resolved a day at 60 MME; the phone then corrects it to 80 (still high, not
+    urgent): more than anyone reviewed, so it is a new flag, not silence."""
+    morphine = lambda units: [{"drug": "morphine", "strength": 10, "units": units}]  # noqa: E731
+    with at(2026, 3, 2, 9, 0):
+        phone.put("entries/2026-03-02", body(doses=morphine(6)))  # 60 MME: high
+        (flag,) = flags(db, "opioid_threshold")
+        assert flag["severity"] == "high"
+        investigator.post(
+            f"staff/flags/{flag['id']}/resolve", {"outcome": "not_ae", "note": "post-op"}
+        )
+    with at(2026, 3, 2, 10, 0):
+        same = phone.put("entries/2026-03-02", body(doses=morphine(6), leg_pain=3, reason="leg"))
+        assert same.status_code == 200, same.get_json()
+    assert len(flags(db, "opioid_threshold")) == 1  # nothing above what was reviewed
+    with at(2026, 3, 2, 11, 0):
+        more = phone.put("entries/2026-03-02", body(doses=morphine(8), reason="took two more"))
+        assert more.status_code == 200, more.get_json()
+    old, new = flags(db, "opioid_threshold")
+    assert old["status"] == "resolved" and old["detail"]["max_mme"] == 60
+    assert (new["status"], new["severity"], new["detail"]["max_mme"]) == ("open", "high", 80)
+
+
 def test_a_day_entered_out_of_order_joins_its_episode_instead_of_a_second_alert(phone, db):
     urgent = [{"drug": "morphine", "strength": 30, "units": 4}]
     with at(2026, 3, 3, 9, 0):
