@@ -148,6 +148,17 @@ class AnyDateConverter(DateConverter):
 MULTI_LINE = frozenset({"note", "reason", "why"})
 
 
+class JsonNumber(fields.Float):
+    """A number in a JSON body, as JSON writes one: a string is refused (even "5"), so
+    that "1_0", " 5 " or "١" (an Arabic-Indic one) is never stored as 10, 5 or 1. Query
+    strings, where every value is text, keep marshmallow's own Float and Integer."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Text(fields.String):
     """Text a person wrote: refused when it cannot be written as UTF-8, or holds a
     control character, so that no export or message fails on it later. One line (a

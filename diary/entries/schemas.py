@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import DateRangeQuery, Day, DeviceTime, StrictSchema, Text
+from ..schemas import DateRangeQuery, Day, DeviceTime, JsonNumber, StrictSchema, Text
 from ..study import current_study
 
 MAX_DOSES = 30
@@ -32,8 +32,8 @@ def _note_length(note: str | None) -> None:
 
 class DoseIn(StrictSchema):
     drug = fields.String(required=True, validate=_known_drug)
-    strength = fields.Float(required=True, allow_nan=False, validate=_positive(10_000))
-    units = fields.Float(required=True, allow_nan=False, validate=_positive(100))
+    strength = JsonNumber(required=True, allow_nan=False, validate=_positive(10_000))
+    units = JsonNumber(required=True, allow_nan=False, validate=_positive(100))
 
     @validates_schema
     def _within_drug_limits(self, data, **kwargs):
@@ -62,7 +62,7 @@ class EntryIn(StrictSchema):
         load_default=list,
         validate=validate.Length(max=50),
     )
-    temperature_c = fields.Float(
+    temperature_c = JsonNumber(
         load_default=None,
         allow_none=True,
         allow_nan=False,
@@ -327,7 +327,7 @@ class EntryChanges(EntryIn):
     leg_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
     doses = fields.List(fields.Nested(DoseIn), validate=validate.Length(max=MAX_DOSES))
     symptoms = fields.List(fields.String(validate=_known_symptom), validate=validate.Length(max=50))
-    temperature_c = fields.Float(
+    temperature_c = JsonNumber(
         allow_none=True,
         allow_nan=False,
         validate=validate.Range(30, 45, error="must be a body temperature in °C (30–45)"),

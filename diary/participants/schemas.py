@@ -7,6 +7,7 @@ from ..schemas import (
     DateRangeQuery,
     Day,
     HHMMField,
+    JsonNumber,
     StrictSchema,
     TimeZoneField,
 )
@@ -81,7 +82,7 @@ class EnrollSchema(StrictSchema):
     timezone = TimeZoneField(required=True)
     injection_date = Day(required=True)
     baseline_back_pain = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
-    baseline_mme = fields.Float(
+    baseline_mme = JsonNumber(
         required=True,
         allow_nan=False,
         validate=validate.Range(
@@ -95,7 +96,7 @@ class EnrollSchema(StrictSchema):
 
 class StaffPatchSchema(StrictSchema):
     baseline_back_pain = fields.Integer(strict=True, validate=validate.Range(0, 10))
-    baseline_mme = fields.Float(allow_nan=False, validate=validate.Range(0, 50))
+    baseline_mme = JsonNumber(allow_nan=False, validate=validate.Range(0, 50))
     baseline_opioids = _baseline_opioids()
     status = fields.String(validate=validate.OneOf(STATUSES))
     timezone = TimeZoneField()
@@ -230,8 +231,8 @@ class SyncProblemInSchema(StrictSchema):
     client_id = fields.UUID(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("entry", "questionnaire")))
     date = Day(metadata={"description": "the diary date of an entry"})
-    occurrence_id = fields.Integer(validate=validate.Range(1, 2**53))
-    status = fields.Integer(required=True, validate=validate.Range(400, 599))
+    occurrence_id = fields.Integer(strict=True, validate=validate.Range(1, 2**53))
+    status = fields.Integer(required=True, strict=True, validate=validate.Range(400, 599))
     code = fields.String(
         required=True, validate=[validate.Length(1, 64), validate.Regexp(r"^[a-z0-9_]+\Z")]
     )

@@ -231,3 +231,55 @@ def test_device_times_outside_the_one_instant_rule_are_refused(participant_clien
         # The PWA's own form (and Python's isoformat) is taken.
         good = entry(device_time="2026-03-02T19:59:00-06:00")
         assert phone.put("entries/2026-03-02", good).status_code in (200, 201)
+
+
+# A number sent as text: Python's float() and int() would read each of these (digit
+# grouping, padding, fullwidth and Arabic-Indic digits) as the number it is not meant as.
+NUMBERS_AS_TEXT = ["1_0", " 5 ", "３７", "١", "40"]
+
+
+@pytest.mark.parametrize("value", NUMBERS_AS_TEXT, ids=repr)
+def test_a_number_in_a_body_is_a_json_number_never_text(
+    participant_client, staff_client, db, value
+):
+    phone = participant_client("LBP-001", injection_date=study_today())
+    coordinator = staff_client("coordinator")
+    day = study_today().isoformat()
+    morphine = {"drug": "morphine", "strength": 10, "units": 1}
+    sent = {
+        "strength": phone.put(f"entries/{day}", entry(doses=[{**morphine, "strength": value}])),
+        "units": phone.put(f"entries/{day}", entry(doses=[{**morphine, "units": value}])),
+        "temperature_c": phone.put(f"entries/{day}", entry(temperature_c=value)),
+        "baseline_mme": coordinator.post(
+            "staff/participants",
+            {
+                "study_id": "LBP-002",
+                "site": "SITE-A",
+                "timezone": "America/Chicago",
+                "injection_date": day,
+                "baseline_back_pain": 4,
+                "baseline_mme": value,
+            },
+        ),
+        "status": phone.post(
+            "sync-problems",
+            {
+                "client_id": "0b5c3c63-6f38-4a36-8f43-0d5a4d1b1f01",
+                "kind": "entry",
+                "date": day,
+                "status": value,
+                "code": "locked",
+            },
+        ),
+    }
+    for field, response in sent.items():
+        assert response.status_code == 422, (field, response.get_json())
+        fields = response.get_json()["error"]["fields"]
+        assert f"{field!r}" in repr(fields), (field, fields)  # named, nested or not
+    patched = coordinator.patch(
+        "staff/participants/LBP-001", {"baseline_mme": value, "reason": "typo"}
+    )
+    assert patched.status_code == 422, patched.get_json()
+    assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM participants").fetchone()[0] == 1
+    assert db.execute("SELECT baseline_mme FROM participants").fetchone()[0] == 10.0
