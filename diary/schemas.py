@@ -178,7 +178,9 @@ class Text(fields.String):
         trouble = problem(text, one_line=one_line)
         if trouble:
             raise ValidationError(trouble)
-        if blank(text) and (self.required or _least_length(self) > 0):
+        least = _least_length(self)
+        # (an empty one is left to the Length validator's own words, when it has one)
+        if blank(text) and (self.required or least > 0) and (text or not least):
             raise ValidationError(BLANK)
         return text
 

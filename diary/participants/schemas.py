@@ -130,7 +130,7 @@ class ReasonField(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         reason = super()._deserialize(value, attr, data, **kwargs).strip()
-        if blank(reason):
+        if reason and blank(reason):  # an empty one is left to the length's own words
             raise ValidationError(BLANK)
         return reason
 
