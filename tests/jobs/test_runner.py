@@ -291,7 +291,10 @@ def test_the_checkpointer_keeps_the_wal_short_under_a_steady_stream_of_writes(tm
     finally:
         checkpointer.stop()
         db.conn.close()
-    assert largest < WAL_AUTOCHECKPOINT_PAGES // 2, largest
+    # Without the rounds' restarts the WAL grows to the writers' own checkpoint threshold
+    # (WAL_AUTOCHECKPOINT_PAGES) before it starts over; with them it stays well below,
+    # with room for a slow machine whose checkpointer thread is scheduled late.
+    assert largest < WAL_AUTOCHECKPOINT_PAGES * 3 // 4, largest
 
 
 def test_a_checkpointer_stopped_starts_again(tmp_path):
