@@ -187,6 +187,10 @@ def test_desktop_layout_puts_each_pain_scale_on_one_row(pwa, browser, shoot):
         page = context.new_page()
         pwa.activate(page)
         options = page.get_by_role("radiogroup", name="Back pain today").get_by_role("radio")
+        # A box is read as it is now (no waiting): the screen must have drawn the scale.
+        expect(options).to_have_count(11)
+        for i in range(11):
+            expect(options.nth(i)).to_be_visible()
         tops = {round(options.nth(i).bounding_box()["y"]) for i in range(11)}
         assert len(tops) == 1
         shoot(page, "today-desktop-scales")

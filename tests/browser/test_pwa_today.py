@@ -172,7 +172,11 @@ def test_each_pain_scale_is_one_row_of_eleven_targets_on_a_360_px_phone(pwa, pag
     assert page.viewport_size["width"] == 360
     for name in ("Back pain today", "Leg pain today"):
         group = page.get_by_role("radiogroup", name=name)
-        boxes = [group.locator("label.scale-option").nth(i).bounding_box() for i in range(11)]
+        labels = group.locator("label.scale-option")
+        expect(labels).to_have_count(11)  # a box is read as it is now: the scale is drawn
+        for i in range(11):
+            expect(labels.nth(i)).to_be_visible()
+        boxes = [labels.nth(i).bounding_box() for i in range(11)]
         assert len({round(b["y"]) for b in boxes}) == 1, name  # one row
         assert all(b["width"] >= 24 and b["height"] >= 44 for b in boxes), boxes
         assert all(a["x"] + a["width"] <= b["x"] for a, b in pairwise(boxes))
