@@ -531,7 +531,7 @@ def trim(
     ]
     if not covering:
         return finding
-    if any(_worse(finding, f) for f in covering):
+    if _above_reviewed(finding, covering):
         return finding  # more than staff reviewed, whatever its severity
     resolved_through = max(f["last_date"] for f in covering)
     if resolved_through < finding.first_date:
@@ -541,15 +541,19 @@ def trim(
     return _after(finding, resolved_through, t, records)
 
 
-def _worse(finding: rules.Finding, flag: dict[str, Any]) -> bool:
-    """True when the finding's peak value is above the one the flag was resolved with."""
-    detail = detail_of(flag)
-    return any(
-        isinstance(finding.detail.get(k), int | float)
-        and isinstance(detail.get(k), int | float)
-        and finding.detail[k] > detail[k]
-        for k in rules.PEAKS
-    )
+def _above_reviewed(finding: rules.Finding, covering: list[dict[str, Any]]) -> bool:
+    """True when a peak value of the finding is above the highest that staff resolved
+    for it in the flags covering its dates: a finding raised again once, and resolved at
+    its new peak, is not raised a third time by the next evaluation."""
+    details = [detail_of(f) for f in covering]
+    for k in rules.PEAKS:
+        value = finding.detail.get(k)
+        if not isinstance(value, int | float):
+            continue
+        reviewed = [d[k] for d in details if isinstance(d.get(k), int | float)]
+        if reviewed and value > max(reviewed):
+            return True
+    return False
 
 
 def place(

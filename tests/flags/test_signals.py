@@ -502,6 +502,23 @@ def test_a_high_dose_corrected_further_upward_after_resolution_is_raised_again(
     assert old["status"] == "resolved" and old["detail"]["max_mme"] == 60
     assert (new["status"], new["severity"], new["detail"]["max_mme"]) == ("open", "high", 80)
 
+    # Resolved again at 80: what follows at no more than 80 raises nothing a third time.
+    with at(2026, 3, 2, 11, 30):
+        investigator.post(
+            f"staff/flags/{new['id']}/resolve", {"outcome": "not_ae", "note": "as prescribed"}
+        )
+        again = phone.put(
+            "entries/2026-03-02", body(doses=morphine(8), leg_pain=5, reason="leg worse")
+        )
+        assert again.status_code == 200, again.get_json()
+    assert [f["status"] for f in flags(db, "opioid_threshold")] == ["resolved", "resolved"]
+    # The next day over the limit is a finding of its own, from that day on.
+    with at(2026, 3, 3, 9, 0):
+        phone.put("entries/2026-03-03", body(doses=morphine(7)))
+    *_, latest = flags(db, "opioid_threshold")
+    assert (latest["first_date"], latest["detail"]["max_mme"]) == ("2026-03-03", 70)
+    assert [f["status"] for f in flags(db, "opioid_threshold")] == ["resolved", "resolved", "open"]
+
 
 def test_a_day_entered_out_of_order_joins_its_episode_instead_of_a_second_alert(phone, db):
     urgent = [{"drug": "morphine", "strength": 30, "units": 4}]
