@@ -14,8 +14,9 @@ episode's dates, severity and detail come out the same however runs are spaced.
 A participant who withdrew (or completed) is still evaluated on every date up
 to the day they stopped: withdrawal ends what is expected of them (missed
 dates, reminders), never the evaluation of data already received. So does a
-diary closed to writes (the participant locked, or the study frozen): it is
-closed and judged up to the day it closed, then waits until reopened.
+diary closed to writes (the participant locked, or the study frozen): what it
+received is judged by the rules at close up to the day it closed, while its
+dates wait, unclosed, until it reopens (_held).
 
 An entry may still arrive for a closed date (made offline inside its window and
 synced later, or a staff clarification); the entry's own transaction evaluates
@@ -77,6 +78,7 @@ class _Work:
     checkpoint: date  # closed_through once this run has processed the participant
     new_dates: int
     read: str | None  # closed_through as this run read it (None: no checkpoint yet)
+    held: bool = False  # judged only, its checkpoint left as it is (see _held)
 
 
 def run(
@@ -150,7 +152,7 @@ def run(
             queries.advance_progress(
                 db,
                 JOB_ID,
-                [(w.scope.participant["id"], w.checkpoint, w.read) for w in ok],
+                [(w.scope.participant["id"], w.checkpoint, w.read) for w in ok if not w.held],
                 now=now,
             )
             queries.clear_failures(db, JOB_ID, [w.scope.participant["id"] for w in ok])
@@ -254,20 +256,9 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
     if p["ended_at"]:
         # Stopped: the dates up to the day they stopped are still judged.
         through = min(closed, clock.local_date(clock.parse_iso(p["ended_at"]), tz))
-    if p.get("held_at"):
-        # A diary closed to writes (a lock, the study freeze) is judged up to the day it
-        # closed, as data received before it; a date whose window was still open then was
-        # not missed. It waits after that, and catches up once reopened.
-        held = clock.parse_iso(p["held_at"])
-        through = min(through, clock.local_date(held, tz))
-        if expected_through is not None:
-            expected_through = min(
-                expected_through,
-                last_closed_date(min(held, now), tz, study.window_closes_next_day_at),
-            )
-            if expected_through < due_from:
-                expected_through = None
     new_from = date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
+    if p.get("held_at"):
+        return _held(p, recheck, first=first, new_from=new_from, through=through, now=now)
     if through < new_from and recheck is None:
         return None
     checkpoint = max(through, new_from - ONE_DAY)
@@ -288,4 +279,40 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
         checkpoint=checkpoint,
         new_dates=max((through - new_from).days + 1, 0),
         read=p["closed_through"],
+    )
+
+
+# The rules a held diary's received data is judged by: those at close but the missed
+# dates', which wait with the dates themselves.
+HELD_KINDS = tuple(k for k in engine.CLOSING_KINDS if k != "missed_entries")
+
+
+def _held(
+    p: dict[str, Any], recheck: date | None, *, first, new_from, through, now
+) -> _Work | None:
+    """A diary closed to writes (the participant locked, or the study frozen): the data
+    received before it is judged by the rules at close up to the day it closed, so that
+    a pain entered the evening before a lock is flagged; its dates are not closed (none
+    is recorded missed, the checkpoint stays) until it reopens, when they close as any
+    others do. Judged again by each run while held, which changes nothing once done."""
+    held = min(clock.parse_iso(p["held_at"]), now)
+    judged = min(through, clock.local_date(held, p["timezone"]))
+    evaluate_from = min(new_from, recheck or new_from)
+    if judged < evaluate_from:
+        return None
+    p["baseline_opioids"] = engine.baseline_opioids(p)
+    return _Work(
+        scope=engine.Scope(
+            participant=p,
+            first=first,
+            evaluate_from=evaluate_from,
+            through=judged,
+            expected_through=None,
+            kinds=HELD_KINDS,
+            late_from=recheck,
+        ),
+        checkpoint=new_from - ONE_DAY,
+        new_dates=0,
+        read=p["closed_through"],
+        held=True,
     )

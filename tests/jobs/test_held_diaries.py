@@ -1,7 +1,7 @@
 """A diary closed to writes (the participant locked, or the study frozen) still has the
-data received before it judged: the dates up to the day it closed are closed and the
-rules at close run on them; a date whose window was still open is not missed; after
-that the diary waits, and once reopened the job catches up."""
+data received before it judged by the rules at close, up to the day it closed; its dates
+wait, unclosed (none recorded missed), until it reopens, when they close as any others
+do, the missed record and the missed-entries flag alike."""
 
 from __future__ import annotations
 
@@ -62,9 +62,10 @@ def test_a_lock_before_a_date_closes_leaves_its_entry_judged(make_db, study, wit
     assert [(f[4], f[5]) for f in pain_flares(db)] == [("2025-12-01", "2025-12-01")]
     for day in (3, 10, 30):
         run_close(db, study, utc(2025, 12, day, 19, 0))
-    # Dec 2 had no entry, but its window was open when the diary closed: not missed.
+    # Judged again by each run, it changes nothing; no date of it is closed or missed.
+    assert [(f[4], f[5]) for f in pain_flares(db)] == [("2025-12-01", "2025-12-01")]
     assert missed(db) == []
-    assert db.execute("SELECT closed_through FROM job_progress").fetchone()[0] == "2025-12-02"
+    assert db.execute("SELECT closed_through FROM job_progress").fetchone()[0] == "2025-11-30"
 
 
 def test_a_freeze_before_a_date_closes_leaves_its_entry_judged_then_waits(make_db, study):
@@ -75,7 +76,7 @@ def test_a_freeze_before_a_date_closes_leaves_its_entry_judged_then_waits(make_d
         run_close(db, study, utc(2025, 12, day, 19, 0))
     assert [(f[4], f[5]) for f in pain_flares(db)] == [("2025-12-01", "2025-12-01")]
     assert missed(db) == []
-    assert db.execute("SELECT closed_through FROM job_progress").fetchone()[0] == "2025-12-02"
+    assert db.execute("SELECT closed_through FROM job_progress").fetchone()[0] == "2025-11-30"
 
     with transaction(db):  # the cut is taken: the freeze is lifted on Dec 6 at 9:00
         db.execute(
@@ -83,8 +84,14 @@ def test_a_freeze_before_a_date_closes_leaves_its_entry_judged_then_waits(make_d
             ["2025-12-06T15:00:00.000000+00:00"],
         )
     run_close(db, study, utc(2025, 12, 6, 19, 0))
-    # Caught up: the dates closed while frozen are closed now (as before).
+    # Caught up: the dates that closed while frozen close now, as any others, and the
+    # missed record and the missed-entries flag name the same dates.
     assert db.execute("SELECT closed_through FROM job_progress").fetchone()[0] == "2025-12-05"
+    gap = ["2025-12-02", "2025-12-03", "2025-12-04", "2025-12-05"]
+    assert [d for _, d in missed(db)] == gap
+    (flag,) = [f for f in flags(db) if f[1] == "missed_entries"]
+    assert flag[6]["dates"] == gap
+    assert [(f[4], f[5]) for f in pain_flares(db)] == [("2025-12-01", "2025-12-01")]
 
 
 def test_a_lock_after_the_dates_closed_changes_nothing(make_db, study):
