@@ -16,7 +16,7 @@ to the day they stopped: withdrawal ends what is expected of them (missed
 dates, reminders), never the evaluation of data already received. So does a
 diary closed to writes (the participant locked, or the study frozen): what it
 received is judged by the rules at close up to the day it closed, while its
-dates wait, unclosed, until it reopens (_held).
+dates wait, unclosed, until it reopens (_work_for).
 
 An entry may still arrive for a closed date (made offline inside its window and
 synced later, or a staff clarification); the entry's own transaction evaluates
@@ -78,7 +78,7 @@ class _Work:
     checkpoint: date  # closed_through once this run has processed the participant
     new_dates: int
     read: str | None  # closed_through as this run read it (None: no checkpoint yet)
-    held: bool = False  # judged only, its checkpoint left as it is (see _held)
+    held: bool = False  # judged only, its checkpoint left as it is (see _work_for)
 
 
 def run(
@@ -257,49 +257,30 @@ def _work_for(p: dict[str, Any], recheck: date | None, *, now, study, closed_in)
         # Stopped: the dates up to the day they stopped are still judged.
         through = min(closed, clock.local_date(clock.parse_iso(p["ended_at"]), tz))
     new_from = date.fromisoformat(p["closed_through"]) + ONE_DAY if p["closed_through"] else first
-    if p.get("held_at"):
-        return _held(p, recheck, first=first, new_from=new_from, through=through, now=now)
-    if through < new_from and recheck is None:
-        return None
-    checkpoint = max(through, new_from - ONE_DAY)
-    p["baseline_opioids"] = engine.baseline_opioids(p)
-    participant = p
     evaluate_from = min(new_from, recheck or new_from)
-    return _Work(
-        scope=engine.Scope(
-            participant=participant,
-            first=first,
-            evaluate_from=evaluate_from,
-            through=checkpoint,
-            expected_through=expected_through,
-            expected_from=due_from,
-            new_from=new_from,
-            late_from=recheck,
-        ),
-        checkpoint=checkpoint,
-        new_dates=max((through - new_from).days + 1, 0),
-        read=p["closed_through"],
-    )
-
-
-# The rules a held diary's received data is judged by: those at close but the missed
-# dates', which wait with the dates themselves.
-HELD_KINDS = tuple(k for k in engine.CLOSING_KINDS if k != "missed_entries")
-
-
-def _held(
-    p: dict[str, Any], recheck: date | None, *, first, new_from, through, now
-) -> _Work | None:
-    """A diary closed to writes (the participant locked, or the study frozen): the data
-    received before it is judged by the rules at close up to the day it closed, so that
-    a pain entered the evening before a lock is flagged; its dates are not closed (none
-    is recorded missed, the checkpoint stays) until it reopens, when they close as any
-    others do. Judged again by each run while held, which changes nothing once done."""
-    held = min(clock.parse_iso(p["held_at"]), now)
-    judged = min(through, clock.local_date(held, p["timezone"]))
-    evaluate_from = min(new_from, recheck or new_from)
-    if judged < evaluate_from:
-        return None
+    held = bool(p["held_at"])
+    if held:
+        # A diary closed to writes (the participant locked, or the study frozen): what it
+        # received is judged by the rules at close up to the day it closed, so that a pain
+        # entered the evening before a lock is flagged, on each run while it is held
+        # (which changes nothing once done); its dates are not closed (none recorded
+        # missed, the checkpoint left as it is) until it reopens, when they close as
+        # anyone's do.
+        closed_at = min(clock.parse_iso(p["held_at"]), now)
+        judged = min(through, clock.local_date(closed_at, tz))
+        if judged < evaluate_from:
+            return None
+        checkpoint = new_from - ONE_DAY
+        closing = {"expected_through": None, "kinds": HELD_KINDS}
+    else:
+        if through < new_from and recheck is None:
+            return None
+        checkpoint = judged = max(through, new_from - ONE_DAY)
+        closing = {
+            "expected_through": expected_through,
+            "expected_from": due_from,
+            "new_from": new_from,
+        }
     p["baseline_opioids"] = engine.baseline_opioids(p)
     return _Work(
         scope=engine.Scope(
@@ -307,12 +288,16 @@ def _held(
             first=first,
             evaluate_from=evaluate_from,
             through=judged,
-            expected_through=None,
-            kinds=HELD_KINDS,
             late_from=recheck,
+            **closing,
         ),
-        checkpoint=new_from - ONE_DAY,
-        new_dates=0,
+        checkpoint=checkpoint,
+        new_dates=0 if held else max((through - new_from).days + 1, 0),
         read=p["closed_through"],
-        held=True,
+        held=held,
     )
+
+
+# The rules a held diary's received data is judged by: those at close but the missed
+# dates', which wait with the dates themselves.
+HELD_KINDS = tuple(k for k in engine.CLOSING_KINDS if k != "missed_entries")

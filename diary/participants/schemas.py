@@ -1,7 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..schemas import (
-    BLANK,
     SITE_CODE,
     STUDY_ID,
     DateRangeQuery,
@@ -9,11 +8,11 @@ from ..schemas import (
     HHMMField,
     JsonNumber,
     StrictSchema,
+    Text,
     TimeZoneField,
 )
 from ..signoff.schemas import LockStateSchema
 from ..study import current_study
-from ..text import blank
 
 STATUSES = ("active", "withdrawn", "completed")
 
@@ -118,21 +117,20 @@ class InjectionSchema(StrictSchema):
     date = Day(required=True)
 
 
-class ReasonField(fields.String):
-    """Why a recorded clinical fact changes: 3 to 500 characters once trimmed."""
+class ReasonField(Text):
+    """Why a recorded clinical fact changes: 3 to 500 characters once trimmed (one that
+    shows nothing is refused as Text refuses it)."""
 
     def __init__(self, **kwargs):
         super().__init__(
+            one_line=False,
             validate=validate.Length(min=3, max=500, error="give a reason of 3 to 500 characters"),
             metadata={"description": "Why; kept in the audit trail"},
             **kwargs,
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        reason = super()._deserialize(value, attr, data, **kwargs).strip()
-        if reason and blank(reason):  # an empty one is left to the length's own words
-            raise ValidationError(BLANK)
-        return reason
+        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 class InjectionVoidSchema(StrictSchema):
