@@ -159,6 +159,17 @@ class JsonNumber(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class JsonBoolean(fields.Boolean):
+    """A yes or no in a JSON body, as JSON writes one: true or false. marshmallow's own
+    Boolean reads "yes", "on", "0", 1 or 0 as one, so a client's slip (or a form's text)
+    would be stored as an answer nobody gave."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
 class Text(fields.String):
     """Text a person wrote: refused when it cannot be written as UTF-8, or holds a
     control character, so that no export or message fails on it later. One line (a

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..auth.passwords import MAX_LENGTH
 from ..auth.roles import ROLES
-from ..schemas import SITE_CODE, StrictSchema, Text, TimeZoneField
+from ..schemas import SITE_CODE, JsonBoolean, StrictSchema, Text, TimeZoneField
 
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,30}( ?(ext\.?|x|#) ?[0-9]{1,6})?$", re.IGNORECASE)
 
@@ -75,7 +75,7 @@ class AccountPatchSchema(StrictSchema):
     full_name = _NAME
     role = fields.String(validate=validate.OneOf(ROLES))
     sites = _SITES
-    active = fields.Boolean()
+    active = JsonBoolean()
     reason = Text(required=True, validate=validate.Length(3, 500))
 
 

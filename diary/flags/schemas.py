@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import SITE_CODE, STUDY_ID, Day, DeviceTime, StrictSchema, Text
+from ..schemas import SITE_CODE, STUDY_ID, Day, DeviceTime, JsonBoolean, StrictSchema, Text
 from ..signoff.schemas import SignatureSchema
 from . import adverse_events as ae
 from . import contacts, rules
@@ -108,7 +108,7 @@ class _AdverseEventFields(StrictSchema):
     ctcae_grade = fields.Integer(
         strict=True, validate=validate.Range(1, 5), metadata={"description": "CTCAE v5 grade"}
     )
-    serious = fields.Boolean()
+    serious = JsonBoolean()
     seriousness_criteria = fields.List(
         fields.String(validate=validate.OneOf(ae.SERIOUSNESS)),
         validate=validate.Length(max=len(ae.SERIOUSNESS)),
@@ -156,7 +156,7 @@ class AdverseEventInSchema(_AdverseEventFields):
     term = Text(required=True, validate=validate.Length(1, 200))
     onset_date = Day(required=True)
     ctcae_grade = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
-    serious = fields.Boolean(required=True)
+    serious = JsonBoolean(required=True)
     related = fields.String(required=True, validate=validate.OneOf(RELATEDNESS))
 
 

@@ -6,6 +6,7 @@ from ..schemas import (
     DateRangeQuery,
     Day,
     HHMMField,
+    JsonBoolean,
     JsonNumber,
     StrictSchema,
     Text,
@@ -46,7 +47,7 @@ class DiaryClosedSchema(Schema):
 class ProfilePatchSchema(StrictSchema):
     reminder_time = HHMMField(allow_none=True)
     timezone = TimeZoneField()
-    notifications_enabled = fields.Boolean()
+    notifications_enabled = JsonBoolean()
 
 
 def _formulary_drug(code: str) -> None:

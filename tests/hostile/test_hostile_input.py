@@ -283,3 +283,88 @@ def test_a_number_in_a_body_is_a_json_number_never_text(
     assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM participants").fetchone()[0] == 1
     assert db.execute("SELECT baseline_mme FROM participants").fetchone()[0] == 10.0
+
+
+# A yes or no sent as anything but JSON's true or false: marshmallow's Boolean would read
+# each of these as one ("0" and 0 as no, "yes", "on" and 1 as yes).
+BOOLEANS_AS_OTHER = ["yes", "0", "on", 1, 0, None]
+
+
+@pytest.mark.parametrize("value", BOOLEANS_AS_OTHER, ids=repr)
+def test_a_yes_or_no_in_a_body_is_a_json_boolean_never_text_or_a_number(
+    participant_client, staff_client, db, value
+):
+    phone = participant_client("LBP-001", injection_date=study_today())
+    investigator = staff_client("investigator", full_name="Dr Iva Inv")
+    admin = staff_client("admin", ())
+    (account,) = db.execute("SELECT id FROM staff WHERE role = 'investigator'").fetchall()
+    before = counts(db)
+    sent = {
+        "notifications_enabled": phone.patch("me", {"notifications_enabled": value}),
+        "serious": investigator.post(
+            "staff/participants/LBP-001/adverse-events",
+            {
+                "source": "participant_report",
+                "term": "Injection site pain",
+                "onset_date": study_today().isoformat(),
+                "ctcae_grade": 1,
+                "serious": value,
+                "related": "probable",
+                "expected": "expected",
+                "action_taken": "none",
+                "ae_outcome": "recovering",
+            },
+        ),
+        "active": admin.patch(
+            f"staff/accounts/{account[0]}", {"active": value, "reason": "left the team"}
+        ),
+    }
+    for field, response in sent.items():
+        assert response.status_code == 422, (field, response.get_json())
+        assert field in response.get_json()["error"]["fields"], (field, response.get_json())
+    assert counts(db) == before
+    assert db.execute("SELECT notifications_enabled FROM participants").fetchone()[0] == 1
+    assert db.execute("SELECT active FROM staff WHERE id = ?", account).fetchone()[0] == 1
+    assert investigator.get("staff/flags").status_code == 200  # still signed in
+
+
+def _body_fields(schema, path=""):
+    """Every field a JSON body's schema reads, nested schemas and list items included."""
+    for name, field in schema.fields.items():
+        yield from _field_and_inner(field, f"{path}{name}")
+
+
+def _field_and_inner(field, path):
+    from marshmallow import fields
+
+    yield path, field
+    if isinstance(field, fields.Nested):
+        yield from _body_fields(field.schema, f"{path}.")
+    elif isinstance(field, fields.List):
+        yield from _field_and_inner(field.inner, f"{path}[]")
+
+
+def test_every_body_reads_numbers_and_yes_or_no_as_json_writes_them(app):
+    """The class, not the instances above: no body schema of any endpoint has a field
+    that would read text or a number as a yes or no, or text or a yes or no as a number."""
+    from marshmallow import fields
+
+    from diary.schemas import JsonBoolean, JsonNumber
+
+    lax, bodies = [], 0
+    for endpoint, view in app.view_functions.items():
+        for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+            if parameter["in"] != "json":
+                continue
+            bodies += 1
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            for path, field in _body_fields(schema):
+                if isinstance(field, fields.Boolean) and not isinstance(field, JsonBoolean):
+                    lax.append((endpoint, path, "Boolean"))
+                elif isinstance(field, fields.Float) and not isinstance(field, JsonNumber):
+                    lax.append((endpoint, path, "Float"))
+                elif isinstance(field, fields.Integer) and not field.strict:
+                    lax.append((endpoint, path, "Integer"))
+    assert bodies >= 40  # the walk sees the API's bodies at all
+    assert lax == []
