@@ -133,7 +133,10 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
     participant was last processed (an offline entry synced late, a staff clarification).
 
     Reads only entries written since the latest run (less a margin for writes that raced
-    it), through the index on entries.updated_at.
+    it), through the index on entries.updated_at; and every entry of a participant the job
+    is failing on (job_failures: a handful at most), whose last processing may be older
+    than that window, so that an entry synced while the job kept failing on them is
+    rechecked once their data is mended.
     """
     latest = db.execute(
         "SELECT max(updated_at) FROM job_progress WHERE job_id = ?", [job_id]
@@ -145,6 +148,10 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
         WITH recent AS MATERIALIZED (  -- first, so that the updated_at index is what is read
             SELECT participant_id, date, updated_at FROM entries
             WHERE updated_at > strftime('%Y-%m-%dT%H:%M:%f', ?, ?)
+            UNION ALL
+            SELECT e.participant_id, e.date, e.updated_at
+            FROM job_failures f JOIN entries e ON e.participant_id = f.participant_id
+            WHERE f.job_id = ?
         )
         SELECT e.participant_id, min(e.date)
         FROM recent e
@@ -153,7 +160,7 @@ def late_entries(db: Database, job_id: str, *, margin_seconds: int = 3600) -> di
           AND e.updated_at > strftime('%Y-%m-%dT%H:%M:%f', jp.updated_at, ?)
         GROUP BY e.participant_id
         """,
-        [latest, f"-{margin_seconds * 48} seconds", job_id, f"-{margin_seconds} seconds"],
+        [latest, f"-{margin_seconds * 48} seconds", job_id, job_id, f"-{margin_seconds} seconds"],
     )
     out: dict[int, date] = {}
     for pid, day in cursor:

@@ -119,3 +119,42 @@ def test_a_malformed_later_injection_date_fails_that_participant_only(make_db, s
     run_close(db, study, utc(2025, 10, 4, 12))
     assert {m[0] for m in missed(db)} == {"LBP-001"}
     assert [r[1] for r in failures(db)] == ["LBP-002"]
+
+
+def test_an_entry_synced_while_the_job_failed_on_that_participant_is_rechecked_once_fixed(
+    make_db, study
+):
+    """The late entries are looked for among the writes since the last run (less a margin);
+    a participant the job kept failing on for days was not processed by those runs, so their
+    late entries are looked for since their own last processing."""
+    db = make_db()
+    add_participant(db, "LBP-001", timezone="UTC", injections=(date(2025, 10, 1),))
+    bad = add_participant(db, "LBP-002", timezone="UTC", injections=(date(2025, 10, 1),))
+    days = {date(2025, 10, 1): (4, 10.0), date(2025, 10, 2): (4, 10.0)}
+    add_entries(db, bad, days)
+    run_close(db, study, utc(2025, 10, 4, 12))
+    assert ("LBP-002", "2025-10-03") in missed(db)
+
+    with transaction(db):  # data no code path writes: the run fails on this participant
+        db.execute(
+            "UPDATE participants SET baseline_opioids = 'not json' WHERE id = ?", [bad["id"]]
+        )
+    with transaction(db):  # 10-03's entry, made offline in its window, syncs late
+        db.execute(
+            "INSERT INTO entries (participant_id, date, timezone, back_pain, leg_pain, mme,"
+            " device_time, received_at, updated_at, client_id, synced_late)"
+            " VALUES (?, '2025-10-03', 'UTC', 3, 3, 10.0, '2025-10-03T20:00:00+00:00',"
+            " '2025-10-05T10:00:00.000000+00:00', '2025-10-05T10:00:00.000000+00:00', 'late', 1)",
+            [bad["id"]],
+        )
+    for day in (5, 6, 7, 8):
+        run_close(db, study, utc(2025, 10, day, 12))
+        assert [r[1:3] for r in failures(db)] == [("LBP-002", day - 4)]
+
+    with transaction(db):  # the data is mended
+        db.execute("UPDATE participants SET baseline_opioids = '[]' WHERE id = ?", [bad["id"]])
+    run_close(db, study, utc(2025, 10, 9, 12))
+
+    assert failures(db) == []
+    assert ("LBP-002", "2025-10-03") not in missed(db)
+    assert ("LBP-002", "2025-10-04") in missed(db)
