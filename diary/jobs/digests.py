@@ -2,7 +2,8 @@
 
 A staff member whose sites span several time zones gets one digest per zone,
 each at the digest time there. A digest lists the non-urgent flags opened at
-their sites since the last one (urgent flags were mailed at once); when
+their sites since the last one (an admin's: at the sites with no active coordinator or
+investigator too) (urgent flags were mailed at once); when
 nothing is new, no mail is sent but the day counts as handled, so a flag
 opened later that day waits for tomorrow's digest. After downtime, the day's
 digest is still sent until the local day ends.
@@ -57,6 +58,7 @@ def _send(db, group, checkpoint, *, today: date, due_at: datetime, now: datetime
             local_day=today,
             flags=flags,
             open_flags=queries.open_flag_count(db, group["site_ids"]),
+            unstaffed_sites=group["unstaffed_sites"],
             now=now,
         )
     queries.save_digest_checkpoint(

@@ -182,9 +182,15 @@ def email_body(row: dict[str, Any], study: Study, base_url: str) -> str:
     p = row["payload"]
     purpose = row["purpose"]
     if purpose == "flag_urgent":
-        lines = [
-            f"An urgent flag was raised in {study.id}.",
-            "",
+        lines = [f"An urgent flag was raised in {study.id}.", ""]
+        if p.get("site_unstaffed"):
+            lines += [
+                f"Site {p['site']} has no active coordinator or investigator, so this comes"
+                " to the study administrators: make sure someone contacts the participant,"
+                " and give the site its staff.",
+                "",
+            ]
+        lines += [
             *_flag_block(p, study, base_url),
             "",
             "Please acknowledge it in the console. If nobody acknowledges it within "
@@ -205,6 +211,14 @@ def email_body(row: dict[str, Any], study: Study, base_url: str) -> str:
             f"New flags at your sites since your last digest ({study.id}, {p['local_date']}):",
             "",
         ]
+        unstaffed = p.get("unstaffed_sites") or []
+        if unstaffed:
+            lines[1:1] = [
+                "",
+                f"{', '.join(unstaffed)} {'has' if len(unstaffed) == 1 else 'have'} no active"
+                " coordinator or investigator, so their flags come to the study"
+                " administrators: give them their staff.",
+            ]
         for item in p["flags"]:
             lines.append(
                 f"- {item['study_id']} (site {item['site']}): {kind_label(item['kind'])},"

@@ -98,19 +98,28 @@ def enqueue_urgent_flag(
     else:
         queries.mark_urgent(db, flag_id, now=now)
     staff = queries.site_flag_staff(db, flag["site_id"])
-    if not staff:  # the escalation to the admins is then the first anyone hears of it
+    unstaffed = not staff
+    if unstaffed:
+        # Nobody at the site to act on it: the study's admins hear of it now, and why,
+        # rather than nobody until the escalation.
         log.warning(
-            "urgent flag %s: site %s has no active coordinator or investigator",
+            "urgent flag %s: site %s has no active coordinator or investigator; sent to the admins",
             flag_id,
             flag["site"],
         )
+        staff = queries.admins(db)
     return _to_staff(
         db,
         staff,
         purpose="flag_urgent",
         key=f"flag_urgent:{flag_id}" + (f":{notice}" if notice else ""),
         subject=messages.urgent_subject(flag, new_finding=bool(notice)),
-        payload={**messages.flag_payload(flag), "notice": notice, "gained": list(gained)},
+        payload={
+            **messages.flag_payload(flag),
+            "notice": notice,
+            "gained": list(gained),
+            "site_unstaffed": unstaffed,
+        },
         flag_id=flag_id,
         participant_id=participant["id"],
         now=now,
@@ -162,13 +171,16 @@ def enqueue_digest(
     flags: list[dict[str, Any]],
     open_flags: int,
     now: datetime,
+    unstaffed_sites: list[str] = (),
 ) -> int | None:
-    """One digest e-mail listing `flags`; linked to each flag for its history."""
+    """One digest e-mail listing `flags`; linked to each flag for its history.
+    `unstaffed_sites`: the codes of the sites it covers because nobody there can act."""
     _require_transaction(db)
     payload = {
         "local_date": local_day.isoformat(),
         "timezone": timezone,
         "open_flags": open_flags,
+        "unstaffed_sites": list(unstaffed_sites),
         "flags": [
             {
                 k: f[k]

@@ -28,6 +28,15 @@ def site_flag_staff(db: Database, site_id: int) -> list[dict[str, Any]]:
     )
 
 
+def admins(db: Database) -> list[dict[str, Any]]:
+    """Every active admin."""
+    return list(
+        db.query(
+            "SELECT id, email, role FROM staff WHERE active = 1 AND role = 'admin' ORDER BY id"
+        )
+    )
+
+
 def escalation_staff(db: Database, site_id: int) -> list[dict[str, Any]]:
     """Active investigators of the site, and every active admin."""
     return list(
@@ -374,15 +383,38 @@ def mark_escalated(db: Database, flag_id: int, *, now: datetime) -> bool:
 # --- digests ------------------------------------------------------------------
 
 
+# A site none of whose active staff is a coordinator or investigator: nobody there to act
+# on its flags, which go to the admins instead (the urgent at once, the rest in a digest).
+_UNSTAFFED = """NOT EXISTS (SELECT 1 FROM staff_sites ss JOIN staff s ON s.id = ss.staff_id
+    WHERE ss.site_id = si.id AND s.active = 1 AND s.role IN ('investigator', 'coordinator'))"""
+
+
 def digest_groups(db: Database) -> list[dict[str, Any]]:
-    """Each active staff member's sites, grouped by site time zone."""
+    """Each active staff member's sites, grouped by site time zone; an admin's include the
+    sites with nobody to act on their flags (`unstaffed_sites`: their codes)."""
     groups = db.query(
-        "SELECT s.id AS staff_id, s.email, si.timezone, group_concat(si.id) AS site_ids"
-        " FROM staff s JOIN staff_sites ss ON ss.staff_id = s.id"
-        " JOIN sites si ON si.id = ss.site_id WHERE s.active = 1"
-        " GROUP BY s.id, si.timezone ORDER BY s.id, si.timezone"
+        f"""
+        SELECT staff_id, email, timezone, group_concat(site_id) AS site_ids,
+               group_concat(CASE WHEN unstaffed THEN code END) AS unstaffed_sites
+        FROM (SELECT s.id AS staff_id, s.email, si.timezone, si.id AS site_id, si.code,
+                     0 AS unstaffed
+              FROM staff s JOIN staff_sites ss ON ss.staff_id = s.id
+              JOIN sites si ON si.id = ss.site_id WHERE s.active = 1
+              UNION
+              SELECT a.id, a.email, si.timezone, si.id, si.code, 1
+              FROM staff a CROSS JOIN sites si
+              WHERE a.active = 1 AND a.role = 'admin' AND {_UNSTAFFED})
+        GROUP BY staff_id, timezone ORDER BY staff_id, timezone
+        """
     )
-    return [{**g, "site_ids": sorted(int(x) for x in g["site_ids"].split(","))} for g in groups]
+    return [
+        {
+            **g,
+            "site_ids": sorted({int(x) for x in g["site_ids"].split(",")}),
+            "unstaffed_sites": sorted(set((g["unstaffed_sites"] or "").split(",")) - {""}),
+        }
+        for g in groups
+    ]
 
 
 def digest_checkpoint(db: Database, staff_id: int, timezone: str) -> dict[str, Any] | None:

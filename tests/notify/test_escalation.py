@@ -75,6 +75,29 @@ def test_an_urgent_flag_unacknowledged_for_two_hours_escalates_exactly_once(
     assert len(audit) == 1 and audit[0]["object_id"] == str(flag_id)
 
 
+def test_an_urgent_flag_at_a_site_with_nobody_to_act_goes_to_the_admins_at_once(
+    app, db, staff, enroll, mail
+):
+    """SITE-A's coordinators and investigator have left: the urgent notice goes to the
+    study's admins at once, saying why, instead of to nobody until the escalation."""
+    with transaction(db):
+        db.execute(
+            "UPDATE staff SET active = 0 WHERE id IN (?, ?, ?)",
+            [staff["coord_a"], staff["inv_a"], staff["coord_ab"]],
+        )
+    t0 = local(DAY, "14:00")
+    flag_id = _urgent(db, enroll, t0)
+    run(app, db, "deliver", t0)
+
+    assert _rcpts(mail, "URGENT") == ["admin@diary.test"]
+    text = next(m for m in mail.messages if "URGENT" in m.message["Subject"]).message
+    text = text.get_content()
+    assert "SITE-A has no active coordinator or investigator" in text
+    assert f"http://diary.test/staff/#/flags/{flag_id}" in text
+    # Still escalated (to the admins again) if nobody acknowledges it.
+    assert run(app, db, "escalations", t0 + timedelta(hours=2))["escalated"] == 1
+
+
 def test_an_urgent_flag_acknowledged_at_one_hour_59_never_escalates(app, db, staff, enroll, mail):
     t0 = local(DAY, "14:00")
     flag_id = _urgent(db, enroll, t0)
@@ -168,6 +191,43 @@ def test_the_0800_digest_lists_only_new_flags_of_the_staff_members_sites(
         (False, True),
         (True, False),
     ]
+
+
+def test_the_flags_of_a_site_with_nobody_to_act_come_to_the_admins_in_their_digest(
+    app, db, staff, two_zones, mail
+):
+    """SITE-B's investigator has left and its coordinator works at SITE-A only now: its
+    flags reach the admins in a digest at 08:00 site time, saying why, not nobody."""
+    with transaction(db):
+        db.execute("UPDATE staff SET active = 0 WHERE id = ?", [staff["inv_b"]])
+        db.execute(
+            "DELETE FROM staff_sites WHERE staff_id = ? AND site_id ="
+            " (SELECT id FROM sites WHERE code = 'SITE-B')",
+            [staff["coord_ab"]],
+        )
+    yesterday = DAY - timedelta(days=1)
+    flare_a = open_flag(db, "LBP-014", day=yesterday, now=local(yesterday, "15:00"))
+    missed_b = open_flag(
+        db,
+        "LBP-201",
+        kind="missed_entries",
+        severity="low",
+        day=yesterday,
+        now=local(yesterday, "23:00"),
+        detail={"count": 1},
+    )
+    london_8 = local(DAY, "08:00", "Europe/London")
+    assert run(app, db, "digests", london_8)["sent"] == 1
+    run(app, db, "digests", local(DAY, "08:00"))
+    run(app, db, "deliver", local(DAY, "08:00"))
+
+    to_admin = [m.message for m in mail.messages if m.rcpt_tos[0] == "admin@diary.test"]
+    assert len(to_admin) == 1
+    text = to_admin[0].get_content()
+    assert f"/staff/#/flags/{missed_b}" in text
+    assert f"/staff/#/flags/{flare_a}" not in text  # SITE-A's own staff have it
+    assert "SITE-B has no active coordinator or investigator" in text
+    assert "inv-b@b.test" not in [m.rcpt_tos[0] for m in mail.messages]
 
 
 def test_a_digest_is_sent_at_0800_site_time_and_only_when_something_is_new(
