@@ -249,7 +249,14 @@ def put_entry(
             db, participant_id, cause_audit_id=audit_id, actor=actor, now=now, signed=signed
         )
         flag_engine.on_entry(
-            db, study, participant=participant, day=day, entry=entry, actor=actor, now=now
+            db,
+            study,
+            participant=participant,
+            day=day,
+            entry=entry,
+            actor=actor,
+            now=now,
+            before=existing,
         )
         # A correction that adds no red flag to the day's shows no alarm again: the
         # participant saw it when the day first reported one.

@@ -398,13 +398,26 @@ def raise_red_flags(
     entry_id: int,
     actor: audit.Actor,
     now: datetime,
+    before: Collection[str] = (),
 ) -> None:
-    """An entry's red-flag codes: anything its date's flags have not yet reported is a
-    new urgent finding (a new flag, or the date's unresolved flag gains it)."""
+    """An entry's red-flag codes: an urgent finding (a new flag, or the date's unresolved
+    flag gains it) when the entry reports what its date's flags have not (whatever their
+    status), a code reported again after it left the entry (`before`: the codes of the
+    version this write replaces; a fever "ticked by mistake", then real), or a fever
+    higher than any they recorded. A code re-saved unchanged with the rest of a
+    correction is not news: staff have it, or resolved it."""
     if not codes:
         return
-    flagged = queries.red_flag_codes_reported(db, participant["id"], day)
-    if not set(codes) - flagged:
+    reported, hottest = queries.red_flags_reported(db, participant["id"], day)
+    again = {c for c in codes if c in reported and c not in before}
+    fresh = {c for c in codes if c not in reported} | again
+    hotter = (
+        rules.FEVER in codes
+        and temperature_c is not None
+        and temperature_c >= study.thresholds.fever_c
+        and (hottest is None or temperature_c > hottest)
+    )
+    if not fresh and not hotter:
         return
     finding = rules.Finding(
         kind="red_flag_symptom",
@@ -426,8 +439,9 @@ def raise_red_flags(
         actor=actor,
         now=now,
         entry_id=entry_id,
+        again=tuple(sorted(again)),
     )
-    if adverse_events.SAE_TRIGGER_SYMPTOM in set(codes) - flagged:
+    if adverse_events.SAE_TRIGGER_SYMPTOM in fresh:
         adverse_events.start_for_report(
             db, flag_id=flag_id, participant=participant, actor=actor, now=now
         )
@@ -442,20 +456,26 @@ def on_entry(
     entry: Mapping[str, Any],
     actor: audit.Actor,
     now: datetime,
+    before: Mapping[str, Any] | None = None,
 ) -> None:
-    """Evaluate a stored entry in its own transaction (SPEC §6).
+    """Evaluate a stored entry in its own transaction (SPEC §6). `before`: the version
+    of the entry this write replaced (None for a new entry).
 
     Red flags and the opioid rules run on submission, whenever the entry is made. An
     entry for a date that has already closed (synced late, a staff clarification) is
     evaluated at once by every rule, and its date comes off the missed record and
     any missed-entries flag.
     """
-    codes = rules.red_flag_findings(
-        entry["symptoms"],
-        entry["temperature_c"],
-        red_flag_codes=study.red_flag_codes,
-        t=study.thresholds,
-    )
+
+    def red(version: Mapping[str, Any]) -> list[str]:
+        return rules.red_flag_findings(
+            version["symptoms"],
+            version["temperature_c"],
+            red_flag_codes=study.red_flag_codes,
+            t=study.thresholds,
+        )
+
+    codes = red(entry)
     raise_red_flags(
         db,
         study,
@@ -467,6 +487,7 @@ def on_entry(
         entry_id=entry["id"],
         actor=actor,
         now=now,
+        before=red(before) if before else (),
     )
     first = date.fromisoformat(participant["first_injection"])
     closed, expected = dates_due(study, participant, now=now)

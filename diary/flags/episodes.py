@@ -313,11 +313,14 @@ def upsert(
     now: datetime,
     entry_id: int | None = None,
     writes: Writes | None = None,
+    again: tuple[str, ...] = (),
 ) -> tuple[int, str]:
     """Open a flag for a new episode or apply the finding to the unresolved one; queue
     the urgent notice that rules.notice asks for. Returns the flag's id and 'opened',
     'updated' or 'unchanged'. Must run inside the caller's transaction; every change is
-    audited. `writes`: the engine's, when it writes many (else each write is made now)."""
+    audited. `writes`: the engine's, when it writes many (else each write is made now).
+    `again`: red-flag codes reported again after they left the entry, news even to a flag
+    that lists them."""
     writes = writes or Writes(db)
     rule = writes.rule(finding.kind, t)
     existing = writes.episode(participant["id"], finding.kind, episode_key)
@@ -326,7 +329,9 @@ def upsert(
             writes, participant, finding, episode_key, rule, actor=actor, now=now, entry_id=entry_id
         )
         return flag_id, "opened"
-    changed = _apply(writes, existing, participant, finding, rule, actor=actor, now=now)
+    changed = _apply(
+        writes, existing, participant, finding, rule, actor=actor, now=now, again=again
+    )
     return existing["id"], "updated" if changed else "unchanged"
 
 
@@ -386,6 +391,7 @@ def _apply(
     *,
     actor: audit.Actor,
     now: datetime,
+    again: tuple[str, ...] = (),
 ) -> bool:
     """The finding merged into the episode's unresolved flag (rules.merge); reopened, audited
     and noticed as rules.notice asks. False when the flag already held it all."""
@@ -395,6 +401,7 @@ def _apply(
         last_date=existing["last_date"],
         detail=existing["detail"],
         finding=finding,
+        again=again,
     )
     decision = rules.notice(
         status=existing["status"],

@@ -155,16 +155,22 @@ def _runs(rows: Sequence[dict[str, Any]]) -> Iterable[tuple[tuple[str, ...], lis
         yield columns, group
 
 
-def red_flag_codes_reported(db: Database, participant_id: int, day: date) -> set[str]:
-    """Every red-flag code the flags of one diary date have reported, whatever their status."""
-    return {
-        code
-        for (code,) in db.execute(
-            "SELECT j.value FROM flags f, json_each(f.detail, '$.symptoms') j"
-            " WHERE f.participant_id = ? AND f.kind = 'red_flag_symptom' AND f.episode_key = ?",
-            [participant_id, day.isoformat()],
-        )
-    }
+def red_flags_reported(
+    db: Database, participant_id: int, day: date
+) -> tuple[set[str], float | None]:
+    """What the red-flag flags of one diary date have reported, whatever their status: every
+    code, and the highest temperature (None when none recorded one)."""
+    codes: set[str] = set()
+    hottest: float | None = None
+    for symptoms, temperature in db.execute(
+        "SELECT f.detail ->> '$.symptoms', f.detail ->> '$.temperature_c' FROM flags f"
+        " WHERE f.participant_id = ? AND f.kind = 'red_flag_symptom' AND f.episode_key = ?",
+        [participant_id, day.isoformat()],
+    ):
+        codes.update(json.loads(symptoms or "[]"))
+        if isinstance(temperature, int | float):
+            hottest = temperature if hottest is None else max(hottest, temperature)
+    return codes, hottest
 
 
 def _ranges(rows: Iterable[Sequence[Any]]) -> str:

@@ -517,9 +517,12 @@ def merge(
     last_date: date,
     detail: dict[str, Any],
     finding: Finding,
+    again: Collection[str] = (),
 ) -> Merge:
     """Severity never drops while a flag is unresolved (staff must look at the level it
-    reached); dates only widen; a red flag keeps every symptom its episode reported."""
+    reached); dates only widen; a red flag keeps every symptom its episode reported, and
+    its highest temperature. `again`: red-flag codes reported again after they left the
+    entry, gained even though the flag lists them."""
     new_detail = dict(finding.detail)
     gained: tuple[str, ...]
     peaks: tuple[str, ...] = ()
@@ -527,7 +530,13 @@ def merge(
         before = set(detail.get("symptoms", []))
         now = set(finding.detail.get("symptoms", []))
         new_detail["symptoms"] = sorted(before | now)
-        gained = tuple(sorted(now - before))
+        gained = tuple(sorted((now - before) | (now & set(again))))
+        was, is_now = detail.get("temperature_c"), finding.detail.get("temperature_c")
+        if isinstance(is_now, int | float) and (not isinstance(was, int | float) or is_now > was):
+            if FEVER in now & before:  # (a fever new to the flag is gained as such)
+                peaks = (f"temperature up to {is_now:g} °C",)
+        elif isinstance(was, int | float):
+            new_detail["temperature_c"] = was  # the highest reported never drops
     else:
         # New dates, or a higher peak inside the dates (a dose corrected upward).
         gained = tuple(
