@@ -142,8 +142,8 @@ class SmtpMailer:
             self._conn = self._connect()
             refused = self._conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if codes and all(500 <= code < 600 for code in codes):
+            replies = list(exc.recipients.values())
+            if replies and all(500 <= code < 600 and not _policy(text) for code, text in replies):
                 raise PermanentMailError(_describe(exc)) from exc
             raise
         if refused:
@@ -156,6 +156,13 @@ class SmtpMailer:
             except (smtplib.SMTPException, OSError):
                 _quietly_close(self._conn)
             self._conn = None
+
+
+def _policy(reply) -> bool:
+    """A refusal for the relay's own policy (enhanced status 5.7.x: relaying denied,
+    authentication required, sender not allowed) says nothing of the recipient: the mail
+    waits and is retried until the relay is set right, rather than failed for good."""
+    return _text(reply).lstrip().startswith("5.7.")
 
 
 def _quietly_close(conn: smtplib.SMTP) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .. import clock
+
+# An urgent e-mail (a flag's, an escalation, an SAE clock's) still not sent this long
+# after it was queued has not reached the person it was for: a mail server down, a relay
+# refusing, an address that bounces. Counted for a week (older ones are history: a dead
+# row stays in diary_outbox_notifications).
+URGENT_PURPOSES = ("flag_urgent", "escalation", "sae_clock")
+URGENT_MAIL_GRACE = timedelta(minutes=10)
+URGENT_MAIL_WINDOW = timedelta(days=7)
 
 REQUESTS = Counter(
     "diary_http_requests",
@@ -134,6 +142,24 @@ class _Database:
         ):
             outbox.add_metric([channel, status], count)
         yield outbox
+
+        undelivered = GaugeMetricFamily(
+            "diary_urgent_notifications_undelivered",
+            "Urgent e-mails (flags, escalations, SAE clocks) queued in the last week and still"
+            f" not sent {int(URGENT_MAIL_GRACE.total_seconds() // 60)} minutes after.",
+        )
+        (count,) = db.execute(
+            "SELECT count(*) FROM outbox WHERE channel = 'email' AND status != 'sent'"
+            f" AND purpose IN ({', '.join('?' for _ in URGENT_PURPOSES)})"
+            " AND created_at > ? AND created_at <= ?",
+            [
+                *URGENT_PURPOSES,
+                clock.iso(now - URGENT_MAIL_WINDOW),
+                clock.iso(now - URGENT_MAIL_GRACE),
+            ],
+        ).fetchone()
+        undelivered.add_metric([], count)
+        yield undelivered
 
         success = GaugeMetricFamily(
             "diary_job_last_success_timestamp_seconds",

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
 from notify_support import entry_body, flag_ids, open_flag, outbox, run
 
 from diary import clock
@@ -123,6 +124,36 @@ def test_smtp_down_keeps_the_mail_pending_then_the_next_due_run_delivers_it_once
     assert {r["status"] for r in outbox(db, flag_id=flag_id)} == {"sent"}
 
 
+def test_urgent_mail_not_sent_ten_minutes_after_it_was_queued_shows_in_the_metrics(
+    app, api, db, sites, participant_client, smtp_down
+):
+    """The operator's signal that an urgent notice has not reached staff, whatever the
+    cause (down, refused, bounced): `diary_urgent_notifications_undelivered`."""
+    token = "metrics-token-0123456789"
+    app.config["DIARY_SMTP_URL"] = smtp_down.url
+    app.config["DIARY_METRICS_TOKEN"] = token
+    _report_fever(participant_client, "LBP-014", "SITE-A")
+    t0 = clock.now()
+
+    def undelivered(at):
+        with time_machine.travel(at, tick=False):
+            text = api.get("/metrics", headers={"Authorization": f"Bearer {token}"}).data
+        (line,) = [
+            x
+            for x in text.decode().splitlines()
+            if x.startswith("diary_urgent_notifications_undelivered ")
+        ]
+        return float(line.rsplit(" ", 1)[1])
+
+    run(app, db, "deliver", t0)
+    assert undelivered(t0 + timedelta(minutes=9)) == 0  # still within its first minutes
+    run(app, db, "deliver", t0 + timedelta(minutes=7))
+    assert undelivered(t0 + timedelta(minutes=11)) == 2  # the coordinator's and investigator's
+    smtp_down.start()
+    run(app, db, "deliver", t0 + timedelta(minutes=15))
+    assert undelivered(t0 + timedelta(minutes=16)) == 0
+
+
 def test_a_recipient_the_server_refuses_is_failed_not_retried(
     app, db, sites, participant_client, smtp_server
 ):
@@ -141,6 +172,39 @@ def test_a_recipient_the_server_refuses_is_failed_not_retried(
     failed = [r for r in outbox(db) if r["status"] == "failed"]
     assert len(failed) == 1 and "550" in failed[0]["last_error"]
     assert run(app, db, "deliver", clock.now() + timedelta(hours=2)) == {}
+
+
+def test_a_relay_refusing_for_its_own_policy_is_retried_until_it_takes_the_mail(
+    app, db, sites, participant_client, smtp_server
+):
+    """ "550 5.7.1 Relaying denied" (an allow-list or credentials changed at the relay) says
+    nothing of the recipient: the urgent mail waits and is retried, not failed for good."""
+    app.config["DIARY_SMTP_URL"] = smtp_server.url
+    collector = smtp_server.collector
+    accept = collector.handle_RCPT if hasattr(collector, "handle_RCPT") else None
+
+    async def deny(server, session, envelope, address, rcpt_options):
+        return "550 5.7.1 Relaying denied"
+
+    collector.handle_RCPT = deny
+    _report_fever(participant_client, "LBP-014", "SITE-A")
+    [flag_id] = flag_ids(db, "LBP-014")
+    t0 = clock.now()
+
+    assert run(app, db, "deliver", t0) == {"retry": 2}
+    rows = outbox(db, flag_id=flag_id)
+    assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 1), ("pending", 1)]
+    assert all("5.7.1" in r["last_error"] for r in rows)
+
+    if accept is None:
+        del collector.handle_RCPT
+    else:
+        collector.handle_RCPT = accept
+    assert run(app, db, "deliver", t0 + timedelta(minutes=1)) == {"sent": 2}
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "coord-a@a.test",
+        "inv-a@a.test",
+    ]
 
 
 def test_without_an_smtp_url_development_mail_goes_to_the_log_and_counts_as_sent(
