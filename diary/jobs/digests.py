@@ -3,7 +3,8 @@
 A staff member whose sites span several time zones gets one digest per zone,
 each at the digest time there. A digest lists the non-urgent flags opened at
 their sites since the last one (an admin's: at the sites with no active coordinator or
-investigator too) (urgent flags were mailed at once); when
+investigator too; urgent flags were mailed at once), each flag once per opening,
+including one a job committed after the last digest read the flags; when
 nothing is new, no mail is sent but the day counts as handled, so a flag
 opened later that day waits for tomorrow's digest. After downtime, the day's
 digest is still sent until the local day ends.
@@ -49,7 +50,9 @@ def run(db: Database, *, now: datetime, study: Study, config: Mapping[str, Any])
 
 def _send(db, group, checkpoint, *, today: date, due_at: datetime, now: datetime) -> bool:
     after = clock.parse_iso(checkpoint["covered_until"]) if checkpoint else due_at - FIRST_LOOKBACK
-    flags = queries.digest_flags(db, group["site_ids"], after=after, until=now)
+    flags = queries.digest_flags(
+        db, group["site_ids"], staff_id=group["staff_id"], after=after, until=now
+    )
     if flags:
         outbox.enqueue_digest(
             db,

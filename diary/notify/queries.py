@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -438,11 +438,19 @@ def save_digest_checkpoint(
     )
 
 
+# The flags a job opens are stamped with the instant the job started, and may commit
+# after a digest read the flags (it held the write lock first): a digest looks back this
+# much further than its checkpoint, and lists each flag once per opening for each staff
+# member (outbox_flags), so such a flag is in the next digest, once.
+DIGEST_LOOKBACK = timedelta(days=2)
+
+
 def digest_flags(
-    db: Database, site_ids: Iterable[int], *, after: datetime, until: datetime
+    db: Database, site_ids: Iterable[int], *, staff_id: int, after: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     """Non-urgent, unresolved flags at `site_ids` opened, or reopened by a new finding,
-    in (after, until]."""
+    in (after, until] (or up to DIGEST_LOOKBACK before `after`) that no digest to
+    `staff_id` has listed since."""
     ids = sorted(set(site_ids))
     if not ids:
         return []
@@ -454,10 +462,14 @@ def digest_flags(
             " FROM flags f JOIN participants p ON p.id = f.participant_id"
             " JOIN sites s ON s.id = p.site_id"
             f" WHERE p.site_id IN ({marks}) AND f.severity != 'urgent'"
-            " AND f.status != 'resolved' AND ((f.opened_at > ? AND f.opened_at <= ?)"
-            "   OR (f.reopened_at > ? AND f.reopened_at <= ?))"
+            " AND f.status != 'resolved'"
+            " AND max(f.opened_at, coalesce(f.reopened_at, '')) > ?"
+            " AND max(f.opened_at, coalesce(f.reopened_at, '')) <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox_flags x JOIN outbox o ON o.id = x.outbox_id"
+            "   WHERE x.flag_id = f.id AND o.purpose = 'digest' AND o.recipient_id = ?"
+            "   AND o.created_at >= max(f.opened_at, coalesce(f.reopened_at, '')))"
             " ORDER BY s.code, CASE f.severity WHEN 'high' THEN 0 ELSE 1 END, f.opened_at, f.id",
-            [*ids, *[clock.iso(after), clock.iso(until)] * 2],
+            [*ids, clock.iso(after - DIGEST_LOOKBACK), clock.iso(until), staff_id],
         )
     )
 

@@ -259,6 +259,34 @@ def test_a_digest_is_sent_at_0800_site_time_and_only_when_something_is_new(
     assert {tuple(f["id"] for f in r["payload"]["flags"]) for r in rows} == {(newer,)}
 
 
+def test_a_flag_a_job_commits_after_the_digest_ran_is_in_the_next_digest(
+    app, db, staff, two_zones, mail
+):
+    """The closing job stamps the flags it opens with the instant it started, and may
+    commit them after the 08:00 digest has read the flags (it held the write lock first):
+    the digest's window is when flags were opened, so such a flag is still listed the
+    next day, once."""
+    run(app, db, "digests", local(DAY, "08:00"))  # every checkpoint saved
+    # …then the job that started at 07:59 commits its flag.
+    flag_id = open_flag(
+        db,
+        "LBP-014",
+        kind="missed_entries",
+        severity="high",
+        day=DAY,
+        now=local(DAY, "07:59"),
+        detail={"count": 3},
+    )
+    for n in (1, 2):
+        run(app, db, "digests", local(DAY + timedelta(days=n), "08:00"))
+    listed = db.execute(
+        "SELECT count(*) FROM outbox_flags f JOIN outbox o ON o.id = f.outbox_id"
+        " WHERE f.flag_id = ? AND o.recipient_id = ?",
+        [flag_id, staff["coord_a"]],
+    ).fetchone()[0]
+    assert listed == 1
+
+
 def test_a_scheduler_down_at_0800_sends_the_digest_when_it_is_back_the_same_day(
     app, db, staff, two_zones, mail
 ):
