@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -409,28 +409,14 @@ def _apply(
         merged=merged,
         severity=merged.severity,
     )
-    detail = merged.detail
-    if decision.reopen:
-        detail = {
-            **detail,
-            "added_after_acknowledgement": sorted(
-                {*detail.get("added_after_acknowledgement", []), *merged.gained, *merged.peaks}
-            ),
-        }
     new: dict[str, Any] = {
         "severity": merged.severity,
         "first_date": merged.first_date,
         "last_date": merged.last_date,
-        "detail": detail,
+        "detail": merged.detail,
     }
     if decision.reopen:
-        new.update(
-            status="open",
-            acknowledged_at=None,
-            acknowledged_by=None,
-            reopened_at=clock.iso(now),
-            reopen_count=existing["reopen_count"] + 1,
-        )
+        new.update(reopened(existing, merged.detail, (*merged.gained, *merged.peaks), now=now))
     old = {k: existing[k] for k in new}
     if new == old:
         return False
@@ -460,6 +446,26 @@ def _apply(
             gained=(*merged.gained, *merged.peaks),
         )
     return True
+
+
+def reopened(
+    existing: Mapping[str, Any], detail: dict[str, Any], gained: Iterable[str], *, now: datetime
+) -> dict[str, Any]:
+    """The columns of an acknowledged flag going back to open for what it gained since
+    staff looked (shown on the flag screen as `added_after_acknowledgement`)."""
+    return {
+        "detail": {
+            **detail,
+            "added_after_acknowledgement": sorted(
+                {*detail.get("added_after_acknowledgement", []), *gained}
+            ),
+        },
+        "status": "open",
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "reopened_at": clock.iso(now),
+        "reopen_count": existing["reopen_count"] + 1,
+    }
 
 
 def with_injection(finding: rules.Finding, injections: list[date]) -> rules.Finding:

@@ -134,20 +134,35 @@ def _set_missed(
     now: datetime,
     writes: episodes.Writes,
 ) -> bool:
-    """A missed-entries flag takes the run's dates, count and severity exactly."""
-    new = {
+    """A missed-entries flag takes the run's dates, count and severity exactly; one that
+    staff acknowledged goes back to open when it gains dates beyond its own or rises (as
+    rules.notice asks of any flag), whatever dates came off it in the same run."""
+    new: dict[str, Any] = {
         "severity": run.severity,
         "first_date": run.first_date,
         "last_date": run.last_date,
         "detail": {**episodes.detail_of(flag), **run.detail},
     }
+    gained = tuple(
+        d.isoformat()
+        for d in (run.first_date, run.last_date)
+        if d < flag["first_date"] or d > flag["last_date"]
+    )
+    decision = rules.notice(
+        status=flag["status"],
+        severity_before=flag["severity"],
+        merged=rules.Merge(run.severity, run.first_date, run.last_date, new["detail"], gained),
+        severity=run.severity,
+    )
+    if decision.reopen:
+        new.update(episodes.reopened(flag, new["detail"], gained, now=now))
     old = {k: flag[k] for k in new}
     if new == old:
         return False
     writes.update(flag["id"], {**new, "rule": writes.rule(run.kind, t)[0], "updated_at": now})
     writes.record(
         actor=actor,
-        action="flag.update",
+        action="flag.reopen" if decision.reopen else "flag.update",
         object_type="flag",
         object_id=flag["id"],
         site_id=participant["site_id"],

@@ -566,3 +566,32 @@ def test_a_withdrawn_participants_missed_flag_stays_within_what_was_due(
     (flag,) = [f for f in flags(db, "missed_entries") if f["status"] != "resolved"]
     assert flag["detail"]["dates"] == ["2026-03-02", "2026-03-03"]
     assert missed_dates(db) == ["2026-03-02", "2026-03-03"]
+
+
+# --- an acknowledged missed-entries flag that grows goes back to open -------------
+
+
+@pytest.mark.parametrize("late_sync", [False, True], ids=["no late sync", "a late sync"])
+def test_an_acknowledged_missed_flag_that_grows_reopens_whatever_else_the_run_does(
+    phone, investigator, db, study, late_sync
+):
+    """3-02..3-04 missed and acknowledged; 3-05 closes missed too. An offline entry for
+    3-02 that syncs the same morning takes 3-02 off the flag in the same run: the flag
+    still gained 3-05 since staff looked, and goes back to open either way."""
+    with at(2026, 3, 1, 20, 0):
+        assert phone.put("entries/2026-03-01", body()).status_code == 201
+    close(db, study, 2026, 3, 5, 12, 15)
+    (flag,) = flags(db, "missed_entries")
+    assert (flag["first_date"], flag["last_date"]) == ("2026-03-02", "2026-03-04")
+    with at(2026, 3, 5, 13, 0):
+        assert investigator.post(f"staff/flags/{flag['id']}/acknowledge").status_code == 200
+    if late_sync:
+        with at(2026, 3, 6, 9, 0):
+            r = phone.put("entries/2026-03-02", body(device_time=made_at(2026, 3, 2, 20, 0)))
+            assert r.status_code == 201
+    close(db, study, 2026, 3, 6, 12, 15)
+    (flag,) = flags(db, "missed_entries")
+    first = "2026-03-03" if late_sync else "2026-03-02"
+    assert (flag["first_date"], flag["last_date"]) == (first, "2026-03-05")
+    assert flag["status"] == "open" and flag["reopen_count"] == 1
+    assert "2026-03-05" in flag["detail"]["added_after_acknowledgement"]
