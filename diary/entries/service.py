@@ -20,7 +20,6 @@ from ..signoff import locks, signatures
 from ..study import Study
 from . import queries
 
-MAX_OFFLINE = clock.MAX_OFFLINE
 CLOCK_SKEW = clock.CLOCK_SKEW
 
 
@@ -48,6 +47,7 @@ def _request_hash(day: date, body: dict[str, Any]) -> str:
 
 
 def _check_window(
+    db: Database,
     study: Study,
     participant: dict,
     day: date,
@@ -66,7 +66,7 @@ def _check_window(
     if by_staff:
         return
     closes = window_closes(study, day, tz)
-    if made_at > closes or now - made_at > MAX_OFFLINE:
+    if made_at > closes or locks.synced_too_late(db, made_at, now):
         raise APIError(
             409,
             f"The diary for {day.isoformat()} closed at "
@@ -206,7 +206,7 @@ def put_entry(
 
         tz = participant["timezone"]
         made_at = _made_at(body["device_time"], day, tz, now)
-        _check_window(study, participant, day, tz, made_at, now, by_staff)
+        _check_window(db, study, participant, day, tz, made_at, now, by_staff)
 
         # Received after the window closed: the participant's write synced late. A staff
         # clarification is not a participant sync: it leaves the mark as it was.

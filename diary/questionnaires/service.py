@@ -171,7 +171,7 @@ def put_response(
         instrument = instruments.get(row["instrument"])
         if instrument is None:
             raise APIError(409, "This questionnaire is no longer part of the study.")
-        answers = _accepted(row, instrument, body, now=now, by_staff=by_staff)
+        answers = _accepted(db, row, instrument, body, now=now, by_staff=by_staff)
         schedule_entry = _schedule_of(study, row)
         scores = scoring.compute_all(
             instrument, schedule_entry.scores if schedule_entry else (), answers
@@ -252,6 +252,7 @@ def _check_replay(
 
 
 def _accepted(
+    db: Database,
     row: dict[str, Any],
     instrument: Instrument,
     body: dict[str, Any],
@@ -262,7 +263,7 @@ def _accepted(
     """The answers to store, once the window allows the write (409) and every answer
     fits its item (422 naming the linkIds)."""
     if by_staff is None:
-        _check_window(row, _made_at(body["device_time"], row, now), now)
+        _check_window(db, row, _made_at(body["device_time"], row, now), now)
         if row["response_id"] is not None and now >= clock.parse_iso(row["window_closes"]):
             raise APIError(
                 409,
@@ -464,7 +465,7 @@ def _made_at(device_time: datetime, row: dict[str, Any], now: datetime) -> datet
     return min(device_time, now)
 
 
-def _check_window(row: dict[str, Any], made_at: datetime, now: datetime) -> None:
+def _check_window(db: Database, row: dict[str, Any], made_at: datetime, now: datetime) -> None:
     opens = clock.parse_iso(row["window_opens"])
     closes = clock.parse_iso(row["window_closes"])
     if now < opens or made_at < opens - clock.CLOCK_SKEW:
@@ -473,7 +474,7 @@ def _check_window(row: dict[str, Any], made_at: datetime, now: datetime) -> None
             f"This questionnaire opens on {row['window_opens'][:10]}; answer it then.",
             code="window_not_open",
         )
-    if made_at >= closes or now - made_at > clock.MAX_OFFLINE:
+    if made_at >= closes or locks.synced_too_late(db, made_at, now):
         raise APIError(
             409,
             "The time to answer this questionnaire has ended. Your study team can help.",

@@ -3,7 +3,7 @@ the participant's diary data; unlocking takes an admin and a reason."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -66,6 +66,22 @@ def ensure_writable(db: Database, participant_id: int) -> bool:
         "an administrator unlocks it.",
         code="locked",
     )
+
+
+def synced_too_late(db: Database, made_at: datetime, now: datetime) -> bool:
+    """Whether a participant's write made (offline) at `made_at` arrives after its seven
+    days to sync (clock.MAX_OFFLINE), not counting the time a study freeze held it back on
+    the phone (writes answer 409 locked while it holds): a fever saved during a long data
+    cut is still taken once the freeze lifts."""
+    waited = now - made_at
+    if waited <= clock.MAX_OFFLINE:
+        return False
+    held = timedelta(0)
+    for frozen_at, lifted_at in queries.freezes_between(db, made_at, now):
+        start = max(clock.parse_iso(frozen_at), made_at)
+        end = min(clock.parse_iso(lifted_at), now) if lifted_at else now
+        held += max(end - start, timedelta(0))
+    return waited - held > clock.MAX_OFFLINE
 
 
 def lock(

@@ -264,6 +264,15 @@ def signing_audit_rows(db: Database) -> dict[int, dict[str, Any]]:
 # --- locks and freezes -----------------------------------------------------------
 
 
+def freezes_between(db: Database, start: datetime, end: datetime) -> list[tuple[str, str | None]]:
+    """(frozen_at, lifted_at) of every study freeze that held at some instant in [start, end]."""
+    return db.execute(
+        "SELECT frozen_at, lifted_at FROM study_freezes"
+        " WHERE frozen_at <= ? AND (lifted_at IS NULL OR lifted_at >= ?)",
+        [clock.iso(end), clock.iso(start)],
+    ).fetchall()
+
+
 def freeze_in_force(db: Database) -> dict[str, Any] | None:
     return next(db.query("SELECT * FROM study_freezes WHERE lifted_at IS NULL"), None)
 

@@ -172,3 +172,31 @@ def test_a_red_flag_removed_then_reported_again_reopens_its_acknowledged_flag(
     assert flag["status"] == "open" and flag["reopen_count"] == 1
     assert flag["detail"]["added_after_acknowledgement"] == ["leg_weakness_numbness"]
     assert len(urgent_mail(db)) == before + 2
+
+
+def test_a_fever_kept_on_the_phone_through_a_long_data_freeze_is_taken_once_it_lifts(phone, db):
+    """Entries made while the study is frozen for a data cut wait on the phone (409
+    locked); their seven days to sync do not run while the freeze holds them back."""
+    from diary import audit, clock
+    from diary.db import transaction
+    from diary.signoff import locks
+
+    with at(2026, 3, 2, 9, 0), transaction(db):
+        locks.freeze(db, reason="interim data cut", actor=audit.CLI, now=clock.now())
+    made = datetime(2026, 3, 3, 20, 0, tzinfo=CHICAGO).isoformat()
+    with at(2026, 3, 3, 20, 0):
+        r = phone.put("entries/2026-03-03", body(temperature_c=39.4, device_time=made))
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "locked"
+    with at(2026, 3, 11, 9, 0), transaction(db):
+        locks.unfreeze(db, reason="cut delivered", actor=audit.CLI, now=clock.now())
+    with at(2026, 3, 11, 9, 5):  # 7 days 13 hours after it was made, 8 days of them frozen
+        r = phone.put("entries/2026-03-03", body(temperature_c=39.4, device_time=made))
+        assert r.status_code == 201, r.get_json()
+        assert r.get_json()["synced_late"] is True
+    (flag,) = red_flags(db)
+    assert flag["severity"] == "urgent" and flag["detail"]["temperature_c"] == 39.4
+    # An entry made before the freeze, with seven days to sync outside it, is still refused.
+    old = datetime(2026, 3, 1, 20, 0, tzinfo=CHICAGO).isoformat()
+    with at(2026, 3, 19, 9, 0):  # 13 hours before the freeze, 8 days after it
+        r = phone.put("entries/2026-03-01", body(device_time=old))
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "window_closed"
