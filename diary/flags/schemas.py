@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from ..schemas import SITE_CODE, STUDY_ID, Day, DeviceTime, JsonBoolean, StrictSchema, Text
 from ..signoff.schemas import SignatureSchema
@@ -47,6 +48,22 @@ class MergedQuerySchema(StrictSchema):
             " it (`merged_with`), in one transaction, each audited"
         },
     )
+    seen = DelimitedList(
+        fields.Integer(validate=validate.Range(1, 2**53)),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "with `merged`: the ids of the item's flags as shown (this flag"
+            " and its `merged_with`), comma-separated; 409 `item_changed` when the item"
+            " holds other flags now"
+        },
+    )
+
+    @validates_schema
+    def _seen_with_merged(self, data, **kwargs):
+        if data.get("merged") and not data.get("seen"):
+            raise ValidationError(
+                "List the ids of the flags you were shown (this flag and merged_with).", "seen"
+            )
 
 
 class CloseSchema(StrictSchema):

@@ -8,7 +8,7 @@ from .. import clock
 from ..access import staff_required
 from ..audit import reads
 from ..db import get_db, transaction
-from ..errors import not_found
+from ..errors import APIError, not_found
 from ..notify import queries as notify_queries
 from ..notify.schemas import FlagNotificationsSchema, recipient_of
 from ..schemas import Blueprint
@@ -63,11 +63,20 @@ def _shown(db, flag_id: int) -> dict:
     }
 
 
-def _merged(db, flag: dict, wanted: bool) -> list[dict]:
-    """The other flags of the flag's inbox item, when the request acts on the item."""
-    if not wanted:
+def _merged(db, flag: dict, args: dict) -> list[dict]:
+    """The other flags of the flag's inbox item, when the request acts on the item: just
+    those the caller was shown (`seen`), or 409 when the item holds others now (a flag
+    acknowledged unseen would never escalate)."""
+    if not args["merged"]:
         return []
     ids = service.merged_items(db, [flag]).get(flag["id"], [])
+    if {flag["id"], *ids} != set(args["seen"]):
+        raise APIError(
+            409,
+            "This inbox item changed since it was shown: open it again to see every flag"
+            " it holds now.",
+            code="item_changed",
+        )
     return [queries.get_flag(db, i, current_user.site_ids) for i in ids]
 
 
@@ -117,7 +126,7 @@ def acknowledge(args, flag_id):
         service.acknowledge(
             db,
             flag=flag,
-            merged=_merged(db, flag, args["merged"]),
+            merged=_merged(db, flag, args),
             actor=current_user.actor,
             staff_id=current_user.staff_id,
             now=clock.now(),
@@ -143,7 +152,7 @@ def resolve(body, args, flag_id):
             current_study(),
             flag=flag,
             body=body,
-            merged=_merged(db, flag, args["merged"]),
+            merged=_merged(db, flag, args),
             actor=current_user.actor,
             staff_id=current_user.staff_id,
             tz=queries.timezone_of(db, flag["participant_id"]),

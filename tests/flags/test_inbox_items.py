@@ -174,24 +174,25 @@ def test_acknowledging_and_resolving_the_item_acts_on_both_flags_each_audited(
     opioid_item, staff_client, db
 ):
     threshold, increase, _, flare = opioid_item
+    item = f"{threshold},{increase}"  # the flags the console showed
     coordinator = staff_client("coordinator")
-    acked = coordinator.post(f"staff/flags/{threshold}/acknowledge?merged=true")
+    acked = coordinator.post(f"staff/flags/{threshold}/acknowledge?merged=true&seen={item}")
     assert acked.status_code == 200, acked.get_json()
     assert _row(db, threshold)["status"] == _row(db, increase)["status"] == "acknowledged"
     assert _row(db, flare)["status"] == "open"
     rows = access_queries.trail(db, object_type="flag", object_id=str(increase))
     assert rows[0]["action"] == "flag.acknowledge"
     assert rows[0]["after"] == {"status": "acknowledged", "with_flags": [threshold]}
-    again = coordinator.post(f"staff/flags/{increase}/acknowledge?merged=true")
+    again = coordinator.post(f"staff/flags/{increase}/acknowledge?merged=true&seen={item}")
     assert again.status_code == 409
 
     investigator = staff_client("investigator")
     note = "Called him: a new prescription from his GP; agreed to taper."
-    unexplained = investigator.post(f"staff/flags/{increase}/resolve?merged=true", AE)
+    unexplained = investigator.post(f"staff/flags/{increase}/resolve?merged=true&seen={item}", AE)
     assert unexplained.status_code == 422  # the urgent flag of the item needs the reason
     assert "note" in unexplained.get_json()["error"]["fields"]
     resolved = investigator.post(
-        f"staff/flags/{increase}/resolve?merged=true", {**AE, "note": note}
+        f"staff/flags/{increase}/resolve?merged=true&seen={item}", {**AE, "note": note}
     )
     assert resolved.status_code == 200, resolved.get_json()
     event = resolved.get_json()["adverse_event"]
@@ -209,6 +210,35 @@ def test_acknowledging_and_resolving_the_item_acts_on_both_flags_each_audited(
     assert companion["after"]["with_flags"] == [increase]
     assert _row(db, flare)["status"] == "open"
     assert audit.verify(db).ok
+
+
+def test_an_item_that_gained_a_flag_since_it_was_shown_is_not_acted_on_blind(
+    opioid_item, raise_flag, staff_client, db
+):
+    """Acting on an item acts on the flags staff were shown (`seen`), never on one that
+    joined it since: an urgent flag acknowledged unseen would never escalate."""
+    threshold, increase, _, _ = opioid_item
+    coordinator = staff_client("coordinator")
+    shown = f"{threshold},{increase}"
+    joined = raise_flag(
+        "LBP-001", "opioid_threshold", "urgent", date(2025, 10, 9), date(2025, 10, 10)
+    )
+    stale = coordinator.post(f"staff/flags/{threshold}/acknowledge?merged=true&seen={shown}")
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "item_changed"
+    assert {_row(db, i)["status"] for i in (threshold, increase, joined)} == {"open"}
+    unseen = coordinator.post(f"staff/flags/{threshold}/acknowledge?merged=true")
+    assert unseen.status_code == 422 and "seen" in unseen.get_json()["error"]["fields"]
+    resolve = staff_client("investigator").post(
+        f"staff/flags/{threshold}/resolve?merged=true&seen={shown}",
+        {"outcome": "not_ae", "note": "Known."},
+    )
+    assert resolve.status_code == 409 and _row(db, joined)["status"] == "open"
+
+    fresh = coordinator.post(
+        f"staff/flags/{threshold}/acknowledge?merged=true&seen={shown},{joined}"
+    )
+    assert fresh.status_code == 200
+    assert {_row(db, i)["status"] for i in (threshold, increase, joined)} == {"acknowledged"}
 
 
 def test_without_merged_the_api_acts_on_one_flag(opioid_item, staff_client, db):

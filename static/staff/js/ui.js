@@ -29,6 +29,13 @@ export function radio(name, value, text) {
 export const entries = (table) => Object.entries(table);
 
 /** Mark fields the API named (422) and return a summary notice. */
+/** The query that acknowledges or resolves a flag's whole inbox item: the flags it
+ * showed, so that a flag that joined the item since is never acted on unseen (the
+ * server answers 409 item_changed); nothing for a flag alone. */
+export function itemQuery(members) {
+  return members.length > 1 ? `?merged=true&seen=${members.map((f) => f.id).join(',')}` : '';
+}
+
 export function showError(form, error, fallback = 'That did not work.') {
   if (form) {
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');

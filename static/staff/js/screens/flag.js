@@ -17,7 +17,7 @@ import {
 } from '../labels.js';
 import { aeCard, aeFields as aeFieldControls, readAe, wireSerious } from '../participant/adverse.js';
 import { saeClock } from '../signoff.js';
-import { badge, busy, entries, facts, field, put, radio, select, showError, table } from '../ui.js';
+import { badge, busy, entries, facts, field, itemQuery, put, radio, select, showError, table } from '../ui.js';
 
 const ACTIONS = {
   'flag.open': 'Opened',
@@ -174,13 +174,15 @@ function render(root, ctx, { id }) {
         class: 'btn primary',
         onclick: (event) => busy(event.currentTarget, async () => {
           try {
-            await send('POST', `/staff/flags/${flag.id}/acknowledge${merged ? '?merged=true' : ''}`);
+            await send('POST', `/staff/flags/${flag.id}/acknowledge${itemQuery(members)}`);
             const text = merged ? `The ${members.length} flags acknowledged.` : 'Flag acknowledged.';
             put(status, notice('done', text));
             announce(text);
             await load();
           } catch (error) {
             put(status, showError(null, error, 'Could not acknowledge the flag.'));
+            // Another flag joined the item since it was shown: show the item as it is now.
+            if (error && error.code === 'item_changed') await load();
           }
         }),
       }, merged ? `Acknowledge both flags` : 'Acknowledge')) : null,
@@ -275,7 +277,7 @@ function render(root, ctx, { id }) {
       }
       await busy(submit, async () => {
         try {
-          await send('POST', `/staff/flags/${flag.id}/resolve${merged ? '?merged=true' : ''}`, payload);
+          await send('POST', `/staff/flags/${flag.id}/resolve${itemQuery(members)}`, payload);
           drafts.drop(key);
           const what = merged ? `${members.length} flags resolved` : 'Flag resolved';
           const text = values.outcome === 'adverse_event'

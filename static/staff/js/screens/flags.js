@@ -10,7 +10,7 @@ import { announce, h, notice } from '../../../js/dom.js';
 import {
   KINDS, SEVERITIES, STATUSES, age, dateRange, flagSummary, instant, label, until,
 } from '../labels.js';
-import { badge, busy, entries, field, put, query, select, showError, table } from '../ui.js';
+import { badge, busy, entries, field, itemQuery, put, query, select, showError, table } from '../ui.js';
 
 const UNRESOLVED = 'unresolved';
 const PAGE = 50;
@@ -106,13 +106,15 @@ function render(root, ctx, { params }) {
         'aria-label': `Acknowledge ${kinds} flag${item.length > 1 ? 's' : ''} of ${f.study_id}`,
         onclick: (event) => busy(event.currentTarget, async () => {
           try {
-            await send('POST', `/staff/flags/${f.id}/acknowledge${item.length > 1 ? '?merged=true' : ''}`);
+            await send('POST', `/staff/flags/${f.id}/acknowledge${itemQuery(item)}`);
             const text = `${item.map((g) => label(KINDS, g.kind)).join(' and ')} flag${item.length > 1 ? 's' : ''} of ${f.study_id} acknowledged.`;
             announce(text);
             put(status, notice('done', text));
             await load({ keepStatus: true });
           } catch (error) {
             put(status, showError(null, error, 'Could not acknowledge the flag.'));
+            // Another flag joined the item since it was listed: list it as it is now.
+            if (error && error.code === 'item_changed') await load({ keepStatus: true });
           }
         }),
       }, 'Acknowledge');
