@@ -412,8 +412,7 @@ def raise_red_flags(
     again = {c for c in codes if c in reported and c not in before}
     fresh = {c for c in codes if c not in reported} | again
     hotter = (
-        rules.FEVER in codes
-        and temperature_c is not None
+        temperature_c is not None
         and temperature_c >= study.thresholds.fever_c
         and (hottest is None or temperature_c > hottest)
     )

@@ -9,6 +9,7 @@ flag rising to urgent twice, never enqueues the same message again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -171,7 +172,7 @@ def enqueue_digest(
     flags: list[dict[str, Any]],
     open_flags: int,
     now: datetime,
-    unstaffed_sites: list[str] = (),
+    unstaffed_sites: Sequence[str] = (),
 ) -> int | None:
     """One digest e-mail listing `flags`; linked to each flag for its history.
     `unstaffed_sites`: the codes of the sites it covers because nobody there can act."""

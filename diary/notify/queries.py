@@ -15,14 +15,18 @@ from ..errors import APIError
 # --- recipients ---------------------------------------------------------------
 
 
+# Who acts on a site's flags (staff `s` linked by `ss`): its active investigators and
+# coordinators. A site with none has its flags sent to the admins instead (_UNSTAFFED).
+_ACTS_ON_FLAGS = "s.active = 1 AND s.role IN ('investigator', 'coordinator')"
+
+
 def site_flag_staff(db: Database, site_id: int) -> list[dict[str, Any]]:
     """Active investigators and coordinators of one site (never another site's staff)."""
     return list(
         db.query(
             "SELECT s.id, s.email, s.role FROM staff s"
             " JOIN staff_sites ss ON ss.staff_id = s.id"
-            " WHERE ss.site_id = ? AND s.active = 1 AND s.role IN ('investigator', 'coordinator')"
-            " ORDER BY s.id",
+            f" WHERE ss.site_id = ? AND {_ACTS_ON_FLAGS} ORDER BY s.id",
             [site_id],
         )
     )
@@ -383,10 +387,10 @@ def mark_escalated(db: Database, flag_id: int, *, now: datetime) -> bool:
 # --- digests ------------------------------------------------------------------
 
 
-# A site none of whose active staff is a coordinator or investigator: nobody there to act
-# on its flags, which go to the admins instead (the urgent at once, the rest in a digest).
-_UNSTAFFED = """NOT EXISTS (SELECT 1 FROM staff_sites ss JOIN staff s ON s.id = ss.staff_id
-    WHERE ss.site_id = si.id AND s.active = 1 AND s.role IN ('investigator', 'coordinator'))"""
+# A site (`si`) with nobody to act on its flags: they go to the admins instead (the
+# urgent at once, enqueue_urgent_flag; the rest in their digest).
+_UNSTAFFED = f"""NOT EXISTS (SELECT 1 FROM staff_sites ss JOIN staff s ON s.id = ss.staff_id
+    WHERE ss.site_id = si.id AND {_ACTS_ON_FLAGS})"""
 
 
 def digest_groups(db: Database) -> list[dict[str, Any]]:
@@ -463,11 +467,12 @@ def digest_flags(
             " JOIN sites s ON s.id = p.site_id"
             f" WHERE p.site_id IN ({marks}) AND f.severity != 'urgent'"
             " AND f.status != 'resolved'"
-            " AND max(f.opened_at, coalesce(f.reopened_at, '')) > ?"
-            " AND max(f.opened_at, coalesce(f.reopened_at, '')) <= ?"
+            # the flag's latest opening: opened, or reopened by a new finding
+            " AND coalesce(f.reopened_at, f.opened_at) > ?"
+            " AND coalesce(f.reopened_at, f.opened_at) <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox_flags x JOIN outbox o ON o.id = x.outbox_id"
             "   WHERE x.flag_id = f.id AND o.purpose = 'digest' AND o.recipient_id = ?"
-            "   AND o.created_at >= max(f.opened_at, coalesce(f.reopened_at, '')))"
+            "   AND o.created_at >= coalesce(f.reopened_at, f.opened_at))"
             " ORDER BY s.code, CASE f.severity WHEN 'high' THEN 0 ELSE 1 END, f.opened_at, f.id",
             [*ids, clock.iso(after - DIGEST_LOOKBACK), clock.iso(until), staff_id],
         )

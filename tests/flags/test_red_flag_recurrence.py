@@ -11,7 +11,6 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from entry_support import entry as body
 
@@ -21,23 +20,6 @@ DAY0 = date(2026, 3, 1)
 
 def at(*args):
     return time_machine.travel(datetime(*args, tzinfo=CHICAGO), tick=False)
-
-
-@pytest.fixture
-def site_team(make_staff):
-    make_staff("coord@site-a.test", "coordinator")
-    make_staff("pi@site-a.test", "investigator")
-
-
-@pytest.fixture
-def phone(participant_client, site_team):
-    with at(2026, 3, 1, 9, 0):
-        return participant_client("LBP-001", injection_date=DAY0)
-
-
-@pytest.fixture
-def investigator(login, site_team):
-    return lambda: login("pi@site-a.test")
 
 
 def red_flags(db) -> list[dict]:
@@ -61,7 +43,7 @@ def _removed_and_resolved(phone, investigator, db, code):
         r = phone.put("entries/2026-03-02", body(symptoms=[], reason="ticked by mistake"))
         assert r.status_code == 200
         (flag,) = red_flags(db)
-        resolved = investigator().post(
+        resolved = investigator.post(
             f"staff/flags/{flag['id']}/resolve",
             {"outcome": "not_ae", "note": "the participant removed it: entered by mistake"},
         )
@@ -111,7 +93,7 @@ def test_a_fever_that_climbs_after_it_was_acknowledged_reopens_and_tells_the_sit
     with at(2026, 3, 2, 8, 0):
         assert phone.put("entries/2026-03-02", body(temperature_c=38.1)).status_code == 201
         (flag,) = red_flags(db)
-        assert investigator().post(f"staff/flags/{flag['id']}/acknowledge").status_code == 200
+        assert investigator.post(f"staff/flags/{flag['id']}/acknowledge").status_code == 200
     before = len(urgent_mail(db))
     with at(2026, 3, 2, 20, 0):
         r = phone.put("entries/2026-03-02", body(temperature_c=40.8, reason="higher now"))
@@ -134,9 +116,9 @@ def test_a_higher_fever_after_staff_resolved_the_date_opens_a_new_flag(phone, in
         assert phone.put("entries/2026-03-02", body(temperature_c=38.1)).status_code == 201
         (flag,) = red_flags(db)
         assert (
-            investigator()
-            .post(f"staff/flags/{flag['id']}/resolve", {"outcome": "not_ae", "note": "mild"})
-            .status_code
+            investigator.post(
+                f"staff/flags/{flag['id']}/resolve", {"outcome": "not_ae", "note": "mild"}
+            ).status_code
             == 200
         )
     with at(2026, 3, 2, 20, 0):
@@ -157,7 +139,7 @@ def test_a_red_flag_removed_then_reported_again_reopens_its_acknowledged_flag(
             == 201
         )
         (flag,) = red_flags(db)
-        assert investigator().post(f"staff/flags/{flag['id']}/acknowledge").status_code == 200
+        assert investigator.post(f"staff/flags/{flag['id']}/acknowledge").status_code == 200
     with at(2026, 3, 2, 9, 0):
         phone.put("entries/2026-03-02", body(symptoms=[], reason="ticked by mistake"))
     (flag,) = red_flags(db)

@@ -32,30 +32,6 @@ def study(app):
     return app.extensions["diary.study"]
 
 
-@pytest.fixture
-def site_team(make_staff):
-    make_staff("coord@site-a.test", "coordinator")
-    make_staff("pi@site-a.test", "investigator")
-    make_staff("admin@all.test", "admin", sites=("SITE-A",))
-
-
-@pytest.fixture
-def phone(participant_client, site_team):
-    with at(2026, 3, 1, 9, 0):
-        return participant_client("LBP-001", injection_date=DAY0)
-
-
-@pytest.fixture
-def investigator(login, site_team):
-    """Signs the investigator in as of the clock's current reading (sessions expire)."""
-
-    class Investigator:
-        def __getattr__(self, name):
-            return getattr(login("pi@site-a.test"), name)
-
-    return Investigator()
-
-
 def close(db, study, *args) -> dict:
     return close_days.run(db, now=datetime(*args, tzinfo=CHICAGO), study=study, config={})
 

@@ -137,12 +137,10 @@ def two_zones(db, staff, enroll):
         db.execute("UPDATE sites SET timezone = 'Europe/London' WHERE code = 'SITE-B'")
 
 
-def test_the_0800_digest_lists_only_new_flags_of_the_staff_members_sites(
-    app, db, staff, two_zones, mail
-):
+def _missed_b_yesterday(db) -> int:
+    """A low missed-entries flag at SITE-B (London), opened yesterday evening."""
     yesterday = DAY - timedelta(days=1)
-    flare_a = open_flag(db, "LBP-014", day=yesterday, now=local(yesterday, "15:00"))
-    missed_b = open_flag(
+    return open_flag(
         db,
         "LBP-201",
         kind="missed_entries",
@@ -151,6 +149,20 @@ def test_the_0800_digest_lists_only_new_flags_of_the_staff_members_sites(
         now=local(yesterday, "23:00"),
         detail={"count": 1},
     )
+
+
+def _yesterdays_flags(db) -> tuple[int, int]:
+    """A high pain flare at SITE-A and a low missed-entries flag at SITE-B, opened yesterday."""
+    yesterday = DAY - timedelta(days=1)
+    flare_a = open_flag(db, "LBP-014", day=yesterday, now=local(yesterday, "15:00"))
+    return flare_a, _missed_b_yesterday(db)
+
+
+def test_the_0800_digest_lists_only_new_flags_of_the_staff_members_sites(
+    app, db, staff, two_zones, mail
+):
+    flare_a, missed_b = _yesterdays_flags(db)
+    yesterday = DAY - timedelta(days=1)
     urgent_a = open_flag(
         db,
         "LBP-014",
@@ -205,17 +217,7 @@ def test_the_flags_of_a_site_with_nobody_to_act_come_to_the_admins_in_their_dige
             " (SELECT id FROM sites WHERE code = 'SITE-B')",
             [staff["coord_ab"]],
         )
-    yesterday = DAY - timedelta(days=1)
-    flare_a = open_flag(db, "LBP-014", day=yesterday, now=local(yesterday, "15:00"))
-    missed_b = open_flag(
-        db,
-        "LBP-201",
-        kind="missed_entries",
-        severity="low",
-        day=yesterday,
-        now=local(yesterday, "23:00"),
-        detail={"count": 1},
-    )
+    flare_a, missed_b = _yesterdays_flags(db)
     london_8 = local(DAY, "08:00", "Europe/London")
     assert run(app, db, "digests", london_8)["sent"] == 1
     run(app, db, "digests", local(DAY, "08:00"))
@@ -233,16 +235,7 @@ def test_the_flags_of_a_site_with_nobody_to_act_come_to_the_admins_in_their_dige
 def test_a_digest_is_sent_at_0800_site_time_and_only_when_something_is_new(
     app, db, staff, two_zones, mail
 ):
-    yesterday = DAY - timedelta(days=1)
-    open_flag(
-        db,
-        "LBP-201",
-        kind="missed_entries",
-        severity="low",
-        day=yesterday,
-        now=local(yesterday, "23:00"),
-        detail={"count": 1},
-    )
+    _missed_b_yesterday(db)
     london_8 = local(DAY, "08:00", "Europe/London")
     assert run(app, db, "digests", london_8 - timedelta(minutes=5))["sent"] == 0
     assert run(app, db, "digests", london_8)["sent"] == 2  # inv-b and coord-ab (London zone)
