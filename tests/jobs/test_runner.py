@@ -292,9 +292,10 @@ def test_the_checkpointer_keeps_the_wal_short_under_a_steady_stream_of_writes(tm
         checkpointer.stop()
         db.conn.close()
     # Without the rounds' restarts the WAL grows to the writers' own checkpoint threshold
-    # (WAL_AUTOCHECKPOINT_PAGES) before it starts over; with them it stays well below,
-    # with room for a slow machine whose checkpointer thread is scheduled late.
-    assert largest < WAL_AUTOCHECKPOINT_PAGES * 3 // 4, largest
+    # (WAL_AUTOCHECKPOINT_PAGES) before it starts over; with them it stays below it. Its
+    # high-water mark is the file's size, so one round the machine scheduled late sets it
+    # for the whole run: the bound is the threshold itself, which the defect reaches.
+    assert largest < WAL_AUTOCHECKPOINT_PAGES, largest
 
 
 def test_a_checkpointer_stopped_starts_again(tmp_path):
