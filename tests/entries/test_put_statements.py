@@ -193,9 +193,12 @@ def test_a_verified_csrf_token_is_still_refused_for_another_session(phone, parti
     assert phone.put(f"entries/{DAY}", entry()).status_code == 201  # its token verified once
     other = participant_client("LBP-002", injection_date=date(2026, 3, 1))
     other.csrf()
+    mine = phone.csrf()
+    # A forged signature: its last two characters changed (never to what they were).
+    forged = mine[:-2] + ("yy" if mine.endswith("xx") else "xx")
     for client, token in (
-        (other, phone.csrf()),  # another signed-in session's (verified, remembered) token
-        (phone, phone.csrf()[:-2] + "xx"),  # a forged signature
+        (other, mine),  # another signed-in session's (verified, remembered) token
+        (phone, forged),
     ):
         refused = client.client.put(
             f"/api/v1/entries/{DAY}", json=entry(), headers={"X-CSRF-Token": token}
